@@ -1,0 +1,60 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := LoadFrom(lookup(map[string]string{
+		"DATABASE_URL": "postgres://u:pw@localhost/db", "REDIS_URL": "redis://localhost:6379/0",
+		"JWT_SECRET": strings.Repeat("k", 32),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.OFD.PendingWindow != 72*time.Hour || c.Auth.UploadsPerHour != 30 {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+func TestLoadNamesEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := LoadFrom(lookup(map[string]string{
+		"REDIS_URL": "http://x", "LOG_LEVEL": "loud", "SHUTDOWN_TIMEOUT": "soon", "WORKER_CONCURRENCY": "0",
+	}))
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, name := range []string{"DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "WORKER_CONCURRENCY", "JWT_SECRET"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestStringMasksSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := LoadFrom(lookup(map[string]string{
+		"DATABASE_URL": "postgres://u:hunter2@localhost/db", "REDIS_URL": "redis://:redispw@localhost:6379/0",
+		"JWT_SECRET": "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t", "SMS_API_KEY": "smskey123", "LJ_ENV": "development",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	for _, secret := range []string{"hunter2", "redispw", "s3cr3t", "smskey123"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("String() leaks %q:\n%s", secret, s)
+		}
+	}
+	if !strings.Contains(s, "DATABASE_URL=postgres://u:%2A%2A%2A%2A%2A%2A@localhost/db") && !strings.Contains(s, "u:******@") {
+		t.Errorf("DATABASE_URL not shown masked:\n%s", s)
+	}
+}
