@@ -1,0 +1,723 @@
+package catalog
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+	"unicode/utf8"
+)
+
+// How a line was matched (Result.How).
+const (
+	HowGTIN  = "gtin"
+	HowAlias = "alias"
+	HowName  = "name"
+	HowNone  = "none"
+)
+
+// Why a line was not matched (Result.Reason when How is HowNone).
+const (
+	ReasonEmpty          = "empty"            // nothing left after markers
+	ReasonGTINNotOurs    = "gtin_not_ours"    // a valid GTIN that is not in the catalog
+	ReasonNoBrand        = "no_brand"         // none of our brands and none of our article codes
+	ReasonCodeNotOurs    = "code_not_ours"    // an article code of our series that the catalog lacks
+	ReasonExcludedOffer  = "excluded_offer"   // gift set, concentrate, bulk oil, sample
+	ReasonSizeMismatch   = "size_mismatch"    // our product in a size the catalog lacks
+	ReasonVariant        = "variant_mismatch" // a variant (code or word) no SKU has
+	ReasonUnknownProduct = "unknown_product"  // unknown words where the SKU's own are missing
+	ReasonNoCandidate    = "no_candidate"     // our brand, but nothing names one of its products
+	ReasonAmbiguous      = "ambiguous"        // fits more than one SKU
+)
+
+// Result is the outcome of matching one receipt line.
+type Result struct {
+	// SKUID is the matched SKU's ID, empty when How is HowNone.
+	SKUID string
+	// How is HowGTIN, HowAlias, HowName or HowNone.
+	How string
+	// Reason says why nothing matched; empty on a match.
+	Reason string
+}
+
+// String renders the result for a report: "gtin", "name", "none:ambiguous".
+func (r Result) String() string {
+	if r.How == HowNone && r.Reason != "" {
+		return HowNone + ":" + r.Reason
+	}
+	return r.How
+}
+
+// bitset is a set of small integers (SKU or vocabulary indexes).
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (uint(i) % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(uint(i)%64)) != 0 }
+func (b bitset) or(o bitset) {
+	for i := range b {
+		b[i] |= o[i]
+	}
+}
+func (b bitset) clear() { clear(b) }
+func (b bitset) empty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+func (b bitset) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// skuInfo is what the matcher precomputes for one SKU.
+type skuInfo struct {
+	id        string
+	words     []int           // vocabulary ids of the product words, outside brackets
+	allWords  []int           // words plus bracketed applicability words (ВАЗ, Гранта)
+	codes     map[string]bool // canonical variant and article codes
+	groupFams map[string]bool // code families used by SKUs of the same client and category
+	sizes     []size          // pack sizes the SKU may be printed with
+	perPiece  bool            // sold by the piece: sizes are not compared
+}
+
+// vword is one word of the catalog vocabulary.
+type vword struct {
+	text  string
+	runes int
+	skus  bitset // SKUs whose name holds the word
+}
+
+// brandInfo is one brand with its normalised words.
+type brandInfo struct {
+	words [][]rune
+	skus  []int
+}
+
+// Matcher maps receipt lines to SKUs of one catalog. Build it with NewMatcher;
+// it is immutable and safe for concurrent use.
+type Matcher struct {
+	src       []SKU
+	skus      []skuInfo
+	byGTIN    map[string]int
+	aliases   map[string]int // normalised alias → SKU index, -1 when two SKUs claim it
+	brands    []brandInfo
+	vocab     []vword
+	vocabIdx  map[string]int
+	buckets   map[rune][]int // vocabulary ids by first rune
+	byArticle map[string]int // article code → SKU index (codes unique to one SKU)
+	artFams   map[string]bool
+}
+
+// NewMatcher precomputes everything matching needs from the catalog. SKUs are
+// not modified. An alias claimed by two SKUs is ignored (it decides nothing),
+// and so is a GTIN listed twice.
+func NewMatcher(skus []SKU) *Matcher {
+	m := &Matcher{
+		src:       append([]SKU(nil), skus...),
+		byGTIN:    map[string]int{},
+		aliases:   map[string]int{},
+		vocabIdx:  map[string]int{},
+		buckets:   map[rune][]int{},
+		byArticle: map[string]int{},
+		artFams:   map[string]bool{},
+	}
+	n := len(skus)
+	brandIdx := map[string]int{}
+	articleCount := map[string]int{}
+	type pending struct {
+		words, paren []string
+	}
+	pend := make([]pending, n)
+	groups := map[string][]int{}
+	m.skus = make([]skuInfo, n)
+	for i, s := range skus {
+		info := &m.skus[i]
+		info.id = s.ID
+		info.codes = map[string]bool{}
+		info.perPiece = s.Unit == "шт"
+		for _, g := range s.GTINs {
+			if g, err := NormalizeGTIN(g); err == nil {
+				if _, dup := m.byGTIN[g]; dup {
+					m.byGTIN[g] = -1
+				} else {
+					m.byGTIN[g] = i
+				}
+			}
+		}
+		for _, a := range s.Aliases {
+			key := Normalize(a)
+			if key == "" {
+				continue
+			}
+			if j, dup := m.aliases[key]; dup && j != i {
+				m.aliases[key] = -1
+			} else {
+				m.aliases[key] = i
+			}
+		}
+		// brand
+		var bwords [][]rune
+		bset := map[string]bool{}
+		for _, t := range tokenize(s.Brand) {
+			if t.kind == tokWord {
+				bwords = append(bwords, []rune(t.text))
+				bset[t.text] = true
+			}
+		}
+		bkey := fmt.Sprint(bwords)
+		bi, ok := brandIdx[bkey]
+		if !ok && len(bwords) > 0 {
+			bi = len(m.brands)
+			brandIdx[bkey] = bi
+			m.brands = append(m.brands, brandInfo{words: bwords})
+		}
+		if len(bwords) > 0 {
+			m.brands[bi].skus = append(m.brands[bi].skus, i)
+		}
+		// name: outside and inside brackets
+		outside, inside := splitBrackets(s.Name)
+		for pass, text := range []string{outside, inside} {
+			for _, t := range tokenize(text) {
+				switch t.kind {
+				case tokWord:
+					if bset[t.text] || noiseWords[t.text] || packagingWords[t.text] || negativeWords[t.text] {
+						continue
+					}
+					if pass == 0 {
+						pend[i].words = append(pend[i].words, t.text)
+					} else {
+						pend[i].paren = append(pend[i].paren, t.text)
+					}
+				case tokCode:
+					info.codes[t.text] = true
+					if t.article {
+						articleCount[t.text]++
+						m.artFams[t.family] = true
+					}
+				case tokSize:
+					info.sizes = append(info.sizes, t.size)
+				}
+			}
+		}
+		if sz, ok := makeSize(FormatVolume(s.Volume), s.Unit); ok {
+			info.sizes = append(info.sizes, sz)
+			cat := Normalize(s.Category)
+			if sz.dim == dimMass && massByVolumeCategories[cat] {
+				info.sizes = append(info.sizes, size{dim: dimVolume, milli: sz.milli})
+			}
+		}
+		gk := s.Client + "|" + Normalize(s.Category)
+		groups[gk] = append(groups[gk], i)
+	}
+	// group code families
+	for _, members := range groups {
+		fams := map[string]bool{}
+		for _, i := range members {
+			for c := range m.skus[i].codes {
+				fams[codeFamily(c)] = true
+			}
+		}
+		for _, i := range members {
+			m.skus[i].groupFams = fams
+		}
+	}
+	for i := range m.skus {
+		for c := range m.skus[i].codes {
+			if articleCount[c] == 1 {
+				m.byArticle[c] = i
+			}
+		}
+	}
+	// vocabulary
+	vid := func(w string) int {
+		if id, ok := m.vocabIdx[w]; ok {
+			return id
+		}
+		id := len(m.vocab)
+		m.vocabIdx[w] = id
+		m.vocab = append(m.vocab, vword{text: w, runes: utf8.RuneCountInString(w), skus: newBitset(n)})
+		r, _ := utf8.DecodeRuneInString(w)
+		m.buckets[r] = append(m.buckets[r], id)
+		return id
+	}
+	for i := range pend {
+		info := &m.skus[i]
+		seen := map[int]bool{}
+		for _, w := range pend[i].words {
+			id := vid(w)
+			m.vocab[id].skus.set(i)
+			if !seen[id] {
+				info.words = append(info.words, id)
+				info.allWords = append(info.allWords, id)
+				seen[id] = true
+			}
+		}
+		for _, w := range pend[i].paren {
+			id := vid(w)
+			m.vocab[id].skus.set(i)
+			if !seen[id] {
+				info.allWords = append(info.allWords, id)
+				seen[id] = true
+			}
+		}
+	}
+	return m
+}
+
+// splitBrackets separates the text outside round brackets from the text
+// inside them ("(жестяная банка 425 мл)", "(ВАЗ 2101–2112)").
+func splitBrackets(s string) (outside, inside string) {
+	var o, in strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '(':
+			depth++
+			o.WriteRune(' ')
+		case r == ')' && depth > 0:
+			depth--
+			in.WriteRune(' ')
+		case depth > 0:
+			in.WriteRune(r)
+		default:
+			o.WriteRune(r)
+		}
+	}
+	return o.String(), in.String()
+}
+
+// WithAlias returns a new Matcher that also maps alias (a receipt spelling the
+// client confirmed) to the SKU skuID. The receiver is unchanged. It fails when
+// skuID is not in the catalog, the alias normalises to nothing, or another SKU
+// already holds the alias.
+func (m *Matcher) WithAlias(skuID, alias string) (*Matcher, error) {
+	key := Normalize(alias)
+	if key == "" {
+		return nil, fmt.Errorf("alias %q is empty after normalisation", alias)
+	}
+	idx := -1
+	for i, s := range m.src {
+		if s.ID == skuID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("sku %q is not in the catalog", skuID)
+	}
+	if j, ok := m.aliases[key]; ok && j != idx {
+		return nil, fmt.Errorf("alias %q already belongs to another SKU", alias)
+	}
+	skus := append([]SKU(nil), m.src...)
+	skus[idx].Aliases = append(append([]string(nil), skus[idx].Aliases...), alias)
+	return NewMatcher(skus), nil
+}
+
+// lineWord is one product word of a line after the lexicon.
+type lineWord struct {
+	text   string
+	dotted bool
+	runes  int
+	skus   bitset // SKUs holding a word this one matches
+	known  bool   // it matches some catalog word
+}
+
+// Match maps one printed receipt line, and the GTIN from its marking code if
+// the receipt has one (empty otherwise), to at most one SKU. The order is
+// GTIN, exact alias, normalised name; see docs/matching.md.
+func (m *Matcher) Match(line, gtin string) Result {
+	if gtin = strings.TrimSpace(gtin); gtin != "" {
+		if g, err := NormalizeGTIN(gtin); err == nil {
+			if i, ok := m.byGTIN[g]; ok && i >= 0 {
+				return Result{SKUID: m.skus[i].id, How: HowGTIN}
+			}
+			return Result{How: HowNone, Reason: ReasonGTINNotOurs}
+		}
+		// a damaged code: let the name decide
+	}
+	toks := tokenize(line)
+	if len(m.aliases) > 0 {
+		if i, ok := m.aliases[normalizeTokens(toks)]; ok && i >= 0 {
+			return Result{SKUID: m.skus[i].id, How: HowAlias}
+		}
+	}
+	return m.matchName(toks)
+}
+
+func (m *Matcher) matchName(toks []token) Result {
+	if len(toks) == 0 {
+		return none(ReasonEmpty)
+	}
+	brandTok := make([]bool, len(toks))
+	n := len(m.skus)
+	cands := newBitset(n)
+	for bi := range m.brands {
+		if m.findBrand(bi, toks, brandTok) {
+			for _, i := range m.brands[bi].skus {
+				cands.set(i)
+			}
+		}
+	}
+	var (
+		words    []lineWord
+		codes    []token
+		sizes    []size
+		articles []int
+	)
+	for ti, t := range toks {
+		if brandTok[ti] {
+			continue
+		}
+		switch t.kind {
+		case tokWord:
+			if noiseWords[t.text] || packagingWords[t.text] {
+				continue
+			}
+			if negativeWords[t.text] {
+				return none(ReasonExcludedOffer)
+			}
+			if exp, ok := receiptSynonyms[t.text]; ok {
+				for _, w := range exp {
+					words = append(words, m.lookupWord(w, false))
+				}
+				continue
+			}
+			words = append(words, m.lookupWord(t.text, t.dotted))
+		case tokCode:
+			if t.article {
+				if i, ok := m.byArticle[t.text]; ok {
+					articles = append(articles, i)
+				} else if m.artFams[t.family] {
+					return none(ReasonCodeNotOurs)
+				}
+			}
+			codes = append(codes, t)
+		case tokSize:
+			if t.size.dim != dimCount {
+				sizes = append(sizes, t.size)
+			}
+		}
+	}
+	if len(articles) > 0 {
+		art := newBitset(n)
+		for _, i := range articles {
+			art.set(i)
+		}
+		if cands.empty() {
+			cands = art // a brandless line that names our article code
+		} else {
+			for k := range cands {
+				cands[k] &= art[k]
+			}
+			if cands.empty() {
+				return none(ReasonCodeNotOurs)
+			}
+		}
+	}
+	if cands.empty() {
+		return none(ReasonNoBrand)
+	}
+
+	matchedVocab := newBitset(len(m.vocab))
+	for _, w := range words {
+		if w.known {
+			m.markVocab(w, matchedVocab)
+		}
+	}
+	found, bestEvidence := -1, -1
+	reason := ReasonNoCandidate
+	for i := 0; i < n; i++ {
+		if !cands.has(i) {
+			continue
+		}
+		ok, why, evidence := m.fits(i, words, codes, sizes, matchedVocab)
+		if ok {
+			if found >= 0 {
+				return none(ReasonAmbiguous)
+			}
+			found = i
+			continue
+		}
+		if evidence > bestEvidence || (evidence == bestEvidence && reasonRank[why] > reasonRank[reason]) {
+			bestEvidence, reason = evidence, why
+		}
+	}
+	if found < 0 {
+		return none(reason)
+	}
+	return Result{SKUID: m.skus[found].id, How: HowName}
+}
+
+var reasonRank = map[string]int{ReasonNoCandidate: 0, ReasonUnknownProduct: 1, ReasonVariant: 2, ReasonSizeMismatch: 3}
+
+func none(reason string) Result { return Result{How: HowNone, Reason: reason} }
+
+// fits checks one candidate SKU against the line: every variant code and size
+// on the line must be the SKU's, no word may name another product or variant,
+// at least one word or code must name this product, and unknown words are
+// tolerated only when the line already names everything the SKU's name does.
+// evidence counts the words and codes that agree.
+func (m *Matcher) fits(i int, words []lineWord, codes []token, sizes []size, matchedVocab bitset) (bool, string, int) {
+	s := &m.skus[i]
+	evidence, unknown := 0, 0
+	conflict := ""
+	for _, c := range codes {
+		switch {
+		case s.codes[c.text]:
+			evidence++
+		case s.groupFams[c.family]:
+			conflict = ReasonVariant
+		}
+	}
+	for _, w := range words {
+		switch {
+		case w.skus != nil && w.skus.has(i):
+			evidence++
+		case w.known:
+			conflict = ReasonVariant
+		case w.runes >= 3 && !strings.ContainsRune(w.text, '/'):
+			unknown++
+		}
+	}
+	if conflict != "" {
+		return false, conflict, evidence
+	}
+	if !s.perPiece {
+		for _, sz := range sizes {
+			if !s.acceptsSize(sz) {
+				return false, ReasonSizeMismatch, evidence
+			}
+		}
+	}
+	if evidence == 0 {
+		return false, ReasonNoCandidate, evidence
+	}
+	if unknown > 0 {
+		for _, id := range s.words {
+			if !matchedVocab.has(id) {
+				return false, ReasonUnknownProduct, evidence
+			}
+		}
+	}
+	return true, "", evidence
+}
+
+func (s *skuInfo) acceptsSize(sz size) bool {
+	for _, a := range s.sizes {
+		if a == sz {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupWord finds the catalog words a line word matches.
+func (m *Matcher) lookupWord(text string, dotted bool) lineWord {
+	w := lineWord{text: text, dotted: dotted, runes: utf8.RuneCountInString(text)}
+	r, _ := utf8.DecodeRuneInString(text)
+	for _, id := range m.buckets[r] {
+		v := &m.vocab[id]
+		if wordMatch(text, w.runes, dotted, v.text, v.runes) {
+			if w.skus == nil {
+				w.skus = newBitset(len(m.skus))
+			}
+			w.skus.or(v.skus)
+			w.known = true
+		}
+	}
+	return w
+}
+
+// markVocab records which catalog words a line word matched.
+func (m *Matcher) markVocab(w lineWord, into bitset) {
+	r, _ := utf8.DecodeRuneInString(w.text)
+	for _, id := range m.buckets[r] {
+		v := &m.vocab[id]
+		if wordMatch(w.text, w.runes, w.dotted, v.text, v.runes) {
+			into.set(id)
+		}
+	}
+}
+
+// wordMatch reports whether a line word stands for a catalog word: the same
+// word, an abbreviation of it (a prefix of three or more letters, or two with a
+// dot: "кр."), or another ending of the same stem (зимн/зимний/зимняя,
+// полусинтетика/полусинтетическое).
+func wordMatch(lw string, lr int, dotted bool, cw string, cr int) bool {
+	if lw == cw {
+		return true
+	}
+	cp := commonPrefixRunes(lw, cw)
+	if cp == lr && lr < cr {
+		return lr >= 3 || (dotted && lr >= 2)
+	}
+	short, long := lr, cr
+	if short > long {
+		short, long = long, short
+	}
+	return cp >= 4 && cp >= short-2 && cp >= long-6
+}
+
+func commonPrefixRunes(a, b string) int {
+	n := 0
+	for a != "" && b != "" {
+		ra, sa := utf8.DecodeRuneInString(a)
+		rb, sb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			break
+		}
+		n++
+		a, b = a[sa:], b[sb:]
+	}
+	return n
+}
+
+// findBrand reports whether brand bi is on the line and marks its tokens.
+// A brand word matches exactly, with one typo (Damerau distance 1, words of
+// five letters or more), as a dotted abbreviation of three letters or more
+// that abbreviates no catalog product word (ТЕРМ., ВЕТЛ.), or spelled in Latin
+// transliteration. The first words of a multi-word brand may be cut to any
+// prefix when the next brand word follows (Т.МАРФА, ТЕТ.МАРФА).
+func (m *Matcher) findBrand(bi int, toks []token, used []bool) bool {
+	b := &m.brands[bi]
+	at := make([]int, len(b.words))
+	for k := len(b.words) - 1; k >= 0; k-- {
+		at[k] = -1
+		for ti := range toks {
+			t := &toks[ti]
+			if t.kind != tokWord || used[ti] {
+				continue
+			}
+			if m.brandWordMatch(t, b.words[k]) {
+				at[k] = ti
+				break
+			}
+			if k < len(b.words)-1 && at[k+1] == ti+1 && strings.HasPrefix(string(b.words[k]), t.text) {
+				at[k] = ti
+				break
+			}
+		}
+		if at[k] < 0 {
+			return false
+		}
+	}
+	for _, ti := range at {
+		used[ti] = true
+	}
+	return true
+}
+
+func (m *Matcher) brandWordMatch(t *token, bw []rune) bool {
+	text := t.text
+	bs := string(bw)
+	if text == bs {
+		return true
+	}
+	tr := []rune(text)
+	if len(tr) > 0 && tr[0] < utf8.RuneSelf {
+		if tl := translit(text); tl != "" {
+			tr = []rune(tl)
+			if string(tr) == bs {
+				return true
+			}
+		}
+	}
+	if _, isVocab := m.vocabIdx[text]; isVocab {
+		return false
+	}
+	if len(bw) >= 5 && len(tr) >= 5 && damerauAtMostOne(tr, bw) {
+		return true
+	}
+	if t.dotted && len(tr) >= 3 && len(tr) < len(bw) && strings.HasPrefix(bs, text) {
+		r, _ := utf8.DecodeRuneInString(text)
+		for _, id := range m.buckets[r] {
+			if strings.HasPrefix(m.vocab[id].text, text) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// damerauAtMostOne reports whether a and b differ by at most one insertion,
+// deletion, substitution or swap of neighbours.
+func damerauAtMostOne(a, b []rune) bool {
+	la, lb := len(a), len(b)
+	if la-lb > 1 || lb-la > 1 {
+		return false
+	}
+	i := 0
+	for i < la && i < lb && a[i] == b[i] {
+		i++
+	}
+	if i == la && i == lb {
+		return true
+	}
+	switch {
+	case la == lb:
+		if runesEqual(a[i+1:], b[i+1:]) {
+			return true // substitution
+		}
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && runesEqual(a[i+2:], b[i+2:])
+	case la > lb:
+		return runesEqual(a[i+1:], b[i:])
+	default:
+		return runesEqual(a[i:], b[i+1:])
+	}
+}
+
+func runesEqual(a, b []rune) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// latinDigraphs and latinLetters transliterate a Latin word to Cyrillic so a
+// brand printed as VETLUGA or Termoks is still found.
+var latinDigraphs = []struct{ from, to string }{
+	{"shch", "щ"}, {"sch", "щ"}, {"zh", "ж"}, {"kh", "х"}, {"ts", "ц"}, {"ch", "ч"}, {"sh", "ш"},
+	{"ya", "я"}, {"ia", "я"}, {"yu", "ю"}, {"iu", "ю"}, {"ye", "е"}, {"yo", "е"}, {"ks", "кс"},
+}
+
+var latinLetters = map[byte]string{
+	'a': "а", 'b': "б", 'v': "в", 'g': "г", 'd': "д", 'e': "е", 'z': "з", 'i': "и", 'j': "й",
+	'k': "к", 'l': "л", 'm': "м", 'n': "н", 'o': "о", 'p': "п", 'r': "р", 's': "с", 't': "т",
+	'u': "у", 'f': "ф", 'h': "х", 'c': "к", 'w': "в", 'x': "кс", 'y': "ы", 'q': "к",
+}
+
+func translit(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		matched := false
+		for _, d := range latinDigraphs {
+			if strings.HasPrefix(s[i:], d.from) {
+				b.WriteString(d.to)
+				i += len(d.from)
+				matched = true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		l, ok := latinLetters[s[i]]
+		if !ok {
+			return ""
+		}
+		b.WriteString(l)
+		i++
+	}
+	return b.String()
+}

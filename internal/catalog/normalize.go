@@ -1,0 +1,487 @@
+package catalog
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+type dimension uint8
+
+const (
+	dimNone   dimension = iota
+	dimMass             // base unit g
+	dimVolume           // base unit ml
+	dimLength           // base unit mm
+	dimCount            // pieces
+)
+
+// size is a pack size in thousandths of its dimension's base unit, so 0,3 кг
+// and 300 г are the same value.
+type size struct {
+	dim   dimension
+	milli int64
+}
+
+type tokKind uint8
+
+const (
+	tokWord tokKind = iota // letters (inner hyphen or slash kept)
+	tokCode                // variant or article code: g12+, 10w40, dot4, вфм-101, 67%, -40
+	tokSize                // number with a unit
+	tokNum                 // bare number: ignored by matching
+)
+
+// token is one meaningful piece of a printed line.
+type token struct {
+	kind    tokKind
+	text    string // words: folded lower case; codes: canonical Latin form
+	dotted  bool   // a word followed by '.', i.e. written as an abbreviation
+	article bool   // a code shaped like an article number (ВФМ-101, ЯС-450Б)
+	family  string // codes: what kind of variant this is (g, 9w9, dot, %, t)
+	size    size
+}
+
+// lookalikeToCyr folds Latin letters that print like Cyrillic ones.
+var lookalikeToCyr = map[rune]rune{
+	'a': 'а', 'b': 'в', 'c': 'с', 'e': 'е', 'h': 'н', 'k': 'к', 'm': 'м',
+	'o': 'о', 'p': 'р', 't': 'т', 'x': 'х', 'y': 'у',
+}
+
+// cyrToLatin gives codes one spelling whatever script the till used: look-alikes
+// map to their twin, other letters are transliterated (ДОТ-4 = DOT-4, Г12 = G12).
+var cyrToLatin = map[rune]string{
+	'а': "a", 'б': "b", 'в': "b", 'г': "g", 'д': "d", 'е': "e", 'ж': "zh", 'з': "z", 'и': "i",
+	'й': "i", 'к': "k", 'л': "l", 'м': "m", 'н': "h", 'о': "o", 'п': "p", 'р': "p", 'с': "c",
+	'т': "t", 'у': "y", 'ф': "f", 'х': "x", 'ц': "c", 'ч': "ch", 'ш': "sh", 'щ': "sh", 'ъ': "",
+	'ы': "y", 'ь': "", 'э': "e", 'ю': "yu", 'я': "ya",
+}
+
+func isCyr(r rune) bool { return r >= 'а' && r <= 'я' }
+
+func isLetter(r rune) bool { return unicode.IsLetter(r) }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isAlnum(r rune) bool { return isLetter(r) || isDigit(r) }
+
+// prepRunes lower-cases, folds ё to е and maps typographic dashes and the
+// multiplication sign to plain ones.
+func prepRunes(s string) []rune {
+	rs := make([]rune, 0, len(s))
+	for _, r := range s {
+		r = unicode.ToLower(r)
+		switch r {
+		case 'ё':
+			r = 'е'
+		case '–', '—', '‑', '−':
+			r = '-'
+		case '×':
+			r = 'x'
+		case '\u00a0', '\t':
+			r = ' '
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// foldWord maps Latin look-alike letters to Cyrillic when the word has a
+// Cyrillic letter or consists only of look-alikes (TEPMOKC), and a 0 standing
+// between Cyrillic letters to о. Words in real Latin (Sintec, Bosch) stay.
+func foldWord(w []rune) []rune {
+	hasCyr, allLook := false, true
+	for _, r := range w {
+		switch {
+		case isCyr(r):
+			hasCyr = true
+		case r >= 'a' && r <= 'z':
+			if _, ok := lookalikeToCyr[r]; !ok {
+				allLook = false
+			}
+		}
+	}
+	if !hasCyr && !allLook {
+		return w
+	}
+	out := make([]rune, len(w))
+	for i, r := range w {
+		if c, ok := lookalikeToCyr[r]; ok {
+			r = c
+		} else if r == '0' && hasCyr && i > 0 && i < len(w)-1 && isCyr(w[i-1]) && isCyr(w[i+1]) {
+			r = 'о'
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// latinCode renders a code in canonical Latin without hyphens.
+func latinCode(w []rune) string {
+	var b strings.Builder
+	for _, r := range w {
+		if r == '-' {
+			continue
+		}
+		if l, ok := cyrToLatin[r]; ok {
+			b.WriteString(l)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// codeFamily says which kind of variant a canonical code is: its leading
+// letters (g12 → g, dot4 → dot, bfm101 → bfm) or, for codes that start with
+// a digit, its shape (10w40 → 9w9).
+func codeFamily(code string) string {
+	i := 0
+	for i < len(code) && !isDigit(rune(code[i])) {
+		i++
+	}
+	if i > 0 {
+		return code[:i]
+	}
+	var b strings.Builder
+	prevDigit := false
+	for _, r := range code {
+		if isDigit(r) || r == '.' {
+			if !prevDigit {
+				b.WriteByte('9')
+			}
+			prevDigit = true
+			continue
+		}
+		prevDigit = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tokenize splits a printed line into tokens. It drops markers that never
+// change the product: the quantity prefix (*2), [М], leading shop codes,
+// carton counts (x24), a lone % and discount percentages (-20%).
+func tokenize(s string) []token {
+	rs := prepRunes(s)
+	n := len(rs)
+	var toks []token
+	i := 0
+	for i < n {
+		r := rs[i]
+		switch {
+		case r == '*' && i+1 < n && isDigit(rs[i+1]):
+			// quantity prefix "*2"
+			i++
+			for i < n && (isDigit(rs[i]) || rs[i] == '.' || rs[i] == ',') {
+				i++
+			}
+			continue
+		case r == '-' && i+1 < n && isDigit(rs[i+1]) && (i == 0 || !isAlnum(rs[i-1])):
+			// a signed number: temperature (-40, -30С) or a discount (-20%)
+			j := i + 1
+			for j < n && isDigit(rs[j]) {
+				j++
+			}
+			num := string(rs[i+1 : j])
+			k := j
+			for k < n && rs[k] == ' ' {
+				k++
+			}
+			if k < n && rs[k] == '%' {
+				i = k + 1
+				continue
+			}
+			// optional degree sign and C
+			if j < n && rs[j] == '°' {
+				j++
+			}
+			if j < n && (rs[j] == 'с' || rs[j] == 'c') && (j+1 >= n || !isAlnum(rs[j+1])) {
+				j++
+			}
+			if j < n && isAlnum(rs[j]) {
+				// -40м or similar: not a temperature; read as a code run
+				i++
+				continue
+			}
+			toks = append(toks, token{kind: tokCode, text: "t" + num, family: "t"})
+			i = j
+			continue
+		case !isAlnum(r):
+			if r == '.' && len(toks) > 0 && toks[len(toks)-1].kind == tokWord && i > 0 && isLetter(rs[i-1]) {
+				toks[len(toks)-1].dotted = true
+			}
+			i++
+			continue
+		}
+		// read an alphanumeric run with joiners
+		j := i
+		hasDigit := false
+		for j < n {
+			c := rs[j]
+			if isAlnum(c) {
+				hasDigit = hasDigit || isDigit(c)
+				j++
+				continue
+			}
+			if j+1 < n && j > i {
+				prev, next := rs[j-1], rs[j+1]
+				if c == '-' && isAlnum(prev) && isAlnum(next) {
+					j++
+					continue
+				}
+				if (c == '.' || c == ',') && isDigit(prev) && isDigit(next) {
+					j++
+					continue
+				}
+				if c == '/' && slashJoin(rs, i, j) {
+					j++
+					continue
+				}
+			}
+			if c == '+' && hasDigit {
+				for j < n && rs[j] == '+' {
+					j++
+				}
+			}
+			break
+		}
+		run := rs[i:j]
+		i = j
+		if !hasDigit {
+			w := foldWord(run)
+			ws := string(w)
+			if plusWords[ws] && len(toks) > 0 && toks[len(toks)-1].kind == tokCode {
+				toks[len(toks)-1].text += "+"
+				continue
+			}
+			toks = append(toks, token{kind: tokWord, text: ws})
+			continue
+		}
+		i = classifyRun(rs, run, i, len(toks) == 0, &toks)
+	}
+	return mergeSpacedCodes(toks)
+}
+
+// slashJoin reports whether the '/' at rs[j] joins a receipt abbreviation such
+// as п/синт, ст/б, с/о: short letters on both sides.
+func slashJoin(rs []rune, start, j int) bool {
+	if j-start > 3 {
+		return false
+	}
+	for _, r := range rs[start:j] {
+		if !isLetter(r) {
+			return false
+		}
+	}
+	k := j + 1
+	for k < len(rs) && isLetter(rs[k]) {
+		k++
+	}
+	right := k - (j + 1)
+	if right == 0 || right > 5 {
+		return false
+	}
+	return k >= len(rs) || !isDigit(rs[k])
+}
+
+// classifyRun turns a run that holds a digit into a size, code, number or
+// nothing (markers), appending to toks. It returns the index to continue at,
+// which is past a unit or % that follows the number.
+func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
+	// split a leading number (with decimal separator) from trailing letters
+	k := 0
+	for k < len(run) && (isDigit(run[k]) || ((run[k] == '.' || run[k] == ',') && k > 0 && k+1 < len(run) && isDigit(run[k+1]))) {
+		k++
+	}
+	num, rest := string(run[:k]), run[k:]
+	if k > 0 && len(rest) == 0 {
+		// bare number: look for "%" or a unit after spaces
+		p := next
+		for p < len(rs) && rs[p] == ' ' {
+			p++
+		}
+		if p < len(rs) && rs[p] == '%' {
+			pc := strings.ReplaceAll(num, ",", ".") + "%"
+			*toks = append(*toks, token{kind: tokCode, text: pc, family: codeFamily(pc)})
+			return p + 1
+		}
+		q := p
+		for q < len(rs) && isLetter(rs[q]) {
+			q++
+		}
+		if q > p && (q >= len(rs) || !isAlnum(rs[q])) {
+			if sz, ok := makeSize(num, string(rs[p:q])); ok {
+				*toks = append(*toks, token{kind: tokSize, size: sz})
+				return q
+			}
+		}
+		if first && len(num) >= 5 {
+			return next // the shop's own article code
+		}
+		*toks = append(*toks, token{kind: tokNum, text: num})
+		return next
+	}
+	if k > 0 {
+		if sz, ok := makeSize(num, string(rest)); ok {
+			*toks = append(*toks, token{kind: tokSize, size: sz})
+			return next
+		}
+	}
+	// carton count x24 / х24
+	if len(run) > 1 && (run[0] == 'x' || run[0] == 'х') && allDigits(run[1:]) {
+		return next
+	}
+	if onlyDigitsAndHyphens(run) {
+		// a number range such as 2101-2112 (car models): not a variant
+		*toks = append(*toks, token{kind: tokNum, text: string(run)})
+		return next
+	}
+	w := foldWord(run)
+	// a word with a 0 in place of о (ТЕРМ0КС) folds into a plain word
+	if !containsDigit(w) {
+		*toks = append(*toks, token{kind: tokWord, text: string(w)})
+		return next
+	}
+	code := latinCode(w)
+	*toks = append(*toks, token{kind: tokCode, text: code, family: codeFamily(code), article: isArticle(run)})
+	return next
+}
+
+// isArticle reports whether a run looks like a manufacturer's article number:
+// two or more letters, a hyphen, three or more digits, optional letters
+// (ВФМ-101, ЯС-450Б).
+func isArticle(run []rune) bool {
+	i := 0
+	for i < len(run) && isLetter(run[i]) {
+		i++
+	}
+	if i < 2 || i >= len(run) || run[i] != '-' {
+		return false
+	}
+	i++
+	d := i
+	for i < len(run) && isDigit(run[i]) {
+		i++
+	}
+	if i-d < 3 {
+		return false
+	}
+	for ; i < len(run); i++ {
+		if !isLetter(run[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(rs []rune) bool {
+	for _, r := range rs {
+		if !isDigit(r) {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
+func onlyDigitsAndHyphens(rs []rune) bool {
+	for _, r := range rs {
+		if !isDigit(r) && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func containsDigit(rs []rune) bool {
+	for _, r := range rs {
+		if isDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// makeSize parses "0,3" + "кг" into a size.
+func makeSize(num, unit string) (size, bool) {
+	u, ok := units[unit]
+	if !ok {
+		return size{}, false
+	}
+	m, err := parseMilli(num, 3)
+	if err != nil || m == 0 {
+		return size{}, false
+	}
+	return size{dim: u.dim, milli: m * u.factor}, true
+}
+
+// mergeSpacedCodes joins a short letter prefix and a number printed apart
+// ("DOT 4", "G 12") into one code.
+func mergeSpacedCodes(toks []token) []token {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind == tokWord && i+1 < len(toks) && toks[i+1].kind == tokNum && !t.dotted {
+			l := utf8.RuneCountInString(t.text)
+			nt := toks[i+1].text
+			if l >= 1 && l <= 3 && len(nt) <= 3 && allDigits([]rune(nt)) && !noiseWords[t.text] && !packagingWords[t.text] {
+				if _, unit := units[t.text]; !unit {
+					code := latinCode([]rune(t.text + nt))
+					out = append(out, token{kind: tokCode, text: code, family: codeFamily(code)})
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// formatSize prints a size the way Normalize shows it: 300г, 1.5кг, 4л, 500мм.
+func formatSize(sz size) string {
+	switch sz.dim {
+	case dimMass:
+		if sz.milli >= 1000000 {
+			return FormatVolume(sz.milli/1000) + "кг"
+		}
+		return FormatVolume(sz.milli) + "г"
+	case dimVolume:
+		if sz.milli >= 1000000 {
+			return FormatVolume(sz.milli/1000) + "л"
+		}
+		return FormatVolume(sz.milli) + "мл"
+	case dimLength:
+		return FormatVolume(sz.milli) + "мм"
+	case dimCount:
+		return FormatVolume(sz.milli) + "шт"
+	}
+	return ""
+}
+
+// Normalize returns the canonical form of a receipt line: lower case, ё as е,
+// Latin look-alikes folded to Cyrillic, punctuation and quotes dropped, sizes
+// in one spelling (0,3кг → 300г, 5000мл → 5л), variant codes in one spelling
+// (G-12 → g12, ДОТ-4 → dot4), and markers that do not change the product
+// removed (quantity prefix, [М], shop codes, promo words, carton counts). Lines
+// that differ only in such details normalise to the same string, which makes
+// it the key for learned aliases and for grouping the unmatched-lines list.
+func Normalize(s string) string { return normalizeTokens(tokenize(s)) }
+
+func normalizeTokens(toks []token) string {
+	var parts []string
+	for _, t := range toks {
+		switch t.kind {
+		case tokWord:
+			if noiseWords[t.text] {
+				continue
+			}
+			parts = append(parts, t.text)
+		case tokCode, tokNum:
+			parts = append(parts, t.text)
+		case tokSize:
+			parts = append(parts, formatSize(t.size))
+		}
+	}
+	return strings.Join(parts, " ")
+}
