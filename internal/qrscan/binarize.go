@@ -1,0 +1,88 @@
+package qrscan
+
+import "github.com/makiuchi-d/gozxing"
+
+// localBinarizer thresholds each pixel against the mean of a square window
+// around it (computed with an integral image), with a window that scales
+// with the image and a low minimum contrast. gozxing's HybridBinarizer uses
+// fixed 8×8 blocks and treats blocks whose range is under 24 grey levels as
+// background, which erases faded thermal print; this one keeps contrast
+// down to a few levels where the surroundings show structure.
+type localBinarizer struct {
+	*gozxing.GlobalHistogramBinarizer
+	p      plane
+	matrix *gozxing.BitMatrix
+}
+
+func newLocalBinarizer(src gozxing.LuminanceSource, p plane) gozxing.Binarizer {
+	return &localBinarizer{
+		GlobalHistogramBinarizer: gozxing.NewGlobalHistgramBinarizer(src).(*gozxing.GlobalHistogramBinarizer),
+		p:                        p,
+	}
+}
+
+// GetBlackMatrix implements gozxing.Binarizer.
+func (b *localBinarizer) GetBlackMatrix() (*gozxing.BitMatrix, error) {
+	if b.matrix != nil {
+		return b.matrix, nil
+	}
+	m, err := binarizeLocal(b.p)
+	if err != nil {
+		return nil, err
+	}
+	b.matrix = m
+	return m, nil
+}
+
+// GetBlackRow implements gozxing.Binarizer from the matrix, so rows and
+// matrix agree.
+func (b *localBinarizer) GetBlackRow(y int, row *gozxing.BitArray) (*gozxing.BitArray, error) {
+	m, err := b.GetBlackMatrix()
+	if err != nil {
+		return nil, err
+	}
+	return m.GetRow(y, row), nil
+}
+
+// CreateBinarizer implements gozxing.Binarizer.
+func (b *localBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Binarizer {
+	return gozxing.NewGlobalHistgramBinarizer(src)
+}
+
+func binarizeLocal(p plane) (*gozxing.BitMatrix, error) {
+	w, h := p.w, p.h
+	m, err := gozxing.NewBitMatrix(w, h)
+	if err != nil {
+		return nil, err
+	}
+	// Integral image of sums, (w+1)×(h+1).
+	iw := w + 1
+	integ := make([]uint32, iw*(h+1))
+	for y := 0; y < h; y++ {
+		row := p.pix[y*p.stride : y*p.stride+w]
+		var s uint32
+		up := integ[y*iw:]
+		cur := integ[(y+1)*iw:]
+		for x, v := range row {
+			s += uint32(v)
+			cur[x+1] = up[x+1] + s
+		}
+	}
+	r := max(8, max(w, h)/40) // window radius
+	for y := 0; y < h; y++ {
+		y0, y1 := max(0, y-r), min(h, y+r+1)
+		row := p.pix[y*p.stride : y*p.stride+w]
+		top, bot := integ[y0*iw:], integ[y1*iw:]
+		for x, v := range row {
+			x0, x1 := max(0, x-r), min(w, x+r+1)
+			sum := bot[x1] - bot[x0] - top[x1] + top[x0]
+			n := uint32((x1 - x0) * (y1 - y0))
+			// Black when clearly darker than the local mean: a margin of a
+			// few levels keeps flat paper noise white.
+			if uint32(v)*n+4*n < sum {
+				m.Set(x, y)
+			}
+		}
+	}
+	return m, nil
+}

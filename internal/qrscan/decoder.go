@@ -1,0 +1,237 @@
+package qrscan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // registers GIF for image.Decode
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strings"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
+)
+
+// Effort selects which part of the ladder a Decoder runs.
+type Effort int
+
+const (
+	// EffortFull runs the whole ladder (fast steps first). The default.
+	EffortFull Effort = iota
+	// EffortFast runs only the cheap first steps: meant for the request path,
+	// where most photos decode in a few milliseconds.
+	EffortFast
+	// EffortRemainder runs only the steps EffortFast skips: meant for a
+	// background worker that finishes photos the request path gave up on.
+	EffortRemainder
+)
+
+// Options configures a Decoder. Zero values select the defaults.
+type Options struct {
+	// MaxBytes caps the encoded size read from an io.Reader (default 25 MiB).
+	MaxBytes int64
+	// MaxPixels caps the declared width×height (default 40 million, a
+	// 12-MP photo is 12 million).
+	MaxPixels int
+	// MaxDimension caps the declared width and height (default 12000).
+	MaxDimension int
+	// Effort selects the part of the ladder to run (default EffortFull).
+	Effort Effort
+	// MaxAttempts caps the number of ladder steps tried per image
+	// (0 = no cap). Together with a context deadline it bounds the work.
+	MaxAttempts int
+	// Ladder replaces the default ladder (DefaultLadder); meant for
+	// benchmarks comparing ladders.
+	Ladder []Step
+}
+
+// Decoder finds QR codes in photos. It holds only immutable configuration
+// and is safe for concurrent use.
+type Decoder struct {
+	opts  Options
+	steps []Step
+}
+
+// New returns a Decoder with the given options.
+func New(opts Options) *Decoder {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 25 << 20
+	}
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = 40_000_000
+	}
+	if opts.MaxDimension <= 0 {
+		opts.MaxDimension = 12000
+	}
+	ladder := opts.Ladder
+	if ladder == nil {
+		ladder = DefaultLadder()
+	}
+	var steps []Step
+	for _, s := range ladder {
+		if opts.Effort == EffortFull || (opts.Effort == EffortFast) == s.Fast {
+			steps = append(steps, s)
+		}
+	}
+	return &Decoder{opts: opts, steps: steps}
+}
+
+// Result is the outcome of a successful decode.
+type Result struct {
+	// Text is the chosen text: the first one that parses as a fiscal
+	// payload, otherwise the first one found.
+	Text string
+	// Fiscal reports whether Text parses as a fiscal payload.
+	Fiscal bool
+	// Texts holds every distinct text found, in the order found.
+	Texts []string
+	// Step names the ladder step that found Text.
+	Step string
+	// Attempts is the number of ladder steps tried.
+	Attempts int
+}
+
+// Decode reads an encoded image (JPEG, PNG or GIF) from r and decodes the QR
+// code in it. See DecodeBytes for the errors.
+func (d *Decoder) Decode(ctx context.Context, r io.Reader) (Result, error) {
+	b, err := io.ReadAll(io.LimitReader(r, d.opts.MaxBytes+1))
+	if err != nil {
+		return Result{}, fmt.Errorf("qrscan: read image: %w", err)
+	}
+	if int64(len(b)) > d.opts.MaxBytes {
+		return Result{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, d.opts.MaxBytes)
+	}
+	return d.DecodeBytes(ctx, b)
+}
+
+// DecodeBytes decodes the QR code in an encoded image. It returns
+// ErrUnsupportedFormat (ErrHEIC for HEIC/HEIF), ErrTooLarge, ErrCorrupt,
+// ErrNotFound, or the context's error when ctx ends first.
+func (d *Decoder) DecodeBytes(ctx context.Context, b []byte) (Result, error) {
+	img, o, err := d.ReadImage(b)
+	if err != nil {
+		return Result{}, err
+	}
+	return d.DecodeImage(ctx, img, o)
+}
+
+// ReadImage checks and decodes an encoded image without looking for codes.
+// It returns the image and its EXIF orientation (1..8, 1 = upright). The
+// declared dimensions are checked before any pixel is decoded. Errors are
+// ErrUnsupportedFormat, ErrHEIC, ErrTooLarge and ErrCorrupt.
+func (d *Decoder) ReadImage(b []byte) (image.Image, int, error) {
+	if int64(len(b)) > d.opts.MaxBytes {
+		return nil, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, d.opts.MaxBytes)
+	}
+	f := sniff(b)
+	switch f {
+	case formatHEIC:
+		return nil, 0, ErrHEIC
+	case formatUnknown:
+		return nil, 0, ErrUnsupportedFormat
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, 0, fmt.Errorf("%w: empty image", ErrCorrupt)
+	}
+	if cfg.Width > d.opts.MaxDimension || cfg.Height > d.opts.MaxDimension ||
+		int64(cfg.Width)*int64(cfg.Height) > int64(d.opts.MaxPixels) {
+		return nil, 0, fmt.Errorf("%w: %dx%d", ErrTooLarge, cfg.Width, cfg.Height)
+	}
+	var img image.Image
+	o := 1
+	switch f {
+	case formatJPEG:
+		o = jpegOrientation(b)
+		img, err = jpeg.Decode(bytes.NewReader(b))
+	case formatPNG:
+		img, err = png.Decode(bytes.NewReader(b))
+	default:
+		img, _, err = image.Decode(bytes.NewReader(b))
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return img, o, nil
+}
+
+// DecodeImage looks for QR codes in an already decoded image with the given
+// EXIF orientation (1..8; 0 or 1 = upright). It returns ErrNotFound when
+// the ladder ends without a code, or ctx.Err() when ctx ends first (checked
+// between attempts).
+func (d *Decoder) DecodeImage(ctx context.Context, img image.Image, orientation int) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	b := img.Bounds()
+	if b.Dx() < 21 || b.Dy() < 21 { // smaller than a version-1 code at 1 px/module
+		return Result{}, ErrNotFound
+	}
+	s := newScan(orient(toGray(img), orientation))
+	var res Result
+	for _, st := range d.steps {
+		if d.opts.MaxAttempts > 0 && res.Attempts >= d.opts.MaxAttempts {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		res.Attempts++
+		texts := s.try(st)
+		if len(texts) == 0 {
+			continue
+		}
+		for _, t := range texts {
+			res.add(t, st.Name)
+		}
+		if res.Fiscal {
+			return res, nil
+		}
+		// A code was found but it is not a fiscal payload (an EGAIS code on a
+		// receipt, or any other QR): look for more codes in the same view and
+		// then stop, rather than run the whole ladder for every non-fiscal code.
+		for _, t := range s.tryMulti(st) {
+			res.add(t, st.Name)
+		}
+		return res, nil
+	}
+	if res.Text != "" {
+		return res, nil
+	}
+	return res, ErrNotFound
+}
+
+// add records a decoded text, choosing it when it is the first one or the
+// first fiscal one.
+func (r *Result) add(text, step string) {
+	for _, t := range r.Texts {
+		if t == text {
+			return
+		}
+	}
+	r.Texts = append(r.Texts, text)
+	fiscalOK := isFiscal(text)
+	if r.Text == "" || fiscalOK && !r.Fiscal {
+		r.Text, r.Fiscal, r.Step = text, fiscalOK, step
+	}
+}
+
+func isFiscal(text string) bool {
+	_, err := fiscal.Parse(text)
+	return err == nil
+}
+
+// Normalize returns text compared the way the test sets define: CRLF → LF
+// and trailing CR/LF removed.
+func Normalize(text string) string {
+	return strings.TrimRight(strings.ReplaceAll(text, "\r\n", "\n"), "\r\n")
+}
+
+// errPanic wraps a panic raised inside gozxing on a hostile image.
+var errPanic = errors.New("qrscan: decoder panic")

@@ -1,0 +1,20 @@
+// Package qrscan reads QR codes from phone photos of receipts.
+//
+// A Decoder sniffs the format from magic bytes (JPEG, PNG, GIF; HEIC and
+// other formats are refused), checks the declared dimensions before decoding
+// the image (decompression bombs), honours the JPEG EXIF orientation,
+// converts the photo to one grey plane and then runs a ladder of attempts
+// with gozxing (pure Go): downscaled and full resolution, rotations by 90°
+// and 45°, TRY_HARDER, several binarizers and a local contrast
+// normalisation for faded thermal print. It stops at the first text that
+// parses as a fiscal payload (see package fiscal); when only other codes are
+// found (an EGAIS code next to the fiscal one) it looks for further codes in
+// the same image before giving up.
+//
+// The ladder is split into a fast part (a few cheap attempts, for the
+// request path) and a full part (for a background worker): see Effort. The
+// context is checked between attempts, so a deadline bounds the time spent.
+//
+// A Decoder holds only immutable configuration and is safe for concurrent
+// use.
+package qrscan

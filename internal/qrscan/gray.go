@@ -1,0 +1,211 @@
+package qrscan
+
+import (
+	"image"
+	"math"
+)
+
+// plane is an 8-bit grey image. Pixel (x, y) is pix[y*stride+x].
+type plane struct {
+	pix    []byte
+	w, h   int
+	stride int
+}
+
+func newPlane(w, h int) plane {
+	return plane{pix: make([]byte, w*h), w: w, h: h, stride: w}
+}
+
+// toGray converts an image to a grey plane. JPEG's YCbCr and Gray images
+// are wrapped without copying (their luma plane is the grey plane); other
+// types are converted with integer BT.601 weights.
+func toGray(img image.Image) plane {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	switch m := img.(type) {
+	case *image.YCbCr:
+		off := m.YOffset(b.Min.X, b.Min.Y)
+		return plane{pix: m.Y[off:], w: w, h: h, stride: m.YStride}
+	case *image.Gray:
+		off := m.PixOffset(b.Min.X, b.Min.Y)
+		return plane{pix: m.Pix[off:], w: w, h: h, stride: m.Stride}
+	case *image.NRGBA:
+		p := newPlane(w, h)
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := p.pix[y*w : y*w+w]
+			for x := range dst {
+				r, g, bl, a := int(src[4*x]), int(src[4*x+1]), int(src[4*x+2]), int(src[4*x+3])
+				l := (299*r + 587*g + 114*bl) / 1000
+				// Composite on white: transparent areas are paper, not ink.
+				dst[x] = byte((l*a + 255*(255-a)) / 255)
+			}
+		}
+		return p
+	case *image.RGBA:
+		p := newPlane(w, h)
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := p.pix[y*w : y*w+w]
+			for x := range dst {
+				r, g, bl, a := int(src[4*x]), int(src[4*x+1]), int(src[4*x+2]), int(src[4*x+3])
+				// Premultiplied: add the white that shows through.
+				dst[x] = byte(min(255, (299*r+587*g+114*bl)/1000+(255-a)))
+			}
+		}
+		return p
+	}
+	p := newPlane(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			l := (299*r + 587*g + 114*bl) / 1000 // premultiplied, 16-bit
+			l += 0xffff - a
+			p.pix[y*w+x] = byte(min(l, 0xffff) >> 8)
+		}
+	}
+	return p
+}
+
+// orient applies an EXIF orientation (1..8) so the plane is upright. It is
+// also used for the 90° steps of the ladder: 6 turns clockwise by 90°,
+// 3 by 180°, 8 by 270°.
+func orient(p plane, o int) plane {
+	if o < 2 || o > 8 {
+		return p
+	}
+	W, H := p.w, p.h
+	ow, oh := W, H
+	if o >= 5 {
+		ow, oh = H, W
+	}
+	q := newPlane(ow, oh)
+	for y := 0; y < oh; y++ {
+		dst := q.pix[y*ow : y*ow+ow]
+		for x := range dst {
+			var sx, sy int
+			switch o {
+			case 2:
+				sx, sy = W-1-x, y
+			case 3:
+				sx, sy = W-1-x, H-1-y
+			case 4:
+				sx, sy = x, H-1-y
+			case 5:
+				sx, sy = y, x
+			case 6:
+				sx, sy = y, H-1-x
+			case 7:
+				sx, sy = W-1-y, H-1-x
+			case 8:
+				sx, sy = W-1-y, x
+			}
+			dst[x] = p.pix[sy*p.stride+sx]
+		}
+	}
+	return q
+}
+
+// downscale shrinks the plane so its long side is at most maxSide, by area
+// averaging (every source pixel contributes once, which also averages out
+// sensor and JPEG noise).
+func downscale(p plane, maxSide int) plane {
+	long := max(p.w, p.h)
+	if maxSide <= 0 || long <= maxSide {
+		return p
+	}
+	nw := max(1, p.w*maxSide/long)
+	nh := max(1, p.h*maxSide/long)
+	xs := spans(p.w, nw)
+	ys := spans(p.h, nh)
+	q := newPlane(nw, nh)
+	acc := make([]uint32, nw)
+	for oy := 0; oy < nh; oy++ {
+		clear(acc)
+		for sy := ys[oy]; sy < ys[oy+1]; sy++ {
+			row := p.pix[sy*p.stride : sy*p.stride+p.w]
+			for ox := 0; ox < nw; ox++ {
+				var s uint32
+				for _, v := range row[xs[ox]:xs[ox+1]] {
+					s += uint32(v)
+				}
+				acc[ox] += s
+			}
+		}
+		rows := uint32(ys[oy+1] - ys[oy])
+		dst := q.pix[oy*nw : oy*nw+nw]
+		for ox := range dst {
+			n := rows * uint32(xs[ox+1]-xs[ox])
+			dst[ox] = byte((acc[ox] + n/2) / n)
+		}
+	}
+	return q
+}
+
+// spans splits n source pixels into m runs; run i is [s[i], s[i+1]).
+func spans(n, m int) []int {
+	s := make([]int, m+1)
+	for i := 0; i <= m; i++ {
+		s[i] = i * n / m
+	}
+	return s
+}
+
+// rotate turns the plane by deg degrees clockwise (as seen on screen) about
+// its centre
+// with bilinear interpolation. The canvas grows to hold the whole image; the
+// corners are filled with the mean grey so they add no strong edges.
+func rotate(p plane, deg float64) plane {
+	rad := deg * math.Pi / 180
+	c, s := math.Cos(rad), math.Sin(rad)
+	ow := int(math.Ceil(math.Abs(float64(p.w)*c) + math.Abs(float64(p.h)*s)))
+	oh := int(math.Ceil(math.Abs(float64(p.w)*s) + math.Abs(float64(p.h)*c)))
+	q := newPlane(ow, oh)
+	fill := meanGray(p)
+	const one = 1 << 16
+	cx, cy := float64(p.w)/2, float64(p.h)/2
+	ocx, ocy := float64(ow)/2, float64(oh)/2
+	// Source position per output x step, in 16.16 fixed point.
+	dxx, dxy := int64(c*one), int64(-s*one)
+	maxX, maxY := int64(p.w-1)<<16, int64(p.h-1)<<16
+	for y := 0; y < oh; y++ {
+		fy := float64(y) + 0.5 - ocy
+		fx := 0.5 - ocx
+		sx := int64((cx + fx*c + fy*s - 0.5) * one)
+		sy := int64((cy - fx*s + fy*c - 0.5) * one)
+		dst := q.pix[y*ow : y*ow+ow]
+		for x := range dst {
+			if sx < 0 || sy < 0 || sx >= maxX || sy >= maxY {
+				dst[x] = fill
+			} else {
+				ix, iy := int(sx>>16), int(sy>>16)
+				ax, ay := sx&0xffff, sy&0xffff
+				i := iy*p.stride + ix
+				p00, p01 := int64(p.pix[i]), int64(p.pix[i+1])
+				p10, p11 := int64(p.pix[i+p.stride]), int64(p.pix[i+p.stride+1])
+				top := p00*one + (p01-p00)*ax
+				bot := p10*one + (p11-p10)*ax
+				dst[x] = byte((top*one + (bot-top)*ay) >> 32)
+			}
+			sx += dxx
+			sy += dxy
+		}
+	}
+	return q
+}
+
+// meanGray estimates the mean grey of the plane from a sparse sample.
+func meanGray(p plane) byte {
+	var s, n uint64
+	for y := 0; y < p.h; y += 7 {
+		row := p.pix[y*p.stride : y*p.stride+p.w]
+		for x := 0; x < p.w; x += 7 {
+			s += uint64(row[x])
+			n++
+		}
+	}
+	if n == 0 {
+		return 128
+	}
+	return byte(s / n)
+}

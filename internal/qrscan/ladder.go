@@ -1,0 +1,197 @@
+package qrscan
+
+import (
+	"fmt"
+
+	"github.com/makiuchi-d/gozxing"
+	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// Binarizer selects how a grey view is turned into black and white.
+type Binarizer int
+
+const (
+	// Hybrid is gozxing's HybridBinarizer (8×8 blocks, local thresholds).
+	Hybrid Binarizer = iota
+	// Global is gozxing's GlobalHistogramBinarizer.
+	Global
+	// Local is this package's adaptive mean threshold over a window that
+	// scales with the image, with a low minimum contrast, for faded print.
+	Local
+)
+
+// Step is one attempt of the ladder: a view of the photo (scale, rotation,
+// binarizer) and the gozxing hints.
+type Step struct {
+	// Name identifies the step in results and benchmarks.
+	Name string
+	// MaxSide downscales the photo so its long side is at most MaxSide
+	// pixels (0 = full resolution).
+	MaxSide int
+	// Angle rotates the view by this many degrees clockwise (multiples of
+	// 90 are exact pixel moves; others are interpolated).
+	Angle int
+	// Binarizer selects the thresholding.
+	Binarizer Binarizer
+	// TryHarder sets gozxing's TRY_HARDER hint (scan every row).
+	TryHarder bool
+	// Fast marks the steps run by EffortFast.
+	Fast bool
+}
+
+// PlainLadder is the gozxing baseline: one attempt at full resolution with
+// the HybridBinarizer and no hints.
+func PlainLadder() []Step {
+	return []Step{{Name: "plain", Fast: true}}
+}
+
+// CascadeLadder is the earlier gozxing cascade used as a reference in the
+// docs: ≤1600 px with TRY_HARDER at 0°, then 45°, then 90/180/270°, then
+// full resolution, then the GlobalHistogram binarizer.
+func CascadeLadder() []Step {
+	return []Step{
+		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true, Fast: true},
+		{Name: "1600/45/th", MaxSide: 1600, Angle: 45, TryHarder: true},
+		{Name: "1600/90/th", MaxSide: 1600, Angle: 90, TryHarder: true},
+		{Name: "1600/180/th", MaxSide: 1600, Angle: 180, TryHarder: true},
+		{Name: "1600/270/th", MaxSide: 1600, Angle: 270, TryHarder: true},
+		{Name: "full/0/th", TryHarder: true},
+		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true},
+	}
+}
+
+// DefaultLadder is the ladder a Decoder runs unless Options.Ladder is set.
+func DefaultLadder() []Step {
+	return CascadeLadder()
+}
+
+// viewKey identifies a binarized view, shared by steps that differ only in
+// hints.
+type viewKey struct {
+	maxSide, angle int
+	bin            Binarizer
+}
+
+// scan holds the per-image state of one DecodeImage call: the upright grey
+// plane and the views derived from it, built lazily and reused by later
+// steps.
+type scan struct {
+	base   plane
+	scaled map[int]plane
+	planes map[viewKey]plane
+	views  map[viewKey]*gozxing.BinaryBitmap
+}
+
+func newScan(p plane) *scan {
+	return &scan{
+		base:   p,
+		scaled: map[int]plane{},
+		planes: map[viewKey]plane{},
+		views:  map[viewKey]*gozxing.BinaryBitmap{},
+	}
+}
+
+func (s *scan) plane(maxSide, angle int) plane {
+	k := viewKey{maxSide: maxSide, angle: angle}
+	if p, ok := s.planes[k]; ok {
+		return p
+	}
+	p, ok := s.scaled[maxSide]
+	if !ok {
+		p = downscale(s.base, maxSide)
+		s.scaled[maxSide] = p
+	}
+	switch a := ((angle % 360) + 360) % 360; a {
+	case 0:
+	case 90:
+		p = orient(p, 6)
+	case 180:
+		p = orient(p, 3)
+	case 270:
+		p = orient(p, 8)
+	default:
+		p = rotate(p, float64(a))
+	}
+	s.planes[k] = p
+	return p
+}
+
+func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
+	k := viewKey{maxSide: st.MaxSide, angle: st.Angle, bin: st.Binarizer}
+	if v, ok := s.views[k]; ok {
+		return v, nil
+	}
+	p := s.plane(st.MaxSide, st.Angle)
+	src, err := gozxing.NewPlanarYUVLuminanceSource(p.pix, p.stride, p.h, 0, 0, p.w, p.h, false)
+	if err != nil {
+		return nil, err
+	}
+	var b gozxing.Binarizer
+	switch st.Binarizer {
+	case Global:
+		b = gozxing.NewGlobalHistgramBinarizer(src)
+	case Local:
+		b = newLocalBinarizer(src, p)
+	default:
+		b = gozxing.NewHybridBinarizer(src)
+	}
+	v, err := gozxing.NewBinaryBitmap(b)
+	if err != nil {
+		return nil, err
+	}
+	s.views[k] = v
+	return v, nil
+}
+
+func hints(st Step) map[gozxing.DecodeHintType]interface{} {
+	h := map[gozxing.DecodeHintType]interface{}{}
+	if st.TryHarder {
+		h[gozxing.DecodeHintType_TRY_HARDER] = true
+	}
+	return h
+}
+
+// try runs one step and returns the decoded text, if any.
+func (s *scan) try(st Step) (texts []string) {
+	defer func() {
+		if r := recover(); r != nil { // gozxing must not take the process down
+			texts = nil
+		}
+	}()
+	v, err := s.view(st)
+	if err != nil {
+		return nil
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(v, hints(st))
+	if err != nil || res == nil {
+		return nil
+	}
+	return []string{res.GetText()}
+}
+
+// tryMulti looks for every code in the step's view.
+func (s *scan) tryMulti(st Step) (texts []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			texts = nil
+		}
+	}()
+	v, err := s.view(st)
+	if err != nil {
+		return nil
+	}
+	rs, err := multiqr.NewQRCodeMultiReader().DecodeMultiple(v, hints(st))
+	if err != nil {
+		return nil
+	}
+	for _, r := range rs {
+		texts = append(texts, r.GetText())
+	}
+	return texts
+}
+
+// String describes the step.
+func (st Step) String() string {
+	return fmt.Sprintf("%s(max=%d angle=%d bin=%d th=%v)", st.Name, st.MaxSide, st.Angle, st.Binarizer, st.TryHarder)
+}
