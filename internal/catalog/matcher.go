@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"math/bits"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -387,7 +388,16 @@ func (m *Matcher) matchName(toks []token) Result {
 				}
 				continue
 			}
-			words = append(words, m.lookupWord(t.text, t.dotted))
+			w := m.lookupWord(t.text, t.dotted)
+			if !w.known {
+				if exp := synonymByStem(w); exp != nil {
+					for _, e := range exp {
+						words = append(words, m.lookupWord(e, false))
+					}
+					continue
+				}
+			}
+			words = append(words, w)
 		case tokCode:
 			if t.article {
 				if i, ok := m.byArticle[t.text]; ok {
@@ -487,11 +497,10 @@ func (m *Matcher) fits(i int, words []lineWord, codes []token, sizes []size, mat
 	if conflict != "" {
 		return false, conflict, evidence
 	}
-	if !s.perPiece {
-		for _, sz := range sizes {
-			if !s.acceptsSize(sz) {
-				return false, ReasonSizeMismatch, evidence
-			}
+	// A piece-sold SKU (a filter) takes no mass, volume or length on its line.
+	for _, sz := range sizes {
+		if s.perPiece || !s.acceptsSize(sz) {
+			return false, ReasonSizeMismatch, evidence
 		}
 	}
 	if evidence == 0 {
@@ -532,6 +541,32 @@ func (m *Matcher) lookupWord(text string, dotted bool) lineWord {
 	}
 	return w
 }
+
+// synonymByStem finds a lexicon entry for another ending of a word
+// (омывателя → омыватель). Only words the catalog does not know are tried.
+func synonymByStem(w lineWord) []string {
+	if w.runes < 5 {
+		return nil
+	}
+	for _, key := range synonymKeys {
+		kr := utf8.RuneCountInString(key)
+		if kr >= 5 && wordMatch(w.text, w.runes, w.dotted, key, kr) {
+			return receiptSynonyms[key]
+		}
+	}
+	return nil
+}
+
+// synonymKeys lists the lexicon in a fixed order so stem lookups are
+// deterministic.
+var synonymKeys = func() []string {
+	keys := make([]string, 0, len(receiptSynonyms))
+	for k := range receiptSynonyms {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}()
 
 // markVocab records which catalog words a line word matched.
 func (m *Matcher) markVocab(w lineWord, into bitset) {

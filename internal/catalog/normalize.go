@@ -349,17 +349,19 @@ func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
 }
 
 // isArticle reports whether a run looks like a manufacturer's article number:
-// two or more letters, a hyphen, three or more digits, optional letters
-// (ВФМ-101, ЯС-450Б).
+// two or more letters, an optional hyphen, three or more digits, optional
+// letters (ВФМ-101, ВФМ101, ЯС-450Б).
 func isArticle(run []rune) bool {
 	i := 0
 	for i < len(run) && isLetter(run[i]) {
 		i++
 	}
-	if i < 2 || i >= len(run) || run[i] != '-' {
+	if i < 2 || i >= len(run) {
 		return false
 	}
-	i++
+	if run[i] == '-' {
+		i++
+	}
 	d := i
 	for i < len(run) && isDigit(run[i]) {
 		i++
@@ -421,16 +423,15 @@ func mergeSpacedCodes(toks []token) []token {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		if t.kind == tokWord && i+1 < len(toks) && toks[i+1].kind == tokNum && !t.dotted {
+		if t.kind == tokWord && i+1 < len(toks) && (toks[i+1].kind == tokNum || toks[i+1].kind == tokCode) && !t.dotted {
 			l := utf8.RuneCountInString(t.text)
 			nt := toks[i+1].text
-			if l >= 1 && l <= 3 && len(nt) <= 3 && allDigits([]rune(nt)) && !noiseWords[t.text] && !packagingWords[t.text] {
-				if _, unit := units[t.text]; !unit {
-					code := latinCode([]rune(t.text + nt))
-					out = append(out, token{kind: tokCode, text: code, family: codeFamily(code)})
-					i++
-					continue
-				}
+			digits := strings.TrimRight(nt, "+")
+			if l >= 1 && l <= 3 && len(digits) <= 3 && allDigits([]rune(digits)) && !noiseWords[t.text] && !packagingWords[t.text] {
+				code := latinCode([]rune(t.text + nt))
+				out = append(out, token{kind: tokCode, text: code, family: codeFamily(code)})
+				i++
+				continue
 			}
 		}
 		out = append(out, t)
