@@ -104,7 +104,7 @@ CREATE TABLE skus (
     brand             TEXT NOT NULL CHECK (brand <> ''),
     name              TEXT NOT NULL CHECK (name <> ''),
     category          TEXT NOT NULL DEFAULT '',
-    volume            NUMERIC(12, 3) CHECK (volume > 0),
+    volume_milli      BIGINT CHECK (volume_milli > 0),  -- pack size in thousandths of unit
     unit              TEXT NOT NULL DEFAULT '',
     margin_weight_bp  INT NOT NULL DEFAULT 10000 CHECK (margin_weight_bp > 0 AND margin_weight_bp <= 100000),
     active            BOOLEAN NOT NULL DEFAULT true,

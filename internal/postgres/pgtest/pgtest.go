@@ -37,11 +37,12 @@ var (
 	templateErr  error
 )
 
-// ServerURL returns the admin URL of the test server.
+// ServerURL returns the URL of the test server's maintenance database
+// ("postgres"), whatever database the configured URL names.
 func ServerURL() string {
 	for _, k := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
 		if v := os.Getenv(k); v != "" {
-			return v
+			return withDatabase(v, "postgres")
 		}
 	}
 	return defaultURL

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/config"
+	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+)
+
+// deps are the long-lived resources shared by the server roles.
+type deps struct {
+	cfg   config.Config
+	log   *slog.Logger
+	db    *pgxpool.Pool
+	redis *redis.Client
+	// redisOpt is the same Redis for Asynq.
+	redisOpt asynq.RedisConnOpt
+}
+
+// loadConfig loads the configuration and builds the logger.
+func loadConfig(stderr io.Writer) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return cfg, nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, logging.New(stderr, cfg.LogLevel, cfg.LogFormat), nil
+}
+
+// openDeps connects to PostgreSQL and Redis.
+func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("ping redis: %w", err)
+	}
+	aopt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return &deps{cfg: cfg, log: log, db: db, redis: rdb, redisOpt: aopt}, nil
+}
+
+func (d *deps) Close() {
+	d.redis.Close()
+	d.db.Close()
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the HTTP API", run: runServe})
+}
+
+func runServe(ctx context.Context, _ []string, _, stderr io.Writer) error {
+	cfg, log, err := loadConfig(stderr)
+	if err != nil {
+		return err
+	}
+	log.Info("starting api", "config", cfg.String())
+	d, err := openDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	app, cleanup, err := buildAPI(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	return serveHTTP(ctx, d, app, ln)
+}
+
+// buildAPI wires every HTTP surface on one Fiber app.
+func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
+	app := httpapi.New(httpapi.Options{Logger: d.log, BodyLimit: int(d.cfg.Auth.MaxPhotoBytes) + 1<<20})
+	httpapi.Health(app, map[string]httpapi.Checker{
+		"postgres": httpapi.CheckFunc(d.db.Ping),
+		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }),
+	})
+	return app, func() {}, nil
+}
+
+// serveHTTP serves app on ln until ctx ends, then stops accepting and lets
+// in-flight requests finish within the shutdown timeout.
+func serveHTTP(ctx context.Context, d *deps, app *fiber.App, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	d.log.Info("api listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	d.log.Info("api shutting down")
+	if err := app.ShutdownWithTimeout(d.cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

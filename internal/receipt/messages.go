@@ -1,0 +1,49 @@
+package receipt
+
+// messages are the participant-facing explanations of reason codes, in
+// Russian. A reason without an entry falls back to a generic text, so a new
+// code never shows an empty line.
+var messages = map[string]string{
+	"uploaded_photo":      "Фото чека получено.",
+	"uploaded_qr":         "QR-код чека получен.",
+	"uploaded_manual":     "Данные чека введены вручную.",
+	"qr_decoded":          "QR-код распознан.",
+	"qr_not_found":        "На фото не найден QR-код чека. Сфотографируйте QR-код крупнее, без бликов.",
+	"enqueued":            "Чек поставлен в очередь на проверку.",
+	"requeued":            "Проверка чека запущена повторно.",
+	"verifying":           "Проверяем чек в ФНС.",
+	"ofd_not_yet":         "Чек ещё не поступил в ФНС. Проверим снова позже — обычно это занимает до нескольких часов.",
+	"ofd_rate_limited":    "Сервис проверки чеков перегружен. Проверим снова чуть позже.",
+	"ofd_unavailable":     "Сервис проверки чеков временно недоступен. Проверим снова позже.",
+	"ofd_pending_expired": "Чек так и не поступил в ФНС за отведённое время. Его проверит модератор.",
+	"ofd_verified":        "Чек подтверждён ФНС.",
+	"ofd_invalid":         "ФНС не подтвердила чек: фискальный признак неверен.",
+	"ofd_not_found":       "Чек не найден в ФНС.",
+	"ofd_standalone_kkt":  "Чек пробит на кассе в автономном режиме и не может быть проверен автоматически. Его проверит модератор.",
+	"ofd_mismatch":        "Данные чека в ФНС не совпадают с QR-кодом.",
+	"ofd_operation_type":  "Это не чек продажи (расход или возврат расхода).",
+	"duplicate_claim":     "Этот чек уже зарегистрирован.",
+	"items_matched":       "Товары чека сопоставлены с каталогом программы.",
+	"no_eligible_items":   "В чеке нет товаров, участвующих в программе.",
+	"points_credited":     "Баллы начислены.",
+	"points_pending":      "Баллы начислены и станут доступны после закрытия периода.",
+	"return_reversed":     "Возврат товара: баллы за исходную покупку списаны.",
+	"anomaly_velocity":    "Необычно много чеков за короткое время. Чек проверит модератор.",
+	"anomaly_kkt":         "Много чеков с одной кассы от одного продавца. Чек проверит модератор.",
+	"moderator_approved":  "Модератор подтвердил чек.",
+	"moderator_rejected":  "Модератор отклонил чек.",
+	"receipt_too_old":     "Чек слишком старый для участия в программе.",
+	"shop_mismatch":       "Чек пробит не в вашем магазине.",
+	"program_not_active":  "Программа сейчас не действует.",
+}
+
+// Message returns the Russian explanation of a reason code.
+func Message(reason string) string {
+	if m, ok := messages[reason]; ok {
+		return m
+	}
+	if reason == "" {
+		return ""
+	}
+	return "Статус чека изменён."
+}
