@@ -3,6 +3,8 @@ package ofd
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"log/slog"
 )
 
@@ -67,5 +69,16 @@ func (c *Chain) Fetch(ctx context.Context, q Query) (Receipt, error) {
 	if allLimited && minLimited != nil {
 		return Receipt{}, minLimited
 	}
-	return Receipt{}, &TransientError{Provider: "chain", Op: "all_failed", Err: errors.Join(errs...)}
+	// Wrap only the last transient error: wrapping the rate-limit errors
+	// too would make errors.As(*RateLimitedError) true for a chain that
+	// must be retried as "provider down".
+	var last error
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+		if IsTransient(e) && !IsRateLimited(e) {
+			last = e
+		}
+	}
+	return Receipt{}, &TransientError{Provider: "chain", Op: "all_failed", Err: fmt.Errorf("%w (all: %s)", last, strings.Join(msgs, "; "))}
 }
