@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"log/slog"
+	"strings"
 )
 
 // Chain tries providers in order. A provider's receipt, ErrNotYet and
