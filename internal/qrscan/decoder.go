@@ -182,6 +182,9 @@ func (d *Decoder) DecodeImage(ctx context.Context, img image.Image, orientation 
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
+		if !s.applies(st) {
+			continue
+		}
 		res.Attempts++
 		texts := s.try(st)
 		if len(texts) == 0 {
