@@ -97,6 +97,7 @@ type vword struct {
 // brandInfo is one brand with its normalised words.
 type brandInfo struct {
 	words [][]rune
+	strs  []string
 	skus  []int
 }
 
@@ -176,7 +177,11 @@ func NewMatcher(skus []SKU) *Matcher {
 		if !ok && len(bwords) > 0 {
 			bi = len(m.brands)
 			brandIdx[bkey] = bi
-			m.brands = append(m.brands, brandInfo{words: bwords})
+			strs := make([]string, len(bwords))
+			for k, w := range bwords {
+				strs[k] = string(w)
+			}
+			m.brands = append(m.brands, brandInfo{words: bwords, strs: strs})
 		}
 		if len(bwords) > 0 {
 			m.brands[bi].skus = append(m.brands[bi].skus, i)
@@ -357,8 +362,22 @@ func (m *Matcher) matchName(toks []token) Result {
 	brandTok := make([]bool, len(toks))
 	n := len(m.skus)
 	cands := newBitset(n)
+	// each word's runes, or its Cyrillic transliteration if it is Latin
+	forms := make([][]rune, len(toks))
+	for ti, t := range toks {
+		if t.kind != tokWord {
+			continue
+		}
+		if t.text != "" && t.text[0] < utf8.RuneSelf {
+			if tl := translit(t.text); tl != "" {
+				forms[ti] = []rune(tl)
+				continue
+			}
+		}
+		forms[ti] = []rune(t.text)
+	}
 	for bi := range m.brands {
-		if m.findBrand(bi, toks, brandTok) {
+		if m.findBrand(bi, toks, forms, brandTok) {
 			for _, i := range m.brands[bi].skus {
 				cands.set(i)
 			}
@@ -618,7 +637,7 @@ func commonPrefixRunes(a, b string) int {
 // that abbreviates no catalog product word (ТЕРМ., ВЕТЛ.), or spelled in Latin
 // transliteration. The first words of a multi-word brand may be cut to any
 // prefix when the next brand word follows (Т.МАРФА, ТЕТ.МАРФА).
-func (m *Matcher) findBrand(bi int, toks []token, used []bool) bool {
+func (m *Matcher) findBrand(bi int, toks []token, forms [][]rune, used []bool) bool {
 	b := &m.brands[bi]
 	at := make([]int, len(b.words))
 	for k := len(b.words) - 1; k >= 0; k-- {
@@ -628,11 +647,11 @@ func (m *Matcher) findBrand(bi int, toks []token, used []bool) bool {
 			if t.kind != tokWord || used[ti] {
 				continue
 			}
-			if m.brandWordMatch(t, b.words[k]) {
+			if m.brandWordMatch(t, forms[ti], b.words[k], b.strs[k]) {
 				at[k] = ti
 				break
 			}
-			if k < len(b.words)-1 && at[k+1] == ti+1 && strings.HasPrefix(string(b.words[k]), t.text) {
+			if k < len(b.words)-1 && at[k+1] == ti+1 && strings.HasPrefix(b.strs[k], t.text) {
 				at[k] = ti
 				break
 			}
@@ -647,19 +666,16 @@ func (m *Matcher) findBrand(bi int, toks []token, used []bool) bool {
 	return true
 }
 
-func (m *Matcher) brandWordMatch(t *token, bw []rune) bool {
+// brandWordMatch compares one line word (tr: its runes, transliterated when
+// Latin) with one brand word.
+func (m *Matcher) brandWordMatch(t *token, tr []rune, bw []rune, bs string) bool {
 	text := t.text
-	bs := string(bw)
-	if text == bs {
+	if text == bs || runesEqual(tr, bw) {
 		return true
 	}
-	tr := []rune(text)
-	if len(tr) > 0 && tr[0] < utf8.RuneSelf {
-		if tl := translit(text); tl != "" {
-			tr = []rune(tl)
-			if string(tr) == bs {
-				return true
-			}
+	if d := len(tr) - len(bw); d > 1 || d < -1 {
+		if !t.dotted {
+			return false
 		}
 	}
 	if _, isVocab := m.vocabIdx[text]; isVocab {

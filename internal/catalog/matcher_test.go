@@ -228,3 +228,23 @@ func TestMatcherConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// FuzzMatch: receipt lines come from outside; no line or GTIN may panic the
+// matcher, and Normalize is idempotent.
+func FuzzMatch(f *testing.F) {
+	m := smallMatcher(f)
+	for _, s := range []string{"*2 1004512 Антифриз TEPMOKC G-12 PLUS 5000мл", "Т.МАРФА 0,3кг -20%", "x24 -40°C ст/б п/синт", "G 12+", "ВФМ101"} {
+		f.Add(s, "")
+	}
+	f.Add("[М] Консервы", "04609534212260")
+	f.Fuzz(func(t *testing.T, line, gtin string) {
+		res := m.Match(line, gtin)
+		if (res.SKUID == "") != (res.How == HowNone) {
+			t.Fatalf("inconsistent result %+v", res)
+		}
+		n := Normalize(line)
+		if n2 := Normalize(n); n2 != n {
+			t.Fatalf("Normalize not idempotent: %q → %q → %q", line, n, n2)
+		}
+	})
+}
