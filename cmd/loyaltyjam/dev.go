@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/config"
+	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+)
+
+func init() {
+	register(command{name: "dev", summary: "run the whole product locally: migrate, seed, simulators, API and worker", run: runDev})
+}
+
+// devDefaults point every external service at its local simulator. A
+// variable set in the environment wins.
+var devDefaults = map[string]string{
+	"LJ_ENV":              "development",
+	"LOG_FORMAT":          "text",
+	"HTTP_ADDR":           "127.0.0.1:8080",
+	"PUBLIC_URL":          "http://127.0.0.1:8080",
+	"JWT_SECRET":          "development-only-secret-not-for-production",
+	"OFD_PROVIDERS":       "proverkacheka",
+	"PROVERKACHEKA_URL":   "http://127.0.0.1:8091",
+	"PROVERKACHEKA_TOKEN": "dev-token",
+	"FNS_OPENAPI_URL":     "http://127.0.0.1:8091",
+	"FNS_OPENAPI_TOKEN":   "dev-master-token",
+	"OFD_CALL_TIMEOUT":    "5s",
+}
+
+const devOFDSimAddr = "127.0.0.1:8091"
+
+func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+	cfg, err := config.LoadFrom(func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v, true
+		}
+		v, ok := devDefaults[k]
+		return v, ok
+	})
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := ensureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	err = m.Up(ctx, log)
+	m.Close()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	d, err := openDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	sim := ofdsim.New(ofdsim.Config{Logger: log.With("component", "ofdsim")})
+	for _, s := range seed.Shops {
+		kind := s.Kind
+		sim.RegisterShop(s.FN, ofdsim.Shop{Name: s.Chain + " (" + s.Name + ")", INN: s.INN, Address: s.Address, KKTRegID: s.KKT, Kind: kind})
+	}
+	if err := serveBackground(ctx, g, devOFDSimAddr, sim); err != nil {
+		return err
+	}
+	app, cleanup, err := buildAPI(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	g.Go(func() error { return serveHTTP(ctx, d, app, ln) })
+	g.Go(func() error { return serveWorker(ctx, d) })
+	printDevBanner(stdout, cfg)
+	return g.Wait()
+}
+
+// serveBackground serves h on addr until ctx ends.
+func serveBackground(ctx context.Context, g *errgroup.Group, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return nil
+}
+
+// ensureDatabase creates the database of dbURL if the server lacks it, so a
+// fresh PostgreSQL needs no manual step.
+func ensureDatabase(ctx context.Context, dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" || name == "postgres" {
+		return nil
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
+}
+
+func printDevBanner(w io.Writer, cfg config.Config) {
+	base := cfg.PublicURL
+	fmt.Fprintf(w, `
+Loyalty Jam is running (development mode, every external service simulated).
+
+  API            %[1]s            health: %[1]s/healthz  ready: %[1]s/readyz
+  OFD simulator  http://%[2]s   (proverkacheka + FNS Open API; stats at /_sim/stats)
+
+Demo password for every login below: %[3]s
+`, base, devOFDSimAddr, seed.DemoPassword)
+	fmt.Fprintln(w, "  participants (phone / login):")
+	for _, p := range seed.Participants {
+		fmt.Fprintf(w, "    %-10s %s / %-9s %s, %s\n", p.Client, p.Phone, p.Login, p.Role, p.Shop)
+	}
+	fmt.Fprintln(w, "  dashboard users:")
+	for _, u := range seed.Users {
+		fmt.Fprintf(w, "    %-26s %s\n", u.Email, u.Role)
+	}
+	fmt.Fprintln(w, "  a receipt QR from each demo shop (upload it as `qr`; any fp/i work, the simulator invents the items):")
+	now := time.Now()
+	for i, s := range seed.Shops {
+		fmt.Fprintf(w, "    %-9s t=%s&s=%d.00&fn=%s&i=%d&fp=%d&n=1\n", s.Code, now.Format("20060102T1504"), 500+i*250, s.FN, 1000+i, 3000000000+i)
+	}
+	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+}

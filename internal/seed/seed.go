@@ -1,0 +1,163 @@
+// Package seed loads the demo data set that `loyaltyjam dev` (make run)
+// starts with: two manufacturers, a live program each with a budget, shops
+// with the fiscal details the OFD simulator knows, participants and
+// dashboard users with known passwords, and the SKU catalogs. Seeding is
+// idempotent: running it again changes nothing.
+package seed
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+)
+
+//go:embed demo/catalog.csv
+var catalogCSV []byte
+
+// DemoPassword is the password of every demo participant and dashboard user.
+const DemoPassword = "demo12345"
+
+// Client is a demo manufacturer.
+type Client struct {
+	Code, Name, INN          string
+	ProgramCode, ProgramName string
+	BudgetKopecks            int64
+}
+
+// Shop is a demo shop. FN is the fiscal drive of its cash register: receipts
+// with this fn come, in the OFD simulator, from this shop.
+type Shop struct {
+	Client, Code, Name, Chain, INN, Address, Region, KKT, FN, Kind string
+	Lat, Lon                                                       float64
+}
+
+// Participant is a demo participant; Login signs in with DemoPassword.
+type Participant struct {
+	Client, Phone, Login, Name, Role, Shop string
+}
+
+// User is a demo dashboard user.
+type User struct {
+	Client, Email, Name, Role string
+}
+
+// The demo data set.
+var (
+	Clients = []Client{
+		{Code: "vetluga", Name: "ООО «Ветлужский завод автохимии»", INN: "5258012345",
+			ProgramCode: "zima-2026", ProgramName: "Зимний сезон автохимии 2026", BudgetKopecks: 50_000_000},
+		{Code: "krasnodol", Name: "АО «Краснодольский консервный комбинат»", INN: "2310054321",
+			ProgramCode: "osen-2026", ProgramName: "Осенний урожай Краснодолья", BudgetKopecks: 30_000_000},
+	}
+	Shops = []Shop{
+		{Client: "vetluga", Code: "AUTO-001", Name: "Автомир на Ленина", Chain: "Автомир", INN: "5260123456",
+			Address: "603000, Нижний Новгород, ул. Ленина, 12", Region: "Нижегородская область",
+			KKT: "0004567890012345", FN: "7281440500000101", Kind: "auto", Lat: 56.3269, Lon: 44.0059},
+		{Client: "vetluga", Code: "AUTO-002", Name: "Колесо на Московском", Chain: "Колесо", INN: "5260987654",
+			Address: "603116, Нижний Новгород, Московское ш., 52", Region: "Нижегородская область",
+			KKT: "0004567890054321", FN: "7281440500000102", Kind: "auto", Lat: 56.3217, Lon: 43.9456},
+		{Client: "krasnodol", Code: "GROC-001", Name: "Магнит у дома", Chain: "Магнит", INN: "2309085638",
+			Address: "350000, Краснодар, ул. Красная, 101", Region: "Краснодарский край",
+			KKT: "0003210987012345", FN: "7281440500000201", Kind: "grocery", Lat: 45.0355, Lon: 38.9753},
+		{Client: "krasnodol", Code: "GROC-002", Name: "Пятёрочка на Северной", Chain: "Пятёрочка", INN: "7825706086",
+			Address: "350063, Краснодар, ул. Северная, 320", Region: "Краснодарский край",
+			KKT: "0003210987054321", FN: "7281440500000202", Kind: "grocery", Lat: 45.0448, Lon: 38.9760},
+	}
+	Participants = []Participant{
+		{Client: "vetluga", Phone: "+79990000001", Login: "seller1", Name: "Иван Петров", Role: "seller", Shop: "AUTO-001"},
+		{Client: "vetluga", Phone: "+79990000002", Login: "seller2", Name: "Мария Соколова", Role: "seller", Shop: "AUTO-002"},
+		{Client: "vetluga", Phone: "+79990000003", Login: "merch1", Name: "Алексей Смирнов", Role: "merchandiser", Shop: "AUTO-001"},
+		{Client: "krasnodol", Phone: "+79990000011", Login: "seller11", Name: "Ольга Кузнецова", Role: "seller", Shop: "GROC-001"},
+		{Client: "krasnodol", Phone: "+79990000012", Login: "seller12", Name: "Дмитрий Волков", Role: "seller", Shop: "GROC-002"},
+		{Client: "krasnodol", Phone: "+79990000013", Login: "rep11", Name: "Елена Морозова", Role: "sales_rep", Shop: "GROC-001"},
+	}
+	Users = []User{
+		{Client: "vetluga", Email: "manager@vetluga.demo", Name: "Менеджер Ветлуги", Role: "client_manager"},
+		{Client: "vetluga", Email: "moderator@vetluga.demo", Name: "Модератор Ветлуги", Role: "moderator"},
+		{Client: "krasnodol", Email: "manager@krasnodol.demo", Name: "Менеджер Краснодолья", Role: "client_manager"},
+		{Client: "", Email: "operator@loyaltyjam.demo", Name: "Оператор платформы", Role: "operator"},
+	}
+)
+
+// Demo loads the demo data set into db. now sets the program dates: each
+// program runs from the first day of now's month for a year.
+func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
+	skus, rowErrs, err := catalog.ParseCSV(bytes.NewReader(catalogCSV))
+	if err != nil {
+		return fmt.Errorf("demo catalog: %v %v", err, rowErrs)
+	}
+	hash, err := password.Hash(DemoPassword)
+	if err != nil {
+		return err
+	}
+	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(1, 0, -1)
+	return postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
+		for _, c := range Clients {
+			if _, err := tx.Exec(ctx, `INSERT INTO clients (code, name, inn) VALUES ($1, $2, $3)
+				ON CONFLICT (code) DO NOTHING`, c.Code, c.Name, c.INN); err != nil {
+				return fmt.Errorf("client %s: %w", c.Code, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO programs (client_id, code, name, status, starts_on, ends_on, budget_kopecks)
+				SELECT id, $2, $3, 'live', $4, $5, $6 FROM clients WHERE code = $1
+				ON CONFLICT (client_id, code) DO NOTHING`,
+				c.Code, c.ProgramCode, c.ProgramName, start, end, c.BudgetKopecks); err != nil {
+				return fmt.Errorf("program %s: %w", c.ProgramCode, err)
+			}
+		}
+		for _, s := range Shops {
+			if _, err := tx.Exec(ctx, `INSERT INTO shops (client_id, code, name, chain, inn, address, region, kkt_reg_numbers, lat, lon)
+				SELECT id, $2, $3, $4, $5, $6, $7, ARRAY[$8], $9, $10 FROM clients WHERE code = $1
+				ON CONFLICT (client_id, code) DO NOTHING`,
+				s.Client, s.Code, s.Name, s.Chain, s.INN, s.Address, s.Region, s.KKT, s.Lat, s.Lon); err != nil {
+				return fmt.Errorf("shop %s: %w", s.Code, err)
+			}
+		}
+		for _, p := range Participants {
+			if _, err := tx.Exec(ctx, `INSERT INTO participants (client_id, phone, login, name, role, shop_id, status, password_hash)
+				SELECT c.id, $2, $3, $4, $5, s.id, 'active', $7 FROM clients c JOIN shops s ON s.client_id = c.id AND s.code = $6
+				WHERE c.code = $1 ON CONFLICT (client_id, phone) DO NOTHING`,
+				p.Client, p.Phone, p.Login, p.Name, p.Role, p.Shop, hash); err != nil {
+				return fmt.Errorf("participant %s: %w", p.Login, err)
+			}
+		}
+		for _, u := range Users {
+			if _, err := tx.Exec(ctx, `INSERT INTO dashboard_users (client_id, email, name, role, password_hash)
+				SELECT (SELECT id FROM clients WHERE code = $1), $2, $3, $4, $5
+				WHERE NOT EXISTS (SELECT 1 FROM dashboard_users WHERE lower(email) = lower($2))`,
+				u.Client, u.Email, u.Name, u.Role, hash); err != nil {
+				return fmt.Errorf("user %s: %w", u.Email, err)
+			}
+		}
+		return insertSKUs(ctx, tx, skus)
+	})
+}
+
+func insertSKUs(ctx context.Context, tx pgx.Tx, skus []catalog.SKU) error {
+	for _, s := range skus {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO skus (client_id, code, brand, name, category, volume_milli, unit, margin_weight_bp)
+			SELECT id, $2, $3, $4, $5, $6, $7, $8 FROM clients WHERE code = $1
+			ON CONFLICT (client_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id`,
+			s.Client, s.ID, s.Brand, s.Name, s.Category, s.Volume, s.Unit, s.MarginWeight).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("sku %s: %w", s.ID, err)
+		}
+		for _, g := range s.GTINs {
+			if _, err := tx.Exec(ctx, `INSERT INTO sku_gtins (client_id, gtin, sku_id)
+				SELECT client_id, $2, id FROM skus WHERE id = $1 ON CONFLICT DO NOTHING`, id, g); err != nil {
+				return fmt.Errorf("sku %s gtin: %w", s.ID, err)
+			}
+		}
+	}
+	return nil
+}

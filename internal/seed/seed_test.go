@@ -1,0 +1,41 @@
+package seed_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+)
+
+func TestDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
+	pool, _ := pgtest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	counts := func() map[string]int {
+		m := map[string]int{}
+		for _, tbl := range []string{"clients", "programs", "shops", "participants", "dashboard_users", "skus", "sku_gtins"} {
+			var n int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			m[tbl] = n
+		}
+		return m
+	}
+	if err := seed.Demo(ctx, pool, now); err != nil {
+		t.Fatal(err)
+	}
+	first := counts()
+	if first["skus"] != 80 || first["participants"] != len(seed.Participants) || first["programs"] != 2 {
+		t.Fatalf("unexpected demo sizes: %v", first)
+	}
+	if err := seed.Demo(ctx, pool, now); err != nil {
+		t.Fatal(err)
+	}
+	if second := counts(); len(second) != len(first) || second["skus"] != first["skus"] || second["participants"] != first["participants"] || second["dashboard_users"] != first["dashboard_users"] {
+		t.Fatalf("second seed changed data: %v → %v", first, second)
+	}
+}
