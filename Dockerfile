@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# One image runs every role: `serve`, `worker`, `migrate up`, operator tools.
+#   docker build -t loyaltyjam .
+#   docker run --rm -e DATABASE_URL=... -e REDIS_URL=... -e JWT_SECRET=... loyaltyjam serve
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+    -o /out/loyaltyjam ./cmd/loyaltyjam
+
+# distroless/static: CA certificates and tzdata, no shell, runs as uid 65532.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/loyaltyjam /usr/local/bin/loyaltyjam
+USER nonroot:nonroot
+ENV HTTP_ADDR=:8080 PHOTO_DIR=/data/photos
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/loyaltyjam"]
+CMD ["serve"]
