@@ -3,7 +3,6 @@ package qrscan
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // registers GIF for image.Decode
@@ -235,6 +234,3 @@ func isFiscal(text string) bool {
 func Normalize(text string) string {
 	return strings.TrimRight(strings.ReplaceAll(text, "\r\n", "\n"), "\r\n")
 }
-
-// errPanic wraps a panic raised inside gozxing on a hostile image.
-var errPanic = errors.New("qrscan: decoder panic")
