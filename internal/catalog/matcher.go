@@ -330,6 +330,7 @@ type lineWord struct {
 	dotted bool
 	runes  int
 	skus   bitset // SKUs holding a word this one matches
+	vids   []int  // the catalog words it matches
 	known  bool   // it matches some catalog word
 }
 
@@ -454,8 +455,8 @@ func (m *Matcher) matchName(toks []token) Result {
 
 	matchedVocab := newBitset(len(m.vocab))
 	for _, w := range words {
-		if w.known {
-			m.markVocab(w, matchedVocab)
+		for _, id := range w.vids {
+			matchedVocab.set(id)
 		}
 	}
 	found, bestEvidence := -1, -1
@@ -555,6 +556,7 @@ func (m *Matcher) lookupWord(text string, dotted bool) lineWord {
 				w.skus = newBitset(len(m.skus))
 			}
 			w.skus.or(v.skus)
+			w.vids = append(w.vids, id)
 			w.known = true
 		}
 	}
@@ -586,17 +588,6 @@ var synonymKeys = func() []string {
 	sort.Strings(keys)
 	return keys
 }()
-
-// markVocab records which catalog words a line word matched.
-func (m *Matcher) markVocab(w lineWord, into bitset) {
-	r, _ := utf8.DecodeRuneInString(w.text)
-	for _, id := range m.buckets[r] {
-		v := &m.vocab[id]
-		if wordMatch(w.text, w.runes, w.dotted, v.text, v.runes) {
-			into.set(id)
-		}
-	}
-}
 
 // wordMatch reports whether a line word stands for a catalog word: the same
 // word, an abbreviation of it (a prefix of three or more letters, or two with a
