@@ -19,10 +19,30 @@ import (
 )
 
 // Store is the PostgreSQL receipt store.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db    *pgxpool.Pool
+	hooks []EventHook
+}
+
+// EventHook is called inside the transaction that stores new events of a
+// receipt, after they are written: whatever it writes through tx (e.g. a
+// notification intent in the outbox) commits with them or not at all.
+type EventHook func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.Event) error
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithEventHook adds h to the hooks run when events are stored.
+func WithEventHook(h EventHook) Option { return func(s *Store) { s.hooks = append(s.hooks, h) } }
 
 // New returns a Store on db.
-func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
+func New(db *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{db: db}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Errors of Create.
 var (
@@ -102,7 +122,7 @@ func (s *Store) Create(ctx context.Context, r *receipt.Receipt) (created bool, e
 		if err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, r.ID, r.TakePending())
+		return s.storeEvents(ctx, tx, r)
 	})
 	switch {
 	case err == nil:
@@ -263,11 +283,25 @@ func (s *Store) Update(ctx context.Context, id string, fn func(ctx context.Conte
 		if err := fn(ctx, tx, &r); err != nil {
 			return err
 		}
-		return save(ctx, tx, &r)
+		return s.save(ctx, tx, &r)
 	})
 }
 
-func save(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+// storeEvents writes r's pending events and runs the hooks on them.
+func (s *Store) storeEvents(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+	evs := r.TakePending()
+	if err := insertEvents(ctx, tx, r.ID, evs); err != nil {
+		return err
+	}
+	for _, h := range s.hooks {
+		if err := h(ctx, tx, r, evs); err != nil {
+			return fmt.Errorf("receipt event hook: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) save(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
 	var purchased *time.Time
 	var op *int
 	var sum *int64
@@ -310,7 +344,7 @@ func save(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
 		}
 		r.ItemsChanged = false
 	}
-	return insertEvents(ctx, tx, r.ID, r.TakePending())
+	return s.storeEvents(ctx, tx, r)
 }
 
 // Page is one page of a participant's receipts.

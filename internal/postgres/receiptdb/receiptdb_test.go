@@ -79,7 +79,13 @@ func TestIdempotencyKeyAndUpdate(t *testing.T) {
 	ctx := context.Background()
 	pool.Exec(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Acme')`)
 	pool.Exec(ctx, `INSERT INTO participants (client_id, phone, role) VALUES (1, '+79990000001', 'seller')`)
-	store := receiptdb.New(pool)
+	var hooked []receipt.Status
+	store := receiptdb.New(pool, receiptdb.WithEventHook(func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, evs []receipt.Event) error {
+		for _, e := range evs {
+			hooked = append(hooked, e.To)
+		}
+		return nil
+	}))
 	r1 := newReceipt(1, 1, "key-1")
 	if created, err := store.Create(ctx, r1); err != nil || !created {
 		t.Fatalf("first: %v %v", created, err)
@@ -125,6 +131,10 @@ func TestIdempotencyKeyAndUpdate(t *testing.T) {
 		return r.Transition(receipt.Credited, "worker", "points_credited", nil)
 	}); err == nil {
 		t.Fatal("queued → credited allowed")
+	}
+	// The hook saw every stored event and nothing of the failed update.
+	if len(hooked) != 2 || hooked[0] != receipt.Decoded || hooked[1] != receipt.Queued {
+		t.Fatalf("hook saw %v", hooked)
 	}
 	page, err := store.List(ctx, 1, "", "", 1)
 	if err != nil || len(page.Receipts) != 1 {
