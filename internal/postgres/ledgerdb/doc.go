@@ -1,0 +1,10 @@
+// Package ledgerdb stores the points ledger (internal/ledger) in PostgreSQL.
+//
+// Post writes one transaction inside the caller's database transaction, so a
+// receipt's status and its points commit together. It locks the accounts it
+// touches in id order (no deadlocks between postings), checks the
+// non-negative balances itself under those locks (so an overdraft is a
+// domain error and the caller's transaction stays usable), and relies on
+// the CHECK constraints and the deferred balanced-transaction trigger of
+// the schema as the last line of defence.
+package ledgerdb
