@@ -1,7 +1,6 @@
 package ofdsim
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -251,4 +250,3 @@ func (s *Server) getMessage(w http.ResponseWriter, id string) {
 	}
 }
 
-var _ = json.Marshal

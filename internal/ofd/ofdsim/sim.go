@@ -3,7 +3,6 @@ package ofdsim
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -529,4 +528,3 @@ func ScenarioNames() []string {
 	return out
 }
 
-var _ = fmt.Sprintf
