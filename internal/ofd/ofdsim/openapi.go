@@ -249,4 +249,3 @@ func (s *Server) getMessage(w http.ResponseWriter, id string) {
 		fmt.Fprint(w, `<soap:Envelope xmlns:soap="`+nsSOAP+`"><soap:Body><GetMessageResponse xmlns="`+nsAsyncMsg+`"><ProcessingStatus>COMPL`)
 	}
 }
-

@@ -527,4 +527,3 @@ func ScenarioNames() []string {
 	sort.Strings(out)
 	return out
 }
-
