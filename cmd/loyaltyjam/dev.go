@@ -40,7 +40,17 @@ var devDefaults = map[string]string{
 	"FNS_OPENAPI_URL":     "http://127.0.0.1:8091",
 	"FNS_OPENAPI_TOKEN":   "dev-master-token",
 	"OFD_CALL_TIMEOUT":    "5s",
+	"FCM_PROJECT_ID":      "loyaltyjam-dev",
+	"FCM_ENDPOINT":        "http://127.0.0.1:8092/v1",
+	"SMS_GATEWAY_URL":     "http://127.0.0.1:8093",
+	"SMS_API_KEY":         "dev-sms-key",
+	"SMTP_ADDR":           "127.0.0.1:2525",
+	"SMTP_TLS":            "none",
 }
+
+// devSims are the listen addresses of the notification simulators.
+var devSims = simsFlags{fcmAddr: "127.0.0.1:8092", smsAddr: "127.0.0.1:8093", smtpAddr: "127.0.0.1:2525",
+	emailHTTPAddr: "127.0.0.1:8094", slow: 5 * time.Second}
 
 const devOFDSimAddr = "127.0.0.1:8091"
 
@@ -86,6 +96,11 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	if err := serveBackground(ctx, g, devOFDSimAddr, sim); err != nil {
 		return err
 	}
+	sims, stopSims, err := startNotifySims(ctx, devSims, log)
+	if err != nil {
+		return err
+	}
+	defer stopSims()
 	app, cleanup, err := buildAPI(ctx, d)
 	if err != nil {
 		return err
@@ -97,7 +112,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	}
 	g.Go(func() error { return serveHTTP(ctx, d, app, ln) })
 	g.Go(func() error { return serveWorker(ctx, d) })
-	printDevBanner(stdout, cfg)
+	printDevBanner(stdout, cfg, sims)
 	return g.Wait()
 }
 
@@ -153,16 +168,19 @@ func ensureDatabase(ctx context.Context, dbURL string) error {
 	return err
 }
 
-func printDevBanner(w io.Writer, cfg config.Config) {
+func printDevBanner(w io.Writer, cfg config.Config, sims simURLs) {
 	base := cfg.PublicURL
 	fmt.Fprintf(w, `
 Loyalty Jam is running (development mode, every external service simulated).
 
   API            %[1]s            health: %[1]s/healthz  ready: %[1]s/readyz
   OFD simulator  http://%[2]s   (proverkacheka + FNS Open API; stats at /_sim/stats)
+  SMS simulator  %[4]s/_sim/     (sign-in codes sent by SMS appear here)
+  FCM simulator  %[5]s/_sim/     (push notifications)
+  E-mail         %[6]s/_sim/     (SMTP at %[7]s)
 
 Demo password for every login below: %[3]s
-`, base, devOFDSimAddr, seed.DemoPassword)
+`, base, devOFDSimAddr, seed.DemoPassword, sims.sms, sims.fcm, sims.emailHTTP, sims.smtp)
 	fmt.Fprintln(w, "  participants (phone / login):")
 	for _, p := range seed.Participants {
 		fmt.Fprintf(w, "    %-10s %s / %-9s %s, %s\n", p.Client, p.Phone, p.Login, p.Role, p.Shop)

@@ -96,6 +96,8 @@ type SMS struct {
 // Email configures outgoing SMTP.
 type Email struct {
 	SMTPAddr string
+	// TLS is none, starttls or implicit.
+	TLS      string
 	Username string
 	Password Secret
 	From     string
@@ -173,6 +175,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.Email = Email{
 		SMTPAddr: e.str("SMTP_ADDR", ""),
+		TLS:      e.oneOf("SMTP_TLS", "starttls", "none", "starttls", "implicit"),
 		Username: e.str("SMTP_USERNAME", ""),
 		Password: e.secret("SMTP_PASSWORD", ""),
 		From:     e.str("SMTP_FROM", "Loyalty Jam <no-reply@loyaltyjam.local>"),
@@ -199,7 +202,7 @@ func (c Config) String() string {
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,
 		"FNS_OPENAPI_TOKEN": c.OFD.FNSOpenAPIToken.String(), "FCM_PROJECT_ID": c.Push.ProjectID,
 		"FCM_ENDPOINT": c.Push.Endpoint, "SMS_GATEWAY_URL": c.SMS.GatewayURL,
-		"SMS_API_KEY": c.SMS.APIKey.String(), "SMTP_ADDR": c.Email.SMTPAddr,
+		"SMS_API_KEY": c.SMS.APIKey.String(), "SMTP_ADDR": c.Email.SMTPAddr, "SMTP_TLS": c.Email.TLS,
 		"SMTP_PASSWORD": c.Email.Password.String(),
 	}
 	keys := make([]string, 0, len(kv))
