@@ -72,10 +72,11 @@ func BenchmarkSets(b *testing.B) {
 		for _, l := range []struct {
 			name   string
 			ladder []Step
-		}{{"default", nil}, {"cascade", CascadeLadder()}, {"plain", PlainLadder()}} {
+			effort Effort
+		}{{"default", nil, EffortFull}, {"default-fast", nil, EffortFast}, {"cascade", CascadeLadder(), EffortFull}, {"plain", PlainLadder(), EffortFull}} {
 			b.Run(set+"/"+l.name, func(b *testing.B) {
 				samples := loadSet(b, set)
-				d := New(Options{Ladder: l.ladder})
+				d := New(Options{Ladder: l.ladder, Effort: l.effort})
 				ctx := context.Background()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
