@@ -163,6 +163,11 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		PendingWindow:     e.duration("OFD_PENDING_WINDOW", 72*time.Hour),
 		VerifyConcurrency: e.intRange("OFD_VERIFY_CONCURRENCY", 8, 1, 1000),
 	}
+	for _, p := range c.OFD.Providers {
+		if p != "proverkacheka" && p != "fns_openapi" {
+			e.fail("OFD_PROVIDERS", fmt.Sprintf("lists unknown provider %q (proverkacheka, fns_openapi)", p))
+		}
+	}
 	c.Push = Push{
 		ProjectID:       e.str("FCM_PROJECT_ID", ""),
 		CredentialsFile: e.str("FCM_CREDENTIALS_FILE", ""),
