@@ -22,9 +22,6 @@ import (
 // receipt holds makes it duplicate. Errors are retried as a whole, except
 // ErrUnknownReceipt.
 func (s *Service) Decode(ctx context.Context, id string) (string, error) {
-	if s.photo == nil || s.qr == nil {
-		return "", errors.New("verify: Decode needs Photos and QR")
-	}
 	r, err := s.store.Get(ctx, id)
 	if errors.Is(err, receiptdb.ErrNotFound) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownReceipt, id)
@@ -42,6 +39,9 @@ func (s *Service) Decode(ctx context.Context, id string) (string, error) {
 		return s.decoded(OutcomeSkipped), nil
 	default:
 		return s.decoded(OutcomeSkipped), nil
+	}
+	if s.photo == nil || s.qr == nil {
+		return "", errors.New("verify: Decode needs Photos and QR")
 	}
 	if r.PhotoKey == "" {
 		return s.markUnreadable(ctx, id, ReasonPhotoMissing, map[string]any{"error": "no photo key"})

@@ -110,6 +110,9 @@ type Config struct {
 	DueGrace time.Duration
 	// SweepBatch bounds the receipts looked at per sweep; default 500.
 	SweepBatch int
+	// Concurrency bounds the provider calls in flight in this process
+	// (OFD_VERIFY_CONCURRENCY); 0 leaves it to the task concurrency.
+	Concurrency int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -170,6 +173,7 @@ type Service struct {
 	qr    QRDecoder
 	rec   Recorder
 	log   *slog.Logger
+	sem   chan struct{}
 }
 
 // New returns a Service; it fails when a required dependency is missing.
@@ -179,6 +183,9 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg.withDefaults(), store: d.Store, fetch: d.Fetcher, sched: d.Scheduler, proc: d.Processor,
 		photo: d.Photos, qr: d.QR, rec: d.Recorder, log: d.Logger}
+	if s.cfg.Concurrency > 0 {
+		s.sem = make(chan struct{}, s.cfg.Concurrency)
+	}
 	if s.rec == nil {
 		s.rec = nopRecorder{}
 	}
@@ -191,8 +198,8 @@ func New(d Deps, cfg Config) (*Service, error) {
 type nopRecorder struct{}
 
 func (nopRecorder) Verification(string, string, time.Duration) {}
-func (nopRecorder) Decode(string)                               {}
-func (nopRecorder) Swept(int)                                   {}
+func (nopRecorder) Decode(string)                              {}
+func (nopRecorder) Swept(int)                                  {}
 
 // errSkip aborts an Update whose row is no longer in the expected state.
 var errSkip = errors.New("verify: receipt moved on")
@@ -268,11 +275,7 @@ func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("claim receipt: %w", err)
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-	start := time.Now()
-	rec, ferr := s.fetch.Fetch(cctx, query(claimed))
-	took := time.Since(start)
-	cancel()
+	rec, took, ferr := s.call(ctx, claimed)
 	prov := provider(rec, ferr)
 	if ferr != nil && ctx.Err() != nil {
 		// The task itself is over (shutdown, task timeout): write nothing;
@@ -322,6 +325,24 @@ func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 	s.log.LogAttrs(ctx, slog.LevelInfo, "receipt_verification", slog.String("receipt_id", id),
 		slog.String("provider", prov), slog.String("outcome", outcome), slog.Duration("took", took))
 	return s.done(prov, outcome, took), nil
+}
+
+// call asks the provider with the per-call deadline, within the
+// concurrency bound.
+func (s *Service) call(ctx context.Context, r receipt.Receipt) (ofd.Receipt, time.Duration, error) {
+	if s.sem != nil {
+		select {
+		case s.sem <- struct{}{}:
+			defer func() { <-s.sem }()
+		case <-ctx.Done():
+			return ofd.Receipt{}, 0, ctx.Err()
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	start := time.Now()
+	rec, err := s.fetch.Fetch(cctx, query(r))
+	return rec, time.Since(start), err
 }
 
 type processError struct{ err error }
