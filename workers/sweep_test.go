@@ -3,8 +3,8 @@ package workers_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
