@@ -5,7 +5,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
 // Binarizer selects how a grey view is turned into black and white.
@@ -210,11 +211,20 @@ func (s *scan) try(st Step) (texts []string) {
 	if err != nil {
 		return nil
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(v, hints(st))
-	if err != nil || res == nil {
+	bits, err := v.GetBlackMatrix()
+	if err != nil {
 		return nil
 	}
-	return []string{res.GetText()}
+	h := hints(st)
+	info, err := detector.NewFinderPatternFinder(bits, nil).Find(h)
+	if err != nil {
+		return nil
+	}
+	g := gridSampler{p: s.plane(scaleKey(st), st.Angle), bits: bits, dec: decoder.NewDecoder()}
+	if t, ok := g.decodeAt(info, h); ok {
+		return []string{t}
+	}
+	return nil
 }
 
 // tryMulti looks for every code in the step's view.
