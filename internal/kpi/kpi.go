@@ -1,0 +1,252 @@
+// Package kpi defines every dashboard indicator once: its Russian title, the
+// formula shown on hover, and the pure function that computes it from
+// counts the report store reads out of the rollups. Pages and exports take
+// titles and formulas from here, so a definition cannot drift between them.
+package kpi
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Def is one indicator's definition.
+type Def struct {
+	Key     string
+	Title   string
+	Formula string // shown on hover (title attribute)
+}
+
+// The indicators of the overview, in display order.
+var (
+	VerifiedUnits = Def{"verified_units", "Продано единиц (подтверждено ФНС)",
+		"Σ количества в строках чеков, сопоставленных с SKU программы, по чекам в статусах «начислено» и «нет товаров программы» (чек подтверждён ФНС и не отклонён); дата — дата покупки"}
+	VerifiedSum = Def{"verified_sum", "Продажи SKU программы, ₽",
+		"Σ сумм строк чеков, сопоставленных с SKU программы, по подтверждённым ФНС и не отклонённым чекам (статусы «начислено», «нет товаров программы»)"}
+	Receipts = Def{"receipts", "Чеков загружено",
+		"Число чеков программы с датой покупки (для нераспознанных — датой загрузки) в периоде, в любом статусе"}
+	CreditedShare = Def{"credited_share", "Доля чеков с начислением",
+		"чеки в статусе «начислено» ÷ все загруженные чеки периода × 100 %"}
+	Participation = Def{"participation", "Доля активных участников",
+		"участники хотя бы с одним подтверждённым чеком продаж в периоде ÷ зарегистрированные участники клиента (не заблокированные, не тестовые) × 100 %"}
+	PointsCredited = Def{"points_credited", "Начислено баллов за период",
+		"Σ баллов по чекам в статусе «начислено» с датой покупки в периоде (1 балл = 1 ₽)"}
+	PointsPending = Def{"points_pending", "Баллы в ожидании (сейчас)",
+		"Σ остатков счетов participant_pending программы на текущий момент (баллы до закрытия периода)"}
+	PointsRedeemed = Def{"points_redeemed", "Потрачено баллов (всего)",
+		"начислено за всё время − остатки participant_available − остатки participant_pending программы"}
+	RedemptionRate = Def{"redemption_rate", "Доля потраченных баллов",
+		"потрачено баллов ÷ начислено баллов за всё время × 100 %"}
+	RepeatUpload = Def{"repeat_upload", "Повторные загрузки",
+		"участники, загрузившие ≥ 2 чеков в периоде ÷ участники, загрузившие ≥ 1 чек в периоде × 100 %"}
+	Churn = Def{"churn", "Отток участников м/м",
+		"участники, активные в предпоследнем месяце периода и не активные в последнем ÷ активные в предпоследнем месяце × 100 % (активный — хотя бы один подтверждённый чек продаж)"}
+	BurnRate = Def{"burn_rate", "Расход бюджета в день",
+		"Σ баллов по начисленным чекам за последние 30 дней ÷ 30"}
+	Forecast = Def{"forecast", "Бюджет закончится",
+		"сегодня + остаток бюджета ÷ расход бюджета в день; остаток = бюджет программы − начислено за всё время"}
+)
+
+// Overview lists the indicators of the overview page in display order.
+var Overview = []Def{VerifiedUnits, VerifiedSum, Receipts, CreditedShare, Participation,
+	PointsCredited, PointsPending, PointsRedeemed, RedemptionRate, RepeatUpload, Churn}
+
+// SalesStatuses are the receipt statuses whose SKU lines count as verified
+// sales: confirmed by the fiscal data operator and not rejected.
+var SalesStatuses = []string{"credited", "no_eligible_items"}
+
+// IsSales reports whether a receipt in status counts as a verified sale.
+func IsSales(status string) bool {
+	for _, s := range SalesStatuses {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}
+
+// Inputs are the counts the indicators are computed from.
+type Inputs struct {
+	UnitsMilli       int64
+	SKUSumKopecks    int64
+	ReceiptsByStatus map[string]int64
+	Registered       int64
+	Active           int64 // ≥1 verified sales receipt in the period
+	PointsCredited   int64 // kopecks, period
+	PointsPending    int64 // kopecks, now
+	PointsAvailable  int64 // kopecks, now
+	PointsIssuedAll  int64 // kopecks, all time
+	Uploaders        int64
+	RepeatUploaders  int64
+	ActivePrevMonth  int64
+	ChurnedPrevMonth int64 // active in the previous month, not in the last
+}
+
+// Value is a computed indicator.
+type Value struct {
+	Def
+	Display string
+	// Raw is the number behind Display: a count, kopecks, thousandths of a
+	// unit or basis points for rates (exports use it).
+	Raw int64
+}
+
+// Ratio returns num/den in basis points (1 % = 100), 0 when den is 0.
+func Ratio(num, den int64) int64 {
+	if den <= 0 {
+		return 0
+	}
+	return (num*10000 + den/2) / den
+}
+
+// Redeemed is the points spent (kopecks): issued minus what is still held.
+func Redeemed(in Inputs) int64 {
+	r := in.PointsIssuedAll - in.PointsAvailable - in.PointsPending
+	if r < 0 {
+		return 0
+	}
+	return r
+}
+
+// TotalReceipts sums receipts of every status.
+func TotalReceipts(byStatus map[string]int64) int64 {
+	var n int64
+	for _, v := range byStatus {
+		n += v
+	}
+	return n
+}
+
+// Compute returns the overview indicators in Overview order.
+func Compute(in Inputs) []Value {
+	total := TotalReceipts(in.ReceiptsByStatus)
+	redeemed := Redeemed(in)
+	vals := []int64{
+		in.UnitsMilli, in.SKUSumKopecks, total,
+		Ratio(in.ReceiptsByStatus["credited"], total),
+		Ratio(in.Active, in.Registered),
+		in.PointsCredited, in.PointsPending, redeemed,
+		Ratio(redeemed, in.PointsIssuedAll),
+		Ratio(in.RepeatUploaders, in.Uploaders),
+		Ratio(in.ChurnedPrevMonth, in.ActivePrevMonth),
+	}
+	disp := []string{
+		Units(in.UnitsMilli), Roubles(in.SKUSumKopecks), Int(total),
+		Percent(vals[3]), Percent(vals[4]) + fmt.Sprintf(" (%s из %s)", Int(in.Active), Int(in.Registered)),
+		Points(in.PointsCredited), Points(in.PointsPending), Points(redeemed),
+		Percent(vals[8]), Percent(vals[9]), Percent(vals[10]),
+	}
+	out := make([]Value, len(Overview))
+	for i, d := range Overview {
+		out[i] = Value{Def: d, Raw: vals[i], Display: disp[i]}
+	}
+	return out
+}
+
+// BurnPerDay is the average budget spend per day (kopecks) over days.
+func BurnPerDay(spentKopecks int64, days int) int64 {
+	if days <= 0 {
+		return 0
+	}
+	return spentKopecks / int64(days)
+}
+
+// DaysLeft is how many days the remaining budget lasts at burn per day;
+// -1 when nothing is being spent (no forecast).
+func DaysLeft(remainingKopecks, burnPerDay int64) int64 {
+	if burnPerDay <= 0 {
+		return -1
+	}
+	if remainingKopecks <= 0 {
+		return 0
+	}
+	return remainingKopecks / burnPerDay
+}
+
+// Change is the relative change from prev to cur in basis points and
+// whether it is defined (prev ≠ 0).
+func Change(cur, prev int64) (int64, bool) {
+	if prev == 0 {
+		return 0, false
+	}
+	d := cur - prev
+	return (d*10000 + sign(d)*abs(prev)/2) / abs(prev), true
+}
+
+func sign(n int64) int64 {
+	if n < 0 {
+		return -1
+	}
+	return 1
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// Int formats n with thin-space thousands groups: 1 234 567.
+func Int(n int64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteRune(' ')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "−" + b.String()
+	}
+	return b.String()
+}
+
+// Roubles formats kopecks as roubles with kopecks: 1 234,50 ₽.
+func Roubles(k int64) string {
+	sign := ""
+	if k < 0 {
+		sign, k = "−", -k
+	}
+	return fmt.Sprintf("%s%s,%02d ₽", sign, Int(k/100), k%100)
+}
+
+// Points formats kopecks of points as points (1 point = 1 rouble).
+func Points(k int64) string {
+	sign := ""
+	if k < 0 {
+		sign, k = "−", -k
+	}
+	if k%100 == 0 {
+		return sign + Int(k/100)
+	}
+	return fmt.Sprintf("%s%s,%02d", sign, Int(k/100), k%100)
+}
+
+// Units formats thousandths of a unit: 12 500 → "12,5".
+func Units(milli int64) string {
+	sign := ""
+	if milli < 0 {
+		sign, milli = "−", -milli
+	}
+	whole, frac := milli/1000, milli%1000
+	if frac == 0 {
+		return sign + Int(whole)
+	}
+	f := strings.TrimRight(fmt.Sprintf("%03d", frac), "0")
+	return sign + Int(whole) + "," + f
+}
+
+// Percent formats basis points: 1234 → "12,3 %".
+func Percent(bp int64) string {
+	sign := ""
+	if bp < 0 {
+		sign, bp = "−", -bp
+	}
+	tenths := (bp + 5) / 10
+	return fmt.Sprintf("%s%d,%d %%", sign, tenths/10, tenths%10)
+}

@@ -1,0 +1,548 @@
+package reportdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+)
+
+// Program is a client's program as the dashboard lists it.
+type Program struct {
+	ID            int64
+	ClientID      int64
+	ClientName    string
+	Code          string
+	Name          string
+	Status        string
+	StartsOn      time.Time
+	EndsOn        time.Time
+	BudgetKopecks int64
+	Crediting     string
+}
+
+const programCols = `p.id, p.client_id, c.name, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks, p.crediting`
+
+func scanProgram(row pgx.Row) (Program, error) {
+	var p Program
+	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn, &p.BudgetKopecks, &p.Crediting)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	return p, err
+}
+
+// Programs lists the programs staff may see: its client's, or every
+// client's for an operator.
+func (s *Store) Programs(ctx context.Context, st access.Staff) ([]Program, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+programCols+` FROM programs p JOIN clients c ON c.id = p.client_id
+		WHERE $1 OR p.client_id = $2 ORDER BY c.name, p.starts_on DESC, p.id`, st.Role == access.Operator, st.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Program, error) { return scanProgram(r) })
+}
+
+// Program returns program id if staff may see it, else ErrNotFound (not
+// saying whether it exists).
+func (s *Store) Program(ctx context.Context, st access.Staff, id int64) (Program, error) {
+	p, err := scanProgram(s.db.QueryRow(ctx, `SELECT `+programCols+` FROM programs p JOIN clients c ON c.id = p.client_id WHERE p.id = $1`, id))
+	if err != nil {
+		return p, err
+	}
+	if !st.CanSee(p.ClientID) {
+		return Program{}, ErrNotFound
+	}
+	return p, nil
+}
+
+// Period is a range of whole days [From, To).
+type Period struct{ From, To time.Time }
+
+// Previous is the period of the same length right before p.
+func (p Period) Previous() Period {
+	months := (p.To.Year()-p.From.Year())*12 + int(p.To.Month()-p.From.Month())
+	if p.From.Day() == 1 && p.To.Day() == 1 && months > 0 {
+		return Period{From: p.From.AddDate(0, -months, 0), To: p.From}
+	}
+	return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From}
+}
+
+// Overview returns the inputs of the overview indicators of program p in
+// period per. Participant indicators count whole calendar months.
+func (s *Store) Overview(ctx context.Context, p Program, per Period) (kpi.Inputs, error) {
+	in := kpi.Inputs{ReceiptsByStatus: map[string]int64{}}
+	rows, err := s.db.Query(ctx, `SELECT status, SUM(receipts)::bigint, SUM(points_kopecks)::bigint, SUM(units_milli)::bigint,
+		SUM(sku_sum_kopecks)::bigint FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND day >= $3 AND day < $4
+		GROUP BY status`, p.ID, p.ClientID, per.From, per.To)
+	if err != nil {
+		return in, err
+	}
+	for rows.Next() {
+		var st string
+		var n, pts, units, sum int64
+		if err := rows.Scan(&st, &n, &pts, &units, &sum); err != nil {
+			return in, err
+		}
+		if n != 0 {
+			in.ReceiptsByStatus[st] = n
+		}
+		in.UnitsMilli += units
+		in.SKUSumKopecks += sum
+		if st == "credited" {
+			in.PointsCredited = pts
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return in, err
+	}
+	fromM, toM := monthOf(per.From), monthOf(per.To.AddDate(0, 0, -1))
+	last, prev := toM, toM.AddDate(0, -1, 0)
+	err = s.db.QueryRow(ctx, `
+		WITH m AS (SELECT participant_id, SUM(uploads) uploads, SUM(receipts) receipts FROM rpt_month_participant
+			WHERE program_id = $1 AND client_id = $2 AND month >= $3 AND month <= $4 GROUP BY participant_id),
+		c AS (SELECT participant_id, bool_or(month = $5 AND receipts > 0) pa, bool_or(month = $4 AND receipts > 0) la
+			FROM rpt_month_participant WHERE program_id = $1 AND client_id = $2 AND month IN ($4, $5) GROUP BY participant_id)
+		SELECT (SELECT count(*) FROM participants WHERE client_id = $2 AND status <> 'blocked' AND NOT is_test),
+			(SELECT count(*) FROM m WHERE receipts > 0), (SELECT count(*) FROM m WHERE uploads > 0),
+			(SELECT count(*) FROM m WHERE uploads >= 2), (SELECT count(*) FROM c WHERE pa),
+			(SELECT count(*) FROM c WHERE pa AND NOT la),
+			(SELECT COALESCE(SUM(points_kopecks), 0)::bigint FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'),
+			(SELECT COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0)::bigint FROM ledger_accounts
+				WHERE client_id = $2 AND program_id = $1 AND kind IN ('participant_pending', 'participant_available')),
+			(SELECT COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_available'), 0)::bigint FROM ledger_accounts
+				WHERE client_id = $2 AND program_id = $1 AND kind IN ('participant_pending', 'participant_available'))`,
+		p.ID, p.ClientID, fromM, last, prev).Scan(&in.Registered, &in.Active, &in.Uploaders, &in.RepeatUploaders,
+		&in.ActivePrevMonth, &in.ChurnedPrevMonth, &in.PointsIssuedAll, &in.PointsPending, &in.PointsAvailable)
+	return in, err
+}
+
+// Point is one bar of the overview chart.
+type Point struct {
+	Start         time.Time
+	Receipts      int64
+	Credited      int64
+	UnitsMilli    int64
+	SKUSumKopecks int64
+}
+
+// Series returns the program's receipts and verified sales per day or week
+// ("day", "week") in per.
+func (s *Store) Series(ctx context.Context, p Program, per Period, grain string) ([]Point, error) {
+	if grain != "week" {
+		grain = "day"
+	}
+	rows, err := s.db.Query(ctx, `SELECT date_trunc($5, day)::date d, SUM(receipts)::bigint,
+		COALESCE(SUM(receipts) FILTER (WHERE status = 'credited'), 0)::bigint, SUM(units_milli)::bigint, SUM(sku_sum_kopecks)::bigint
+		FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND day >= $3 AND day < $4 GROUP BY d ORDER BY d`,
+		p.ID, p.ClientID, per.From, per.To, grain)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Point, error) {
+		var pt Point
+		err := r.Scan(&pt.Start, &pt.Receipts, &pt.Credited, &pt.UnitsMilli, &pt.SKUSumKopecks)
+		return pt, err
+	})
+}
+
+// Dimensions of the sales report.
+const (
+	BySKU         = "sku"
+	ByShop        = "shop"
+	ByChain       = "chain"
+	ByRegion      = "region"
+	ByParticipant = "participant"
+)
+
+// SalesRow is one line of the sales report.
+type SalesRow struct {
+	Key           string // the filter value for drill-down (id, chain, region)
+	Label         string
+	Extra         string // article, address or shop
+	Receipts      int64  // receipts (lines for SKUs)
+	UnitsMilli    int64
+	SumKopecks    int64
+	PointsKopecks int64
+}
+
+// Sales returns verified sales of program SKUs by dimension in per, the
+// biggest first; limit 0 means all rows (exports).
+func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, limit int) ([]SalesRow, error) {
+	var q string
+	switch by {
+	case BySKU:
+		q = `SELECT k.id::text, k.name, k.code, SUM(t.lines), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
+			FROM rpt_day_sku t JOIN skus k ON k.id = t.sku_id AND k.client_id = t.client_id
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY k.id`
+	case ByShop:
+		q = `SELECT t.shop_id::text, COALESCE(sh.name, 'Магазин не определён'), COALESCE(sh.chain || ', ' || sh.address, ''),
+			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
+			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY t.shop_id, sh.id`
+	case ByChain, ByRegion:
+		col := "sh.chain"
+		if by == ByRegion {
+			col = "sh.region"
+		}
+		q = `SELECT COALESCE(` + col + `, ''), COALESCE(NULLIF(` + col + `, ''), 'Не указано'), count(DISTINCT t.shop_id)::text || ' маг.',
+			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
+			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY ` + col
+	case ByParticipant:
+		q = `SELECT pa.id::text, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''),
+			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
+			FROM rpt_month_participant t JOIN participants pa ON pa.id = t.participant_id AND pa.client_id = t.client_id
+			LEFT JOIN shops sh ON sh.id = pa.shop_id
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
+			GROUP BY pa.id, sh.name`
+	default:
+		return nil, fmt.Errorf("reportdb: unknown sales dimension %q", by)
+	}
+	q = `SELECT key, label, extra, n, units, total, points FROM (` + q + `) x(key, label, extra, n, units, total, points)
+		WHERE n <> 0 OR total <> 0 ORDER BY total DESC, key`
+	return s.salesQuery(ctx, q, p, per, limit)
+}
+
+func (s *Store) salesQuery(ctx context.Context, q string, p Program, per Period, limit int) ([]SalesRow, error) {
+	args := []any{p.ID, p.ClientID, per.From, per.To}
+	if limit > 0 {
+		q += ` LIMIT $5`
+		args = append(args, limit)
+	}
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SalesRow, error) {
+		var x SalesRow
+		err := r.Scan(&x.Key, &x.Label, &x.Extra, &x.Receipts, &x.UnitsMilli, &x.SumKopecks, &x.PointsKopecks)
+		return x, err
+	})
+}
+
+// ReceiptFilter narrows a receipt search. Zero fields do not filter.
+type ReceiptFilter struct {
+	Status        string // a status, or "sales" for credited and no_eligible_items
+	ShopID        int64
+	ParticipantID int64
+	SKUID         int64
+	Chain         string
+	Region        string
+	From, To      time.Time
+	// Before is the keyset cursor: (purchased_at, id) of the last row seen.
+	BeforeAt time.Time
+	BeforeID string
+	Limit    int
+}
+
+// ReceiptRow is one line of a receipt list.
+type ReceiptRow struct {
+	ID              string
+	At              time.Time // purchase time (upload time when unknown)
+	Status          string
+	StatusReason    string
+	SumKopecks      int64
+	PointsKopecks   int64
+	ShopName        string
+	ParticipantID   int64
+	ParticipantName string
+}
+
+// byUpload are statuses whose receipts may have no purchase time: they are
+// found by upload time.
+func byUpload(status string) bool {
+	return status == "unreadable" || status == "duplicate" || status == "received"
+}
+
+// Receipts lists the program's receipts matching f, newest first.
+func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]ReceiptRow, error) {
+	at := "r.purchased_at"
+	if byUpload(f.Status) {
+		at = "(r.created_at AT TIME ZONE 'UTC')"
+	}
+	where := []string{"r.program_id = $1", "r.client_id = $2"}
+	args := []any{p.ID, p.ClientID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	switch {
+	case f.Status == "sales":
+		where = append(where, "r.status IN ('credited', 'no_eligible_items')")
+	case f.Status != "":
+		add("r.status = ?", f.Status)
+	}
+	if !f.From.IsZero() {
+		add(at+" >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		add(at+" < ?", f.To)
+	}
+	if !byUpload(f.Status) {
+		where = append(where, "r.purchased_at IS NOT NULL")
+	}
+	if f.ShopID != 0 {
+		add("r.shop_id = ?", f.ShopID)
+	}
+	if f.ParticipantID != 0 {
+		add("r.participant_id = ?", f.ParticipantID)
+	}
+	if f.SKUID != 0 {
+		add("EXISTS (SELECT 1 FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id = ?)", f.SKUID)
+	}
+	if f.Chain != "" {
+		add("r.shop_id IN (SELECT id FROM shops WHERE client_id = $2 AND chain = ?)", f.Chain)
+	}
+	if f.Region != "" {
+		add("r.shop_id IN (SELECT id FROM shops WHERE client_id = $2 AND region = ?)", f.Region)
+	}
+	if f.BeforeID != "" {
+		args = append(args, f.BeforeAt, f.BeforeID)
+		where = append(where, fmt.Sprintf("(%s, r.id) < ($%d, $%d::uuid)", at, len(args)-1, len(args)))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	q := `SELECT r.id::text, ` + at + `, r.status, r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
+		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
+		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
+		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, r.id DESC LIMIT ` + fmt.Sprint(f.Limit)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanReceiptRow)
+}
+
+func scanReceiptRow(r pgx.CollectableRow) (ReceiptRow, error) {
+	var x ReceiptRow
+	err := r.Scan(&x.ID, &x.At, &x.Status, &x.StatusReason, &x.SumKopecks, &x.PointsKopecks, &x.ShopName, &x.ParticipantID, &x.ParticipantName)
+	return x, err
+}
+
+// ReviewQueue lists the program's receipts waiting for a moderator, oldest
+// first.
+func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]ReceiptRow, error) {
+	rows, err := s.db.Query(ctx, `SELECT r.id::text, COALESCE(r.purchased_at, r.created_at AT TIME ZONE 'UTC'), r.status,
+		r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks, COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
+		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
+		WHERE r.program_id = $1 AND r.client_id = $2 AND r.status = 'needs_review' ORDER BY r.created_at, r.id LIMIT $3`,
+		p.ID, p.ClientID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanReceiptRow)
+}
+
+// ReceiptHeader is what a receipt page shows besides the receipt itself.
+type ReceiptHeader struct {
+	ProgramID       int64
+	ClientID        int64
+	ShopName        string
+	ShopAddress     string
+	ParticipantName string
+	SKUNames        map[int64]string
+}
+
+// ReceiptHeader returns the names around receipt id if it belongs to
+// program p, else ErrNotFound.
+func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (ReceiptHeader, error) {
+	h := ReceiptHeader{SKUNames: map[int64]string{}}
+	err := s.db.QueryRow(ctx, `SELECT r.program_id, r.client_id, COALESCE(sh.name, ''), COALESCE(sh.address, ''), COALESCE(pa.name, '')
+		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
+		WHERE r.id::text = $1 AND r.program_id = $2 AND r.client_id = $3`, id, p.ID, p.ClientID).
+		Scan(&h.ProgramID, &h.ClientID, &h.ShopName, &h.ShopAddress, &h.ParticipantName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, ErrNotFound
+	}
+	if err != nil {
+		return h, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT k.id, k.code || ' · ' || k.name FROM receipt_items i JOIN skus k ON k.id = i.sku_id
+		WHERE i.receipt_id::text = $1 AND k.client_id = $2`, id, p.ClientID)
+	if err != nil {
+		return h, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid int64
+		var name string
+		if err := rows.Scan(&sid, &name); err != nil {
+			return h, err
+		}
+		h.SKUNames[sid] = name
+	}
+	return h, rows.Err()
+}
+
+// Unmatched is a receipt line name no SKU matched.
+type Unmatched struct {
+	Name    string
+	Lines   int64
+	LastDay time.Time
+}
+
+// Unmatched lists line names of the program's receipts that matched no SKU
+// and have no confirmed alias yet, the most frequent first.
+func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, error) {
+	rows, err := s.db.Query(ctx, `SELECT u.name, u.lines, u.last_day FROM rpt_unmatched u
+		WHERE u.program_id = $1 AND u.client_id = $2 AND u.lines > 0
+		AND NOT EXISTS (SELECT 1 FROM sku_aliases a WHERE a.client_id = u.client_id AND a.alias = u.name)
+		ORDER BY u.lines DESC, u.name LIMIT $3`, p.ID, p.ClientID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
+		var u Unmatched
+		err := r.Scan(&u.Name, &u.Lines, &u.LastDay)
+		return u, err
+	})
+}
+
+// ParticipantRow is one line of the participants list.
+type ParticipantRow struct {
+	ID             int64
+	Name           string
+	Role           string
+	Status         string
+	ShopName       string
+	LastActivity   *time.Time
+	BalanceKopecks int64
+	Uploads        int64
+	Receipts       int64
+	PointsKopecks  int64
+	SumKopecks     int64
+	PendingKopecks int64
+	RegisteredAt   time.Time
+	ShopID         int64
+}
+
+// Participants lists the client's participants with their activity in the
+// program during per, the most points first; offset pages through them.
+func (s *Store) Participants(ctx context.Context, p Program, per Period, limit, offset int) ([]ParticipantRow, error) {
+	return s.participants(ctx, p, per, limit, offset, 0)
+}
+
+func (s *Store) participants(ctx context.Context, p Program, per Period, limit, offset int, onlyID int64) ([]ParticipantRow, error) {
+	q := `WITH m AS (SELECT participant_id, SUM(uploads) uploads, SUM(receipts) receipts, SUM(points_kopecks) points,
+			SUM(sum_kopecks) total FROM rpt_month_participant
+			WHERE program_id = $1 AND client_id = $2 AND month >= $3 AND month < $4 GROUP BY participant_id),
+		page AS (SELECT pa.id, pa.name, pa.role, pa.status, COALESCE(pa.shop_id, 0) shop_id, pa.created_at,
+			COALESCE(m.uploads, 0)::bigint uploads, COALESCE(m.receipts, 0)::bigint receipts,
+			COALESCE(m.points, 0)::bigint points, COALESCE(m.total, 0)::bigint total
+			FROM participants pa LEFT JOIN m ON m.participant_id = pa.id WHERE pa.client_id = $2 AND ($5 = 0 OR pa.id = $5)
+			ORDER BY points DESC, uploads DESC, pa.id`
+	args := []any{p.ID, p.ClientID, monthOf(per.From), per.To, onlyID}
+	if limit > 0 {
+		q += ` LIMIT $6 OFFSET $7`
+		args = append(args, limit, offset)
+	}
+	q += `)
+		SELECT page.id, page.name, page.role, page.status, COALESCE(sh.name, ''), page.shop_id, page.created_at,
+			page.uploads, page.receipts, page.points, page.total,
+			(SELECT max(created_at) FROM receipts r WHERE r.participant_id = page.id),
+			COALESCE((SELECT SUM(balance_kopecks) FROM ledger_accounts a WHERE a.participant_id = page.id
+				AND a.program_id = $1 AND a.kind = 'participant_available'), 0)::bigint,
+			COALESCE((SELECT SUM(balance_kopecks) FROM ledger_accounts a WHERE a.participant_id = page.id
+				AND a.program_id = $1 AND a.kind = 'participant_pending'), 0)::bigint
+		FROM page LEFT JOIN shops sh ON sh.id = page.shop_id ORDER BY page.points DESC, page.uploads DESC, page.id`
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ParticipantRow, error) {
+		var x ParticipantRow
+		err := r.Scan(&x.ID, &x.Name, &x.Role, &x.Status, &x.ShopName, &x.ShopID, &x.RegisteredAt, &x.Uploads, &x.Receipts,
+			&x.PointsKopecks, &x.SumKopecks, &x.LastActivity, &x.BalanceKopecks, &x.PendingKopecks)
+		return x, err
+	})
+}
+
+// Participant returns one participant of p's client with all-time figures
+// in p, or ErrNotFound.
+func (s *Store) Participant(ctx context.Context, p Program, id int64) (ParticipantRow, error) {
+	rows, err := s.participants(ctx, p, Period{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}, 1, 0, id)
+	if err != nil {
+		return ParticipantRow{}, err
+	}
+	if len(rows) == 0 {
+		return ParticipantRow{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// TimelineEntry is one line of a participant's timeline.
+type TimelineEntry struct {
+	At            time.Time
+	Kind          string // receipt or ledger
+	ReceiptID     string
+	Status        string
+	Text          string
+	PointsKopecks int64
+}
+
+// Timeline returns the participant's latest receipts in p and ledger
+// movements, newest first.
+func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, limit int) ([]TimelineEntry, error) {
+	rows, err := s.db.Query(ctx, `(SELECT r.created_at, 'receipt', r.id::text, r.status, r.status_reason, r.points_kopecks
+			FROM receipts r WHERE r.participant_id = $1 AND r.program_id = $2 AND r.client_id = $3
+			ORDER BY r.created_at DESC LIMIT $4)
+		UNION ALL
+		(SELECT t.created_at, 'ledger', COALESCE(t.receipt_id::text, ''), t.kind, t.memo,
+			COALESCE((SELECT SUM(pp.amount_kopecks) FROM ledger_postings pp JOIN ledger_accounts a ON a.id = pp.account_id
+				WHERE pp.transaction_id = t.id AND a.participant_id = $1), 0)::bigint
+			FROM ledger_transactions t WHERE t.participant_id = $1 AND t.client_id = $3 AND (t.program_id = $2 OR t.program_id IS NULL)
+			ORDER BY t.id DESC LIMIT $4)
+		ORDER BY 1 DESC LIMIT $4`, participantID, p.ID, p.ClientID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineEntry, error) {
+		var e TimelineEntry
+		err := r.Scan(&e.At, &e.Kind, &e.ReceiptID, &e.Status, &e.Text, &e.PointsKopecks)
+		return e, err
+	})
+}
+
+// Budget is a program's budget and how fast it burns.
+type Budget struct {
+	BudgetKopecks  int64
+	SpentKopecks   int64 // points credited, all time
+	Last30Kopecks  int64 // points credited on purchases of the last 30 days
+	BalanceKopecks int64 // the program_budget ledger account
+	Monthly        []Point
+}
+
+// Budget returns p's budget figures as of today.
+func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget, error) {
+	b := Budget{BudgetKopecks: p.BudgetKopecks}
+	err := s.db.QueryRow(ctx, `SELECT
+		COALESCE((SELECT SUM(points_kopecks) FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'), 0)::bigint,
+		COALESCE((SELECT SUM(points_kopecks) FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'
+			AND day > $3::date - 30 AND day <= $3::date), 0)::bigint,
+		COALESCE((SELECT balance_kopecks FROM ledger_accounts WHERE kind = 'program_budget' AND client_id = $2
+			AND program_id = $1 AND participant_id IS NULL), 0)`, p.ID, p.ClientID, today).
+		Scan(&b.SpentKopecks, &b.Last30Kopecks, &b.BalanceKopecks)
+	if err != nil {
+		return b, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT date_trunc('month', day)::date m, SUM(points_kopecks)::bigint FROM rpt_day
+		WHERE program_id = $1 AND client_id = $2 AND status = 'credited' GROUP BY m ORDER BY m`, p.ID, p.ClientID)
+	if err != nil {
+		return b, err
+	}
+	b.Monthly, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Point, error) {
+		var pt Point
+		err := r.Scan(&pt.Start, &pt.SKUSumKopecks)
+		return pt, err
+	})
+	return b, err
+}

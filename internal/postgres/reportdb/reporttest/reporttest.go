@@ -1,0 +1,207 @@
+// Package reporttest loads a small, fully known data set for dashboard and
+// report tests: the demo clients, programs, shops, participants, users and
+// catalogs, plus receipts of both clients driven through the real receipt
+// store with the rollup hook, in every outcome the dashboard shows, with
+// ledger credits for the credited ones.
+package reporttest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+)
+
+// Tenant holds the ids of one demo client's data.
+type Tenant struct {
+	ClientID      int64
+	ProgramID     int64
+	ShopIDs       []int64
+	Participants  []int64
+	SKUIDs        []int64
+	Credited      []string // receipt ids
+	Review        []string // needs_review receipt ids
+	Rejected      []string
+	Unmatched     string // a line name no SKU matched
+	ManagerEmail  string
+	ModeratorMail string
+}
+
+// Data is the loaded data set.
+type Data struct {
+	Now       time.Time
+	Vetluga   Tenant
+	Krasnodol Tenant
+	Receipts  *receiptdb.Store
+}
+
+// Load seeds db. now is the clock of the data: receipts are bought in the
+// current and previous month of now.
+func Load(tb testing.TB, db *pgxpool.Pool, now time.Time) Data {
+	tb.Helper()
+	ctx := context.Background()
+	if err := seed.Demo(ctx, db, now.AddDate(0, -2, 0)); err != nil {
+		tb.Fatalf("seed demo: %v", err)
+	}
+	d := Data{Now: now, Receipts: receiptdb.New(db, receiptdb.WithEventHook(reportdb.Hook))}
+	d.Vetluga = tenant(tb, db, "vetluga", "manager@vetluga.demo", "moderator@vetluga.demo")
+	d.Krasnodol = tenant(tb, db, "krasnodol", "manager@krasnodol.demo", "")
+	for _, t := range []*Tenant{&d.Vetluga, &d.Krasnodol} {
+		if err := fund(ctx, db, t.ProgramID); err != nil {
+			tb.Fatalf("fund: %v", err)
+		}
+		fill(tb, d.Receipts, now, t)
+	}
+	return d
+}
+
+func fund(ctx context.Context, db *pgxpool.Pool, programID int64) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := ledgerdb.SyncBudget(ctx, tx, programID); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func tenant(tb testing.TB, db *pgxpool.Pool, code, manager, moderator string) Tenant {
+	tb.Helper()
+	ctx := context.Background()
+	t := Tenant{ManagerEmail: manager, ModeratorMail: moderator}
+	if err := db.QueryRow(ctx, `SELECT c.id, p.id FROM clients c JOIN programs p ON p.client_id = c.id WHERE c.code = $1`, code).
+		Scan(&t.ClientID, &t.ProgramID); err != nil {
+		tb.Fatalf("tenant %s: %v", code, err)
+	}
+	ids := func(q string) []int64 {
+		rows, err := db.Query(ctx, q, t.ClientID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
+	}
+	t.ShopIDs = ids(`SELECT id FROM shops WHERE client_id = $1 ORDER BY code`)
+	t.Participants = ids(`SELECT id FROM participants WHERE client_id = $1 ORDER BY phone`)
+	t.SKUIDs = ids(`SELECT id FROM skus WHERE client_id = $1 ORDER BY code LIMIT 3`)
+	return t
+}
+
+var fdSeq int64
+
+// fill creates, for each participant, receipts of several outcomes.
+func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
+	tb.Helper()
+	ctx := context.Background()
+	t.Unmatched = fmt.Sprintf("Ароматизатор Ёлочка %d", t.ClientID)
+	thisMonth := time.Date(now.Year(), now.Month(), 1, 10, 0, 0, 0, time.UTC)
+	lastMonth := thisMonth.AddDate(0, -1, 0)
+	type spec struct {
+		final   receipt.Status
+		at      time.Time
+		partIdx int
+	}
+	specs := []spec{
+		{receipt.Credited, lastMonth.AddDate(0, 0, 2), 0},
+		{receipt.Credited, lastMonth.AddDate(0, 0, 5), 1},
+		{receipt.Credited, thisMonth.AddDate(0, 0, 1), 0},
+		{receipt.Credited, thisMonth, 0},
+		{receipt.NoEligibleItems, thisMonth, 1},
+		{receipt.Rejected, thisMonth, 2},
+		{receipt.NeedsReview, thisMonth, 1},
+		{receipt.NeedsReview, thisMonth, 2},
+	}
+	for i, sp := range specs {
+		fdSeq++
+		pid := t.Participants[sp.partIdx%len(t.Participants)]
+		shop := t.ShopIDs[sp.partIdx%len(t.ShopIDs)]
+		prog := t.ProgramID
+		r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: pid, ProgramID: &prog, ShopID: &shop,
+			Source: receipt.SourceQR, IdempotencyKey: fmt.Sprintf("k-%d-%d", t.ClientID, i),
+			FN: fmt.Sprintf("99990000%08d", t.ClientID), FD: fdSeq, FP: 1000 + fdSeq, Operation: 1,
+			PurchasedAt: sp.at, SumKopecks: 250000}
+		must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", pid), "uploaded_qr", nil))
+		must(tb, r.Transition(receipt.Decoded, "worker", "qr_decoded", nil))
+		must(tb, r.Transition(receipt.Queued, "worker", "enqueued", nil))
+		if _, err := store.Create(ctx, r); err != nil {
+			tb.Fatalf("create receipt: %v", err)
+		}
+		err := store.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+			if err := r.Transition(receipt.Verifying, "worker", "verifying", nil); err != nil {
+				return err
+			}
+			if sp.final == receipt.NeedsReview && i%2 == 0 {
+				return r.Transition(receipt.NeedsReview, "worker", "ofd_standalone_kkt", nil)
+			}
+			if err := r.Transition(receipt.Verified, "worker", "ofd_verified", nil); err != nil {
+				return err
+			}
+			r.SellerName, r.RetailAddress, r.KKTRegNumber = "ООО Тест", "Тестовый адрес", "0000000000000001"
+			sku := t.SKUIDs[0]
+			sku2 := t.SKUIDs[1]
+			r.Items = []receipt.Item{
+				{LineNo: 1, Name: "Товар программы", PriceKopecks: 100000, QuantityMilli: 2000, SumKopecks: 200000,
+					SKUID: &sku, MatchHow: "gtin", MatchReason: "GTIN из кода маркировки"},
+				{LineNo: 2, Name: "Товар программы 2", PriceKopecks: 30000, QuantityMilli: 1000, SumKopecks: 30000,
+					SKUID: &sku2, MatchHow: "alias", MatchReason: "подтверждённое название"},
+				{LineNo: 3, Name: t.Unmatched, PriceKopecks: 20000, QuantityMilli: 1000, SumKopecks: 20000, MatchHow: "none"},
+			}
+			r.ItemsChanged = true
+			switch sp.final {
+			case receipt.NoEligibleItems:
+				return r.Transition(receipt.NoEligibleItems, "worker", "no_eligible_items", nil)
+			case receipt.Rejected:
+				return r.Transition(receipt.Rejected, "worker", "shop_mismatch", nil)
+			case receipt.NeedsReview:
+				return r.Transition(receipt.NeedsReview, "worker", "anomaly_velocity", nil)
+			}
+			if err := r.Transition(receipt.Matched, "worker", "items_matched", nil); err != nil {
+				return err
+			}
+			r.Items[0].PointsKopecks, r.Items[0].PointsReason = 10000, "50 баллов за единицу × 2 × вес 1,00"
+			r.Items[1].PointsKopecks, r.Items[1].PointsReason = 5000, "50 баллов за единицу"
+			r.PointsKopecks = 15000
+			if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+				IdempotencyKey: ledger.ReceiptKey(r.ID, 1), Kind: ledger.KindReceiptCredit, ClientID: r.ClientID,
+				ProgramID: *r.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID, OccurredOn: r.PurchasedAt,
+				Postings: ledger.Credit(r.ClientID, *r.ProgramID, r.ParticipantID, r.PointsKopecks, false),
+			}); err != nil {
+				return err
+			}
+			return r.Transition(receipt.Credited, "worker", "points_credited", nil)
+		})
+		if err != nil {
+			tb.Fatalf("update receipt: %v", err)
+		}
+		switch sp.final {
+		case receipt.Credited:
+			t.Credited = append(t.Credited, r.ID)
+		case receipt.NeedsReview:
+			t.Review = append(t.Review, r.ID)
+		case receipt.Rejected:
+			t.Rejected = append(t.Rejected, r.ID)
+		}
+	}
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,119 @@
+package reportdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+)
+
+// Store reads reports and keeps dashboard sessions.
+type Store struct{ db *pgxpool.Pool }
+
+// New returns a Store on db.
+func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
+
+// ErrNotFound: no such user, session, program, receipt or participant (or
+// not the caller's tenant).
+var ErrNotFound = apperr.New(apperr.NotFound, "not_found", "Не найдено.")
+
+// User is a dashboard user as sign-in needs it.
+type User struct {
+	ID           int64
+	ClientID     int64 // 0 for operators
+	Email        string
+	Name         string
+	Role         access.Role
+	PasswordHash string
+	FailedLogins int
+	LockedUntil  *time.Time
+}
+
+// Staff returns the access identity of u.
+func (u User) Staff() access.Staff {
+	return access.Staff{UserID: u.ID, ClientID: u.ClientID, Role: u.Role}
+}
+
+const userCols = `id, COALESCE(client_id, 0), email, name, role, password_hash, failed_logins, locked_until`
+
+func scanUser(row pgx.Row) (User, error) {
+	var u User
+	var role string
+	err := row.Scan(&u.ID, &u.ClientID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.FailedLogins, &u.LockedUntil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	u.Role = access.Role(role)
+	return u, err
+}
+
+// UserByEmail returns the user with this e-mail (case-insensitive).
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM dashboard_users WHERE lower(email) = lower($1)`, email))
+}
+
+// LoginFailed counts a failed sign-in of userID. When the count reaches
+// maxFailures the account is locked until now+lockFor and the count starts
+// again, so after the lock expires the user gets maxFailures more tries.
+// It returns the lock's end if this failure locked the account.
+func (s *Store) LoginFailed(ctx context.Context, userID int64, now time.Time, maxFailures int, lockFor time.Duration) (*time.Time, error) {
+	var locked *time.Time
+	err := s.db.QueryRow(ctx, `UPDATE dashboard_users SET
+		locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::timestamptz ELSE locked_until END,
+		failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
+		WHERE id = $1 RETURNING CASE WHEN locked_until = $3::timestamptz THEN locked_until END`,
+		userID, maxFailures, now.Add(lockFor)).Scan(&locked)
+	return locked, err
+}
+
+// LoginSucceeded clears the failure count and any lock.
+func (s *Store) LoginSucceeded(ctx context.Context, userID int64) error {
+	_, err := s.db.Exec(ctx, `UPDATE dashboard_users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, userID)
+	return err
+}
+
+// Session is a signed-in dashboard session.
+type Session struct {
+	User      User
+	CSRFToken string
+	ExpiresAt time.Time
+}
+
+// CreateSession stores a session found by tokenHash (SHA-256 of the cookie).
+func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, userID int64, csrf string, expires time.Time) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1,$2,$3,$4)`,
+		tokenHash, userID, csrf, expires)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByHash returns the live session with tokenHash at now, or
+// ErrNotFound. A locked user's sessions stop working.
+func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
+	var ss Session
+	var role string
+	err := s.db.QueryRow(ctx, `SELECT u.id, COALESCE(u.client_id, 0), u.email, u.name, u.role, s.csrf_token, s.expires_at
+		FROM dashboard_sessions s JOIN dashboard_users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.expires_at > $2 AND (u.locked_until IS NULL OR u.locked_until <= $2)`, tokenHash, now).
+		Scan(&ss.User.ID, &ss.User.ClientID, &ss.User.Email, &ss.User.Name, &role, &ss.CSRFToken, &ss.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ss, ErrNotFound
+	}
+	ss.User.Role = access.Role(role)
+	return ss, err
+}
+
+// DeleteSession ends a session (logout). Expired sessions of everyone are
+// dropped at the same time.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte, now time.Time) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM dashboard_sessions WHERE token_hash = $1 OR expires_at < $2`, tokenHash, now)
+	return err
+}
