@@ -11,7 +11,7 @@ func TestCompute(t *testing.T) {
 	in := Inputs{
 		UnitsMilli: 12500, SKUSumKopecks: 123456,
 		ReceiptsByStatus: map[string]int64{"credited": 3, "rejected": 1},
-		Registered: 10, Active: 4, PointsCredited: 5000, PointsPending: 1000, PointsAvailable: 3000,
+		Registered:       10, Active: 4, PointsCredited: 5000, PointsPending: 1000, PointsAvailable: 3000,
 		PointsIssuedAll: 10000, Uploaders: 5, RepeatUploaders: 2, ActivePrevMonth: 4, ChurnedPrevMonth: 1,
 	}
 	got := map[string]string{}
