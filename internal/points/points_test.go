@@ -261,7 +261,7 @@ func TestProcessOutcomes(t *testing.T) {
 		{name: "empty budget", budget: 0, rules: testRules(),
 			wantStatus: receipt.NoEligibleItems, wantReason: "budget_exhausted"},
 		{name: "day cap across receipts", budget: 1_000_000, rules: capped,
-			prepare: func(e *env) { e.process(e.newVerified(1, yesterday(), saleItems())) },
+			prepare:    func(e *env) { e.process(e.newVerified(1, yesterday(), saleItems())) },
 			wantStatus: receipt.Credited, wantReason: "points_credited", wantPoints: 20000 - saleKopecks,
 			wantBal: ledger.Balance{AvailableKopecks: 20000}},
 		{name: "velocity goes to review", budget: 1_000_000, rules: testRules(),
@@ -272,8 +272,8 @@ func TestProcessOutcomes(t *testing.T) {
 			},
 			wantStatus: receipt.NeedsReview, wantReason: rules.AnomalyVelocity},
 		{name: "many claims from one KKT go to review", budget: 1_000_000, rules: testRules(),
-			opts: []points.Option{points.WithThresholds(rules.Thresholds{KKTDayMax: 1})},
-			prepare: func(e *env) { e.newVerified(1, yesterday(), saleItems()[2:]) },
+			opts:       []points.Option{points.WithThresholds(rules.Thresholds{KKTDayMax: 1})},
+			prepare:    func(e *env) { e.newVerified(1, yesterday(), saleItems()[2:]) },
 			wantStatus: receipt.NeedsReview, wantReason: rules.AnomalyKKT},
 	}
 	for _, tc := range tests {

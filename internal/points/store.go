@@ -244,4 +244,6 @@ func creditedTo(ctx context.Context, tx pgx.Tx, saleID string) (string, error) {
 	return kind, err
 }
 
-func dateOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
