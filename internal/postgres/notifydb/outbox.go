@@ -1,0 +1,124 @@
+package notifydb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+// ErrNoParticipant: the intent names a participant that does not exist.
+var ErrNoParticipant = apperr.New(apperr.Invalid, "notification_participant_unknown", "Получатель уведомления не найден.")
+
+// Enqueue writes intent in to the outbox inside tx, the transaction of the
+// event that causes it, so the notification exists if and only if the
+// event commits. An intent with the same DedupKey already stored is kept
+// and its id returned with created=false: a retried transaction or event
+// never creates two. The relay delivers it after commit.
+func Enqueue(ctx context.Context, tx pgx.Tx, in notify.Intent) (id int64, created bool, err error) {
+	if err := in.Validate(); err != nil {
+		return 0, false, err
+	}
+	data, err := json.Marshal(in.Data)
+	if err != nil {
+		return 0, false, fmt.Errorf("notification data: %w", err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO notification_intents (client_id, participant_id, event_type, data, dedup_key, urgent)
+		SELECT client_id, id, $2, $3, $4, $5 FROM participants WHERE id = $1
+		ON CONFLICT ON CONSTRAINT notification_intents_dedup_key DO NOTHING
+		RETURNING id`, in.ParticipantID, string(in.Type), data, in.DedupKey, in.Urgent).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, fmt.Errorf("insert notification intent: %w", err)
+	}
+	err = tx.QueryRow(ctx, `SELECT id FROM notification_intents WHERE dedup_key = $1`, in.DedupKey).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, ErrNoParticipant
+	}
+	return id, false, err
+}
+
+// receiptEvent maps a receipt status reached by an event to the event type
+// the participant hears about; other statuses are silent.
+var receiptEvent = map[receipt.Status]notify.EventType{
+	receipt.Credited:        notify.ReceiptCredited,
+	receipt.NoEligibleItems: notify.ReceiptNoPoints,
+	receipt.Rejected:        notify.ReceiptRejected,
+	receipt.NeedsReview:     notify.ReceiptNeedsReview,
+}
+
+// ReceiptHook is a receiptdb.EventHook: for every stored event that moves a
+// receipt into credited, no_eligible_items, rejected or needs_review
+// (including moderators' decisions from needs_review) it writes an intent
+// in the same transaction. The dedup key is
+// "receipt:<id>:<status>:<n>", n counting how often the receipt reached
+// that status, so a retried transaction writes nothing new while a second
+// real visit (needs_review again after a re-check) is still told.
+//
+// Wire it with receiptdb.New(pool, receiptdb.WithEventHook(notifydb.ReceiptHook)).
+func ReceiptHook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.Event) error {
+	var programName string
+	for _, e := range events {
+		typ, ok := receiptEvent[e.To]
+		if !ok || e.From == e.To || r.ParticipantID == 0 {
+			continue
+		}
+		if programName == "" {
+			var err error
+			if programName, err = programNameOf(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM receipt_events
+			WHERE receipt_id = $1 AND to_status = $2 AND from_status IS DISTINCT FROM to_status`,
+			r.ID, string(e.To)).Scan(&n); err != nil {
+			return fmt.Errorf("count receipt events: %w", err)
+		}
+		d := notify.Data{
+			ReceiptID: r.ID, ProgramName: programName, Reason: e.Reason, ReasonMessage: e.Message,
+			SumKopecks: r.SumKopecks,
+		}
+		if r.HasIdentity() {
+			at := r.PurchasedAt
+			d.PurchasedAt = &at
+		}
+		if typ == notify.ReceiptCredited {
+			d.PointsKopecks = r.PointsKopecks
+			d.Pending = e.Reason == "points_pending"
+			if d.PointsKopecks <= 0 {
+				typ = notify.ReceiptNoPoints // nothing to celebrate
+			}
+		}
+		key := "receipt:" + r.ID + ":" + string(e.To) + ":" + strconv.Itoa(n)
+		if _, _, err := Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: typ, Data: d, DedupKey: key}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// programNameOf is the name shown in the text: the receipt's program, or
+// the client's name while no program is known.
+func programNameOf(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) (string, error) {
+	var name string
+	var err error
+	if r.ProgramID != nil {
+		err = tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, *r.ProgramID).Scan(&name)
+	} else {
+		err = tx.QueryRow(ctx, `SELECT name FROM clients WHERE id = $1`, r.ClientID).Scan(&name)
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("program name: %w", err)
+	}
+	return name, nil
+}
