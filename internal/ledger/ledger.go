@@ -208,3 +208,10 @@ type Balance struct {
 	AvailableKopecks int64
 	PendingKopecks   int64
 }
+
+// HistoryPage is one page of a participant's ledger history.
+type HistoryPage struct {
+	Entries []Entry
+	// NextCursor fetches the next (older) page; empty on the last.
+	NextCursor string
+}

@@ -39,10 +39,7 @@ func (s *Store) Balance(ctx context.Context, participantID int64) (ledger.Balanc
 }
 
 // HistoryPage is one page of a participant's ledger history.
-type HistoryPage struct {
-	Entries    []ledger.Entry
-	NextCursor string
-}
+type HistoryPage = ledger.HistoryPage
 
 // History returns the transactions that moved a participant's points, newest
 // first, limit (1–100, default 20) at a time; cursor is the NextCursor of the
