@@ -62,7 +62,7 @@ func TestSweep(t *testing.T) {
 			mustT(t, err)
 			kind := "other"
 			switch {
-			case ti.ID == retryID:
+			case ti.ID == retryID+"s":
 				kind = "retry"
 			case strings.HasPrefix(ti.ID, ti.Type+":"+p.ReceiptID+":sweep"):
 				kind = "sweep"

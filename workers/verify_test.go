@@ -165,8 +165,17 @@ func TestVerifyScenarios(t *testing.T) {
 				if s := e.scheduled(t, got); s != rn.wantScheduled {
 					t.Fatalf("run %d: scheduled=%v, want %v (next_attempt_at %v)", i, s, rn.wantScheduled, got.NextAttemptAt)
 				}
-				if rn.wantScheduled && !got.NextAttemptAt.After(clk.Now()) {
-					t.Fatalf("run %d: next attempt %v not after now %v", i, got.NextAttemptAt, clk.Now())
+				if rn.wantScheduled {
+					if !got.NextAttemptAt.After(clk.Now()) {
+						t.Fatalf("run %d: next attempt %v not after now %v", i, got.NextAttemptAt, clk.Now())
+					}
+					// A duplicate delivery before the retry is due changes nothing.
+					if err := h.Verify(ctx, verifyTask(t, r.ID)); err != nil {
+						t.Fatal(err)
+					}
+					if again := e.get(t, r.ID); len(again.Events) != len(got.Events) || again.Status != got.Status || again.Attempts != got.Attempts {
+						t.Fatalf("run %d: early duplicate changed the receipt: %v", i, reasons(again))
+					}
 				}
 			}
 			got := e.get(t, r.ID)

@@ -18,8 +18,8 @@ import (
 //     decode/verify task, a worker that died mid-verification, a decoded
 //     receipt the API never queued).
 //
-// Re-enqueueing is idempotent: a due retry reuses its schedule's task key
-// and a stale row a key derived from its updated_at, so sweeps by several
+// Re-enqueueing is idempotent: a due retry gets a key derived from its
+// schedule and a stale row one derived from its updated_at, so sweeps by several
 // workers, or a sweep racing the original task, add no second task; and
 // the handlers act only on a row still in the state they expect. It returns
 // how many tasks it enqueued (or found already enqueued).
@@ -38,7 +38,10 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 		key := "sweep" + strconv.FormatInt(r.UpdatedAt.UnixMilli(), 10)
 		if due {
-			key = scheduleKey(*r.NextAttemptAt)
+			// Not the schedule's own key: that task may have run (early, or
+			// before a crash) and is kept by the queue for its retention,
+			// which would refuse this re-enqueue for an hour.
+			key = scheduleKey(*r.NextAttemptAt) + "s"
 		}
 		var err error
 		switch r.Status {

@@ -355,10 +355,16 @@ func (s *Service) done(provider, outcome string, took time.Duration) string {
 	return outcome
 }
 
+// earlyRun is how early a scheduled task may run and still count as due:
+// Asynq keeps ProcessIn/ProcessAt in whole seconds, so a task can start up
+// to a second before next_attempt_at. Treating it as not due would end it
+// without a run and leave the row to the sweeper.
+const earlyRun = 5 * time.Second
+
 // notDue reports whether r waits for a retry scheduled after now.
 func notDue(r receipt.Receipt, now time.Time) bool {
 	return (r.Status == receipt.Queued || r.Status == receipt.PendingOFD) &&
-		r.NextAttemptAt != nil && r.NextAttemptAt.After(now)
+		r.NextAttemptAt != nil && r.NextAttemptAt.After(now.Add(earlyRun))
 }
 
 // query builds the provider query from a receipt's QR fields.
