@@ -17,7 +17,11 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 //go:embed demo/catalog.csv
@@ -88,6 +92,15 @@ var (
 	}
 )
 
+// DemoRules are the rules of every demo program: 5 % of each program SKU's
+// line sum times its margin weight, 50 points for three distinct program
+// SKUs in one receipt, at most 500 points a receipt and 2 000 a day.
+var DemoRules = rules.Rules{
+	Earn:    []rules.Earn{{PercentBP: 500}},
+	Bonuses: []rules.Bonus{{Name: "Три разных товара программы в одном чеке", MinDistinctSKUs: 3, Kopecks: 5_000}},
+	Caps:    rules.Caps{PerReceipt: 50_000, ParticipantDay: 200_000},
+}
+
 // Demo loads the demo data set into db. now sets the program dates: each
 // program runs from the first day of now's month for a year.
 func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
@@ -101,7 +114,7 @@ func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 	}
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(1, 0, -1)
-	return postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
+	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		for _, c := range Clients {
 			if _, err := tx.Exec(ctx, `INSERT INTO clients (code, name, inn) VALUES ($1, $2, $3)
 				ON CONFLICT (code) DO NOTHING`, c.Code, c.Name, c.INN); err != nil {
@@ -138,26 +151,61 @@ func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 				return fmt.Errorf("user %s: %w", u.Email, err)
 			}
 		}
-		return insertSKUs(ctx, tx, skus)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cat := catalogdb.New(db)
+	for _, c := range Clients {
+		var own []catalog.SKU
+		for _, s := range skus {
+			if s.Client == c.Code {
+				own = append(own, s)
+			}
+		}
+		if _, err := cat.Import(ctx, c.Code, own); err != nil {
+			return fmt.Errorf("catalog %s: %w", c.Code, err)
+		}
+	}
+	// Rules and budgets: a program gets the demo rules once, and its budget
+	// account is funded up to programs.budget_kopecks.
+	return postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT p.id, NOT EXISTS (SELECT 1 FROM program_rules r WHERE r.program_id = p.id)
+			FROM programs p JOIN clients c ON c.id = p.client_id WHERE c.code = ANY($1)`, clientCodes())
+		if err != nil {
+			return err
+		}
+		type prog struct {
+			ID      int64
+			NoRules bool
+		}
+		progs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (prog, error) {
+			var p prog
+			err := row.Scan(&p.ID, &p.NoRules)
+			return p, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range progs {
+			if p.NoRules {
+				if _, err := points.SaveRules(ctx, tx, p.ID, start, DemoRules); err != nil {
+					return fmt.Errorf("program %d rules: %w", p.ID, err)
+				}
+			}
+			if _, err := ledgerdb.SyncBudget(ctx, tx, p.ID); err != nil {
+				return fmt.Errorf("program %d budget: %w", p.ID, err)
+			}
+		}
+		return nil
 	})
 }
 
-func insertSKUs(ctx context.Context, tx pgx.Tx, skus []catalog.SKU) error {
-	for _, s := range skus {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO skus (client_id, code, brand, name, category, volume_milli, unit, margin_weight_bp)
-			SELECT id, $2, $3, $4, $5, $6, $7, $8 FROM clients WHERE code = $1
-			ON CONFLICT (client_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id`,
-			s.Client, s.ID, s.Brand, s.Name, s.Category, s.Volume, s.Unit, s.MarginWeight).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("sku %s: %w", s.ID, err)
-		}
-		for _, g := range s.GTINs {
-			if _, err := tx.Exec(ctx, `INSERT INTO sku_gtins (client_id, gtin, sku_id)
-				SELECT client_id, $2, id FROM skus WHERE id = $1 ON CONFLICT DO NOTHING`, id, g); err != nil {
-				return fmt.Errorf("sku %s gtin: %w", s.ID, err)
-			}
-		}
+func clientCodes() []string {
+	codes := make([]string, len(Clients))
+	for i, c := range Clients {
+		codes[i] = c.Code
 	}
-	return nil
+	return codes
 }

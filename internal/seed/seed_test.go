@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	counts := func() map[string]int {
 		m := map[string]int{}
-		for _, tbl := range []string{"clients", "programs", "shops", "participants", "dashboard_users", "skus", "sku_gtins"} {
+		for _, tbl := range []string{"clients", "programs", "shops", "participants", "dashboard_users", "skus", "sku_gtins", "program_rules", "ledger_transactions"} {
 			var n int
 			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -29,13 +30,14 @@ func TestDemoIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := counts()
-	if first["skus"] != 80 || first["participants"] != len(seed.Participants) || first["programs"] != 2 {
+	if first["skus"] != 80 || first["participants"] != len(seed.Participants) || first["programs"] != 2 ||
+		first["program_rules"] != 2 || first["ledger_transactions"] != 2 {
 		t.Fatalf("unexpected demo sizes: %v", first)
 	}
 	if err := seed.Demo(ctx, pool, now); err != nil {
 		t.Fatal(err)
 	}
-	if second := counts(); len(second) != len(first) || second["skus"] != first["skus"] || second["participants"] != first["participants"] || second["dashboard_users"] != first["dashboard_users"] {
+	if second := counts(); !maps.Equal(first, second) {
 		t.Fatalf("second seed changed data: %v → %v", first, second)
 	}
 }
