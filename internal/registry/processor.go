@@ -1,0 +1,272 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/email"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
+)
+
+// Invitation is one invitation message to one participant by one channel.
+type Invitation struct {
+	ID            int64      `json:"id"`
+	UploadID      int64      `json:"upload_id"`
+	ParticipantID int64      `json:"participant_id"`
+	Channel       string     `json:"channel"`
+	Method        string     `json:"method"`
+	Round         int        `json:"round"`
+	Status        string     `json:"status"` // pending, sent, failed
+	Attempts      int        `json:"attempts"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	// SignedInAt is the participant's first sign-in, if any.
+	SignedInAt *time.Time `json:"signed_in_at,omitempty"`
+
+	// For composing the message; never serialised or logged.
+	Phone      string `json:"-"`
+	Email      string `json:"-"`
+	Name       string `json:"-"`
+	ClientName string `json:"-"`
+}
+
+// Invitation statuses.
+const (
+	InvitePending = "pending"
+	InviteSent    = "sent"
+	InviteFailed  = "failed"
+)
+
+// Applier is what the Processor needs from storage. Implemented by
+// registrydb.Store.
+type Applier interface {
+	// Get returns an upload, or ErrNotFound.
+	Get(ctx context.Context, id int64) (Upload, error)
+	// Start moves a confirmed upload to processing (a processing one stays)
+	// and returns it.
+	Start(ctx context.Context, id int64) (Upload, error)
+	// ApplyParticipants applies a participant upload in one transaction:
+	// shops, participants, invitations, status applied.
+	ApplyParticipants(ctx context.Context, id int64) (Result, error)
+	// ApplyPoints posts a points upload's differences in one transaction
+	// after checking the budget (ErrBudget: nothing posted), reporting
+	// progress on the upload as it goes, and marks it applied.
+	ApplyPoints(ctx context.Context, id int64) (Result, error)
+	// Fail marks an upload failed with a reason.
+	Fail(ctx context.Context, id int64, code, message string) error
+	// PendingInvitations returns the upload's invitations still to send.
+	PendingInvitations(ctx context.Context, id int64) ([]Invitation, error)
+	// SetPassword stores a participant's password hash.
+	SetPassword(ctx context.Context, participantID int64, hash string) error
+	// MarkInvitation records a send attempt's outcome.
+	MarkInvitation(ctx context.Context, id int64, status, providerID, errorCode string) error
+}
+
+// SMSSender sends an SMS (sms.Client).
+type SMSSender interface {
+	Send(ctx context.Context, m sms.Message) (sms.Result, error)
+}
+
+// EmailSender sends an e-mail (email.Client).
+type EmailSender interface {
+	Send(ctx context.Context, m email.Message) (email.Result, error)
+}
+
+// ProcessorConfig configures a Processor.
+type ProcessorConfig struct {
+	// AppLink is the app's download page, put in invitations.
+	AppLink string
+	Logger  *slog.Logger
+}
+
+// Processor applies confirmed uploads and sends invitations; the worker's
+// task handler calls Process.
+type Processor struct {
+	store Applier
+	sms   SMSSender
+	mail  EmailSender
+	cfg   ProcessorConfig
+}
+
+// NewProcessor returns a Processor. sms or mail may be nil: invitations by
+// that channel then stay pending and are reported as failed.
+func NewProcessor(store Applier, smsSender SMSSender, mail EmailSender, cfg ProcessorConfig) *Processor {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AppLink == "" {
+		cfg.AppLink = "https://loyaltyjam.ru/app"
+	}
+	return &Processor{store: store, sms: smsSender, mail: mail, cfg: cfg}
+}
+
+// Process does what is due for an upload: applies it if it is confirmed
+// (or was left processing by a crash), then sends its pending invitations.
+// It returns nil when everything is done, including when the upload ended
+// failed (e.g. the budget was short: recorded on the upload, retrying would
+// not help); an error wrapping ErrPermanent when the upload cannot be
+// processed (unknown, not confirmed); any other error is transient and the
+// task should be retried — processing is idempotent.
+func (p *Processor) Process(ctx context.Context, uploadID int64) error {
+	u, err := p.store.Get(ctx, uploadID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: upload %d not found", ErrPermanent, uploadID)
+	}
+	if err != nil {
+		return err
+	}
+	switch u.Status {
+	case StatusConfirmed, StatusProcessing:
+		if err := p.apply(ctx, u); err != nil {
+			return err
+		}
+	case StatusApplied, StatusFailed:
+	default:
+		return fmt.Errorf("%w: upload %d is %s, not confirmed", ErrPermanent, uploadID, u.Status)
+	}
+	if u.Kind == KindParticipants {
+		return p.sendInvitations(ctx, uploadID)
+	}
+	return nil
+}
+
+func (p *Processor) apply(ctx context.Context, u Upload) error {
+	if _, err := p.store.Start(ctx, u.ID); err != nil {
+		return err
+	}
+	start := time.Now()
+	var (
+		res Result
+		err error
+	)
+	if u.Kind == KindParticipants {
+		res, err = p.store.ApplyParticipants(ctx, u.ID)
+	} else {
+		res, err = p.store.ApplyPoints(ctx, u.ID)
+	}
+	if e, ok := apperr.As(err); ok && e.Kind != apperr.Internal {
+		// A domain outcome (budget short): final, nothing was changed.
+		if ferr := p.store.Fail(ctx, u.ID, e.Code, e.Message); ferr != nil {
+			return ferr
+		}
+		p.cfg.Logger.WarnContext(ctx, "registry_failed", "upload_id", u.ID, "code", e.Code)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.cfg.Logger.InfoContext(ctx, "registry_applied", "upload_id", u.ID, "kind", string(u.Kind),
+		"posted", res.Posted, "created", res.Created, "updated", res.Updated,
+		"debits_refused", len(res.DebitsRefused), "duration", time.Since(start))
+	return nil
+}
+
+type retryable interface{ Retryable() bool }
+
+// sendInvitations sends every pending invitation once. A delivery the
+// channel refuses for good is marked failed; a transient failure leaves it
+// pending and makes Process return an error so the task is retried. A
+// crash between the gateway accepting and the row being marked sent can
+// deliver one invitation twice, which is harmless.
+func (p *Processor) sendInvitations(ctx context.Context, uploadID int64) error {
+	invs, err := p.store.PendingInvitations(ctx, uploadID)
+	if err != nil {
+		return err
+	}
+	var transient error
+	for _, inv := range invs {
+		pw := ""
+		if inv.Method == MethodPassword {
+			pw = newPassword()
+			h, err := password.Hash(pw)
+			if err != nil {
+				return err
+			}
+			if err := p.store.SetPassword(ctx, inv.ParticipantID, h); err != nil {
+				return err
+			}
+		}
+		id, err := p.send(ctx, inv, pw)
+		status, code := InviteSent, ""
+		if err != nil {
+			var r retryable
+			if errors.As(err, &r) && r.Retryable() {
+				transient = errors.Join(transient, err)
+				status = InvitePending
+			} else {
+				status = InviteFailed
+			}
+			code = errorCode(err)
+		}
+		if err := p.store.MarkInvitation(ctx, inv.ID, status, id, code); err != nil {
+			return err
+		}
+	}
+	return transient
+}
+
+func errorCode(err error) string {
+	var se *sms.Error
+	if errors.As(err, &se) {
+		return "sms_" + se.Kind.String()
+	}
+	var ee *email.Error
+	if errors.As(err, &ee) {
+		return "email_" + ee.Kind.String()
+	}
+	return "not_configured"
+}
+
+var errNoChannel = errors.New("channel not configured")
+
+func (p *Processor) send(ctx context.Context, inv Invitation, pw string) (string, error) {
+	login := fmt.Sprintf("Логин: ваш номер телефона %s.", inv.Phone)
+	how := "Для входа введите номер — одноразовый код придёт по SMS."
+	if pw != "" {
+		how = fmt.Sprintf("Пароль: %s (смените его после первого входа). Можно входить и по коду из SMS.", pw)
+	}
+	switch inv.Channel {
+	case ChannelSMS:
+		if p.sms == nil {
+			return "", errNoChannel
+		}
+		text := fmt.Sprintf("Вас пригласили в программу «%s». Приложение: %s %s %s", inv.ClientName, p.cfg.AppLink, login, how)
+		r, err := p.sms.Send(ctx, sms.Message{To: inv.Phone, Text: text})
+		return r.ID, err
+	case ChannelEmail:
+		if p.mail == nil {
+			return "", errNoChannel
+		}
+		hello := "Здравствуйте!"
+		if inv.Name != "" {
+			hello = fmt.Sprintf("Здравствуйте, %s!", inv.Name)
+		}
+		text := fmt.Sprintf("%s\n\nВас пригласили в программу мотивации «%s».\n\n"+
+			"1. Установите приложение Loyalty Jam: %s\n2. %s\n3. %s\n\n"+
+			"Фотографируйте QR-код чеков с продажами — баллы за них придут в приложение.\n",
+			hello, inv.ClientName, p.cfg.AppLink, login, how)
+		r, err := p.mail.Send(ctx, email.Message{To: inv.Email, ToName: inv.Name,
+			Subject: fmt.Sprintf("Приглашение в программу «%s»", inv.ClientName), Text: text})
+		return r.MessageID, err
+	}
+	return "", errNoChannel
+}
+
+// newPassword returns a 10-character password without look-alike
+// characters (no 0/O, 1/l/I), easy to type from an SMS.
+func newPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
