@@ -148,13 +148,15 @@ type Event struct {
 	Data    map[string]any
 }
 
-// Transition moves r to status to and records why. It returns an error if
-// the state machine does not allow the move.
+// Transition moves r to status to and records why. The event's message is
+// the text of reason (see Message), unless data carries a "message" string
+// from the domain that chose the reason. It returns an error if the state
+// machine does not allow the move.
 func (r *Receipt) Transition(to Status, actor, reason string, data map[string]any) error {
 	if r.Status != "" && !CanTransition(r.Status, to) {
 		return fmt.Errorf("receipt %s: transition %s → %s not allowed", r.ID, r.Status, to)
 	}
-	r.pending = append(r.pending, Event{From: r.Status, To: to, Actor: actor, Reason: reason, Message: Message(reason), Data: data})
+	r.pending = append(r.pending, Event{From: r.Status, To: to, Actor: actor, Reason: reason, Message: eventMessage(reason, data), Data: data})
 	r.Status = to
 	r.StatusReason = reason
 	return nil
@@ -163,7 +165,14 @@ func (r *Receipt) Transition(to Status, actor, reason string, data map[string]an
 // Note records an event that does not change the status (a retry, a note
 // by support).
 func (r *Receipt) Note(actor, reason string, data map[string]any) {
-	r.pending = append(r.pending, Event{From: r.Status, To: r.Status, Actor: actor, Reason: reason, Message: Message(reason), Data: data})
+	r.pending = append(r.pending, Event{From: r.Status, To: r.Status, Actor: actor, Reason: reason, Message: eventMessage(reason, data), Data: data})
+}
+
+func eventMessage(reason string, data map[string]any) string {
+	if m, ok := data["message"].(string); ok && m != "" {
+		return m
+	}
+	return Message(reason)
 }
 
 // TakePending returns the events recorded since the last call and forgets
