@@ -1,0 +1,27 @@
+// Package auth signs participants in to the mobile app.
+//
+// Two ways in (design §1): a one-time code sent by SMS to the phone, or a
+// login (or phone) with a password the client handed out in its registry.
+// Both end in a Tokens pair: a short-lived JWT access token (HS256; claims
+// participant id, client id, role) and an opaque refresh token that rotates
+// on every use. Refresh tokens and codes are stored only as hashes.
+//
+// Rules:
+//   - Phones are normalised to E.164 (+7…) with libphonenumber; a Russian
+//     number written nationally (8 999 …, 999 …) is read as +7.
+//   - Codes are 6 digits, live Config.OTPTTL, are single-use, and die after
+//     Config.OTPMaxAttempts wrong guesses. Requests and guesses are limited
+//     per phone and per IP in Redis (ratelimit.ExceededError → 429).
+//   - A code is sent only when some participant has the phone, but the
+//     answer is the same either way, so the endpoint does not tell who is
+//     registered.
+//   - Only invited and active participants sign in; an invited one becomes
+//     active on the first sign-in; a blocked one gets ErrBlocked (403).
+//   - One phone may belong to participants of several clients (a seller who
+//     sells for two manufacturers). Verification and password login then
+//     return a *ChoiceError listing them (client and role, no personal
+//     data) without consuming the code; the app asks the person and repeats
+//     the call with participant_id. Tokens are per participant.
+//   - Reusing a rotated refresh token revokes its whole family (the sign-in
+//     session): whoever holds a copy is signed out.
+package auth

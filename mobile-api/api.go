@@ -1,0 +1,256 @@
+package mobileapi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/auth"
+	"github.com/loyaltyjam/loyaltyjam/internal/config"
+	"github.com/loyaltyjam/loyaltyjam/internal/intake"
+	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
+	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+// OpenAPI is the API's contract (OpenAPI 3.1), served at /v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Enqueuer enqueues Asynq tasks (*asynq.Client).
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Deps are what the API needs. DB, Redis, Queue, SMS and Auth.JWTSecret
+// are required.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Redis  redis.Cmdable
+	Queue  Enqueuer
+	Logger *slog.Logger
+	// SMS sends sign-in codes (*sms.Client pointed at the gateway or at the
+	// smssim simulator).
+	SMS auth.SMSSender
+	// Auth is config.Config.Auth: secret, TTLs, limits, decode budget.
+	Auth config.Auth
+	// PhotoDir is config.Config.PhotoDir; used when Photos is nil.
+	PhotoDir string
+	// Photos overrides the photo store (default: photostore.Dir at PhotoDir).
+	Photos intake.Photos
+	// Decoder overrides the QR decoder (default: qrscan with the full
+	// ladder and the photo limits of Auth).
+	Decoder intake.Decoder
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// API is the mobile API. Register mounts it.
+type API struct {
+	auth     *auth.Service
+	users    *authdb.Store
+	receipts *receiptdb.Store
+	intake   *intake.Service
+	log      *slog.Logger
+	cfg      config.Auth
+	now      func() time.Time
+}
+
+// New builds the API from its dependencies.
+func New(d Deps) (*API, error) {
+	if d.DB == nil || d.Redis == nil || d.Queue == nil || d.SMS == nil {
+		return nil, errors.New("mobileapi: DB, Redis, Queue and SMS are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	users := authdb.New(d.DB)
+	limiter := ratelimit.New(d.Redis, "lj:rl:")
+	as, err := auth.New(users, limiter, d.SMS, auth.Config{
+		Secret: []byte(d.Auth.JWTSecret.Value()), AccessTTL: d.Auth.AccessTTL, RefreshTTL: d.Auth.RefreshTTL,
+		OTPTTL: d.Auth.OTPTTL, OTPMaxAttempts: d.Auth.OTPMaxAttempts, Now: d.Now, Logger: d.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.Photos == nil {
+		dir := d.PhotoDir
+		if dir == "" {
+			dir = "./.local/photos"
+		}
+		ps, err := photostore.NewDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		d.Photos = ps
+	}
+	if d.Decoder == nil {
+		d.Decoder = qrscan.New(qrscan.Options{MaxBytes: d.Auth.MaxPhotoBytes, MaxPixels: d.Auth.MaxPhotoPixels})
+	}
+	receipts := receiptdb.New(d.DB)
+	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, asynqQueue{d.Queue}, programPicker{users}, limiter,
+		intake.Config{UploadsPerHour: d.Auth.UploadsPerHour, UploadsPerDay: d.Auth.UploadsPerDay,
+			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
+			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
+	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now}, nil
+}
+
+// Register mounts every route under /v1 on app (an httpapi.New app, whose
+// error handler renders the errors).
+func (a *API) Register(app *fiber.App) {
+	v1 := app.Group("/v1")
+	v1.Get("/openapi.yaml", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "application/yaml")
+		return c.Send(OpenAPI)
+	})
+	v1.Post("/auth/otp/request", a.otpRequest)
+	v1.Post("/auth/otp/verify", a.otpVerify)
+	v1.Post("/auth/login", a.login)
+	v1.Post("/auth/refresh", a.refresh)
+	v1.Post("/auth/logout", a.logout)
+
+	v1.Get("/me", a.authenticate, a.me)
+	v1.Post("/devices", a.authenticate, a.registerDevice)
+	v1.Delete("/devices/:token", a.authenticate, a.deleteDevice)
+	v1.Post("/receipts", a.authenticate, a.submitReceipt)
+	v1.Get("/receipts", a.authenticate, a.listReceipts)
+	v1.Get("/receipts/:id", a.authenticate, a.getReceipt)
+	// Unknown routes under /v1 are JSON 404s, not Fiber's text.
+	v1.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// caller is the signed-in participant of a request.
+type caller struct {
+	auth.Participant
+}
+
+const callerKey = "mobileapi.caller"
+
+// authenticate checks the bearer access token and loads the participant:
+// a blocked participant is refused at once, whatever their token says.
+func (a *API) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam"`)
+		return auth.ErrTokenMissing
+	}
+	pr, err := a.auth.ParseAccess(strings.TrimSpace(tok))
+	if err != nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam", error="invalid_token"`)
+		return err
+	}
+	p, err := a.users.Participant(c.UserContext(), pr.ParticipantID)
+	if errors.Is(err, auth.ErrNotFound) || err == nil && p.ClientID != pr.ClientID {
+		return auth.ErrTokenInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if p.Status == auth.StatusBlocked {
+		return auth.ErrBlocked
+	}
+	c.Locals(callerKey, &caller{p})
+	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))
+	return c.Next()
+}
+
+func callerOf(c *fiber.Ctx) *caller { return c.Locals(callerKey).(*caller) }
+
+// clientIP is the caller's address: the trusted proxy header's first
+// entry when configured, else the peer address.
+func (a *API) clientIP(c *fiber.Ctx) string {
+	if a.cfg.TrustedProxyHdr != "" {
+		if v := c.Get(a.cfg.TrustedProxyHdr); v != "" {
+			first, _, _ := strings.Cut(v, ",")
+			if first = strings.TrimSpace(first); first != "" && len(first) <= 64 {
+				return first
+			}
+		}
+	}
+	return c.IP()
+}
+
+// fail adds Retry-After to rate-limit errors and returns err to the error
+// handler.
+func fail(c *fiber.Ctx, err error) error {
+	var ex *ratelimit.ExceededError
+	if errors.As(err, &ex) {
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(ex.RetryAfterSeconds()))
+	}
+	return err
+}
+
+// Adapters between the domain's small interfaces and the stores/queue.
+
+type receiptStore struct{ s *receiptdb.Store }
+
+func (r receiptStore) Create(ctx context.Context, rc *receipt.Receipt) (bool, error) {
+	created, err := r.s.Create(ctx, rc)
+	if err != nil && postgres.ConstraintViolated(err) == "receipts_client_id_shop_id_fkey" {
+		return false, intake.ErrShop
+	}
+	return created, err
+}
+
+type asynqQueue struct{ c Enqueuer }
+
+func (q asynqQueue) EnqueueVerify(ctx context.Context, id string) error {
+	t, err := queue.NewReceiptVerify(id, 0)
+	if err != nil {
+		return err
+	}
+	return q.enqueue(ctx, t)
+}
+
+func (q asynqQueue) EnqueueDecode(ctx context.Context, id string) error {
+	t, err := queue.NewReceiptDecode(id)
+	if err != nil {
+		return err
+	}
+	return q.enqueue(ctx, t)
+}
+
+func (q asynqQueue) enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := q.c.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+type programPicker struct{ s *authdb.Store }
+
+func (p programPicker) ProgramFor(ctx context.Context, clientID int64, isTest bool) (*int64, error) {
+	statuses := []string{"live"}
+	if isTest {
+		statuses = append(statuses, "test")
+	}
+	ps, err := p.s.Programs(ctx, clientID, statuses...)
+	if err != nil || len(ps) != 1 {
+		return nil, err
+	}
+	return &ps[0].ID, nil
+}
+
+var errBadJSON = apperr.New(apperr.Invalid, "malformed_json", "Тело запроса — некорректный JSON.")
