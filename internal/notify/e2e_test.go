@@ -32,6 +32,14 @@ const project = "loyaltyjam-test"
 
 var moscow = mustLoc("Europe/Moscow")
 
+// at is h:m Moscow time, days after tomorrow: the injected clocks start
+// after the database's now() (which stamps intents), so "due" and "age"
+// compare the way they do in production.
+func at(days, h, m int) time.Time {
+	d := time.Now().In(moscow).AddDate(0, 0, 1+days)
+	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, moscow)
+}
+
 func mustLoc(name string) *time.Location {
 	l, err := time.LoadLocation(name)
 	if err != nil {
@@ -75,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{pool: pool, store: notifydb.New(pool),
 		receipts: receiptdb.New(pool, receiptdb.WithEventHook(notifydb.ReceiptHook)),
 		// Noon in Moscow: outside the default quiet hours.
-		clock: &clock{t: time.Date(2026, 3, 12, 12, 0, 0, 0, moscow)}}
+		clock: &clock{t: at(0, 12, 0)}}
 
 	e.fcm = fcmsim.New(fcmsim.Options{ProjectID: project, Logger: quiet()})
 	fts := httptest.NewServer(e.fcm)
@@ -430,7 +438,7 @@ func TestQuietHoursDelayPushNotInbox(t *testing.T) {
 	e.device(t, pid, "device-token-night-0001")
 	_, id := e.creditedReceipt(t, pid, prog, 100)
 
-	e.clock.Set(time.Date(2026, 3, 12, 23, 30, 0, 0, moscow))
+	e.clock.Set(at(0, 23, 30))
 	if err := e.disp.Deliver(ctx, id); err != nil {
 		t.Fatalf("Deliver at night: %v", err)
 	}
@@ -442,13 +450,13 @@ func TestQuietHoursDelayPushNotInbox(t *testing.T) {
 	if err := e.pool.QueryRow(ctx, `SELECT next_attempt_at FROM notification_intents WHERE id = $1`, id).Scan(&next); err != nil {
 		t.Fatal(err)
 	}
-	if want := time.Date(2026, 3, 13, 8, 0, 0, 0, moscow); !next.Equal(want) {
+	if want := at(1, 8, 0); !next.Equal(want) {
 		t.Errorf("next attempt = %v, want %v", next.In(moscow), want)
 	}
 	if e.delivered(t, id) {
 		t.Fatal("deferred intent marked delivered")
 	}
-	e.clock.Set(time.Date(2026, 3, 13, 8, 0, 0, 0, moscow))
+	e.clock.Set(at(1, 8, 0))
 	if err := e.disp.Deliver(ctx, id); err != nil {
 		t.Fatalf("Deliver in the morning: %v", err)
 	}
@@ -492,7 +500,7 @@ func TestInvitationAndCredentialsGoBySMSAndEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Night in Moscow: onboarding messages are urgent and ignore quiet hours.
-	e.clock.Set(time.Date(2026, 3, 12, 23, 30, 0, 0, moscow))
+	e.clock.Set(at(0, 23, 30))
 
 	var inv, cred int64
 	err := postgres.WithTx(ctx, e.pool, func(tx pgx.Tx) error {

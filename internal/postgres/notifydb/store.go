@@ -55,7 +55,7 @@ func (s *Store) LoadIntent(ctx context.Context, id int64) (notify.Pending, error
 
 // AddInboxItem implements notify.Store.
 func (s *Store) AddInboxItem(ctx context.Context, p notify.Pending, c notify.Content) (int64, error) {
-	data, err := json.Marshal(inboxData(p, c))
+	data, err := json.Marshal(c.PushData) // ids and deep link, never secrets
 	if err != nil {
 		return 0, err
 	}
@@ -67,20 +67,15 @@ func (s *Store) AddInboxItem(ctx context.Context, p notify.Pending, c notify.Con
 			RETURNING id)
 		SELECT id FROM ins UNION ALL SELECT id FROM notifications WHERE intent_id = $1 LIMIT 1`,
 		p.ID, p.Recipient.ClientID, p.ParticipantID, string(p.Type), c.Title, c.Body, data, p.CreatedAt).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent delivery inserted it after this statement's snapshot
+		// was taken: a new statement sees it.
+		err = s.db.QueryRow(ctx, `SELECT id FROM notifications WHERE intent_id = $1`, p.ID).Scan(&id)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("insert inbox item: %w", err)
 	}
 	return id, nil
-}
-
-// inboxData is what the app gets with an inbox item: ids for deep links,
-// never secrets.
-func inboxData(p notify.Pending, c notify.Content) map[string]string {
-	d := map[string]string{}
-	for k, v := range c.PushData {
-		d[k] = v
-	}
-	return d
 }
 
 // UnreadCount returns the participant's unread inbox items; it is what
