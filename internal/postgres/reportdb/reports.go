@@ -18,6 +18,7 @@ type Program struct {
 	ID            int64
 	ClientID      int64
 	ClientName    string
+	ClientCode    string
 	Code          string
 	Name          string
 	Status        string
@@ -27,11 +28,11 @@ type Program struct {
 	Crediting     string
 }
 
-const programCols = `p.id, p.client_id, c.name, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks, p.crediting`
+const programCols = `p.id, p.client_id, c.name, c.code, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks, p.crediting`
 
 func scanProgram(row pgx.Row) (Program, error) {
 	var p Program
-	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn, &p.BudgetKopecks, &p.Crediting)
+	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.ClientCode, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn, &p.BudgetKopecks, &p.Crediting)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}

@@ -1,0 +1,85 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+// Approver decides receipts waiting in the moderation queue.
+type Approver interface {
+	// Approve accepts a needs_review receipt. Returns ErrNotInReview if the
+	// receipt is not waiting for a moderator, access.ErrForbidden if staff
+	// may not moderate its client.
+	Approve(ctx context.Context, st access.Staff, receiptID string) error
+	// Reject rejects it with a reason the participant sees.
+	Reject(ctx context.Context, st access.Staff, receiptID, reason string) error
+}
+
+// Errors of moderation.
+var (
+	ErrNotInReview = apperr.New(apperr.Conflict, "receipt_not_in_review", "Чек уже не ждёт модерации.")
+	ErrNoReason    = apperr.New(apperr.Invalid, "reject_reason_required", "Укажите причину отклонения.")
+)
+
+// DefaultApprover moderates through the receipt store: every decision is a
+// state transition with an event naming the moderator ("user:<id>"), so the
+// notification hook tells the participant. An approved receipt with
+// verified items moves to matched and, if Credit is set, is credited in the
+// same transaction; one without items (the fiscal data never came) goes
+// back to queued to be verified again.
+type DefaultApprover struct {
+	Receipts ReceiptStore
+	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error
+}
+
+func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error) error {
+	return a.Receipts.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+		if !st.CanSee(r.ClientID) {
+			return apperr.New(apperr.NotFound, "receipt_not_found", "Чек не найден.")
+		}
+		if err := st.CheckClient(r.ClientID, access.Moderator, access.ClientManager); err != nil {
+			return err
+		}
+		if r.Status != receipt.NeedsReview {
+			return ErrNotInReview
+		}
+		return fn(ctx, tx, r, fmt.Sprintf("user:%d", st.UserID))
+	})
+}
+
+// Approve implements Approver.
+func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string) error {
+	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
+		if len(r.Items) == 0 {
+			return r.Transition(receipt.Queued, actor, "moderator_approved", nil)
+		}
+		if err := r.Transition(receipt.Matched, actor, "moderator_approved", nil); err != nil {
+			return err
+		}
+		if a.Credit != nil {
+			return a.Credit(ctx, tx, r)
+		}
+		return nil
+	})
+}
+
+// Reject implements Approver.
+func (a DefaultApprover) Reject(ctx context.Context, st access.Staff, id, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return ErrNoReason
+	}
+	if len([]rune(reason)) > 500 {
+		reason = string([]rune(reason)[:500])
+	}
+	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
+		return r.Transition(receipt.Rejected, actor, "moderator_rejected", map[string]any{"comment": reason})
+	})
+}

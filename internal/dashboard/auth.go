@@ -1,0 +1,100 @@
+package dashboard
+
+import (
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+)
+
+// loginCSRFCookie carries the token of the sign-in form before a session
+// exists (double submit: the form field must equal the cookie).
+const loginCSRFCookie = "lj_login_csrf"
+
+func (s *Server) loginPage(c *fiber.Ctx) error {
+	return s.showLogin(c, fiber.StatusOK, "", "")
+}
+
+func (s *Server) showLogin(c *fiber.Ctx, status int, email, msg string) error {
+	tok := randomToken()
+	s.setCookie(c, loginCSRFCookie, tok, time.Time{})
+	c.Status(status)
+	return s.render(c, "login", map[string]any{"LoginCSRF": tok, "Email": email, "Error": msg})
+}
+
+// Sign-in messages. A wrong e-mail and a wrong password read the same, so
+// the form does not tell which e-mails exist.
+const (
+	msgBadCredentials = "Неверный e-mail или пароль."
+	msgLocked         = "Слишком много неудачных попыток. Вход временно заблокирован, попробуйте через 15 минут."
+)
+
+func (s *Server) login(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	cookie := c.Cookies(loginCSRFCookie)
+	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(c.FormValue("_csrf"))) != 1 {
+		return s.showLogin(c, fiber.StatusForbidden, "", "Форма устарела. Попробуйте ещё раз.")
+	}
+	email := strings.TrimSpace(c.FormValue("email"))
+	pw := c.FormValue("password")
+	now := s.o.Now()
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, reportdb.ErrNotFound) {
+		// Spend the time a hash check takes, so timing does not reveal
+		// whether the e-mail exists.
+		_ = password.Verify(pw, dummyHash)
+		return s.showLogin(c, fiber.StatusUnauthorized, email, msgBadCredentials)
+	}
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if u.LockedUntil != nil && u.LockedUntil.After(now) {
+		return s.showLogin(c, fiber.StatusTooManyRequests, email, msgLocked)
+	}
+	if password.Verify(pw, u.PasswordHash) != nil {
+		locked, err := s.store.LoginFailed(ctx, u.ID, now, s.o.MaxFailures, s.o.LockFor)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		s.o.Logger.WarnContext(ctx, "dashboard sign-in failed", "user_id", u.ID, "locked", locked != nil)
+		if locked != nil {
+			return s.showLogin(c, fiber.StatusTooManyRequests, email, msgLocked)
+		}
+		return s.showLogin(c, fiber.StatusUnauthorized, email, msgBadCredentials)
+	}
+	if err := s.store.LoginSucceeded(ctx, u.ID); err != nil {
+		return s.fail(c, err)
+	}
+	tok := randomToken()
+	expires := now.Add(s.o.SessionTTL)
+	if err := s.store.CreateSession(ctx, hashToken(tok), u.ID, randomToken(), expires); err != nil {
+		return s.fail(c, err)
+	}
+	s.setCookie(c, sessionCookie, tok, expires)
+	c.ClearCookie(loginCSRFCookie)
+	s.o.Logger.InfoContext(ctx, "dashboard sign-in", "user_id", u.ID)
+	return c.Redirect(Prefix+"/", fiber.StatusSeeOther)
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.store.DeleteSession(c.UserContext(), hashToken(c.Cookies(sessionCookie)), s.o.Now()); err != nil {
+		return s.fail(c, err)
+	}
+	s.setCookie(c, sessionCookie, "", time.Unix(0, 0))
+	return c.Redirect(Prefix+"/login", fiber.StatusSeeOther)
+}
+
+// dummyHash is an argon2id hash of a random password, verified against
+// when the e-mail is unknown.
+var dummyHash = func() string {
+	h, err := password.Hash(randomToken())
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()

@@ -1,0 +1,269 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ReceiptStore is what the dashboard needs of the receipt store
+// (*receiptdb.Store satisfies it).
+type ReceiptStore interface {
+	// Get returns the receipt with items and events, or an error of kind
+	// NotFound.
+	Get(ctx context.Context, id string) (receipt.Receipt, error)
+	// Update locks the receipt and runs fn in one transaction.
+	Update(ctx context.Context, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error) error
+}
+
+// PhotoOpener opens a stored receipt photo by key (*photostore.Dir).
+type PhotoOpener interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Options configure the dashboard.
+type Options struct {
+	DB       *pgxpool.Pool
+	Receipts ReceiptStore
+	// Approver decides needs_review receipts; nil: DefaultApprover on
+	// Receipts with Credit.
+	Approver Approver
+	// Credit, if set, is called inside the approve transaction after the
+	// receipt moved to matched, to compute and post its points (the points
+	// service). Nil: the approved receipt stays matched for the pipeline.
+	Credit func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error
+	// Photos serves receipt photos; nil: no photos.
+	Photos PhotoOpener
+	Logger *slog.Logger
+	Now    func() time.Time
+	// SecureCookies marks cookies Secure; they are also Secure whenever
+	// the request came over HTTPS.
+	SecureCookies bool
+	SessionTTL    time.Duration // default 12h
+	MaxFailures   int           // failed sign-ins before a lock, default 5
+	LockFor       time.Duration // default 15 min
+}
+
+// Server is the dashboard.
+type Server struct {
+	o        Options
+	store    *reportdb.Store
+	approver Approver
+	pages    map[string]*template.Template
+}
+
+// New returns the dashboard server.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.MaxFailures == 0 {
+		o.MaxFailures = 5
+	}
+	if o.LockFor == 0 {
+		o.LockFor = 15 * time.Minute
+	}
+	s := &Server{o: o, store: reportdb.New(o.DB), approver: o.Approver}
+	if s.approver == nil {
+		s.approver = DefaultApprover{Receipts: o.Receipts, Credit: o.Credit}
+	}
+	s.pages = parseTemplates()
+	return s
+}
+
+// Prefix is where the dashboard is mounted.
+const Prefix = "/dashboard"
+
+// Register mounts the dashboard's routes under /dashboard on app.
+func (s *Server) Register(app *fiber.App) {
+	static, _ := fs.Sub(staticFS, "static")
+	g := app.Group(Prefix, s.noStore)
+	g.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	g.Get("/login", s.loginPage)
+	g.Post("/login", s.login)
+	a := g.Group("", s.requireSession)
+	a.Post("/logout", s.checkCSRF, s.logout)
+	a.Get("/", s.home)
+	p := a.Group("/p/:pid", s.requireProgram, s.checkCSRF)
+	p.Get("/overview", s.overview)
+	p.Get("/sales", s.sales)
+	p.Get("/sales/export", s.salesExport)
+	p.Get("/receipts", s.receipts)
+	p.Get("/receipts/export", s.receiptsExport)
+	p.Get("/receipts/:rid", s.receiptPage)
+	p.Get("/receipts/:rid/photo", s.photo)
+	p.Get("/moderation", s.moderation)
+	p.Post("/moderation/:rid/approve", s.approve)
+	p.Post("/moderation/:rid/reject", s.reject)
+	p.Get("/unmatched", s.unmatched)
+	p.Post("/unmatched/confirm", s.confirmAlias)
+	p.Get("/participants", s.participants)
+	p.Get("/participants/export", s.participantsExport)
+	p.Get("/participants/:id", s.participantPage)
+	p.Get("/settings", s.settings)
+	p.Post("/settings/skus/:sid/weight", s.setWeight)
+	p.Get("/settings/skus/export", s.skusExport)
+	p.Post("/settings/skus/import", s.skusImport)
+}
+
+func (s *Server) noStore(c *fiber.Ctx) error {
+	c.Set("Cache-Control", "no-store")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	return c.Next()
+}
+
+const sessionCookie = "lj_session"
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+func (s *Server) secure(c *fiber.Ctx) bool { return s.o.SecureCookies || c.Protocol() == "https" }
+
+func (s *Server) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{Name: name, Value: value, Path: Prefix, Expires: expires, HTTPOnly: true,
+		Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// request-scoped values.
+const (
+	ctxSession = "dash_session"
+	ctxProgram = "dash_program"
+)
+
+func session(c *fiber.Ctx) reportdb.Session { return c.Locals(ctxSession).(reportdb.Session) }
+
+func staff(c *fiber.Ctx) access.Staff { return session(c).User.Staff() }
+
+func program(c *fiber.Ctx) reportdb.Program { return c.Locals(ctxProgram).(reportdb.Program) }
+
+func (s *Server) requireSession(c *fiber.Ctx) error {
+	tok := c.Cookies(sessionCookie)
+	if tok != "" {
+		ss, err := s.store.SessionByHash(c.UserContext(), hashToken(tok), s.o.Now())
+		if err == nil {
+			c.Locals(ctxSession, ss)
+			return c.Next()
+		}
+		if !errors.Is(err, reportdb.ErrNotFound) {
+			return s.fail(c, err)
+		}
+	}
+	if c.Method() != fiber.MethodGet {
+		return s.errorPage(c, fiber.StatusUnauthorized, "Сессия истекла. Войдите снова.")
+	}
+	return c.Redirect(Prefix+"/login", fiber.StatusSeeOther)
+}
+
+// checkCSRF rejects a state-changing request whose synchronizer token is
+// not the session's.
+func (s *Server) checkCSRF(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return c.Next()
+	}
+	got := c.FormValue("_csrf")
+	if got == "" {
+		got = c.Get("X-CSRF-Token")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(session(c).CSRFToken)) != 1 {
+		return s.errorPage(c, fiber.StatusForbidden, "Форма устарела или отправлена не со страницы кабинета. Обновите страницу и повторите.")
+	}
+	return c.Next()
+}
+
+func (s *Server) requireProgram(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("pid"), 10, 64)
+	if err != nil {
+		return s.errorPage(c, fiber.StatusNotFound, "Программа не найдена.")
+	}
+	p, err := s.store.Program(c.UserContext(), staff(c), id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	c.Locals(ctxProgram, p)
+	return c.Next()
+}
+
+func (s *Server) home(c *fiber.Ctx) error {
+	ps, err := s.store.Programs(c.UserContext(), staff(c))
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if len(ps) == 0 {
+		return s.errorPage(c, fiber.StatusNotFound, "У вас пока нет программ.")
+	}
+	return c.Redirect(Prefix+"/p/"+strconv.FormatInt(ps[0].ID, 10)+"/overview", fiber.StatusSeeOther)
+}
+
+// fail renders err as an HTML error page with the status of its kind.
+func (s *Server) fail(c *fiber.Ctx, err error) error {
+	if errors.Is(err, reportdb.ErrNotFound) {
+		return s.errorPage(c, fiber.StatusNotFound, "Не найдено.")
+	}
+	if e, ok := apperr.As(err); ok {
+		switch e.Kind {
+		case apperr.NotFound:
+			return s.errorPage(c, fiber.StatusNotFound, "Не найдено.")
+		case apperr.Forbidden:
+			return s.errorPage(c, fiber.StatusForbidden, e.Message)
+		case apperr.Invalid, apperr.Conflict:
+			return s.errorPage(c, fiber.StatusBadRequest, e.Message)
+		}
+	}
+	s.o.Logger.ErrorContext(c.UserContext(), "dashboard request failed", "path", c.Path(), "err", err)
+	return s.errorPage(c, fiber.StatusInternalServerError, "Внутренняя ошибка. Попробуйте позже.")
+}
+
+func (s *Server) errorPage(c *fiber.Ctx, status int, msg string) error {
+	c.Status(status)
+	data := map[string]any{"Message": msg, "Status": status}
+	if ss, ok := c.Locals(ctxSession).(reportdb.Session); ok {
+		data["Session"] = ss
+	}
+	return s.render(c, "error", data)
+}

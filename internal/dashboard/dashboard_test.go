@@ -1,0 +1,375 @@
+package dashboard_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+)
+
+var testNow = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	app   *fiber.App
+	data  reporttest.Data
+	clock *clock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, _ := pgtest.New(t)
+	data := reporttest.Load(t, db, testNow)
+	clk := &clock{t: testNow}
+	quiet := slog.New(slog.DiscardHandler)
+	app := httpapi.New(httpapi.Options{Logger: quiet})
+	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: clk.Now, Logger: quiet}).Register(app)
+	return &env{app: app, data: data, clock: clk}
+}
+
+// client is a browser-like cookie holder.
+type client struct {
+	e       *env
+	cookies map[string]string
+	csrf    string
+}
+
+func (e *env) do(t *testing.T, c *client, method, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if c != nil {
+		for k, v := range c.cookies {
+			req.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+	}
+	resp, err := e.app.Test(req, 30_000)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if c != nil {
+		for _, ck := range resp.Cookies() {
+			c.cookies[ck.Name] = ck.Value
+		}
+		if m := csrfRe.FindStringSubmatch(string(b)); m != nil {
+			c.csrf = m[1]
+		}
+	}
+	return resp, string(b)
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`)
+
+func (e *env) login(t *testing.T, email, pw string) (*client, *http.Response) {
+	t.Helper()
+	c := &client{e: e, cookies: map[string]string{}}
+	e.do(t, c, "GET", "/dashboard/login", nil)
+	resp, _ := e.do(t, c, "POST", "/dashboard/login", url.Values{"_csrf": {c.csrf}, "email": {email}, "password": {pw}})
+	return c, resp
+}
+
+func (e *env) mustLogin(t *testing.T, email string) *client {
+	t.Helper()
+	c, resp := e.login(t, email, seed.DemoPassword)
+	if resp.StatusCode != http.StatusSeeOther || c.cookies["lj_session"] == "" {
+		t.Fatalf("login %s: status %d", email, resp.StatusCode)
+	}
+	e.do(t, c, "GET", "/dashboard/", nil) // pick up a CSRF token
+	return c
+}
+
+func pages(pid int64, receiptID string, participantID int64) []string {
+	b := fmt.Sprintf("/dashboard/p/%d", pid)
+	return []string{
+		b + "/overview", b + "/overview?grain=week&from=2026-01&to=2026-03",
+		b + "/sales", b + "/sales?by=shop", b + "/sales?by=chain", b + "/sales?by=region", b + "/sales?by=participant",
+		b + "/receipts", b + "/receipts?status=needs_review", b + "/receipts/" + receiptID,
+		b + "/moderation", b + "/unmatched", b + "/participants", fmt.Sprintf("%s/participants/%d", b, participantID),
+		b + "/settings",
+	}
+}
+
+func exports(pid int64) []string {
+	b := fmt.Sprintf("/dashboard/p/%d", pid)
+	var out []string
+	for _, f := range []string{"csv", "xlsx"} {
+		out = append(out, b+"/sales/export?by=sku&format="+f, b+"/sales/export?by=participant&format="+f,
+			b+"/receipts/export?format="+f, b+"/participants/export?format="+f, b+"/settings/skus/export?format="+f)
+	}
+	return out
+}
+
+func TestPagesAndExports(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.data.Vetluga
+	c := e.mustLogin(t, v.ManagerEmail)
+	for _, p := range pages(v.ProgramID, v.Credited[0], v.Participants[0]) {
+		resp, body := e.do(t, c, "GET", p, nil)
+		if resp.StatusCode != 200 || !strings.Contains(body, "Зимний сезон") {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	_, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/overview?from=2026-02&to=2026-03", v.ProgramID), nil)
+	for _, want := range []string{"Продано единиц", `title="Σ количества`, "15", "2 300,00 ₽", "<svg", "на модерации"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	_, body = e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/receipts/%s", v.ProgramID, v.Credited[0]), nil)
+	for _, want := range []string{"по GTIN", "50 баллов за единицу", "Баллы начислены.", "Товар программы"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("receipt page lacks %q", want)
+		}
+	}
+	for _, p := range exports(v.ProgramID) {
+		resp, body := e.do(t, c, "GET", p, nil)
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+			continue
+		}
+		if strings.HasSuffix(p, "xlsx") {
+			f, err := excelize.OpenReader(bytes.NewReader([]byte(body)))
+			if err != nil {
+				t.Errorf("%s: not a workbook: %v", p, err)
+				continue
+			}
+			rows, _ := f.GetRows(f.GetSheetName(0))
+			if len(rows) < 2 {
+				t.Errorf("%s: %d rows", p, len(rows))
+			}
+		} else if !strings.Contains(body, "\n") || len(strings.Split(body, "\n")) < 3 {
+			t.Errorf("%s: csv %q", p, body)
+		}
+	}
+	resp, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/sales/export?by=sku&format=csv&from=2026-02&to=2026-03", v.ProgramID), nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\ufeffКлюч,SKU") || !strings.Contains(body, ",10000.00,400.00,") {
+		t.Errorf("sales csv: %q", body)
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v, k := e.data.Vetluga, e.data.Krasnodol
+	vet := e.mustLogin(t, v.ManagerEmail)
+	kb := fmt.Sprintf("/dashboard/p/%d", k.ProgramID)
+	vb := fmt.Sprintf("/dashboard/p/%d", v.ProgramID)
+	var urls []string
+	urls = append(urls, pages(k.ProgramID, k.Credited[0], k.Participants[0])...)
+	urls = append(urls, exports(k.ProgramID)...)
+	urls = append(urls, kb+"/receipts/"+k.Credited[0]+"/photo",
+		// krasnodol's receipt and participant under vetluga's own program
+		vb+"/receipts/"+k.Credited[0], vb+"/receipts/"+k.Credited[0]+"/photo",
+		fmt.Sprintf("%s/participants/%d", vb, k.Participants[0]),
+		"/dashboard/p/999999/overview", "/dashboard/p/abc/overview")
+	for _, u := range urls {
+		resp, body := e.do(t, vet, "GET", u, nil)
+		if resp.StatusCode != 404 && resp.StatusCode != 403 {
+			t.Errorf("vetluga GET %s: %d", u, resp.StatusCode)
+		}
+		if strings.Contains(body, "Краснодол") {
+			t.Errorf("vetluga GET %s shows krasnodol data", u)
+		}
+	}
+	posts := []string{kb + "/moderation/" + k.Review[0] + "/approve", kb + "/moderation/" + k.Review[0] + "/reject",
+		vb + "/moderation/" + k.Review[0] + "/approve", vb + "/moderation/" + k.Review[1] + "/reject",
+		kb + "/unmatched/confirm", fmt.Sprintf("%s/settings/skus/%d/weight", kb, k.SKUIDs[0]),
+		fmt.Sprintf("%s/settings/skus/%d/weight", vb, k.SKUIDs[0])}
+	for _, u := range posts {
+		resp, _ := e.do(t, vet, "POST", u, url.Values{"_csrf": {vet.csrf}, "reason": {"x"}, "weight": {"2"},
+			"alias": {"x"}, "sku": {fmt.Sprint(k.SKUIDs[0])}})
+		if resp.StatusCode != 404 && resp.StatusCode != 403 {
+			t.Errorf("vetluga POST %s: %d", u, resp.StatusCode)
+		}
+	}
+	// Nothing of krasnodol changed.
+	r, err := e.data.Receipts.Get(t.Context(), k.Review[0])
+	if err != nil || r.Status != receipt.NeedsReview {
+		t.Errorf("krasnodol review receipt: %v %v", r.Status, err)
+	}
+	// The operator sees both tenants; krasnodol's manager sees its own.
+	op := e.mustLogin(t, "operator@loyaltyjam.demo")
+	kr := e.mustLogin(t, k.ManagerEmail)
+	for _, c := range []*client{op, kr} {
+		for _, u := range pages(k.ProgramID, k.Credited[0], k.Participants[0]) {
+			if resp, _ := e.do(t, c, "GET", u, nil); resp.StatusCode != 200 {
+				t.Errorf("GET %s: %d", u, resp.StatusCode)
+			}
+		}
+	}
+	// Signed out: every page sends to the sign-in form.
+	anon := &client{cookies: map[string]string{}}
+	for _, u := range append(pages(v.ProgramID, v.Credited[0], v.Participants[0]), exports(v.ProgramID)...) {
+		resp, _ := e.do(t, anon, "GET", u, nil)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard/login" {
+			t.Errorf("anonymous GET %s: %d %s", u, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
+
+func TestCSRFAndModeration(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := e.data.Vetluga
+	c := e.mustLogin(t, v.ModeratorMail)
+	base := fmt.Sprintf("/dashboard/p/%d/moderation/", v.ProgramID)
+	for _, tc := range []struct {
+		name string
+		form url.Values
+	}{
+		{"no token", url.Values{}},
+		{"wrong token", url.Values{"_csrf": {strings.Repeat("a", 64)}}},
+	} {
+		resp, _ := e.do(t, c, "POST", base+v.Review[0]+"/approve", tc.form)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", tc.name, resp.StatusCode)
+		}
+	}
+	if r, _ := e.data.Receipts.Get(t.Context(), v.Review[0]); r.Status != receipt.NeedsReview {
+		t.Fatalf("a forged form changed the receipt: %s", r.Status)
+	}
+	// Sign-in form without its token.
+	resp, _ := e.do(t, &client{cookies: map[string]string{}}, "POST", "/dashboard/login",
+		url.Values{"email": {v.ManagerEmail}, "password": {seed.DemoPassword}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("login without token: %d", resp.StatusCode)
+	}
+	// Reject needs a reason.
+	resp, _ = e.do(t, c, "POST", base+v.Review[1]+"/reject", url.Values{"_csrf": {c.csrf}, "reason": {" "}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("reject without reason: %d", resp.StatusCode)
+	}
+	resp, _ = e.do(t, c, "POST", base+v.Review[1]+"/reject", url.Values{"_csrf": {c.csrf}, "reason": {"Чек не из вашего магазина"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("reject: %d", resp.StatusCode)
+	}
+	r, _ := e.data.Receipts.Get(t.Context(), v.Review[1])
+	last := r.Events[len(r.Events)-1]
+	if r.Status != receipt.Rejected || last.Reason != "moderator_rejected" || last.Data["comment"] != "Чек не из вашего магазина" {
+		t.Errorf("after reject: %s %+v", r.Status, last)
+	}
+	// Approve: one without fiscal items goes back to verification, one with
+	// items moves on to matched.
+	for _, id := range v.Review[:1] {
+		resp, _ = e.do(t, c, "POST", base+id+"/approve", url.Values{"_csrf": {c.csrf}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("approve: %d", resp.StatusCode)
+		}
+		r, _ := e.data.Receipts.Get(t.Context(), id)
+		if r.Status != receipt.Queued && r.Status != receipt.Matched {
+			t.Errorf("after approve: %s", r.Status)
+		}
+	}
+	// Deciding twice is a conflict, not a second transition.
+	resp, _ = e.do(t, c, "POST", base+v.Review[0]+"/approve", url.Values{"_csrf": {c.csrf}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("second approve: %d", resp.StatusCode)
+	}
+	// A moderator may not edit settings.
+	resp, _ = e.do(t, c, "POST", fmt.Sprintf("/dashboard/p/%d/settings/skus/%d/weight", v.ProgramID, v.SKUIDs[0]),
+		url.Values{"_csrf": {c.csrf}, "weight": {"2"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("moderator edits weight: %d", resp.StatusCode)
+	}
+	// Logout ends the session server-side.
+	old := c.cookies["lj_session"]
+	resp, _ = e.do(t, c, "POST", "/dashboard/logout", url.Values{"_csrf": {c.csrf}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("logout: %d", resp.StatusCode)
+	}
+	replay := &client{cookies: map[string]string{"lj_session": old}}
+	if resp, _ := e.do(t, replay, "GET", fmt.Sprintf("/dashboard/p/%d/overview", v.ProgramID), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("old session after logout: %d", resp.StatusCode)
+	}
+}
+
+func TestLockout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	email := e.data.Vetluga.ManagerEmail
+	for i := 1; i <= 5; i++ {
+		_, resp := e.login(t, email, "wrong-password")
+		want := http.StatusUnauthorized
+		if i == 5 {
+			want = http.StatusTooManyRequests
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("attempt %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	if _, resp := e.login(t, email, seed.DemoPassword); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("right password while locked: %d", resp.StatusCode)
+	}
+	// Unknown e-mails read like a wrong password.
+	if _, resp := e.login(t, "nobody@example.com", "x"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown e-mail: %d", resp.StatusCode)
+	}
+	e.clock.Add(16 * time.Minute)
+	c, resp := e.login(t, email, seed.DemoPassword)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the lock: %d", resp.StatusCode)
+	}
+	resp, _ = e.do(t, c, "GET", "/dashboard/", nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/overview") {
+		t.Errorf("home after sign-in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestCookieFlags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := &client{cookies: map[string]string{}}
+	e.do(t, c, "GET", "/dashboard/login", nil)
+	req := httptest.NewRequest("POST", "/dashboard/login", strings.NewReader(url.Values{"_csrf": {c.csrf},
+		"email": {e.data.Vetluga.ManagerEmail}, "password": {seed.DemoPassword}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "lj_login_csrf", Value: c.cookies["lj_login_csrf"]})
+	resp, err := e.app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := strings.Join(resp.Header.Values("Set-Cookie"), "\n")
+	for _, want := range []string{"lj_session=", "HttpOnly", "SameSite=Lax", "path=/dashboard"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("session cookie lacks %q: %s", want, sc)
+		}
+	}
+}

@@ -1,0 +1,448 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+)
+
+// period is the month range a page reports on: ?from=2026-01&to=2026-03
+// (inclusive months); by default the current month and the two before.
+type period struct {
+	reportdb.Period
+	FromMonth, ToMonth string
+	Label              string
+}
+
+func monthStart(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+
+var monthNames = []string{"январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь",
+	"октябрь", "ноябрь", "декабрь"}
+
+func monthLabel(t time.Time) string { return fmt.Sprintf("%s %d", monthNames[t.Month()-1], t.Year()) }
+
+func (s *Server) period(c *fiber.Ctx) period {
+	cur := monthStart(s.o.Now())
+	to, err := time.Parse("2006-01", c.Query("to"))
+	if err != nil {
+		to = cur
+	}
+	from, err := time.Parse("2006-01", c.Query("from"))
+	if err != nil || from.After(to) {
+		from = to.AddDate(0, -2, 0)
+	}
+	if from.Before(to.AddDate(-3, 0, 0)) {
+		from = to.AddDate(-3, 0, 0)
+	}
+	p := period{Period: reportdb.Period{From: from, To: to.AddDate(0, 1, 0)}, FromMonth: from.Format("2006-01"), ToMonth: to.Format("2006-01")}
+	p.Label = monthLabel(from)
+	if !from.Equal(to) {
+		p.Label += " — " + monthLabel(to)
+	}
+	return p
+}
+
+// presets are the period shortcuts of the chooser.
+func (s *Server) presets() []map[string]string {
+	cur := monthStart(s.o.Now())
+	mk := func(label string, from, to time.Time) map[string]string {
+		return map[string]string{"Label": label, "From": from.Format("2006-01"), "To": to.Format("2006-01")}
+	}
+	return []map[string]string{
+		mk("Этот месяц", cur, cur),
+		mk("Прошлый месяц", cur.AddDate(0, -1, 0), cur.AddDate(0, -1, 0)),
+		mk("3 месяца", cur.AddDate(0, -2, 0), cur),
+		mk("12 месяцев", cur.AddDate(0, -11, 0), cur),
+	}
+}
+
+func (s *Server) pageData(c *fiber.Ctx, per period) map[string]any {
+	return map[string]any{"Period": per, "Presets": s.presets(), "Now": s.o.Now()}
+}
+
+func (s *Server) overview(c *fiber.Ctx) error {
+	ctx, p, per := c.UserContext(), program(c), s.period(c)
+	in, err := s.store.Overview(ctx, p, per.Period)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	grain := c.Query("grain", "day")
+	if grain != "week" {
+		grain = "day"
+	}
+	series, err := s.store.Series(ctx, p, per.Period, grain)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	base := fmt.Sprintf("%s/p/%d", Prefix, p.ID)
+	link := func(pt reportdb.Point) string {
+		end := pt.Start.AddDate(0, 0, 1)
+		if grain == "week" {
+			end = pt.Start.AddDate(0, 0, 7)
+		}
+		return base + "/receipts?" + url.Values{"status": {"sales"}, "d_from": {pt.Start.Format(time.DateOnly)},
+			"d_to": {end.AddDate(0, 0, -1).Format(time.DateOnly)}}.Encode()
+	}
+	type outcome struct {
+		Status string
+		N      int64
+	}
+	var outcomes []outcome
+	for _, st := range statusOrder {
+		if n := in.ReceiptsByStatus[st]; n != 0 {
+			outcomes = append(outcomes, outcome{st, n})
+		}
+	}
+	d := s.pageData(c, per)
+	d["KPIs"] = kpi.Compute(in)
+	d["Outcomes"] = outcomes
+	d["Total"] = kpi.TotalReceipts(in.ReceiptsByStatus)
+	d["Chart"] = barChart(series, grain, link)
+	d["Grain"] = grain
+	return s.render(c, "overview", d)
+}
+
+var salesDims = []map[string]string{
+	{"Key": reportdb.BySKU, "Label": "SKU"}, {"Key": reportdb.ByShop, "Label": "Магазины"},
+	{"Key": reportdb.ByChain, "Label": "Сети"}, {"Key": reportdb.ByRegion, "Label": "Регионы"},
+	{"Key": reportdb.ByParticipant, "Label": "Участники"},
+}
+
+var dimHead = map[string]string{reportdb.BySKU: "SKU", reportdb.ByShop: "Магазин", reportdb.ByChain: "Сеть",
+	reportdb.ByRegion: "Регион", reportdb.ByParticipant: "Участник"}
+
+// dimFilter is the receipts query parameter that drills down into a sales
+// row of dimension by.
+var dimFilter = map[string]string{reportdb.BySKU: "sku", reportdb.ByShop: "shop", reportdb.ByChain: "chain",
+	reportdb.ByRegion: "region", reportdb.ByParticipant: "participant"}
+
+type salesLine struct {
+	reportdb.SalesRow
+	Prev   reportdb.SalesRow
+	Change string
+	Drill  string
+}
+
+const htmlRows = 300 // rows a table shows; exports have all
+
+func (s *Server) salesData(c *fiber.Ctx, limit int) (string, period, []salesLine, error) {
+	ctx, p, per := c.UserContext(), program(c), s.period(c)
+	by := c.Query("by", reportdb.BySKU)
+	if _, ok := dimHead[by]; !ok {
+		by = reportdb.BySKU
+	}
+	cur, err := s.store.Sales(ctx, p, by, per.Period, limit)
+	if err != nil {
+		return by, per, nil, err
+	}
+	prevRows, err := s.store.Sales(ctx, p, by, per.Previous(), 0)
+	if err != nil {
+		return by, per, nil, err
+	}
+	prev := map[string]reportdb.SalesRow{}
+	for _, r := range prevRows {
+		prev[r.Key] = r
+	}
+	base := fmt.Sprintf("%s/p/%d/receipts?", Prefix, p.ID)
+	lines := make([]salesLine, len(cur))
+	for i, r := range cur {
+		lines[i] = salesLine{SalesRow: r, Prev: prev[r.Key], Change: change(r.SumKopecks, prev[r.Key].SumKopecks),
+			Drill: base + url.Values{"status": {"sales"}, dimFilter[by]: {r.Key}, "d_from": {per.From.Format(time.DateOnly)},
+				"d_to": {per.To.AddDate(0, 0, -1).Format(time.DateOnly)}}.Encode()}
+	}
+	return by, per, lines, nil
+}
+
+func (s *Server) sales(c *fiber.Ctx) error {
+	by, per, lines, err := s.salesData(c, htmlRows)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	var tot, prevTot, units, n int64
+	for _, l := range lines {
+		tot += l.SumKopecks
+		prevTot += l.Prev.SumKopecks
+		units += l.UnitsMilli
+		n += l.Receipts
+	}
+	d := s.pageData(c, per)
+	d["By"], d["Dims"], d["DimHead"], d["Lines"] = by, salesDims, dimHead[by], lines
+	d["Total"], d["PrevTotal"], d["Units"], d["N"], d["TotalChange"] = tot, prevTot, units, n, change(tot, prevTot)
+	d["Prev"] = per.Previous()
+	d["Truncated"] = len(lines) == htmlRows
+	return s.render(c, "sales", d)
+}
+
+func (s *Server) salesExport(c *fiber.Ctx) error {
+	by, per, lines, err := s.salesData(c, 0)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	t := table{Name: fmt.Sprintf("sales-%s-%s-%s", by, per.FromMonth, per.ToMonth),
+		Head: []string{"Ключ", dimHead[by], "Детали", "Чеков (строк для SKU)", "Единиц", "Продажи, ₽", "Баллы",
+			"Продажи в прошлом периоде, ₽", "Изменение"}}
+	for _, l := range lines {
+		t.Rows = append(t.Rows, []any{l.Key, l.Label, l.Extra, l.Receipts, qty(l.UnitsMilli), money(l.SumKopecks),
+			money(l.PointsKopecks), money(l.Prev.SumKopecks), l.Change})
+	}
+	return sendTable(c, t, c.Query("format", "csv"))
+}
+
+// receiptFilter reads the receipt search form; drill-down links use the
+// same parameters.
+func (s *Server) receiptFilter(c *fiber.Ctx) (reportdb.ReceiptFilter, map[string]string) {
+	per := s.period(c)
+	f := reportdb.ReceiptFilter{Status: c.Query("status"), Chain: c.Query("chain"), Region: c.Query("region"), Limit: 50}
+	if _, ok := statusNames[f.Status]; !ok {
+		f.Status = ""
+	}
+	f.ShopID, _ = strconv.ParseInt(c.Query("shop"), 10, 64)
+	f.ParticipantID, _ = strconv.ParseInt(c.Query("participant"), 10, 64)
+	f.SKUID, _ = strconv.ParseInt(c.Query("sku"), 10, 64)
+	f.From, f.To = per.From, per.To
+	if t, err := time.Parse(time.DateOnly, c.Query("d_from")); err == nil {
+		f.From = t
+	}
+	if t, err := time.Parse(time.DateOnly, c.Query("d_to")); err == nil {
+		f.To = t.AddDate(0, 0, 1)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, c.Query("before_at")); err == nil {
+		f.BeforeAt, f.BeforeID = at, c.Query("before_id")
+	}
+	form := map[string]string{"status": f.Status, "shop": c.Query("shop"), "participant": c.Query("participant"),
+		"sku": c.Query("sku"), "chain": f.Chain, "region": f.Region, "d_from": f.From.Format(time.DateOnly),
+		"d_to": f.To.AddDate(0, 0, -1).Format(time.DateOnly)}
+	return f, form
+}
+
+func (s *Server) receipts(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	f, form := s.receiptFilter(c)
+	rows, err := s.store.Receipts(ctx, p, f)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := s.pageData(c, s.period(c))
+	d["Rows"], d["Form"] = rows, form
+	d["Statuses"] = append([]string{"sales"}, statusOrder...)
+	if len(rows) == f.Limit {
+		last := rows[len(rows)-1]
+		v := url.Values{}
+		for k, val := range form {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		v.Set("before_at", last.At.Format(time.RFC3339Nano))
+		v.Set("before_id", last.ID)
+		d["Next"] = v.Encode()
+	}
+	exp := url.Values{}
+	for k, val := range form {
+		if val != "" {
+			exp.Set(k, val)
+		}
+	}
+	d["ExportQuery"] = exp.Encode()
+	if f.ShopID != 0 || f.ParticipantID != 0 || f.SKUID != 0 || f.Chain != "" || f.Region != "" {
+		d["Narrowed"] = true
+	}
+	skus, err := s.store.SKUs(ctx, p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d["SKUs"] = skus
+	return s.render(c, "receipts", d)
+}
+
+const maxExportReceipts = 100000
+
+func (s *Server) receiptsExport(c *fiber.Ctx) error {
+	f, form := s.receiptFilter(c)
+	f.Limit = 1000
+	t := table{Name: "receipts-" + form["d_from"] + "-" + form["d_to"],
+		Head: []string{"ID", "Дата покупки", "Статус", "Причина", "Сумма, ₽", "Баллы", "Магазин", "Участник"}}
+	for len(t.Rows) < maxExportReceipts {
+		rows, err := s.store.Receipts(c.UserContext(), program(c), f)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		for _, r := range rows {
+			t.Rows = append(t.Rows, []any{r.ID, r.At.Format("2006-01-02 15:04"), statusNames[r.Status], r.StatusReason,
+				money(r.SumKopecks), money(r.PointsKopecks), r.ShopName, r.ParticipantName})
+		}
+		if len(rows) < f.Limit {
+			break
+		}
+		f.BeforeAt, f.BeforeID = rows[len(rows)-1].At, rows[len(rows)-1].ID
+	}
+	return sendTable(c, t, c.Query("format", "csv"))
+}
+
+func (s *Server) receiptPage(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	id := c.Params("rid")
+	h, err := s.store.ReceiptHeader(ctx, p, id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	r, err := s.o.Receipts.Get(ctx, id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if !staff(c).CanSee(r.ClientID) {
+		return s.fail(c, reportdb.ErrNotFound)
+	}
+	d := s.pageData(c, s.period(c))
+	d["R"], d["H"] = &r, h
+	d["CanModerate"] = r.Status == "needs_review" && staff(c).CheckClient(r.ClientID, access.Moderator, access.ClientManager) == nil
+	return s.render(c, "receipt", d)
+}
+
+func (s *Server) photo(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	id := c.Params("rid")
+	if _, err := s.store.ReceiptHeader(ctx, p, id); err != nil {
+		return s.fail(c, err)
+	}
+	r, err := s.o.Receipts.Get(ctx, id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if r.PhotoKey == "" || s.o.Photos == nil {
+		return s.errorPage(c, fiber.StatusNotFound, "Фото нет.")
+	}
+	rc, err := s.o.Photos.Open(ctx, r.PhotoKey)
+	if err != nil {
+		return s.errorPage(c, fiber.StatusNotFound, "Фото нет.")
+	}
+	defer rc.Close()
+	ct := "image/jpeg"
+	if len(r.PhotoKey) > 4 && r.PhotoKey[len(r.PhotoKey)-4:] == ".png" {
+		ct = "image/png"
+	}
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set("Cache-Control", "private, max-age=3600")
+	return c.SendStream(rc)
+}
+
+func (s *Server) moderation(c *fiber.Ctx) error {
+	rows, err := s.store.ReviewQueue(c.UserContext(), program(c), 200)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := s.pageData(c, s.period(c))
+	d["Rows"] = rows
+	d["Flash"] = c.Query("done")
+	return s.render(c, "moderation", d)
+}
+
+func (s *Server) approve(c *fiber.Ctx) error {
+	if err := s.approver.Approve(c.UserContext(), staff(c), c.Params("rid")); err != nil {
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?done=approved", Prefix, program(c).ID), fiber.StatusSeeOther)
+}
+
+func (s *Server) reject(c *fiber.Ctx) error {
+	if err := s.approver.Reject(c.UserContext(), staff(c), c.Params("rid"), c.FormValue("reason")); err != nil {
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?done=rejected", Prefix, program(c).ID), fiber.StatusSeeOther)
+}
+
+func (s *Server) unmatched(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	rows, err := s.store.Unmatched(ctx, p, 200)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	skus, err := s.store.SKUs(ctx, p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := s.pageData(c, s.period(c))
+	d["Rows"], d["SKUs"], d["Flash"] = rows, skus, c.Query("done")
+	return s.render(c, "unmatched", d)
+}
+
+func (s *Server) confirmAlias(c *fiber.Ctx) error {
+	p := program(c)
+	if err := staff(c).CheckClient(p.ClientID, access.ClientManager); err != nil {
+		return s.fail(c, err)
+	}
+	sku, _ := strconv.ParseInt(c.FormValue("sku"), 10, 64)
+	if err := s.store.ConfirmAlias(c.UserContext(), p.ClientID, sku, c.FormValue("alias")); err != nil {
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/unmatched?done=1", Prefix, p.ID), fiber.StatusSeeOther)
+}
+
+const participantsPage = 50
+
+func (s *Server) participants(c *fiber.Ctx) error {
+	per := s.period(c)
+	page, _ := strconv.Atoi(c.Query("page"))
+	if page < 0 || page > 10000 {
+		page = 0
+	}
+	rows, err := s.store.Participants(c.UserContext(), program(c), per.Period, participantsPage, page*participantsPage)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := s.pageData(c, per)
+	d["Rows"], d["PageNo"] = rows, page
+	if page > 0 {
+		d["PrevPage"] = strconv.Itoa(page - 1)
+	}
+	if len(rows) == participantsPage {
+		d["NextPage"] = strconv.Itoa(page + 1)
+	}
+	return s.render(c, "participants", d)
+}
+
+func (s *Server) participantsExport(c *fiber.Ctx) error {
+	per := s.period(c)
+	rows, err := s.store.Participants(c.UserContext(), program(c), per.Period, 0, 0)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	t := table{Name: "participants-" + per.FromMonth + "-" + per.ToMonth,
+		Head: []string{"ID", "Имя", "Роль", "Статус", "Магазин", "Последняя активность", "Баланс", "В ожидании",
+			"Загружено чеков", "Подтверждённых продаж", "Продажи SKU, ₽", "Баллы за период"}}
+	for _, r := range rows {
+		last := ""
+		if r.LastActivity != nil {
+			last = r.LastActivity.Format("2006-01-02 15:04")
+		}
+		t.Rows = append(t.Rows, []any{r.ID, r.Name, roleNames[r.Role], r.Status, r.ShopName, last, money(r.BalanceKopecks),
+			money(r.PendingKopecks), r.Uploads, r.Receipts, money(r.SumKopecks), money(r.PointsKopecks)})
+	}
+	return sendTable(c, t, c.Query("format", "csv"))
+}
+
+func (s *Server) participantPage(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return s.fail(c, reportdb.ErrNotFound)
+	}
+	row, err := s.store.Participant(ctx, p, id)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	tl, err := s.store.Timeline(ctx, p, id, 100)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := s.pageData(c, s.period(c))
+	d["P"], d["Timeline"] = row, tl
+	return s.render(c, "participant", d)
+}

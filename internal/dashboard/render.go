@@ -1,0 +1,161 @@
+package dashboard
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+// pageNames are the templates besides the layout.
+var pageNames = []string{"login", "error", "overview", "sales", "receipts", "receipt", "moderation", "unmatched",
+	"participants", "participant", "settings"}
+
+var statusNames = map[string]string{
+	"received": "получен", "decoded": "распознан", "queued": "в очереди", "verifying": "проверяется",
+	"pending_ofd": "ждёт ФНС", "verified": "подтверждён ФНС", "matched": "сопоставлен", "credited": "начислено",
+	"no_eligible_items": "нет товаров программы", "unreadable": "не распознан", "duplicate": "дубликат",
+	"rejected": "отклонён", "needs_review": "на модерации", "sales": "продажи (начислено + нет товаров)",
+}
+
+// Statuses in the order filters and outcome tables list them.
+var statusOrder = []string{"credited", "no_eligible_items", "needs_review", "rejected", "duplicate", "unreadable",
+	"pending_ofd", "received", "decoded", "queued", "verifying", "verified", "matched"}
+
+var roleNames = map[string]string{"seller": "продавец", "sales_rep": "торговый представитель",
+	"merchandiser": "мерчендайзер", "dealer": "дилер", "manager": "управляющий",
+	"client_manager": "менеджер клиента", "moderator": "модератор", "operator": "оператор платформы"}
+
+var matchNames = map[string]string{"gtin": "по GTIN (код маркировки)", "alias": "по подтверждённому названию",
+	"name": "по нормализованному названию", "none": "не сопоставлено", "": "—"}
+
+var funcs = template.FuncMap{
+	"roubles": kpi.Roubles, "points": kpi.Points, "units": kpi.Units, "int": kpi.Int, "pct": kpi.Percent,
+	"status": func(s string) string {
+		if n, ok := statusNames[s]; ok {
+			return n
+		}
+		return s
+	},
+	"reason": receipt.Message,
+	"role": func(s string) string {
+		if n, ok := roleNames[s]; ok {
+			return n
+		}
+		return s
+	},
+	"match": func(s string) string { return matchNames[s] },
+	"date":  func(t time.Time) string { return t.Format("02.01.2006") },
+	"datetime": func(t time.Time) string {
+		return t.Format("02.01.2006 15:04")
+	},
+	"optdatetime": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.Format("02.01.2006 15:04")
+	},
+	"iso":    func(t time.Time) string { return t.Format(time.DateOnly) },
+	"change": change,
+	"idstr":  func(n int64) string { return strconv.FormatInt(n, 10) },
+	"kpiDef": func(key string) kpi.Def {
+		for _, d := range kpi.Overview {
+			if d.Key == key {
+				return d
+			}
+		}
+		return kpi.Def{}
+	},
+	"deref": func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
+	"weight": func(bp int64) string { return fmt.Sprintf("%d.%04d", bp/10000, bp%10000) },
+	"raw":    func(b []byte) string { return string(b) },
+	"q": func(kv ...string) template.URL {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				v.Set(kv[i], kv[i+1])
+			}
+		}
+		return template.URL(v.Encode())
+	},
+	"svg":   func(s string) template.HTML { return template.HTML(s) },
+	"ratio": kpi.Ratio,
+	// periodArgs builds the period chooser's data: the page's period and
+	// presets plus the query parameters to keep (name, value pairs).
+	"periodArgs": func(d map[string]any, kv ...string) map[string]any {
+		keep := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				keep[kv[i]] = kv[i+1]
+			}
+		}
+		return map[string]any{"P": d["Period"], "Presets": d["Presets"], "Keep": keep}
+	},
+}
+
+// change formats the relative change from prev to cur.
+func change(cur, prev int64) string {
+	c, ok := kpi.Change(cur, prev)
+	if !ok {
+		if cur == 0 {
+			return "—"
+		}
+		return "новое"
+	}
+	if c > 0 {
+		return "+" + kpi.Percent(c)
+	}
+	return kpi.Percent(c)
+}
+
+func parseTemplates() map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	out := map[string]*template.Template{}
+	for _, n := range pageNames {
+		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+n+".html"))
+		out[n] = t
+	}
+	return out
+}
+
+// render executes page with data plus the common fields: the session, the
+// current program and the programs to choose from, the CSRF token.
+func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
+	if ss, ok := c.Locals(ctxSession).(reportdb.Session); ok {
+		data["Session"] = ss
+		data["CSRF"] = ss.CSRFToken
+		data["RoleName"] = roleNames[string(ss.User.Role)]
+		if _, ok := data["Programs"]; !ok {
+			ps, err := s.store.Programs(c.UserContext(), ss.User.Staff())
+			if err == nil {
+				data["Programs"] = ps
+			}
+		}
+	}
+	if p, ok := c.Locals(ctxProgram).(reportdb.Program); ok {
+		data["Program"] = p
+		data["Base"] = fmt.Sprintf("%s/p/%d", Prefix, p.ID)
+	}
+	data["Page"] = page
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.o.Logger.ErrorContext(c.UserContext(), "render dashboard page", "page", page, "err", err)
+		c.Status(fiber.StatusInternalServerError)
+		return c.SendString("Внутренняя ошибка.")
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}

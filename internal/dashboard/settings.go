@@ -1,0 +1,185 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+)
+
+func (s *Server) settings(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), program(c)
+	skus, err := s.store.SKUs(ctx, p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	rules, err := s.store.Rules(ctx, p)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	type ruleView struct {
+		Version       int
+		EffectiveFrom time.Time
+		Pretty        string
+	}
+	var rv []ruleView
+	for _, r := range rules {
+		var buf bytes.Buffer
+		if json.Indent(&buf, r.Body, "", "  ") != nil {
+			buf.Reset()
+			buf.Write(r.Body)
+		}
+		rv = append(rv, ruleView{r.Version, r.EffectiveFrom, buf.String()})
+	}
+	today := s.o.Now()
+	b, err := s.store.Budget(ctx, p, today)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	burn := kpi.BurnPerDay(b.Last30Kopecks, 30)
+	remaining := b.BudgetKopecks - b.SpentKopecks
+	days := kpi.DaysLeft(remaining, burn)
+	forecast := "расход не идёт — прогноза нет"
+	if days >= 0 {
+		end := today.AddDate(0, 0, int(days))
+		forecast = fmt.Sprintf("%s (через %s дн.)", end.Format("02.01.2006"), kpi.Int(days))
+		if end.After(p.EndsOn) {
+			forecast += " — позже окончания программы " + p.EndsOn.Format("02.01.2006")
+		}
+	}
+	var maxMonth int64 = 1
+	for _, m := range b.Monthly {
+		if m.SKUSumKopecks > maxMonth {
+			maxMonth = m.SKUSumKopecks
+		}
+	}
+	type bar struct {
+		Label       string
+		Value       string
+		WidthPct    int64
+		ValueKopeck int64
+	}
+	var bars []bar
+	for _, m := range b.Monthly {
+		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SKUSumKopecks), m.SKUSumKopecks * 100 / maxMonth, m.SKUSumKopecks})
+	}
+	d := s.pageData(c, s.period(c))
+	d["SKUs"], d["Rules"], d["B"], d["Burn"], d["Remaining"] = skus, rv, b, burn, remaining
+	d["Forecast"], d["Bars"], d["Flash"] = forecast, bars, c.Query("done")
+	d["UsedPct"] = kpi.Percent(kpi.Ratio(b.SpentKopecks, b.BudgetKopecks))
+	d["CanEdit"] = staff(c).CheckClient(p.ClientID, access.ClientManager) == nil
+	d["BurnDef"], d["ForecastDef"] = kpi.BurnRate, kpi.Forecast
+	return s.render(c, "settings", d)
+}
+
+func (s *Server) setWeight(c *fiber.Ctx) error {
+	p := program(c)
+	if err := staff(c).CheckClient(p.ClientID, access.ClientManager); err != nil {
+		return s.fail(c, err)
+	}
+	sku, err := strconv.ParseInt(c.Params("sid"), 10, 64)
+	if err != nil {
+		return s.fail(c, apperr.New(apperr.NotFound, "not_found", "Не найдено."))
+	}
+	bp, err := catalog.ParseMarginWeight(strings.ReplaceAll(strings.TrimSpace(c.FormValue("weight")), ",", "."))
+	if err != nil {
+		return s.fail(c, apperr.New(apperr.Invalid, "bad_margin_weight", "Вес маржинальности — число от 0,01 до 10, например 1,25."))
+	}
+	if err := s.store.SetMarginWeight(c.UserContext(), p.ClientID, sku, bp); err != nil {
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/settings?done=weight", Prefix, p.ID), fiber.StatusSeeOther)
+}
+
+func (s *Server) skusExport(c *fiber.Ctx) error {
+	p := program(c)
+	skus, err := s.store.SKUs(c.UserContext(), p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	list := make([]catalog.SKU, len(skus))
+	for i, k := range skus {
+		list[i] = k.SKU
+	}
+	var buf bytes.Buffer
+	format := c.Query("format", "csv")
+	switch format {
+	case "csv":
+		err = catalog.WriteCSV(&buf, list)
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	case "xlsx":
+		err = catalog.WriteXLSX(&buf, list)
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	default:
+		return s.errorPage(c, fiber.StatusBadRequest, "Формат — csv или xlsx.")
+	}
+	if err != nil {
+		return s.fail(c, err)
+	}
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="catalog-%d.%s"`, p.ClientID, format))
+	return c.Send(buf.Bytes())
+}
+
+const maxImportBytes = 10 << 20
+
+func (s *Server) skusImport(c *fiber.Ctx) error {
+	p := program(c)
+	if err := staff(c).CheckClient(p.ClientID, access.ClientManager); err != nil {
+		return s.fail(c, err)
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return s.errorPage(c, fiber.StatusBadRequest, "Выберите файл каталога (CSV или XLSX).")
+	}
+	if fh.Size > maxImportBytes {
+		return s.errorPage(c, fiber.StatusRequestEntityTooLarge, "Файл больше 10 МБ.")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return s.fail(c, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxImportBytes))
+	if err != nil {
+		return s.fail(c, err)
+	}
+	var skus []catalog.SKU
+	var rowErrs []catalog.RowError
+	if strings.HasSuffix(strings.ToLower(fh.Filename), ".xlsx") {
+		skus, rowErrs, err = catalog.ParseXLSX(bytes.NewReader(data))
+	} else {
+		skus, rowErrs, err = catalog.ParseCSV(bytes.NewReader(data))
+	}
+	if err != nil {
+		msg := "Файл не принят: " + err.Error()
+		for i, re := range rowErrs {
+			if i == 10 {
+				msg += fmt.Sprintf("; и ещё %d", len(rowErrs)-10)
+				break
+			}
+			msg += "; " + re.Error()
+		}
+		return s.errorPage(c, fiber.StatusBadRequest, msg)
+	}
+	clientCode := p.ClientCode
+	for _, k := range skus {
+		if k.Client != "" && k.Client != clientCode {
+			return s.errorPage(c, fiber.StatusBadRequest, fmt.Sprintf("SKU %s принадлежит другому клиенту (%s).", k.ID, k.Client))
+		}
+	}
+	n, err := s.store.ImportSKUs(c.UserContext(), p.ClientID, skus)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/settings?done=import-%d", Prefix, p.ID, n), fiber.StatusSeeOther)
+}
