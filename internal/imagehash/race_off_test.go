@@ -1,0 +1,5 @@
+//go:build !race
+
+package imagehash_test
+
+const raceEnabled = false
