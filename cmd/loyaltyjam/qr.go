@@ -48,7 +48,7 @@ type qrFlags struct {
 }
 
 func (f *qrFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.ladder, "ladder", "default", "ladder: default, cascade (earlier gozxing cascade) or plain (one gozxing attempt)")
+	fs.StringVar(&f.ladder, "ladder", "default", "ladder: default, previous (first ladder, binarized samples only), cascade (earlier gozxing cascade) or plain (one gozxing attempt)")
 	fs.StringVar(&f.effort, "effort", "full", "effort: full, fast (request path) or remainder (worker after a fast pass)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "time limit per image (0 = none)")
 }
@@ -61,8 +61,10 @@ func (f *qrFlags) decoder() (*qrscan.Decoder, error) {
 		opts.Ladder = qrscan.CascadeLadder()
 	case "plain":
 		opts.Ladder = qrscan.PlainLadder()
+	case "previous":
+		opts.Ladder = qrscan.PreviousLadder()
 	default:
-		return nil, fmt.Errorf("%w: -ladder %q: want default, cascade or plain", errUsage, f.ladder)
+		return nil, fmt.Errorf("%w: -ladder %q: want default, previous, cascade or plain", errUsage, f.ladder)
 	}
 	switch f.effort {
 	case "full":

@@ -73,7 +73,7 @@ func BenchmarkSets(b *testing.B) {
 			name   string
 			ladder []Step
 			effort Effort
-		}{{"default", nil, EffortFull}, {"default-fast", nil, EffortFast}, {"cascade", CascadeLadder(), EffortFull}, {"plain", PlainLadder(), EffortFull}} {
+		}{{"default", nil, EffortFull}, {"default-fast", nil, EffortFast}, {"previous", PreviousLadder(), EffortFull}, {"cascade", CascadeLadder(), EffortFull}, {"plain", PlainLadder(), EffortFull}} {
 			b.Run(set+"/"+l.name, func(b *testing.B) {
 				samples := loadSet(b, set)
 				d := New(Options{Ladder: l.ladder, Effort: l.effort})

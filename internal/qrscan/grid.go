@@ -162,7 +162,8 @@ func thresholdLocal(v []float32, dim int) []bool {
 
 // normalizeLines rescales each row (cols=false) or column so that its 15th
 // and 85th percentiles map to 0 and 1: a faded band through the code keeps
-// its own contrast.
+// its own contrast. Lines with under a quarter of the grid's contrast are
+// one colour and keep the grid's scale.
 func normalizeLines(v []float32, dim int, cols bool) []float32 {
 	out := make([]float32, len(v))
 	line := make([]float32, dim)
@@ -172,12 +173,20 @@ func normalizeLines(v []float32, dim int, cols bool) []float32 {
 		}
 		return l*dim + i
 	}
+	all := append([]float32(nil), v...)
+	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
+	glo, ghi := all[len(all)*15/100], all[len(all)*85/100]
 	for l := 0; l < dim; l++ {
 		for i := 0; i < dim; i++ {
 			line[i] = v[at(l, i)]
 		}
 		sort.Slice(line, func(a, b int) bool { return line[a] < line[b] })
 		lo, hi := line[dim*15/100], line[dim*85/100]
+		if hi-lo < (ghi-glo)/4 {
+			// A line of one colour (no contrast of its own): keep the
+			// grid's scale rather than stretch noise.
+			lo, hi = glo, ghi
+		}
 		if hi-lo < 1 {
 			hi = lo + 1
 		}

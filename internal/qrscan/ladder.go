@@ -20,6 +20,12 @@ const (
 	// Local is this package's adaptive mean threshold over a window that
 	// scales with the image, with a low minimum contrast, for faded print.
 	Local
+	// LocalDark thresholds at the local mean plus 0.4 local standard
+	// deviations: faded (mid-grey) print counts as ink.
+	LocalDark
+	// LocalLight thresholds at the local mean minus 0.4 local standard
+	// deviations: keeps blurred white rings of finder patterns open.
+	LocalLight
 )
 
 // Step is one attempt of the ladder: a view of the photo (scale, rotation,
@@ -34,6 +40,8 @@ type Step struct {
 	// downscaling, for codes with modules of 1.5–3 px. The step is skipped
 	// for photos whose long side exceeds MaxUpscaleSide.
 	Upscale bool
+	// UpscaleMaxSide overrides MaxUpscaleSide for this step (0 = default).
+	UpscaleMaxSide int
 	// Angle rotates the view by this many degrees clockwise (multiples of
 	// 90 are exact pixel moves; others are interpolated).
 	Angle int
@@ -43,12 +51,16 @@ type Step struct {
 	TryHarder bool
 	// Fast marks the steps run by EffortFast.
 	Fast bool
+	// BinarizedOnly decodes only gozxing's own samples of the binarized view
+	// (gozxing's QRCodeReader as shipped), without the grey-grid resampling
+	// of grid.go. Used by the baseline ladders.
+	BinarizedOnly bool
 }
 
 // PlainLadder is the gozxing baseline: one attempt at full resolution with
 // the HybridBinarizer and no hints.
 func PlainLadder() []Step {
-	return []Step{{Name: "plain", Fast: true}}
+	return []Step{{Name: "plain", Fast: true, BinarizedOnly: true}}
 }
 
 // CascadeLadder is the earlier gozxing cascade used as a reference in the
@@ -56,37 +68,62 @@ func PlainLadder() []Step {
 // full resolution, then the GlobalHistogram binarizer.
 func CascadeLadder() []Step {
 	return []Step{
-		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true, Fast: true},
-		{Name: "1600/45/th", MaxSide: 1600, Angle: 45, TryHarder: true},
-		{Name: "1600/90/th", MaxSide: 1600, Angle: 90, TryHarder: true},
-		{Name: "1600/180/th", MaxSide: 1600, Angle: 180, TryHarder: true},
-		{Name: "1600/270/th", MaxSide: 1600, Angle: 270, TryHarder: true},
-		{Name: "full/0/th", TryHarder: true},
-		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true},
+		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true, Fast: true, BinarizedOnly: true},
+		{Name: "1600/45/th", MaxSide: 1600, Angle: 45, TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/90/th", MaxSide: 1600, Angle: 90, TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/180/th", MaxSide: 1600, Angle: 180, TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/270/th", MaxSide: 1600, Angle: 270, TryHarder: true, BinarizedOnly: true},
+		{Name: "full/0/th", TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true, BinarizedOnly: true},
+	}
+}
+
+// PreviousLadder is the first default ladder of this package (before the
+// grey-grid sampler and the biased binarizers), kept as a benchmark
+// reference: 1200 px, 45°, 1600 px, local binarizer, ×2, other angles,
+// 800 px, global binarizer.
+func PreviousLadder() []Step {
+	return []Step{
+		{Name: "1200/0/th", MaxSide: 1200, TryHarder: true, Fast: true, BinarizedOnly: true},
+		{Name: "1200/45/th", MaxSide: 1200, Angle: 45, TryHarder: true, Fast: true, BinarizedOnly: true},
+		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/0/local/th", MaxSide: 1600, Binarizer: Local, TryHarder: true, BinarizedOnly: true},
+		{Name: "x2/0/th", Upscale: true, TryHarder: true, BinarizedOnly: true},
+		{Name: "1200/90/th", MaxSide: 1200, Angle: 90, TryHarder: true, BinarizedOnly: true},
+		{Name: "1200/22/th", MaxSide: 1200, Angle: 22, TryHarder: true, BinarizedOnly: true},
+		{Name: "1200/67/th", MaxSide: 1200, Angle: 67, TryHarder: true, BinarizedOnly: true},
+		{Name: "800/0/th", MaxSide: 800, TryHarder: true, BinarizedOnly: true},
+		{Name: "1200/270/th", MaxSide: 1200, Angle: 270, TryHarder: true, BinarizedOnly: true},
+		{Name: "x2/0/local/th", Upscale: true, Binarizer: Local, TryHarder: true, BinarizedOnly: true},
+		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true, BinarizedOnly: true},
 	}
 }
 
 // DefaultLadder is the ladder a Decoder runs unless Options.Ladder is set.
-// The order is by hits per millisecond measured on the development sets
-// (docs/qr.md): a cheap 1200-px pass finds most codes; a rotation by 45°
-// helps gozxing's finder-pattern search on tilted codes; then 1600 px, the
-// local binarizer for faded print, ×2 for tiny modules, other angles, 800 px
-// and the global binarizer last. Full resolution of a 12-MP photo decoded
-// nothing the others missed and costs the most, so it is not tried.
+// Every step decodes gozxing's binarized samples and, when the finder
+// patterns were found but that fails, the grey grid (grid.go). The order is
+// by decodes added per millisecond, measured per step on the development
+// sets (docs/qr.md): a 1200-px pass finds most codes; a rotation by 45°
+// helps gozxing's finder search on tilted codes; the global binarizer is the
+// cheapest retry (even light, blur); the dark-biased binarizer keeps faded
+// print and streaks through the finder patterns black; 1600 px resolves
+// small modules; the local mean binarizer reads faded print in uneven
+// light; ×2 upscaling, for small photos only, reads modules under 2 px.
+// Steps that added nothing once the grey grid was in (22°/67°/90°/270°,
+// 800 px, ×2 with other binarizers, the light-biased binarizer) were
+// dropped: failures run every step, so each one costs the p95.
 func DefaultLadder() []Step {
 	return []Step{
 		{Name: "1200/0/th", MaxSide: 1200, TryHarder: true, Fast: true},
 		{Name: "1200/45/th", MaxSide: 1200, Angle: 45, TryHarder: true, Fast: true},
+		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true},
+		{Name: "1200/0/dark/th", MaxSide: 1200, Binarizer: LocalDark, TryHarder: true},
 		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true},
 		{Name: "1600/0/local/th", MaxSide: 1600, Binarizer: Local, TryHarder: true},
-		{Name: "x2/0/th", Upscale: true, TryHarder: true},
-		{Name: "1200/90/th", MaxSide: 1200, Angle: 90, TryHarder: true},
-		{Name: "1200/22/th", MaxSide: 1200, Angle: 22, TryHarder: true},
-		{Name: "1200/67/th", MaxSide: 1200, Angle: 67, TryHarder: true},
-		{Name: "800/0/th", MaxSide: 800, TryHarder: true},
-		{Name: "1200/270/th", MaxSide: 1200, Angle: 270, TryHarder: true},
-		{Name: "x2/0/local/th", Upscale: true, Binarizer: Local, TryHarder: true},
-		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true},
+		// Doubling a photo over 1000 px binarizes over 4 Mpx for codes the
+		// 1600-px view already resolves: on the receipts the ×2 step cost
+		// ≈ 27 ms per photo up to 1700 px and added no decode there.
+		{Name: "x2/0/th", Upscale: true, UpscaleMaxSide: 1000, TryHarder: true},
 	}
 }
 
@@ -116,7 +153,8 @@ func newScan(p plane) *scan {
 	}
 }
 
-// MaxUpscaleSide is the largest long side a Step with Upscale applies to.
+// MaxUpscaleSide is the largest long side a Step with Upscale applies to
+// unless the step sets UpscaleMaxSide.
 const MaxUpscaleSide = 1700
 
 // scaleKey maps a step's scale to a cache key: MaxSide, or -1 for Upscale.
@@ -131,6 +169,9 @@ func scaleKey(st Step) int {
 func (s *scan) applies(st Step) bool {
 	long := max(s.base.w, s.base.h)
 	if st.Upscale {
+		if st.UpscaleMaxSide > 0 {
+			return long <= st.UpscaleMaxSide
+		}
 		return long <= MaxUpscaleSide
 	}
 	return true
@@ -180,7 +221,11 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 	case Global:
 		b = gozxing.NewGlobalHistgramBinarizer(src)
 	case Local:
-		b = newLocalBinarizer(src, p)
+		b = newLocalBinarizer(src, p, 0)
+	case LocalDark:
+		b = newLocalBinarizer(src, p, 0.4)
+	case LocalLight:
+		b = newLocalBinarizer(src, p, -0.4)
 	default:
 		b = gozxing.NewHybridBinarizer(src)
 	}
@@ -219,6 +264,17 @@ func (s *scan) try(st Step) (texts []string) {
 	info, err := detector.NewFinderPatternFinder(bits, nil).Find(h)
 	if err != nil {
 		return nil
+	}
+	if st.BinarizedOnly {
+		dr, err := detector.NewDetector(bits).ProcessFinderPatternInfo(info)
+		if err != nil {
+			return nil
+		}
+		r, err := decoder.NewDecoder().Decode(dr.GetBits(), h)
+		if err != nil {
+			return nil
+		}
+		return []string{r.GetText()}
 	}
 	g := gridSampler{p: s.plane(scaleKey(st), st.Angle), bits: bits, dec: decoder.NewDecoder()}
 	if t, ok := g.decodeAt(info, h); ok {
