@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/verify"
 )
@@ -105,6 +106,10 @@ func (h *Handlers) Periodic(ctx context.Context) {
 func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return 0
+	}
+	// A channel that said when to come back (FCM 429 Retry-After) is obeyed.
+	if d := notify.RetryAfter(err); d > 0 {
+		return d
 	}
 	d := 5 * time.Second
 	for i := 0; i < n && d < 10*time.Minute; i++ {

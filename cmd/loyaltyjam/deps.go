@@ -10,9 +10,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 )
 
 // deps are the long-lived resources shared by the server roles.
@@ -21,8 +27,15 @@ type deps struct {
 	log   *slog.Logger
 	db    *pgxpool.Pool
 	redis *redis.Client
-	// redisOpt is the same Redis for Asynq.
-	redisOpt asynq.RedisConnOpt
+	// queue enqueues Asynq tasks on the same Redis.
+	queue *asynq.Client
+	// metrics is the process's Prometheus registry, served at /metrics.
+	metrics *prometheus.Registry
+	// receipts is the receipt store with every event hook installed
+	// (notifications, rollups), shared by API and workers.
+	receipts *receiptdb.Store
+	// points turns verified receipts into points (matching, rules, ledger).
+	points *points.Service
 }
 
 // loadConfig loads the configuration and builds the logger.
@@ -51,16 +64,19 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		rdb.Close()
 		return nil, fmt.Errorf("ping redis: %w", err)
 	}
-	aopt, err := asynq.ParseRedisURI(cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		rdb.Close()
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	return &deps{cfg: cfg, log: log, db: db, redis: rdb, redisOpt: aopt}, nil
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &deps{
+		cfg: cfg, log: log, db: db, redis: rdb,
+		queue:    asynq.NewClientFromRedisClient(rdb),
+		metrics:  reg,
+		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook)),
+		points:   points.New(points.WithLogger(log)),
+	}, nil
 }
 
 func (d *deps) Close() {
+	d.queue.Close()
 	d.redis.Close()
 	d.db.Close()
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/config"
+	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -33,10 +36,22 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *scale < 0 || *months < 1 || *months > 60 {
 		return fmt.Errorf("%w: --scale ≥ 0, 1 ≤ --months ≤ 60", errUsage)
 	}
-	cfg, log, err := loadConfig(stderr)
+	// Like dev: a development tool that needs only DATABASE_URL, so the
+	// development defaults fill in the rest.
+	cfg, err := config.LoadFrom(func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v, true
+		}
+		if k == "REDIS_URL" { // not used by seed
+			return "redis://127.0.0.1:6379/0", true
+		}
+		v, ok := devDefaults[k]
+		return v, ok
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("configuration: %w", err)
 	}
+	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
 	m, err := postgres.NewMigrator(cfg.DatabaseURL)
 	if err != nil {
 		return err

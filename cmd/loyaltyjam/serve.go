@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 )
 
 func init() {
@@ -46,7 +50,20 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		"postgres": httpapi.CheckFunc(d.db.Ping),
 		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }),
 	})
+	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
 	return app, func() {}, nil
+}
+
+// operatorOnly lets a request through when OPERATOR_TOKEN is unset (local
+// development) or when it carries the token as a bearer token.
+func operatorOnly(d *deps) fiber.Handler {
+	want := d.cfg.OperatorToken.Value()
+	return func(c *fiber.Ctx) error {
+		if want == "" || subtle.ConstantTimeCompare([]byte(c.Get(fiber.HeaderAuthorization)), []byte("Bearer "+want)) == 1 {
+			return c.Next()
+		}
+		return apperr.New(apperr.Unauthorized, "operator_token_required", "Нужен токен оператора.")
+	}
 }
 
 // serveHTTP serves app on ln until ctx ends, then stops accepting and lets

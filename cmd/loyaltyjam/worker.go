@@ -4,10 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/verify"
+	"github.com/loyaltyjam/loyaltyjam/workers"
 )
 
 func init() {
@@ -25,6 +35,17 @@ func runWorker(ctx context.Context, _ []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer d.Close()
+	if addr := cfg.WorkerMetricsAddr; addr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler(d.metrics))
+		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				log.Error("worker metrics listener failed", "addr", addr, "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
 	return serveWorker(ctx, d)
 }
 
@@ -40,6 +61,7 @@ func serveWorker(ctx context.Context, d *deps) error {
 		Concurrency:     d.cfg.WorkerConcurrency,
 		Queues:          queue.Priorities,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
+		RetryDelayFunc:  workers.RetryDelay,
 		Logger:          asynqLogger{d.log},
 	})
 	if err := srv.Start(mux); err != nil {
@@ -60,6 +82,74 @@ func serveWorker(ctx context.Context, d *deps) error {
 
 // buildWorkers registers every task handler on mux and returns the loop of
 // periodic jobs (sweepers, releases), which runs until its context ends.
-func buildWorkers(_ context.Context, d *deps, mux *asynq.ServeMux) (func(context.Context), error) {
-	return func(ctx context.Context) { <-ctx.Done() }, nil
+func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(context.Context), error) {
+	pm, err := metrics.NewPipeline(d.metrics)
+	if err != nil {
+		return nil, err
+	}
+	if err := metrics.RegisterQueueDepth(d.metrics, asynq.NewInspectorFromRedisClient(d.redis),
+		queue.Critical, queue.Default, queue.Low); err != nil {
+		return nil, err
+	}
+	fetcher, _, err := buildOFD(d)
+	if err != nil {
+		return nil, err
+	}
+	photos, err := photostore.NewDir(d.cfg.PhotoDir)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := verify.New(verify.Deps{
+		Store:     d.receipts,
+		Fetcher:   fetcher,
+		Scheduler: workers.NewScheduler(d.queue),
+		Processor: d.points,
+		Photos:    photos,
+		QR: qrscan.New(qrscan.Options{MaxBytes: d.cfg.Auth.MaxPhotoBytes, MaxPixels: d.cfg.Auth.MaxPhotoPixels,
+			Effort: qrscan.EffortRemainder}),
+		Recorder: pm,
+		Logger:   d.log,
+	}, verify.Config{
+		CallTimeout:   d.cfg.OFD.CallTimeout,
+		PendingWindow: d.cfg.OFD.PendingWindow,
+		Concurrency:   d.cfg.OFD.VerifyConcurrency,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := workers.New(svc, workers.Options{Logger: d.log})
+	workers.Register(mux, h)
+	snd, err := buildSenders(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	workers.RegisterNotify(mux, buildDispatcher(d, snd))
+	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue}, notify.WithOutboxLogger(d.log))
+	ledger := ledgerdb.New(d.db)
+	return func(ctx context.Context) {
+		go h.Periodic(ctx)
+		go outbox.RunRelay(ctx, 2*time.Second)
+		every(ctx, time.Hour, func(ctx context.Context) {
+			n, total, err := ledger.ReleaseDue(ctx, time.Now())
+			if err != nil {
+				d.log.ErrorContext(ctx, "release pending points failed", "err", err)
+			} else if n > 0 {
+				d.log.InfoContext(ctx, "pending points released", "transactions", n, "kopecks", total)
+			}
+		})
+	}, nil
+}
+
+// every runs fn now and then every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

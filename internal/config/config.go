@@ -39,6 +39,9 @@ type Config struct {
 	WorkerConcurrency int
 	// OperatorToken guards operator endpoints (queue dashboard, metrics) when set.
 	OperatorToken Secret
+	// WorkerMetricsAddr is where a `worker` process serves /metrics; empty
+	// turns that listener off.
+	WorkerMetricsAddr string
 
 	Auth  Auth
 	OFD   OFD
@@ -136,6 +139,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		PhotoDir:          e.str("PHOTO_DIR", "./.local/photos"),
 		WorkerConcurrency: e.intRange("WORKER_CONCURRENCY", 10, 1, 1000),
 		OperatorToken:     e.secret("OPERATOR_TOKEN", ""),
+		WorkerMetricsAddr: e.str("WORKER_METRICS_ADDR", ":9090"),
 	}
 	c.Auth = Auth{
 		JWTSecret:       e.secret("JWT_SECRET", ""),
@@ -202,7 +206,7 @@ func (c Config) String() string {
 		"HTTP_ADDR": c.HTTPAddr, "PUBLIC_URL": c.PublicURL, "LOG_LEVEL": c.LogLevel,
 		"LOG_FORMAT": c.LogFormat, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 		"PHOTO_DIR": c.PhotoDir, "WORKER_CONCURRENCY": strconv.Itoa(c.WorkerConcurrency),
-		"OPERATOR_TOKEN": c.OperatorToken.String(), "JWT_SECRET": c.Auth.JWTSecret.String(),
+		"OPERATOR_TOKEN": c.OperatorToken.String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "JWT_SECRET": c.Auth.JWTSecret.String(),
 		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,
 		"FNS_OPENAPI_TOKEN": c.OFD.FNSOpenAPIToken.String(), "FCM_PROJECT_ID": c.Push.ProjectID,
