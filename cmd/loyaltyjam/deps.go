@@ -29,6 +29,8 @@ type deps struct {
 	redis *redis.Client
 	// queue enqueues Asynq tasks on the same Redis.
 	queue *asynq.Client
+	// redisOpt is the same Redis for Asynq tools (the queue dashboard).
+	redisOpt asynq.RedisConnOpt
 	// metrics is the process's Prometheus registry, served at /metrics.
 	metrics *prometheus.Registry
 	// receipts is the receipt store with every event hook installed
@@ -64,11 +66,18 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		rdb.Close()
 		return nil, fmt.Errorf("ping redis: %w", err)
 	}
+	aopt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &deps{
 		cfg: cfg, log: log, db: db, redis: rdb,
 		queue:    asynq.NewClientFromRedisClient(rdb),
+		redisOpt: aopt,
 		metrics:  reg,
 		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook)),
 		points:   points.New(points.WithLogger(log)),

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/hibiken/asynqmon"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
@@ -51,17 +54,33 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }),
 	})
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
-	return app, func() {}, nil
+	// The queue dashboard for operators: queues, retries, dead tasks.
+	queues := asynqmon.New(asynqmon.Options{RootPath: "/operator/queues", RedisConnOpt: d.redisOpt})
+	app.Use("/operator/queues", operatorOnly(d), adaptor.HTTPHandler(queues))
+	return app, func() { queues.Close() }, nil
 }
 
 // operatorOnly lets a request through when OPERATOR_TOKEN is unset (local
-// development) or when it carries the token as a bearer token.
+// development) or when it carries the token, as a bearer token (scripts,
+// Prometheus) or as the password of HTTP basic auth (a browser).
 func operatorOnly(d *deps) fiber.Handler {
 	want := d.cfg.OperatorToken.Value()
 	return func(c *fiber.Ctx) error {
-		if want == "" || subtle.ConstantTimeCompare([]byte(c.Get(fiber.HeaderAuthorization)), []byte("Bearer "+want)) == 1 {
+		if want == "" {
 			return c.Next()
 		}
+		got := c.Get(fiber.HeaderAuthorization)
+		if strings.HasPrefix(got, "Bearer ") {
+			got = strings.TrimPrefix(got, "Bearer ")
+		} else if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got, "Basic ")); err == nil && strings.HasPrefix(got, "Basic ") {
+			_, got, _ = strings.Cut(string(raw), ":")
+		} else {
+			got = ""
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+			return c.Next()
+		}
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="loyaltyjam operator"`)
 		return apperr.New(apperr.Unauthorized, "operator_token_required", "Нужен токен оператора.")
 	}
 }
