@@ -85,17 +85,23 @@ func Thumbnail(img image.Image) (Thumb, error) {
 	}
 	switch m := img.(type) {
 	case *image.YCbCr:
-		// JPEG photos: the luma plane is the grey image already.
+		// JPEG photos: the luma plane is the grey image already. Each
+		// output cell covers a contiguous run of a row: sum runs in a
+		// tight loop rather than looking up a cell per pixel.
+		var xs [side + 1]int
+		for i := range xs {
+			xs[i] = (i*w + side - 1) / side // first x with x*side/w >= i
+		}
 		for y := 0; y < h; y++ {
 			off := (y+b.Min.Y-m.Rect.Min.Y)*m.YStride + (b.Min.X - m.Rect.Min.X)
 			line := m.Y[off : off+w]
-			clear(row[:])
-			for x, v := range line {
-				row[cx[x]] += uint64(v)
-			}
 			cy := y * side / h
 			for i := 0; i < side; i++ {
-				sum[cy][i] += float64(row[i])
+				var acc uint32
+				for _, v := range line[xs[i]:xs[i+1]] {
+					acc += uint32(v)
+				}
+				sum[cy][i] += float64(acc)
 				cnt[cy][i] += float64(rowCnt[i])
 			}
 		}
