@@ -23,6 +23,9 @@ func (a *API) submitReceipt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if u.ShopID == nil {
+		u.ShopID = who.ShopID // the participant's own shop unless the app says otherwise
+	}
 	res, err := a.intake.Submit(c.UserContext(), intake.Request{
 		ParticipantID: who.ID, ClientID: who.ClientID, IsTest: who.IsTest, ShopID: u.ShopID,
 		Photo: u.Photo, QR: u.QR, Fields: u.Fields, IdempotencyKey: c.Get("Idempotency-Key"), Lat: u.Lat, Lon: u.Lon,

@@ -43,6 +43,7 @@ type Participant struct {
 	Role         string
 	Status       string
 	IsTest       bool
+	ShopID       *int64
 	PasswordHash string
 }
 
