@@ -68,6 +68,7 @@ const (
 	KindReceiptCredit = "receipt_credit"   // budget → participant, for a receipt
 	KindReversal      = "receipt_reversal" // participant → budget, a returned sale
 	KindRelease       = "pending_release"  // pending → available at period close
+	KindTaskReward    = "task_reward"      // budget → participant, for an approved task report
 )
 
 // Transaction is one balanced movement of points.
@@ -188,6 +189,7 @@ var reasons = map[string]string{
 	KindReversal:      "Списание: возврат товара по чеку",
 	KindRelease:       "Баллы за закрытый период стали доступны",
 	KindFunding:       "Пополнение бюджета программы",
+	KindTaskReward:    "Начисление за задание",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo

@@ -17,7 +17,7 @@ import (
 )
 
 // KindTaskReward is the ledger transaction kind of a task reward.
-const KindTaskReward = "task_reward"
+const KindTaskReward = ledger.KindTaskReward
 
 // Available is a task offered to a participant now.
 type Available struct {
