@@ -16,6 +16,7 @@ type localBinarizer struct {
 	*gozxing.GlobalHistogramBinarizer
 	p      plane
 	bias   float64 // 0: binarizeLocal; else binarizeBias with this k
+	radius int     // window radius of binarizeLocal (0: long side/40)
 	matrix *gozxing.BitMatrix
 }
 
@@ -37,7 +38,7 @@ func (b *localBinarizer) GetBlackMatrix() (*gozxing.BitMatrix, error) {
 	if b.bias != 0 {
 		m, err = binarizeBias(b.p, b.bias)
 	} else {
-		m, err = binarizeLocal(b.p)
+		m, err = binarizeLocal(b.p, b.radius)
 	}
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func (b *localBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Bi
 	return gozxing.NewGlobalHistgramBinarizer(src)
 }
 
-func binarizeLocal(p plane) (*gozxing.BitMatrix, error) {
+func binarizeLocal(p plane, radius int) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	m, err := gozxing.NewBitMatrix(w, h)
 	if err != nil {
@@ -81,6 +82,10 @@ func binarizeLocal(p plane) (*gozxing.BitMatrix, error) {
 		}
 	}
 	r := max(8, max(w, h)/40) // window radius
+	margin := uint32(4)
+	if radius > 0 {
+		r, margin = radius, 1
+	}
 	for y := 0; y < h; y++ {
 		y0, y1 := max(0, y-r), min(h, y+r+1)
 		row := p.pix[y*p.stride : y*p.stride+w]
@@ -91,7 +96,7 @@ func binarizeLocal(p plane) (*gozxing.BitMatrix, error) {
 			n := uint32((x1 - x0) * (y1 - y0))
 			// Black when clearly darker than the local mean: a margin of a
 			// few levels keeps flat paper noise white.
-			if uint32(v)*n+4*n < sum {
+			if uint32(v)*n+margin*n < sum {
 				m.Set(x, y)
 			}
 		}

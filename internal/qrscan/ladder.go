@@ -23,6 +23,10 @@ const (
 	// LocalDark thresholds at the local mean plus 0.4 local standard
 	// deviations: faded (mid-grey) print counts as ink.
 	LocalDark
+	// LocalSmall is the local mean threshold over a small window
+	// (Step.LocalRadius), about two modules: a band-pass that keeps a
+	// blurred one-module white ring lighter than its surroundings.
+	LocalSmall
 	// LocalLight thresholds at the local mean minus 0.4 local standard
 	// deviations: keeps blurred white rings of finder patterns open.
 	LocalLight
@@ -51,6 +55,13 @@ type Step struct {
 	TryHarder bool
 	// Fast marks the steps run by EffortFast.
 	Fast bool
+	// Sharpen, when > 0, unsharp-masks the view before binarizing (radius
+	// SharpenRadius px, this amount).
+	Sharpen float64
+	// SharpenRadius is the box radius of the unsharp mask (default 2).
+	SharpenRadius int
+	// LocalRadius is the window radius of the LocalSmall binarizer.
+	LocalRadius int
 	// BinarizedOnly decodes only gozxing's own samples of the binarized view
 	// (gozxing's QRCodeReader as shipped), without the grey-grid resampling
 	// of grid.go. Used by the baseline ladders.
@@ -107,11 +118,13 @@ func PreviousLadder() []Step {
 // helps gozxing's finder search on tilted codes; the global binarizer is the
 // cheapest retry (even light, blur); the dark-biased binarizer keeps faded
 // print and streaks through the finder patterns black; 1600 px resolves
-// small modules; the local mean binarizer reads faded print in uneven
-// light; ×2 upscaling, for small photos only, reads modules under 2 px.
-// Steps that added nothing once the grey grid was in (22°/67°/90°/270°,
-// 800 px, ×2 with other binarizers, the light-biased binarizer) were
-// dropped: failures run every step, so each one costs the p95.
+// small modules; the sharpened small-window view reads small modules under
+// blur of half a module or more, where the finder patterns' white ring has
+// closed in every other view. Steps that added nothing (22°/67°/90°/270°,
+// 800 px, the light-biased binarizer, and — once the sharpened view and the
+// deblurring grid thresholds were in — the 1600-px local mean binarizer and
+// ×2 upscaling) were dropped: failures run every step, so each one costs
+// the p95.
 func DefaultLadder() []Step {
 	return []Step{
 		{Name: "1200/0/th", MaxSide: 1200, TryHarder: true, Fast: true},
@@ -119,11 +132,11 @@ func DefaultLadder() []Step {
 		{Name: "1600/0/global", MaxSide: 1600, Binarizer: Global, TryHarder: true},
 		{Name: "1200/0/dark/th", MaxSide: 1200, Binarizer: LocalDark, TryHarder: true},
 		{Name: "1600/0/th", MaxSide: 1600, TryHarder: true},
-		{Name: "1600/0/local/th", MaxSide: 1600, Binarizer: Local, TryHarder: true},
-		// Doubling a photo over 1000 px binarizes over 4 Mpx for codes the
-		// 1600-px view already resolves: on the receipts the ×2 step cost
-		// ≈ 27 ms per photo up to 1700 px and added no decode there.
-		{Name: "x2/0/th", Upscale: true, UpscaleMaxSide: 1000, TryHarder: true},
+		// Blur of half a module or more closes the finder patterns' white
+		// ring: unsharp-mask the 1600-px view, then threshold against the
+		// mean of a 7×7 window (about two modules of a small code), a
+		// band-pass that keeps the ring lighter than its surroundings.
+		{Name: "1600/0/sharp/small/th", MaxSide: 1600, Sharpen: 1, SharpenRadius: 3, Binarizer: LocalSmall, LocalRadius: 3, TryHarder: true},
 	}
 }
 
@@ -132,6 +145,9 @@ func DefaultLadder() []Step {
 type viewKey struct {
 	maxSide, angle int
 	bin            Binarizer
+	sharp          float64
+	sharpR         int
+	radius         int
 }
 
 // scan holds the per-image state of one DecodeImage call: the upright grey
@@ -178,8 +194,18 @@ func (s *scan) applies(st Step) bool {
 }
 
 func (s *scan) plane(scale, angle int) plane {
-	k := viewKey{maxSide: scale, angle: angle}
+	return s.planeSharp(viewKey{maxSide: scale, angle: angle})
+}
+
+func (s *scan) planeSharp(k viewKey) plane {
+	k.bin, k.radius = 0, 0
 	if p, ok := s.planes[k]; ok {
+		return p
+	}
+	scale, angle := k.maxSide, k.angle
+	if k.sharp > 0 {
+		p := sharpen(s.plane(scale, angle), k.sharpR, k.sharp)
+		s.planes[k] = p
 		return p
 	}
 	p, ok := s.scaled[scale]
@@ -207,11 +233,11 @@ func (s *scan) plane(scale, angle int) plane {
 }
 
 func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
-	k := viewKey{maxSide: scaleKey(st), angle: st.Angle, bin: st.Binarizer}
+	k := st.key()
 	if v, ok := s.views[k]; ok {
 		return v, nil
 	}
-	p := s.plane(k.maxSide, st.Angle)
+	p := s.planeSharp(k)
 	src, err := gozxing.NewPlanarYUVLuminanceSource(p.pix, p.stride, p.h, 0, 0, p.w, p.h, false)
 	if err != nil {
 		return nil, err
@@ -226,6 +252,10 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 		b = newLocalBinarizer(src, p, 0.4)
 	case LocalLight:
 		b = newLocalBinarizer(src, p, -0.4)
+	case LocalSmall:
+		lb := newLocalBinarizer(src, p, 0).(*localBinarizer)
+		lb.radius = max(1, st.LocalRadius)
+		b = lb
 	default:
 		b = gozxing.NewHybridBinarizer(src)
 	}
@@ -235,6 +265,20 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 	}
 	s.views[k] = v
 	return v, nil
+}
+
+func (st Step) key() viewKey {
+	k := viewKey{maxSide: scaleKey(st), angle: st.Angle, bin: st.Binarizer}
+	if st.Binarizer == LocalSmall {
+		k.radius = st.LocalRadius
+	}
+	if st.Sharpen > 0 {
+		k.sharp, k.sharpR = st.Sharpen, st.SharpenRadius
+		if k.sharpR <= 0 {
+			k.sharpR = 2
+		}
+	}
+	return k
 }
 
 func hints(st Step) map[gozxing.DecodeHintType]interface{} {
@@ -276,7 +320,7 @@ func (s *scan) try(st Step) (texts []string) {
 		}
 		return []string{r.GetText()}
 	}
-	g := gridSampler{p: s.plane(scaleKey(st), st.Angle), bits: bits, dec: decoder.NewDecoder()}
+	g := gridSampler{p: s.planeSharp(st.key()), bits: bits, dec: decoder.NewDecoder()}
 	if t, ok := g.decodeAt(info, h); ok {
 		return []string{t}
 	}
