@@ -1,0 +1,24 @@
+#!/bin/sh
+# Creates and migrates a scratch database for the load test, seeds it and
+# prints the environment to start the API with. Needs psql and the local
+# PostgreSQL/Redis (127.0.0.1, user postgres).
+set -eu
+DB=${LOAD_DB:-lj_load}
+PG=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+psql "$PG/postgres" -qc "CREATE DATABASE $DB"
+# Reserve a Redis DB index the way internal/redistest does (DB 0 holds the
+# leases), so the load test never shares a database with running tests.
+IDX=${LOAD_REDIS_DB:-15}
+[ "$(redis-cli -n 0 SET loyaltyjam:test:lease:$IDX load-test NX EX 3600)" = OK ] || { echo "redis db $IDX is leased"; exit 1; }
+redis-cli -n $IDX FLUSHDB >/dev/null
+export DATABASE_URL="$PG/$DB?sslmode=disable" REDIS_URL=redis://127.0.0.1:6379/$IDX
+LJ_ENV=development go run ./cmd/loyaltyjam migrate up
+psql "$DATABASE_URL" -q -f scripts/load/seed.sql
+cat <<EOV
+export DATABASE_URL='$DATABASE_URL' REDIS_URL='$REDIS_URL' LJ_ENV=development JWT_SECRET=load-test-secret-0123456789abcdef \\
+  UPLOADS_PER_HOUR=100000 UPLOADS_PER_DAY=1000000 PHOTO_DIR=/tmp/lj-load-photos HTTP_ADDR=127.0.0.1:18080 \\
+  SMS_GATEWAY_URL=http://127.0.0.1:1 SMS_API_KEY=unused LOG_LEVEL=warn
+go run ./scripts/load/apiserver   # until 'loyaltyjam serve' mounts mobileapi
+go run ./scripts/load -base http://127.0.0.1:18080 -mode qr -c 16 -n 3000
+EOV
