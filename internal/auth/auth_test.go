@@ -1,0 +1,50 @@
+package auth_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/auth"
+)
+
+func TestNormalizePhone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"+7 999 123-45-67", "+79991234567"},
+		{"8 (999) 123-45-67", "+79991234567"},
+		{"9991234567", "+79991234567"},
+		{"+375 29 123-45-67", "+375291234567"},
+		{"", ""}, {"abc", ""}, {"+7", ""}, {"123", ""},
+	} {
+		got, err := auth.NormalizePhone(tc.in)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestAccessToken(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := now
+	s, err := auth.New(nil, nil, nil, auth.Config{Secret: []byte("0123456789abcdef0123"), Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.IssueAccess(auth.Participant{ID: 7, ClientID: 3, Role: "seller"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.ParseAccess(tok)
+	if err != nil || p != (auth.Principal{ParticipantID: 7, ClientID: 3, Role: "seller"}) {
+		t.Fatalf("%+v %v", p, err)
+	}
+	clock = now.Add(16 * time.Minute)
+	if _, err := s.ParseAccess(tok); err != auth.ErrTokenExpired {
+		t.Fatalf("after expiry: %v", err)
+	}
+	other, _ := auth.New(nil, nil, nil, auth.Config{Secret: []byte("another-secret-of-16+"), Now: func() time.Time { return now }})
+	if _, err := other.ParseAccess(tok); err != auth.ErrTokenInvalid {
+		t.Fatalf("other secret: %v", err)
+	}
+}
