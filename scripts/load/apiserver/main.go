@@ -13,12 +13,12 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
 func main() {
