@@ -58,6 +58,12 @@ type Deps struct {
 	// Decoder overrides the QR decoder (default: qrscan with the full
 	// ladder and the photo limits of Auth).
 	Decoder intake.Decoder
+	// Receipts is the receipt store shared with the workers, with its event
+	// hooks installed (default: a plain receiptdb store on DB).
+	Receipts *receiptdb.Store
+	// Unread counts a participant's unread notifications for GET /v1/me
+	// (default: none).
+	Unread func(ctx context.Context, participantID int64) (int, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -71,6 +77,7 @@ type API struct {
 	log      *slog.Logger
 	cfg      config.Auth
 	now      func() time.Time
+	unread   func(ctx context.Context, participantID int64) (int, error)
 }
 
 // New builds the API from its dependencies.
@@ -107,17 +114,23 @@ func New(d Deps) (*API, error) {
 	if d.Decoder == nil {
 		d.Decoder = qrscan.New(qrscan.Options{MaxBytes: d.Auth.MaxPhotoBytes, MaxPixels: d.Auth.MaxPhotoPixels})
 	}
-	receipts := receiptdb.New(d.DB)
+	receipts := d.Receipts
+	if receipts == nil {
+		receipts = receiptdb.New(d.DB)
+	}
 	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, asynqQueue{d.Queue}, programPicker{users}, limiter,
 		intake.Config{UploadsPerHour: d.Auth.UploadsPerHour, UploadsPerDay: d.Auth.UploadsPerDay,
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
-	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now}, nil
+	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
+		unread: d.Unread}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
-// error handler renders the errors).
-func (a *API) Register(app *fiber.App) {
+// error handler renders the errors). Other features' participant routes
+// are mounted by more, on the app root, before the JSON 404 of unknown /v1
+// paths; they authenticate with Participant.
+func (a *API) Register(app *fiber.App, more ...func(root fiber.Router)) {
 	v1 := app.Group("/v1")
 	v1.Get("/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
@@ -135,6 +148,9 @@ func (a *API) Register(app *fiber.App) {
 	v1.Post("/receipts", a.authenticate, a.submitReceipt)
 	v1.Get("/receipts", a.authenticate, a.listReceipts)
 	v1.Get("/receipts/:id", a.authenticate, a.getReceipt)
+	for _, m := range more {
+		m(app)
+	}
 	// Unknown routes under /v1 are JSON 404s, not Fiber's text.
 	v1.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
@@ -149,6 +165,14 @@ const callerKey = "mobileapi.caller"
 // authenticate checks the bearer access token and loads the participant:
 // a blocked participant is refused at once, whatever their token says.
 func (a *API) authenticate(c *fiber.Ctx) error {
+	if err := a.identify(c); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// identify checks the bearer token and stores the caller in c.Locals.
+func (a *API) identify(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
@@ -172,10 +196,23 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 	}
 	c.Locals(callerKey, &caller{p})
 	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))
-	return c.Next()
+	return nil
 }
 
 func callerOf(c *fiber.Ctx) *caller { return c.Locals(callerKey).(*caller) }
+
+// Participant authenticates the request as authenticate does and returns
+// the signed-in participant, for routes of other features; the error is an
+// apperr (401 or 403) when there is none.
+func (a *API) Participant(c *fiber.Ctx) (auth.Participant, error) {
+	if who, ok := c.Locals(callerKey).(*caller); ok {
+		return who.Participant, nil
+	}
+	if err := a.identify(c); err != nil {
+		return auth.Participant{}, err
+	}
+	return callerOf(c).Participant, nil
+}
 
 // clientIP is the caller's address: the trusted proxy header's first
 // entry when configured, else the peer address.

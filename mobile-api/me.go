@@ -76,6 +76,11 @@ func (a *API) me(c *fiber.Ctx) error {
 	resp := meResponse{ID: p.ID, Name: p.Name, Phone: p.Phone, Login: strPtr(p.Login), Email: strPtr(p.Email),
 		Role: p.Role, Roles: []string{p.Role}, Status: p.Status, Region: p.Region, IsTest: p.IsTest,
 		Client: clientDTO{ID: p.ClientID, Code: p.ClientCode, Name: p.ClientName}, Programs: []programDTO{}}
+	if a.unread != nil {
+		if resp.UnreadNotifications, err = a.unread(ctx, p.ID); err != nil {
+			return err
+		}
+	}
 	if s := p.Shop; s != nil {
 		resp.Shop = &shopDTO{ID: s.ID, Code: s.Code, Name: s.Name, Chain: s.Chain, Address: s.Address, Region: s.Region}
 	}

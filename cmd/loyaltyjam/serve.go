@@ -17,6 +17,14 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/inboxapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
 func init() {
@@ -53,6 +61,40 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		"postgres": httpapi.CheckFunc(d.db.Ping),
 		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }),
 	})
+	snd, err := buildSenders(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	if snd.sms == nil {
+		return nil, nil, fmt.Errorf("the participant API needs SMS for sign-in codes: set SMS_API_KEY")
+	}
+	notifications := notifydb.New(d.db)
+	inbox := inboxapi.New(notifications, nil)
+	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
+		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts, Unread: inbox.UnreadCount})
+	if err != nil {
+		return nil, nil, err
+	}
+	participantID := func(c *fiber.Ctx) (int64, error) {
+		p, err := api.Participant(c)
+		return p.ID, err
+	}
+	inbox = inboxapi.New(notifications, participantID)
+	photos, err := photostore.NewDir(d.cfg.PhotoDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks := taskapi.New(taskdb.New(d.db, photos, taskdb.WithLogger(d.log)),
+		func(c *fiber.Ctx) (int64, int64, string, error) {
+			p, err := api.Participant(c)
+			return p.ID, p.ClientID, p.Role, err
+		}, nil)
+	api.Register(app,
+		func(root fiber.Router) { inbox.Register(root.Group("/v1")) },
+		func(root fiber.Router) { pointsapi.Mount(root, ledgerdb.New(d.db), participantID) },
+		tasks.RegisterParticipant,
+	)
+
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
 	// The queue dashboard for operators: queues, retries, dead tasks.
 	queues := asynqmon.New(asynqmon.Options{RootPath: "/operator/queues", RedisConnOpt: d.redisOpt})

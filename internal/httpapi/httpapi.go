@@ -56,6 +56,8 @@ func New(o Options) *fiber.App {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          errorHandler(o.Logger),
+		// Multipart bodies are parsed once, by the handler that wants them.
+		DisablePreParseMultipartForm: true,
 	})
 	app.Use(requestID, accessLog(o.Logger), recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		o.Logger.ErrorContext(c.UserContext(), "panic in handler", "panic", e)
