@@ -5,11 +5,13 @@
 // the image (decompression bombs), honours the JPEG EXIF orientation,
 // converts the photo to one grey plane and then runs a ladder of attempts
 // with gozxing (pure Go): downscaled views, a rotation by 45°, TRY_HARDER,
-// several binarizers (local mean, dark-biased for faded print and streaks,
-// global) and ×2 upscaling of small photos. When gozxing finds the finder
+// several binarizers (dark-biased for faded print and streaks, global) and
+// an unsharp-masked view thresholded over a window of about two modules for
+// blurred small modules (sharpen.go). When gozxing finds the finder
 // patterns but its binarized samples do not decode, the module grid is
 // resampled from the grey plane through the perspective transform and
-// thresholded locally, per row, per column and by Otsu (grid.go). It stops at the first text that
+// thresholded locally, per row, per column, by Otsu and after a
+// module-level deblur (grid.go). It stops at the first text that
 // parses as a fiscal payload (see package fiscal); when only other codes are
 // found (an EGAIS code next to the fiscal one) it looks for further codes in
 // the same image before giving up.
