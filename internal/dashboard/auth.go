@@ -75,7 +75,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := s.store.CreateSession(ctx, hashToken(tok), u.ID, randomToken(), expires); err != nil {
 		return s.fail(c, err)
 	}
-	s.setCookie(c, sessionCookie, tok, expires)
+	// A browser-session cookie: the server-side expires_at decides how long
+	// it works, so a skewed client clock neither extends nor cuts it.
+	s.setCookie(c, sessionCookie, tok, time.Time{})
 	c.ClearCookie(loginCSRFCookie)
 	s.o.Logger.InfoContext(ctx, "dashboard sign-in", "user_id", u.ID)
 	return c.Redirect(Prefix+"/", fiber.StatusSeeOther)

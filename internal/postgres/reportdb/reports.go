@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -356,9 +357,12 @@ type ReceiptHeader struct {
 // program p, else ErrNotFound.
 func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (ReceiptHeader, error) {
 	h := ReceiptHeader{SKUNames: map[int64]string{}}
+	if !uuidRe.MatchString(id) {
+		return h, ErrNotFound
+	}
 	err := s.db.QueryRow(ctx, `SELECT r.program_id, r.client_id, COALESCE(sh.name, ''), COALESCE(sh.address, ''), COALESCE(pa.name, '')
 		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
-		WHERE r.id::text = $1 AND r.program_id = $2 AND r.client_id = $3`, id, p.ID, p.ClientID).
+		WHERE r.id = $1::uuid AND r.program_id = $2 AND r.client_id = $3`, id, p.ID, p.ClientID).
 		Scan(&h.ProgramID, &h.ClientID, &h.ShopName, &h.ShopAddress, &h.ParticipantName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, ErrNotFound
@@ -367,7 +371,7 @@ func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (Receip
 		return h, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT k.id, k.code || ' · ' || k.name FROM receipt_items i JOIN skus k ON k.id = i.sku_id
-		WHERE i.receipt_id::text = $1 AND k.client_id = $2`, id, p.ClientID)
+		WHERE i.receipt_id = $1::uuid AND k.client_id = $2`, id, p.ClientID)
 	if err != nil {
 		return h, err
 	}
@@ -382,6 +386,8 @@ func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (Receip
 	}
 	return h, rows.Err()
 }
+
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Unmatched is a receipt line name no SKU matched.
 type Unmatched struct {
