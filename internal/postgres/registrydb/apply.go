@@ -190,6 +190,8 @@ type target struct {
 // applied; progress is published every BatchSize lines.
 func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, error) {
 	var res registry.Result
+	progress := s.startProgress(context.WithoutCancel(ctx), id)
+	defer progress.stop()
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		res = registry.Result{}
 		u, err := lockUploadTx(ctx, tx, id)
@@ -261,8 +263,11 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 			kind = ledger.ParticipantPending
 		}
 		bal := map[int64]int64{}
+		// Locked: a concurrent redemption cannot spend them between the
+		// check and the debit.
 		rows, err = tx.Query(ctx, `SELECT participant_id, balance_kopecks FROM ledger_accounts
-			WHERE kind = $1 AND client_id = $2 AND program_id = $3 AND participant_id = ANY($4)`,
+			WHERE kind = $1 AND client_id = $2 AND program_id = $3 AND participant_id = ANY($4)
+			ORDER BY id FOR UPDATE`,
 			string(kind), u.ClientID, u.ProgramID, debitIDs)
 		if err != nil {
 			return err
@@ -304,45 +309,37 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 		for _, t := range res.DebitsRefused {
 			record(byID[t.ParticipantID], "debit_refused", 0)
 		}
+		batch := max(s.BatchSize, 1)
 		for _, group := range [][]*target{debits, credits} {
-			for _, t := range group {
-				d := t.amount - t.credited
-				tr := ledger.Transaction{
-					IdempotencyKey: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version+1),
-					Kind:           KindRegistryCredit, ClientID: u.ClientID, ProgramID: u.ProgramID,
-					ParticipantID: t.participantID, Memo: memo, OccurredOn: occurred,
-					Postings: ledger.Credit(u.ClientID, u.ProgramID, t.participantID, d, pending),
+			for lo := 0; lo < len(group); lo += batch {
+				part := group[lo:min(lo+batch, len(group))]
+				es := make([]entry, len(part))
+				for i, t := range part {
+					d := t.amount - t.credited
+					es[i] = entry{key: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version+1),
+						participantID: t.participantID, d: d, kind: KindRegistryCredit, memo: memo}
+					if t.comment != "" {
+						es[i].memo = memo + ": " + t.comment
+					}
+					if d < 0 {
+						es[i].kind, es[i].memo = KindRegistryDebit, "Исправление реестра за "+u.Period
+					}
 				}
-				if t.comment != "" {
-					tr.Memo = memo + ": " + t.comment
+				// Keys already in the ledger were posted by a run whose
+				// balance rows were lost: the ledger is the truth, so they
+				// count as done like the others.
+				if _, err := postBatch(ctx, tx, u.ClientID, u.ProgramID, kind, occurred, es); err != nil {
+					return err
 				}
-				if d < 0 {
-					tr.Kind, tr.Memo = KindRegistryDebit, "Исправление реестра за "+u.Period
-					tr.Postings = ledger.Credit(u.ClientID, u.ProgramID, t.participantID, d, pending)
+				for _, t := range part {
+					d := t.amount - t.credited
+					t.version++
+					t.credited = t.amount
+					res.Posted++
+					record(t, "posted", d)
 				}
-				_, err := ledgerdb.Post(ctx, tx, tr)
-				switch {
-				case errors.Is(err, ledger.ErrAlreadyPosted):
-					// Posted by a run whose balance row was lost: the
-					// ledger is the truth, count it as done.
-				case errors.Is(err, ledger.ErrInsufficientBalance) && d < 0:
-					res.DebitsRefused = append(res.DebitsRefused, registry.RefusedDebit{ParticipantID: t.participantID, WantKopecks: -d})
-					res.DebitKopecks += d
-					record(t, "debit_refused", 0)
-					continue
-				case errors.Is(err, ledger.ErrBudgetExhausted):
-					return registry.ErrBudget
-				case err != nil:
-					return fmt.Errorf("registrydb: post %s: %w", tr.IdempotencyKey, err)
-				}
-				t.version++
-				t.credited = t.amount
-				res.Posted++
-				record(t, "posted", d)
-				done++
-				if done%max(s.BatchSize, 1) == 0 {
-					s.progress(ctx, id, done)
-				}
+				done += len(part)
+				progress.report(done)
 			}
 		}
 		// Period balances: every posted change.

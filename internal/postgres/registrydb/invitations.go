@@ -63,7 +63,7 @@ func (s *Store) Resend(ctx context.Context, id int64, participantIDs []int64) (i
 		         WHERE x.participant_id = i.participant_id AND x.channel = i.channel)
 		  FROM registry_invitations i JOIN participants p ON p.id = i.participant_id
 		 WHERE i.upload_id = $1 AND p.status <> 'blocked'
-		   AND (cardinality($2::bigint[]) = 0 AND p.status = 'invited' OR i.participant_id = ANY($2))
+		   AND (COALESCE(cardinality($2::bigint[]), 0) = 0 AND p.status = 'invited' OR i.participant_id = ANY($2))
 		 GROUP BY i.participant_id, i.channel
 		ON CONFLICT ON CONSTRAINT registry_invitations_round_key DO NOTHING`, id, participantIDs)
 	if err != nil {

@@ -282,9 +282,43 @@ func finish(ctx context.Context, tx pgx.Tx, id int64, res registry.Result, done 
 	return err
 }
 
-func (s *Store) progress(ctx context.Context, id int64, done int) {
-	// Outside the applying transaction, so the API sees it while the
-	// transaction runs; the advisory lock (not a row lock) keeps this from
-	// waiting on it.
-	_, _ = s.db.Exec(ctx, `UPDATE registry_uploads SET items_done = $2, updated_at = now() WHERE id = $1`, id, done)
+// progressReporter publishes items_done outside the applying transaction,
+// so the API sees it while the transaction runs. Reports never block the
+// transaction: the latest value waits in a one-slot channel for a goroutine
+// that writes it (when the pool is busy, intermediate values are skipped).
+// The upload is serialised by an advisory lock, not a row lock, so these
+// writes do not wait for the transaction either.
+type progressReporter struct {
+	ch   chan int
+	done chan struct{}
+}
+
+func (s *Store) startProgress(ctx context.Context, id int64) *progressReporter {
+	p := &progressReporter{ch: make(chan int, 1), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for n := range p.ch {
+			_, _ = s.db.Exec(ctx, `UPDATE registry_uploads SET items_done = $2, updated_at = now() WHERE id = $1`, id, n)
+		}
+	}()
+	return p
+}
+
+func (p *progressReporter) report(n int) {
+	for {
+		select {
+		case p.ch <- n:
+			return
+		default:
+		}
+		select {
+		case <-p.ch: // drop the stale value
+		default:
+		}
+	}
+}
+
+func (p *progressReporter) stop() {
+	close(p.ch)
+	<-p.done
 }

@@ -1,0 +1,189 @@
+package registryapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
+)
+
+type env struct {
+	app     *fiber.App
+	program int64
+	users   map[string]access.Staff
+}
+
+// setup runs the API on a fresh database; the caller is chosen by the
+// X-Test-Staff header (a stand-in for the lead's real auth).
+func setup(t *testing.T) env {
+	t.Helper()
+	ctx := context.Background()
+	db, _ := pgtest.New(t)
+	var acme, rival, program int64
+	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Акме') RETURNING id`).Scan(&acme))
+	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Конкурент') RETURNING id`).Scan(&rival))
+	must(t, db.QueryRow(ctx, `INSERT INTO programs (client_id, code, name, starts_on, ends_on, budget_kopecks)
+		VALUES ($1, 'p1', 'P1', '2026-01-01', '2026-12-31', 0) RETURNING id`, acme).Scan(&program))
+	_, err := db.Exec(ctx, `INSERT INTO participants (client_id, phone, role) VALUES ($1, '+79991234567', 'seller'), ($1, '+79991234568', 'seller')`, acme)
+	must(t, err)
+	users := map[string]access.Staff{}
+	for _, u := range []struct {
+		name   string
+		client *int64
+		role   access.Role
+	}{{"maker", &acme, access.ClientManager}, {"checker", &acme, access.ClientManager}, {"moderator", &acme, access.Moderator},
+		{"rival", &rival, access.ClientManager}, {"operator", nil, access.Operator}} {
+		var id int64
+		must(t, db.QueryRow(ctx, `INSERT INTO dashboard_users (client_id, email, role, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
+			u.client, u.name+"@example.ru", string(u.role)).Scan(&id))
+		st := access.Staff{UserID: id, Role: u.role}
+		if u.client != nil {
+			st.ClientID = *u.client
+		}
+		users[u.name] = st
+	}
+	svc := registry.NewService(registrydb.New(db), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
+		registry.Config{SecondApprovalKopecks: 100_00, Logger: slog.New(slog.DiscardHandler)})
+	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	registryapi.New(svc, func(c *fiber.Ctx) (access.Staff, error) {
+		st, ok := users[c.Get("X-Test-Staff")]
+		if !ok {
+			return access.Staff{}, apperr.New(apperr.Unauthorized, "unauthorized", "Требуется вход.")
+		}
+		return st, nil
+	}).Register(app)
+	return env{app: app, program: program, users: users}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e env) do(t *testing.T, req *http.Request, who string) (int, map[string]any) {
+	t.Helper()
+	if who != "" {
+		req.Header.Set("X-Test-Staff", who)
+	}
+	resp, err := e.app.Test(req, -1)
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+func (e env) upload(t *testing.T, who string, fields map[string]string, file []byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		must(t, w.WriteField(k, v))
+	}
+	if file != nil {
+		fw, err := w.CreateFormFile("file", "registry.csv")
+		must(t, err)
+		_, _ = fw.Write(file)
+	}
+	must(t, w.Close())
+	req := httptest.NewRequest(http.MethodPost, "/admin/v1/registries", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return e.do(t, req, who)
+}
+
+func TestRegistryAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	points := map[string]string{"kind": "points", "program_id": strconv.FormatInt(e.program, 10), "period": "2026-03"}
+	large := []byte("телефон;баллы\n+79991234567;150\n")
+
+	// Uploads.
+	uploads := []struct {
+		name       string
+		who        string
+		fields     map[string]string
+		file       []byte
+		wantStatus int
+		wantCode   string
+	}{
+		{"no auth", "", points, large, 401, "unauthorized"},
+		{"no file", "maker", points, nil, 422, "registry_file_missing"},
+		{"moderator may not upload", "moderator", points, large, 403, "forbidden"},
+		{"other client's program", "rival", points, large, 404, "program_not_found"},
+		{"bad period", "maker", map[string]string{"kind": "points", "program_id": points["program_id"], "period": "март"}, large, 422, "registry_bad_period"},
+		{"garbage", "maker", points, []byte("\x00\x01\x02garbage"), 415, "registry_file_unreadable"},
+	}
+	for _, tc := range uploads {
+		status, body := e.upload(t, tc.who, tc.fields, tc.file)
+		if status != tc.wantStatus || body["code"] != tc.wantCode {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, status, body, tc.wantStatus, tc.wantCode)
+		}
+	}
+	status, body := e.upload(t, "maker", points, []byte("телефон;баллы\n+79990000000;1\n"))
+	if status != 201 || body["status"] != "rejected" || body["error_count"] != float64(1) {
+		t.Errorf("rejected upload: %d %v", status, body)
+	}
+	status, body = e.upload(t, "maker", points, large)
+	if status != 201 || body["status"] != "validated" || body["needs_second_approval"] != true {
+		t.Fatalf("upload: %d %v", status, body)
+	}
+	id := int64(body["id"].(float64))
+
+	// Reads and confirmation as every kind of caller.
+	path := func(suffix string) string { return fmt.Sprintf("/admin/v1/registries/%d%s", id, suffix) }
+	calls := []struct {
+		name, method, path, who string
+		wantStatus              int
+		wantCode                string
+	}{
+		{"get as maker", "GET", path(""), "maker", 200, ""},
+		{"get as operator", "GET", path(""), "operator", 200, ""},
+		{"get as other client", "GET", path(""), "rival", 404, "registry_not_found"},
+		{"progress as other client", "GET", path("/progress"), "rival", 404, "registry_not_found"},
+		{"lines as other client", "GET", path("/lines"), "rival", 404, "registry_not_found"},
+		{"lines", "GET", path("/lines"), "moderator", 200, ""},
+		{"unknown id", "GET", "/admin/v1/registries/999999", "maker", 404, "registry_not_found"},
+		{"bad id", "GET", "/admin/v1/registries/abc", "maker", 404, "registry_not_found"},
+		{"confirm as other client", "POST", path("/confirm"), "rival", 404, "registry_not_found"},
+		{"confirm as moderator", "POST", path("/confirm"), "moderator", 403, "forbidden"},
+		{"confirm own large registry", "POST", path("/confirm"), "maker", 403, "registry_second_approval_required"},
+		{"resend before applied", "POST", path("/invitations/resend"), "maker", 409, "registry_not_applied"},
+		{"confirm as checker", "POST", path("/confirm"), "checker", 202, ""},
+		{"confirm twice", "POST", path("/confirm"), "checker", 409, "registry_not_confirmable"},
+		{"progress", "GET", path("/progress"), "maker", 200, ""},
+	}
+	for _, tc := range calls {
+		status, body := e.do(t, httptest.NewRequest(tc.method, tc.path, nil), tc.who)
+		if status != tc.wantStatus || (tc.wantCode != "" && body["code"] != tc.wantCode) {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, status, body, tc.wantStatus, tc.wantCode)
+		}
+	}
+	_, body = e.do(t, httptest.NewRequest("GET", path("/progress"), nil), "maker")
+	if body["status"] != "confirmed" || body["items_total"] != float64(1) {
+		t.Errorf("progress: %v", body)
+	}
+	_, body = e.do(t, httptest.NewRequest("GET", path("/lines"), nil), "maker")
+	if lines, _ := body["lines"].([]any); len(lines) != 1 || lines[0].(map[string]any)["amount_kopecks"] != float64(15000) {
+		t.Errorf("lines: %v", body)
+	}
+}
