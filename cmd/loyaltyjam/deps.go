@@ -19,6 +19,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 )
 
 // deps are the long-lived resources shared by the server roles.
@@ -79,7 +80,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		queue:    asynq.NewClientFromRedisClient(rdb),
 		redisOpt: aopt,
 		metrics:  reg,
-		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook)),
+		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook)),
 		points:   points.New(points.WithLogger(log)),
 	}, nil
 }

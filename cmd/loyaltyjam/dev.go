@@ -19,6 +19,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
@@ -85,6 +86,10 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	defer d.Close()
 	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
 		return fmt.Errorf("seed: %w", err)
+	}
+	// Rollups of receipts stored before the dashboard's hook existed.
+	if err := reportdb.Rebuild(ctx, d.db); err != nil {
+		return fmt.Errorf("rebuild dashboard rollups: %w", err)
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -178,6 +183,9 @@ Loyalty Jam is running (development mode, every external service simulated).
   SMS simulator  %[4]s/_sim/     (sign-in codes sent by SMS appear here)
   FCM simulator  %[5]s/_sim/     (push notifications)
   E-mail         %[6]s/_sim/     (SMTP at %[7]s)
+
+  Dashboard      %[1]s/dashboard/   (client managers, moderators, operators)
+  Queues         %[1]s/operator/queues   metrics: %[1]s/metrics
 
 Demo password for every login below: %[3]s
 `, base, devOFDSimAddr, seed.DemoPassword, sims.sms, sims.fcm, sims.emailHTTP, sims.smtp)

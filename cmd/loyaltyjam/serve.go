@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynqmon"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/inboxapi"
@@ -84,16 +85,20 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
+		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved})
+	dash.Register(app)
 	tasks := taskapi.New(taskdb.New(d.db, photos, taskdb.WithLogger(d.log)),
 		func(c *fiber.Ctx) (int64, int64, string, error) {
 			p, err := api.Participant(c)
 			return p.ID, p.ClientID, p.Role, err
-		}, nil)
+		}, dash.Staff)
 	api.Register(app,
 		func(root fiber.Router) { inbox.Register(root.Group("/v1")) },
 		func(root fiber.Router) { pointsapi.Mount(root, ledgerdb.New(d.db), participantID) },
 		tasks.RegisterParticipant,
 	)
+	tasks.RegisterAdmin(app)
 
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
 	// The queue dashboard for operators: queues, retries, dead tasks.

@@ -31,12 +31,14 @@ var (
 // DefaultApprover moderates through the receipt store: every decision is a
 // state transition with an event naming the moderator ("user:<id>"), so the
 // notification hook tells the participant. An approved receipt with
-// verified items moves to matched and, if Credit is set, is credited in the
-// same transaction; one without items (the fiscal data never came) goes
-// back to queued to be verified again.
+// verified items is handed to Credit, in the same transaction, while still
+// in needs_review (Credit moves it on: the points service matches, applies
+// the rules without the anomaly check and posts); without Credit it moves
+// to matched. One without items (the fiscal data never came) goes back to
+// queued to be verified again.
 type DefaultApprover struct {
 	Receipts ReceiptStore
-	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error
+	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
 }
 
 func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error) error {
@@ -60,13 +62,11 @@ func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string
 		if len(r.Items) == 0 {
 			return r.Transition(receipt.Queued, actor, "moderator_approved", nil)
 		}
-		if err := r.Transition(receipt.Matched, actor, "moderator_approved", nil); err != nil {
-			return err
-		}
 		if a.Credit != nil {
-			return a.Credit(ctx, tx, r)
+			r.Note(actor, "moderator_approved", nil)
+			return a.Credit(ctx, tx, r, actor)
 		}
-		return nil
+		return r.Transition(receipt.Matched, actor, "moderator_approved", nil)
 	})
 }
 

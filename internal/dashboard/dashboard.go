@@ -55,10 +55,11 @@ type Options struct {
 	// Approver decides needs_review receipts; nil: DefaultApprover on
 	// Receipts with Credit.
 	Approver Approver
-	// Credit, if set, is called inside the approve transaction after the
-	// receipt moved to matched, to compute and post its points (the points
-	// service). Nil: the approved receipt stays matched for the pipeline.
-	Credit func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error
+	// Credit, if set, is called inside the approve transaction with the
+	// receipt still in needs_review, to move it on and post its points (the
+	// points service's ProcessApproved). Nil: the approved receipt moves to
+	// matched.
+	Credit func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
 	// Photos serves receipt photos; nil: no photos.
 	Photos PhotoOpener
 	Logger *slog.Logger
@@ -166,7 +167,9 @@ func hashToken(tok string) []byte {
 func (s *Server) secure(c *fiber.Ctx) bool { return s.o.SecureCookies || c.Protocol() == "https" }
 
 func (s *Server) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
-	c.Cookie(&fiber.Cookie{Name: name, Value: value, Path: Prefix, Expires: expires, HTTPOnly: true,
+	// Path "/" so the admin API (/admin/v1) sees the session too; it checks
+	// CSRF itself (see Staff).
+	c.Cookie(&fiber.Cookie{Name: name, Value: value, Path: "/", Expires: expires, HTTPOnly: true,
 		Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
 }
 

@@ -367,7 +367,7 @@ func TestCookieFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := strings.Join(resp.Header.Values("Set-Cookie"), "\n")
-	for _, want := range []string{"lj_session=", "HttpOnly", "SameSite=Lax", "path=/dashboard"} {
+	for _, want := range []string{"lj_session=", "HttpOnly", "SameSite=Lax", "path=/"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("session cookie lacks %q: %s", want, sc)
 		}
