@@ -181,10 +181,30 @@ type queryRower interface {
 
 func accountID(ctx context.Context, q queryRower, a ledger.Account) (int64, error) {
 	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM ledger_accounts WHERE kind = $1 AND client_id = $2
-		AND program_id IS NOT DISTINCT FROM $3 AND participant_id IS NOT DISTINCT FROM $4`,
-		string(a.Kind), a.ClientID, nullID(a.ProgramID), nullID(a.ParticipantID)).Scan(&id)
+	where, args := accountWhere(a)
+	err := q.QueryRow(ctx, `SELECT id FROM ledger_accounts WHERE `+where, args...).Scan(&id)
 	return id, err
+}
+
+// accountWhere selects account a by equality on every column it has and
+// IS NULL on the others. "x IS NOT DISTINCT FROM $n" would say the same in
+// one statement but no index serves it, so every look-up of a participant
+// account scanned all of its client's accounts.
+func accountWhere(a ledger.Account) (string, []any) {
+	where := "kind = $1 AND client_id = $2"
+	args := []any{string(a.Kind), a.ClientID}
+	for _, c := range []struct {
+		col string
+		id  int64
+	}{{"program_id", a.ProgramID}, {"participant_id", a.ParticipantID}} {
+		if c.id == 0 {
+			where += " AND " + c.col + " IS NULL"
+			continue
+		}
+		args = append(args, c.id)
+		where += fmt.Sprintf(" AND %s = $%d", c.col, len(args))
+	}
+	return where, args
 }
 
 // LockBudget creates the program's budget account if needed, locks it until
@@ -204,9 +224,8 @@ func LockBudget(ctx context.Context, tx pgx.Tx, clientID, programID int64) (int6
 // AccountBalance returns the balance of account a (0 if it does not exist).
 func AccountBalance(ctx context.Context, q queryRower, a ledger.Account) (int64, error) {
 	var bal int64
-	err := q.QueryRow(ctx, `SELECT balance_kopecks FROM ledger_accounts WHERE kind = $1 AND client_id = $2
-		AND program_id IS NOT DISTINCT FROM $3 AND participant_id IS NOT DISTINCT FROM $4`,
-		string(a.Kind), a.ClientID, nullID(a.ProgramID), nullID(a.ParticipantID)).Scan(&bal)
+	where, args := accountWhere(a)
+	err := q.QueryRow(ctx, `SELECT balance_kopecks FROM ledger_accounts WHERE `+where, args...).Scan(&bal)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
