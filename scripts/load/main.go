@@ -7,6 +7,7 @@
 //	go run ./scripts/load -base http://127.0.0.1:8080 -mode qr -c 16 -n 2000
 //	go run ./scripts/load -mode photo -c 8 -d 30s            # generated QR PNGs, unique receipts
 //	go run ./scripts/load -mode photo -photos /work/shared/testdata/qr/receipts   # real phone photos
+//	go run ./scripts/load -mode healthz -c 16 -n 20000      # GET /healthz: the same-run baseline, no sign-in
 package main
 
 import (
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	base := flag.String("base", "http://127.0.0.1:8080", "API base URL")
-	mode := flag.String("mode", "qr", "qr (QR text as JSON) or photo (multipart JPEG/PNG)")
+	mode := flag.String("mode", "qr", "qr (QR text as JSON), photo (multipart JPEG/PNG) or healthz (GET /healthz, a baseline without sign-in)")
 	conc := flag.Int("c", 8, "concurrent clients")
 	total := flag.Int("n", 1000, "uploads in all (0 = until -d)")
 	dur := flag.Duration("d", 0, "stop after this long (0 = until -n)")
@@ -47,7 +48,14 @@ func main() {
 		os.Exit(2)
 	}
 	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *conc * 2}}
+	if *mode != "qr" && *mode != "photo" && *mode != "healthz" {
+		fmt.Fprintln(os.Stderr, "load: -mode is qr, photo or healthz")
+		os.Exit(2)
+	}
 	tokens := make([]string, 0, *users)
+	if *mode == "healthz" {
+		tokens, *users = append(tokens, ""), 0 // no sign-in: the baseline is the bare HTTP stack
+	}
 	for i := 1; i <= *users; i++ {
 		tok, err := login(hc, *base, fmt.Sprintf("%s%d", *prefix, i), *pw)
 		if err != nil {
@@ -97,14 +105,18 @@ func main() {
 				}
 				tok := tokens[int(i)%len(tokens)]
 				var req *http.Request
-				if *mode == "photo" {
+				if *mode == "healthz" {
+					req, _ = http.NewRequest("GET", *base+"/healthz", nil)
+				} else if *mode == "photo" {
 					req = photoReq(*base, tok, bodies[int(i)%len(bodies)])
 				} else {
 					b, _ := json.Marshal(map[string]string{"qr": qrText(run, i)})
 					req, _ = http.NewRequest("POST", *base+"/v1/receipts", bytes.NewReader(b))
 					req.Header.Set("Content-Type", "application/json")
 				}
-				req.Header.Set("Authorization", "Bearer "+tok)
+				if tok != "" {
+					req.Header.Set("Authorization", "Bearer "+tok)
+				}
 				t0 := time.Now()
 				res, err := hc.Do(req)
 				d := time.Since(t0)
@@ -131,7 +143,7 @@ func main() {
 	sort.Ints(codes)
 	fmt.Printf("mode=%s concurrency=%d participants=%d photos=%d elapsed=%s GOMAXPROCS(client)=%d\n",
 		*mode, *conc, len(tokens), len(bodies), elapsed.Round(time.Millisecond), runtime.GOMAXPROCS(0))
-	fmt.Printf("uploads=%d transport_errors=%d throughput=%.1f uploads/s\n", len(all), errs.Load(), float64(len(all))/elapsed.Seconds())
+	fmt.Printf("requests=%d transport_errors=%d throughput=%.1f requests/s\n", len(all), errs.Load(), float64(len(all))/elapsed.Seconds())
 	report("all", all)
 	for _, c := range codes {
 		report(fmt.Sprintf("HTTP %d", c), lat[c])
