@@ -23,7 +23,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
@@ -99,6 +103,9 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		tasks.RegisterParticipant,
 	)
 	tasks.RegisterAdmin(app)
+	registries := registry.NewService(registrydb.New(d.db), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
+		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
+	registryapi.New(registries, dash.Staff).Register(app)
 
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
 	// The queue dashboard for operators: queues, retries, dead tasks.

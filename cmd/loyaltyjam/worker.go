@@ -14,8 +14,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/verify"
 	"github.com/loyaltyjam/loyaltyjam/workers"
 )
@@ -126,9 +129,40 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	workers.RegisterNotify(mux, buildDispatcher(d, snd))
 	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue}, notify.WithOutboxLogger(d.log))
 	ledger := ledgerdb.New(d.db)
+	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
+	registries := registrydb.New(d.db)
+	// An unconfigured channel must reach the processor as a nil interface,
+	// not as an interface holding a nil pointer.
+	var regSMS registry.SMSSender
+	if snd.sms != nil {
+		regSMS = snd.sms
+	}
+	var regMail registry.EmailSender
+	if snd.email != nil {
+		regMail = snd.email
+	}
+	workers.RegisterRegistry(mux, registry.NewProcessor(registries, regSMS, regMail,
+		registry.ProcessorConfig{AppLink: d.cfg.AppLink, Logger: d.log}))
+	enqueueRegistry := queue.RegistryEnqueuer(d.queue)
 	return func(ctx context.Context) {
 		go h.Periodic(ctx)
 		go outbox.RunRelay(ctx, 2*time.Second)
+		go every(ctx, 5*time.Minute, func(ctx context.Context) {
+			if _, err := tasks.ExpireOverdue(ctx, 500); err != nil {
+				d.log.ErrorContext(ctx, "expire overdue tasks failed", "err", err)
+			}
+		})
+		go every(ctx, 5*time.Minute, func(ctx context.Context) {
+			ids, err := registries.Stuck(ctx, 10*time.Minute)
+			if err != nil {
+				d.log.ErrorContext(ctx, "find stuck registries failed", "err", err)
+			}
+			for _, id := range ids {
+				if err := enqueueRegistry(ctx, id, fmt.Sprintf("sweep-%d", time.Now().Unix())); err != nil {
+					d.log.ErrorContext(ctx, "re-enqueue registry failed", "upload_id", id, "err", err)
+				}
+			}
+		})
 		every(ctx, time.Hour, func(ctx context.Context) {
 			n, total, err := ledger.ReleaseDue(ctx, time.Now())
 			if err != nil {

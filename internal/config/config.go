@@ -39,6 +39,12 @@ type Config struct {
 	WorkerConcurrency int
 	// OperatorToken guards operator endpoints (queue dashboard, metrics) when set.
 	OperatorToken Secret
+	// AppLink is the participant app's download page, put in invitations.
+	AppLink string
+	// RegistrySecondApproval: a points registry crediting at least this many
+	// kopecks needs a second person to confirm it (maker-checker); 0 turns
+	// the check off.
+	RegistrySecondApproval int64
 	// WorkerMetricsAddr is where a `worker` process serves /metrics; empty
 	// turns that listener off.
 	WorkerMetricsAddr string
@@ -140,6 +146,9 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		WorkerConcurrency: e.intRange("WORKER_CONCURRENCY", 10, 1, 1000),
 		OperatorToken:     e.secret("OPERATOR_TOKEN", ""),
 		WorkerMetricsAddr: e.str("WORKER_METRICS_ADDR", ":9090"),
+		AppLink:           e.str("APP_LINK", "https://loyaltyjam.ru/app"),
+		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
+			1<<62)),
 	}
 	c.Auth = Auth{
 		JWTSecret:       e.secret("JWT_SECRET", ""),
@@ -206,7 +215,8 @@ func (c Config) String() string {
 		"HTTP_ADDR": c.HTTPAddr, "PUBLIC_URL": c.PublicURL, "LOG_LEVEL": c.LogLevel,
 		"LOG_FORMAT": c.LogFormat, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 		"PHOTO_DIR": c.PhotoDir, "WORKER_CONCURRENCY": strconv.Itoa(c.WorkerConcurrency),
-		"OPERATOR_TOKEN": c.OperatorToken.String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "JWT_SECRET": c.Auth.JWTSecret.String(),
+		"OPERATOR_TOKEN": c.OperatorToken.String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
+		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
 		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,
 		"FNS_OPENAPI_TOKEN": c.OFD.FNSOpenAPIToken.String(), "FCM_PROJECT_ID": c.Push.ProjectID,

@@ -64,11 +64,13 @@ type Posting struct {
 
 // Transaction kinds.
 const (
-	KindFunding       = "program_funding"  // funding → program budget
-	KindReceiptCredit = "receipt_credit"   // budget → participant, for a receipt
-	KindReversal      = "receipt_reversal" // participant → budget, a returned sale
-	KindRelease       = "pending_release"  // pending → available at period close
-	KindTaskReward    = "task_reward"      // budget → participant, for an approved task report
+	KindFunding        = "program_funding"  // funding → program budget
+	KindReceiptCredit  = "receipt_credit"   // budget → participant, for a receipt
+	KindReversal       = "receipt_reversal" // participant → budget, a returned sale
+	KindRelease        = "pending_release"  // pending → available at period close
+	KindTaskReward     = "task_reward"      // budget → participant, for an approved task report
+	KindRegistryCredit = "registry_credit"  // budget → participant, a points registry line
+	KindRegistryDebit  = "registry_debit"   // participant → budget, a corrected registry
 )
 
 // Transaction is one balanced movement of points.
@@ -185,11 +187,13 @@ type Entry struct {
 
 // reasons are the participant-facing explanations of transaction kinds.
 var reasons = map[string]string{
-	KindReceiptCredit: "Начисление за чек",
-	KindReversal:      "Списание: возврат товара по чеку",
-	KindRelease:       "Баллы за закрытый период стали доступны",
-	KindFunding:       "Пополнение бюджета программы",
-	KindTaskReward:    "Начисление за задание",
+	KindReceiptCredit:  "Начисление за чек",
+	KindReversal:       "Списание: возврат товара по чеку",
+	KindRelease:        "Баллы за закрытый период стали доступны",
+	KindFunding:        "Пополнение бюджета программы",
+	KindTaskReward:     "Начисление за задание",
+	KindRegistryCredit: "Начисление по реестру",
+	KindRegistryDebit:  "Корректировка реестра: списание",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo

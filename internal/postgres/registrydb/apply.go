@@ -16,8 +16,8 @@ import (
 
 // Ledger transaction kinds of registries.
 const (
-	KindRegistryCredit = "registry_credit" // budget → participant
-	KindRegistryDebit  = "registry_debit"  // participant → budget, a corrected registry
+	KindRegistryCredit = ledger.KindRegistryCredit // budget → participant
+	KindRegistryDebit  = ledger.KindRegistryDebit  // participant → budget, a corrected registry
 )
 
 // ApplyParticipants applies a participant upload in one transaction: it
@@ -296,7 +296,7 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 		if res.CreditKopecks > budget+res.DebitKopecks {
 			return registry.ErrBudget
 		}
-		memo := "Начисление по реестру за " + u.Period
+		memo := "период " + u.Period // the kind says what it is (ledger.Reason)
 		done := 0
 		var (
 			outIDs     []int64
