@@ -110,7 +110,10 @@ func orient(p plane, o int) plane {
 // factor of 2 every source pixel is averaged in (area averaging); beyond
 // that each output pixel averages the 2×2 source pixels at the centre of its
 // area, which still filters sensor and JPEG noise but reads a fraction of a
-// 12-MP photo.
+// 12-MP photo. Every photo goes through here at least once, so the loops
+// keep per-pixel work to one add (area) or four loads (2×2): the source
+// positions are computed once per call, not per pixel, and the rounding
+// divisions are multiplications by exact reciprocals.
 func downscale(p plane, maxSide int) plane {
 	long := max(p.w, p.h)
 	if maxSide <= 0 || long <= maxSide {
@@ -120,13 +123,19 @@ func downscale(p plane, maxSide int) plane {
 	nh := max(1, p.h*maxSide/long)
 	q := newPlane(nw, nh)
 	if long >= 2*maxSide {
+		sxs := make([]int, nw)
+		for ox := range sxs {
+			sxs[ox] = min(p.w-2, (2*ox+1)*p.w/(2*nw))
+		}
 		for oy := 0; oy < nh; oy++ {
 			sy := min(p.h-2, (2*oy+1)*p.h/(2*nh))
-			r0 := p.pix[sy*p.stride:]
-			r1 := p.pix[(sy+1)*p.stride:]
+			r0 := p.pix[sy*p.stride : sy*p.stride+p.w]
+			r1 := p.pix[(sy+1)*p.stride : (sy+1)*p.stride+p.w]
 			dst := q.pix[oy*nw : oy*nw+nw]
-			for ox := range dst {
-				sx := min(p.w-2, (2*ox+1)*p.w/(2*nw))
+			for ox, sx := range sxs[:len(dst)] {
+				if sx+1 >= len(r0) || sx+1 >= len(r1) {
+					break // cannot happen: sx ≤ w−2; lets the compiler drop bounds checks
+				}
 				dst[ox] = byte((int(r0[sx]) + int(r0[sx+1]) + int(r1[sx]) + int(r1[sx+1]) + 2) >> 2)
 			}
 		}
@@ -134,27 +143,49 @@ func downscale(p plane, maxSide int) plane {
 	}
 	xs := spans(p.w, nw)
 	ys := spans(p.h, nh)
+	// col[x] is the output column of source column x.
+	col := make([]int32, p.w)
+	for ox := 0; ox < nw; ox++ {
+		for x := xs[ox]; x < xs[ox+1]; x++ {
+			col[x] = int32(ox)
+		}
+	}
 	acc := make([]uint32, nw)
+	// invs[rows][ox]: reciprocals of the pixel counts of output row spans
+	// of `rows` source rows (a handful of distinct heights).
+	invs := map[uint32][]uint64{}
 	for oy := 0; oy < nh; oy++ {
 		clear(acc)
 		for sy := ys[oy]; sy < ys[oy+1]; sy++ {
 			row := p.pix[sy*p.stride : sy*p.stride+p.w]
-			for ox := 0; ox < nw; ox++ {
-				var s uint32
-				for _, v := range row[xs[ox]:xs[ox+1]] {
-					s += uint32(v)
-				}
-				acc[ox] += s
+			c := col[:len(row)]
+			for x, v := range row {
+				acc[c[x]] += uint32(v)
 			}
 		}
 		rows := uint32(ys[oy+1] - ys[oy])
+		inv := invs[rows]
+		if inv == nil {
+			inv = make([]uint64, 2*nw)
+			for ox := 0; ox < nw; ox++ {
+				n := rows * uint32(xs[ox+1]-xs[ox])
+				inv[2*ox], inv[2*ox+1] = uint64(n/2), recip(n)
+			}
+			invs[rows] = inv
+		}
 		dst := q.pix[oy*nw : oy*nw+nw]
+		inv = inv[:2*len(dst)]
 		for ox := range dst {
-			n := rows * uint32(xs[ox+1]-xs[ox])
-			dst[ox] = byte((acc[ox] + n/2) / n)
+			dst[ox] = byte(((uint64(acc[ox]) + inv[2*ox]) * inv[2*ox+1]) >> 32)
 		}
 	}
 	return q
+}
+
+// recip returns ⌈2³²/n⌉: (a·recip(n))>>32 == a/n for every a·n < 2³²
+// (here a ≤ 255·n + n/2 with n at most a few dozen).
+func recip(n uint32) uint64 {
+	return (1<<32 + uint64(n) - 1) / uint64(n)
 }
 
 // spans splits n source pixels into m runs; run i is [s[i], s[i+1]).

@@ -148,6 +148,9 @@ type viewKey struct {
 	sharp          float64
 	sharpR         int
 	radius         int
+	// gozxing marks the baseline ladders' views, binarized by gozxing's
+	// own code rather than this package's faster equivalent.
+	gozxing bool
 }
 
 // scan holds the per-image state of one DecodeImage call: the upright grey
@@ -198,7 +201,7 @@ func (s *scan) plane(scale, angle int) plane {
 }
 
 func (s *scan) planeSharp(k viewKey) plane {
-	k.bin, k.radius = 0, 0
+	k.bin, k.radius, k.gozxing = 0, 0, false
 	if p, ok := s.planes[k]; ok {
 		return p
 	}
@@ -257,7 +260,15 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 		lb.radius = max(1, st.LocalRadius)
 		b = lb
 	default:
-		b = gozxing.NewHybridBinarizer(src)
+		if st.BinarizedOnly || p.w < 40 || p.h < 40 {
+			b = gozxing.NewHybridBinarizer(src)
+		} else {
+			b = &localBinarizer{
+				GlobalHistogramBinarizer: gozxing.NewGlobalHistgramBinarizer(src).(*gozxing.GlobalHistogramBinarizer),
+				p:                        p,
+				hybrid:                   true,
+			}
+		}
 	}
 	v, err := gozxing.NewBinaryBitmap(b)
 	if err != nil {
@@ -268,7 +279,7 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 }
 
 func (st Step) key() viewKey {
-	k := viewKey{maxSide: scaleKey(st), angle: st.Angle, bin: st.Binarizer}
+	k := viewKey{maxSide: scaleKey(st), angle: st.Angle, bin: st.Binarizer, gozxing: st.BinarizedOnly}
 	if st.Binarizer == LocalSmall {
 		k.radius = st.LocalRadius
 	}

@@ -9,11 +9,15 @@ package qrscan
 // (binarize.go, LocalSmall) keeps the ring lighter than its surroundings.
 
 // boxBlur returns p blurred by a (2r+1)×(2r+1) box filter (running sums,
-// separable; edges clamp). Twice in a row it approximates a Gaussian.
+// separable; edges clamp). Twice in a row it approximates a Gaussian. The
+// horizontal pass keeps 4 fractional bits; the rounding divisions are
+// multiplications by exact reciprocals (recip), and the clamping is done
+// only near the edges.
 func boxBlur(p plane, r int) plane {
 	w, h := p.w, p.h
 	tmp := make([]uint16, w*h)
 	n := uint32(2*r + 1)
+	invH := recip(n)
 	for y := 0; y < h; y++ {
 		row := p.pix[y*p.stride : y*p.stride+w]
 		var s uint32
@@ -21,28 +25,47 @@ func boxBlur(p plane, r int) plane {
 			s += uint32(row[min(max(i, 0), w-1)])
 		}
 		dst := tmp[y*w : y*w+w]
-		for x := 0; x < w; x++ {
-			dst[x] = uint16((s*16 + n/2) / n) // 12.4 fixed point
+		// Interior: x−r ≥ 0 and x+r+1 ≤ w−1, no clamping.
+		lo, hi := min(r, w), max(min(w-r-1, w), min(r, w))
+		x := 0
+		for ; x < lo; x++ {
+			dst[x] = uint16((uint64(s*16+n/2) * invH) >> 32)
+			s += uint32(row[min(x+r+1, w-1)])
+			s -= uint32(row[max(x-r, 0)])
+		}
+		if hi > lo {
+			add, sub := row[lo+r+1:hi+r+1], row[lo-r:hi-r]
+			d := dst[lo:hi]
+			for i := range d {
+				d[i] = uint16((uint64(s*16+n/2) * invH) >> 32)
+				s += uint32(add[i])
+				s -= uint32(sub[i])
+			}
+			x = hi
+		}
+		for ; x < w; x++ {
+			dst[x] = uint16((uint64(s*16+n/2) * invH) >> 32)
 			s += uint32(row[min(x+r+1, w-1)])
 			s -= uint32(row[max(x-r, 0)])
 		}
 	}
 	q := newPlane(w, h)
 	col := make([]uint32, w)
-	for x := 0; x < w; x++ {
-		var s uint32
-		for i := -r; i <= r; i++ {
-			s += uint32(tmp[min(max(i, 0), h-1)*w+x])
+	for i := -r; i <= r; i++ {
+		src := tmp[min(max(i, 0), h-1)*w:][:w]
+		for x, v := range src {
+			col[x] += uint32(v)
 		}
-		col[x] = s
 	}
+	invV := recip(16 * n)
 	for y := 0; y < h; y++ {
 		dst := q.pix[y*w : y*w+w]
-		add := tmp[min(y+r+1, h-1)*w:]
-		sub := tmp[max(y-r, 0)*w:]
+		add := tmp[min(y+r+1, h-1)*w:][:len(dst)]
+		sub := tmp[max(y-r, 0)*w:][:len(dst)]
+		c := col[:len(dst)]
 		for x := range dst {
-			dst[x] = byte((col[x] + 8*n) / (16 * n))
-			col[x] += uint32(add[x]) - uint32(sub[x])
+			dst[x] = byte((uint64(c[x]+8*n) * invV) >> 32)
+			c[x] += uint32(add[x]) - uint32(sub[x])
 		}
 	}
 	return q
