@@ -9,8 +9,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
@@ -297,6 +299,10 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 			return registry.ErrBudget
 		}
 		memo := "период " + u.Period // the kind says what it is (ledger.Reason)
+		var programName string
+		if err := tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, u.ProgramID).Scan(&programName); err != nil {
+			return fmt.Errorf("registrydb: program name: %w", err)
+		}
 		done := 0
 		var (
 			outIDs     []int64
@@ -337,6 +343,15 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 					t.credited = t.amount
 					res.Posted++
 					record(t, "posted", d)
+					if d > 0 {
+						// Tell the participant, in this transaction: the
+						// outbox delivers it once the points are there.
+						if _, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: t.participantID,
+							Type: notify.RegistryCredited, DedupKey: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version),
+							Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: pending, Title: u.Period}}); err != nil {
+							return fmt.Errorf("registrydb: notify: %w", err)
+						}
+					}
 				}
 				done += len(part)
 				progress.report(done)

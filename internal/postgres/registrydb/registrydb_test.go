@@ -179,6 +179,13 @@ func TestSameRegistryTwiceCreditsOnce(t *testing.T) {
 	if got := f.ledger(t); got != after {
 		t.Errorf("ledger changed by a retried task: %+v", got)
 	}
+	// Each credited participant is told once, whatever was re-run.
+	var intents, people int
+	must(t, f.db.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT participant_id)
+		FROM notification_intents WHERE event_type = 'registry_credited'`).Scan(&intents, &people))
+	if intents != 3 || people != 3 {
+		t.Errorf("registry_credited intents: %d for %d participants, want 3 for 3", intents, people)
+	}
 }
 
 func TestConcurrentConfirmAndProcessCreditOnce(t *testing.T) {
