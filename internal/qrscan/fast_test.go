@@ -1,6 +1,7 @@
 package qrscan
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -248,6 +249,80 @@ func TestBoxBlurMatchesDefinition(t *testing.T) {
 		p := randomPlane(rng, sz[0], sz[1])
 		for _, r := range []int{1, 2, 3, 5} {
 			samePlane(t, "boxBlur", boxBlur(p, r), refBoxBlur(p, r))
+		}
+	}
+}
+
+// refRotate is rotate with a bounds test per pixel (the definition).
+func refRotate(p plane, deg float64) plane {
+	rad := deg * math.Pi / 180
+	c, s := math.Cos(rad), math.Sin(rad)
+	ow := int(math.Ceil(math.Abs(float64(p.w)*c) + math.Abs(float64(p.h)*s)))
+	oh := int(math.Ceil(math.Abs(float64(p.w)*s) + math.Abs(float64(p.h)*c)))
+	q := newPlane(ow, oh)
+	fill := meanGray(p)
+	const one = 1 << 16
+	cx, cy := float64(p.w)/2, float64(p.h)/2
+	ocx, ocy := float64(ow)/2, float64(oh)/2
+	dxx, dxy := int64(c*one), int64(-s*one)
+	maxX, maxY := int64(p.w-1)<<16, int64(p.h-1)<<16
+	for y := 0; y < oh; y++ {
+		fy := float64(y) + 0.5 - ocy
+		fx := 0.5 - ocx
+		sx := int64((cx + fx*c + fy*s - 0.5) * one)
+		sy := int64((cy - fx*s + fy*c - 0.5) * one)
+		for x := 0; x < ow; x++ {
+			v := fill
+			if !(sx < 0 || sy < 0 || sx >= maxX || sy >= maxY) {
+				ix, iy := int(sx>>16), int(sy>>16)
+				ax, ay := sx&0xffff, sy&0xffff
+				i := iy*p.stride + ix
+				p00, p01 := int64(p.pix[i]), int64(p.pix[i+1])
+				p10, p11 := int64(p.pix[i+p.stride]), int64(p.pix[i+p.stride+1])
+				top := p00*one + (p01-p00)*ax
+				bot := p10*one + (p11-p10)*ax
+				v = byte((top*one + (bot-top)*ay) >> 32)
+			}
+			q.pix[y*ow+x] = v
+			sx += dxx
+			sy += dxy
+		}
+	}
+	return q
+}
+
+// TestRotateMatchesDefinition: the run-based rotation equals the per-pixel
+// bounds test at every angle class (axis-aligned, ±45°, steep, obtuse).
+func TestRotateMatchesDefinition(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, sz := range [][2]int{{2, 2}, {5, 3}, {64, 48}, {97, 131}} {
+		p := randomPlane(rng, sz[0], sz[1])
+		for _, deg := range []float64{0, 1, 17, 45, 67, 90, 135, 180, 225, 270, 300, 359, -45} {
+			samePlane(t, "rotate", rotate(p, deg), refRotate(p, deg))
+		}
+	}
+}
+
+// TestDuplicateViewsSkipped: on a photo at most 1200 px long, the 1200-px
+// and 1600-px hybrid steps are the same full-resolution view with the same
+// hints, so the second one is not run; on a larger photo both are.
+func TestDuplicateViewsSkipped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, c := range []struct {
+		w, h, skipped int
+	}{{300, 200, 1}, {1400, 900, 0}} {
+		p := newPlane(c.w, c.h)
+		for i := range p.pix {
+			p.pix[i] = 200 // blank paper: every step runs and fails
+		}
+		res, err := New(Options{}).DecodeImage(ctx, toImage(p), 1)
+		if err == nil {
+			t.Fatalf("%dx%d: decoded %q from a blank page", c.w, c.h, res.Text)
+		}
+		if want := len(DefaultLadder()) - c.skipped; res.Attempts != want {
+			t.Errorf("%dx%d: %d attempts, want %d", c.w, c.h, res.Attempts, want)
 		}
 	}
 }

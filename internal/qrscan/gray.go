@@ -220,25 +220,62 @@ func rotate(p plane, deg float64) plane {
 		sx := int64((cx + fx*c + fy*s - 0.5) * one)
 		sy := int64((cy - fx*s + fy*c - 0.5) * one)
 		dst := q.pix[y*ow : y*ow+ow]
-		for x := range dst {
-			if sx < 0 || sy < 0 || sx >= maxX || sy >= maxY {
-				dst[x] = fill
-			} else {
-				ix, iy := int(sx>>16), int(sy>>16)
-				ax, ay := sx&0xffff, sy&0xffff
-				i := iy*p.stride + ix
-				p00, p01 := int64(p.pix[i]), int64(p.pix[i+1])
-				p10, p11 := int64(p.pix[i+p.stride]), int64(p.pix[i+p.stride+1])
-				top := p00*one + (p01-p00)*ax
-				bot := p10*one + (p11-p10)*ax
-				dst[x] = byte((top*one + (bot-top)*ay) >> 32)
-			}
+		// The source position is linear in x, so the pixels that fall
+		// inside the source form one run [x0, x1): fill around it, and
+		// interpolate inside it without per-pixel bounds tests.
+		x0a, x1a := inside(sx, dxx, maxX)
+		x0b, x1b := inside(sy, dxy, maxY)
+		x0 := min(max(x0a, x0b, 0), int64(ow))
+		x1 := max(min(x1a, x1b, int64(ow)), x0)
+		for i := range dst[:x0] {
+			dst[i] = fill
+		}
+		for i := range dst[x1:] {
+			dst[int(x1)+i] = fill
+		}
+		sx += x0 * dxx
+		sy += x0 * dxy
+		for x := x0; x < x1; x++ {
+			ix, iy := int(sx>>16), int(sy>>16)
+			ax, ay := sx&0xffff, sy&0xffff
+			i := iy*p.stride + ix
+			p00, p01 := int64(p.pix[i]), int64(p.pix[i+1])
+			p10, p11 := int64(p.pix[i+p.stride]), int64(p.pix[i+p.stride+1])
+			top := p00*one + (p01-p00)*ax
+			bot := p10*one + (p11-p10)*ax
+			dst[x] = byte((top*one + (bot-top)*ay) >> 32)
 			sx += dxx
 			sy += dxy
 		}
 	}
 	return q
 }
+
+// inside returns the run [x0, x1) of integers x ≥ 0 with 0 ≤ a + x·d < hi
+// (empty when x1 ≤ x0; x1 is capped at 1<<40).
+func inside(a, d, hi int64) (x0, x1 int64) {
+	const far = 1 << 40
+	switch {
+	case d > 0: // a + xd ≥ 0 ⇔ x ≥ ⌈−a/d⌉; a + xd < hi ⇔ x < ⌈(hi−a)/d⌉
+		return ceilDiv(-a, d), ceilDiv(hi-a, d)
+	case d < 0: // a + xd ≥ 0 ⇔ x ≤ ⌊a/−d⌋; a + xd < hi ⇔ x > (a−hi)/−d
+		return floorDiv(a-hi, -d) + 1, floorDiv(a, -d) + 1
+	}
+	if a >= 0 && a < hi {
+		return 0, far
+	}
+	return 0, 0
+}
+
+func floorDiv(a, b int64) int64 { // b > 0
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) } // b > 0
 
 // meanGray estimates the mean grey of the plane from a sparse sample.
 func meanGray(p plane) byte {

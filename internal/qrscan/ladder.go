@@ -161,6 +161,7 @@ type scan struct {
 	scaled map[int]plane
 	planes map[viewKey]plane
 	views  map[viewKey]*gozxing.BinaryBitmap
+	tried  map[attemptKey]bool
 }
 
 func newScan(p plane) *scan {
@@ -169,6 +170,7 @@ func newScan(p plane) *scan {
 		scaled: map[int]plane{},
 		planes: map[viewKey]plane{},
 		views:  map[viewKey]*gozxing.BinaryBitmap{},
+		tried:  map[attemptKey]bool{},
 	}
 }
 
@@ -184,16 +186,34 @@ func scaleKey(st Step) int {
 	return st.MaxSide
 }
 
-// applies reports whether the step does anything new for this photo.
+// applies reports whether the step does anything new for this photo: an
+// upscaling step only applies to small photos, and a step whose view and
+// hints equal those of a step already tried (1200 and 1600 px of a photo
+// that is at most 1200 px long are the same full-resolution view) would
+// only repeat that step's result. A step that applies is recorded as tried.
 func (s *scan) applies(st Step) bool {
 	long := max(s.base.w, s.base.h)
 	if st.Upscale {
+		limit := MaxUpscaleSide
 		if st.UpscaleMaxSide > 0 {
-			return long <= st.UpscaleMaxSide
+			limit = st.UpscaleMaxSide
 		}
-		return long <= MaxUpscaleSide
+		if long > limit {
+			return false
+		}
 	}
+	k := attemptKey{s.key(st), st.TryHarder}
+	if s.tried[k] {
+		return false
+	}
+	s.tried[k] = true
 	return true
+}
+
+// attemptKey identifies what a step computes: its view and its hints.
+type attemptKey struct {
+	view      viewKey
+	tryHarder bool
 }
 
 func (s *scan) plane(scale, angle int) plane {
@@ -236,7 +256,7 @@ func (s *scan) planeSharp(k viewKey) plane {
 }
 
 func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
-	k := st.key()
+	k := s.key(st)
 	if v, ok := s.views[k]; ok {
 		return v, nil
 	}
@@ -278,8 +298,15 @@ func (s *scan) view(st Step) (*gozxing.BinaryBitmap, error) {
 	return v, nil
 }
 
-func (st Step) key() viewKey {
-	k := viewKey{maxSide: scaleKey(st), angle: st.Angle, bin: st.Binarizer, gozxing: st.BinarizedOnly}
+// key returns the step's view key for this photo. A MaxSide at or above
+// the photo's long side is full resolution (key 0), so steps that differ
+// only in a MaxSide the photo does not reach share their view.
+func (s *scan) key(st Step) viewKey {
+	scale := scaleKey(st)
+	if scale >= max(s.base.w, s.base.h) {
+		scale = 0
+	}
+	k := viewKey{maxSide: scale, angle: st.Angle, bin: st.Binarizer, gozxing: st.BinarizedOnly}
 	if st.Binarizer == LocalSmall {
 		k.radius = st.LocalRadius
 	}
@@ -331,7 +358,7 @@ func (s *scan) try(st Step) (texts []string) {
 		}
 		return []string{r.GetText()}
 	}
-	g := gridSampler{p: s.planeSharp(st.key()), bits: bits, dec: decoder.NewDecoder()}
+	g := gridSampler{p: s.planeSharp(s.key(st)), bits: bits, dec: decoder.NewDecoder()}
 	if t, ok := g.decodeAt(info, h); ok {
 		return []string{t}
 	}
