@@ -18,9 +18,11 @@ import (
 type Effort int
 
 const (
-	// EffortFull runs the whole ladder (fast steps first). The default.
+	// EffortFull runs the whole ladder in its order (the fast steps are not
+	// necessarily first: the order is by decodes per millisecond). The
+	// default.
 	EffortFull Effort = iota
-	// EffortFast runs only the cheap first steps: meant for the request path,
+	// EffortFast runs only the steps marked Fast: meant for the request path,
 	// where most photos decode in a few milliseconds.
 	EffortFast
 	// EffortRemainder runs only the steps EffortFast skips: meant for a
