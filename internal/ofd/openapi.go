@@ -106,7 +106,7 @@ func NewOpenAPI(cfg OpenAPIConfig) (*OpenAPI, error) {
 		cfg.StorageWindow = 76 * 24 * time.Hour
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()} // an own connection pool
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

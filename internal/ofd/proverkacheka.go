@@ -73,7 +73,7 @@ func NewProverkacheka(cfg ProverkachekaConfig) (*Proverkacheka, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()} // an own connection pool
 	}
 	if cfg.RateLimitBackoff <= 0 {
 		cfg.RateLimitBackoff = 10 * time.Minute

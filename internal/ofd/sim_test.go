@@ -15,6 +15,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 )
 
+// client has its own connection pool: httptest.Server.Close closes the idle
+// connections of http.DefaultTransport, which breaks requests that parallel
+// tests have in flight on it.
+var client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 // clock is a settable clock shared by the simulator and the clients.
 type clock struct {
 	mu  sync.Mutex
@@ -243,7 +248,7 @@ func TestAdminScenarioAndShop(t *testing.T) {
 	put := func(path, body string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPut, e.url+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("PUT %s: %v %v", path, err, resp.Status)
 		}
@@ -270,7 +275,7 @@ func TestAdminScenarioAndShop(t *testing.T) {
 	if st.Receipts[fn+"/77"] != 3 || st.Scenarios["pending_calls"] != 2 || st.Scenarios["invalid_fp"] != 1 || st.Endpoints["openapi_auth"] != 1 {
 		t.Errorf("stats = %+v", st)
 	}
-	resp, err := http.Get(e.url + "/_sim/stats")
+	resp, err := client.Get(e.url + "/_sim/stats")
 	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Errorf("GET /_sim/stats: %v", err)
 	}

@@ -13,6 +13,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 )
 
+// client has its own connection pool: httptest.Server.Close closes the idle
+// connections of http.DefaultTransport, which breaks requests that parallel
+// tests have in flight on it.
+var client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 const apiID = "test-api-id"
 
 func newPair(t *testing.T, o smssim.Options, timeout time.Duration) (*sms.Client, *smssim.Server) {
@@ -72,7 +77,7 @@ func TestReadBackOverHTTP(t *testing.T) {
 	if _, err := c.Send(context.Background(), sms.Message{To: "+79001112233", Text: "Ваш код 1234"}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(ts.URL + "/_sim/messages?to=%2B79001112233")
+	resp, err := client.Get(ts.URL + "/_sim/messages?to=%2B79001112233")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +85,7 @@ func TestReadBackOverHTTP(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	page, err := http.Get(ts.URL + "/_sim/")
+	page, err := client.Get(ts.URL + "/_sim/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,9 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{base: strings.TrimRight(o.BaseURL, "/"), apiID: o.APIID, from: o.From, test: o.Test, hc: o.HTTPClient, log: o.Logger}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: o.Timeout}
+		// An own connection pool: nothing else that touches
+		// http.DefaultTransport (closing its idle connections) breaks a send.
+		c.hc = &http.Client{Timeout: o.Timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if c.log == nil {
 		c.log = slog.Default()

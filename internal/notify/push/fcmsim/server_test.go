@@ -14,13 +14,18 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcmsim"
 )
 
+// client has its own connection pool: httptest.Server.Close closes the idle
+// connections of http.DefaultTransport, which breaks requests that parallel
+// tests have in flight on it.
+var client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 func do(t *testing.T, method, url, body string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +114,7 @@ func TestProtocolValidation(t *testing.T) {
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,9 +12,14 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 )
 
+// client has its own connection pool: httptest.Server.Close closes the idle
+// connections of http.DefaultTransport, which breaks requests that parallel
+// tests have in flight on it.
+var client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 func post(t *testing.T, u string, form url.Values) (int, string) {
 	t.Helper()
-	resp, err := http.PostForm(u, form)
+	resp, err := client.PostForm(u, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +41,7 @@ func TestPlainTextAnswerAndGET(t *testing.T) {
 		t.Errorf("plain answer %d %q", status, body)
 	}
 	// GET with a query works as with SMS.RU.
-	resp, err := http.Get(ts.URL + "/sms/send?" + url.Values{"api_id": {"x"}, "to": {"79001234568"}, "msg": {"Код 8765"}, "json": {"1"}}.Encode())
+	resp, err := client.Get(ts.URL + "/sms/send?" + url.Values{"api_id": {"x"}, "to": {"79001234568"}, "msg": {"Код 8765"}, "json": {"1"}}.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +63,7 @@ func TestAdminAPI(t *testing.T) {
 	defer ts.Close()
 	send := url.Values{"api_id": {"x"}, "to": {"79001234567"}, "msg": {"hi"}, "json": {"1"}}
 
-	resp, err := http.Post(ts.URL+"/_sim/balance", "application/json", strings.NewReader(`{"kopecks":0}`))
+	resp, err := client.Post(ts.URL+"/_sim/balance", "application/json", strings.NewReader(`{"kopecks":0}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +72,12 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("exhausted balance: %s", body)
 	}
 	req, _ := http.NewRequest(http.MethodDelete, ts.URL+"/_sim/messages", nil)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
+	if resp, err = client.Do(req); err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 
-	resp, err = http.Post(ts.URL+"/_sim/fail", "application/json", strings.NewReader(`{"count":1,"status":220}`))
+	resp, err = client.Post(ts.URL+"/_sim/fail", "application/json", strings.NewReader(`{"count":1,"status":220}`))
 	if err != nil {
 		t.Fatal(err)
 	}
