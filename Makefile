@@ -11,7 +11,7 @@ run:
 	./scripts/with-services.sh $(GO) run ./cmd/loyaltyjam dev
 
 test:
-	./scripts/with-services.sh $(GO) test -race -count=1 ./...
+	./scripts/with-services.sh --chromium $(GO) test -race -count=1 ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/loyaltyjam ./cmd/loyaltyjam

@@ -8,6 +8,10 @@
 #   3. a project-local server under .local/ (git-ignored), started here and
 #      installed with apt-get first if the binaries are missing.
 # LJ_LOCAL_SERVICES=1 skips step 2 (forces the project-local servers).
+#
+# --chromium (first argument): also make sure headless Chromium is installed
+# (apt-get), for the dashboard's browser test. When it cannot be installed
+# the run goes on and that test skips, saying why.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +79,13 @@ start_local_redis() {
   fi
   export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 }
+
+if [ "${1:-}" = --chromium ]; then
+  shift
+  if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then
+    apt_install chromium || say "could not install chromium: the browser test will skip"
+  fi
+fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
   if [ "${LJ_LOCAL_SERVICES:-0}" != 1 ] && port_open 5432; then
