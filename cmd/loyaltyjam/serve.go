@@ -41,6 +41,9 @@ func runServe(ctx context.Context, _ []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.ForServe(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	log.Info("starting api", "config", cfg.String())
 	d, err := openDeps(ctx, cfg, log)
 	if err != nil {

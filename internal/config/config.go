@@ -198,13 +198,29 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Password: e.secret("SMTP_PASSWORD", ""),
 		From:     e.str("SMTP_FROM", "Loyalty Jam <no-reply@loyaltyjam.local>"),
 	}
-	if c.Env == "production" && len(c.Auth.JWTSecret) < 32 {
-		e.fail("JWT_SECRET", "must be set to at least 32 characters in production")
-	}
 	if err := errors.Join(e.errs...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// ForServe reports the settings that the HTTP API cannot run without in
+// production (tools such as migrate or a worker need neither): a JWT
+// secret that signs participant tokens, and an operator token, without
+// which /metrics and the queue dashboard (which can delete tasks) would be
+// open to anyone who reaches the port.
+func (c Config) ForServe() error {
+	if c.Env != "production" {
+		return nil
+	}
+	var errs []error
+	if len(c.Auth.JWTSecret) < 32 {
+		errs = append(errs, errors.New("JWT_SECRET must be set to at least 32 characters in production"))
+	}
+	if len(c.OperatorToken) < 16 {
+		errs = append(errs, errors.New("OPERATOR_TOKEN must be set to at least 16 characters in production"))
+	}
+	return errors.Join(errs...)
 }
 
 // String renders the configuration as sorted NAME=value lines with every

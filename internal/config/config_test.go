@@ -32,7 +32,7 @@ func TestLoadNamesEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("want error")
 	}
-	for _, name := range []string{"DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "WORKER_CONCURRENCY", "JWT_SECRET"} {
+	for _, name := range []string{"DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "WORKER_CONCURRENCY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -56,5 +56,34 @@ func TestStringMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(s, "DATABASE_URL=postgres://u:%2A%2A%2A%2A%2A%2A@localhost/db") && !strings.Contains(s, "u:******@") {
 		t.Errorf("DATABASE_URL not shown masked:\n%s", s)
+	}
+}
+
+func TestServeNeedsSecretsInProduction(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"DATABASE_URL": "postgres://localhost/db", "REDIS_URL": "redis://localhost:6379/0"}
+	c, err := LoadFrom(lookup(base))
+	if err != nil {
+		t.Fatalf("tools such as migrate need no API secrets: %v", err)
+	}
+	err = c.ForServe()
+	for _, name := range []string{"JWT_SECRET", "OPERATOR_TOKEN"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("ForServe does not name %s: %v", name, err)
+		}
+	}
+	base["JWT_SECRET"], base["OPERATOR_TOKEN"] = strings.Repeat("k", 32), "short"
+	if c, _ = LoadFrom(lookup(base)); c.ForServe() == nil {
+		t.Error("a 5-character operator token was accepted in production")
+	}
+	base["OPERATOR_TOKEN"] = strings.Repeat("o", 16)
+	if c, _ = LoadFrom(lookup(base)); c.ForServe() != nil {
+		t.Errorf("complete production settings refused: %v", c.ForServe())
+	}
+	base["LJ_ENV"] = "development"
+	delete(base, "JWT_SECRET")
+	delete(base, "OPERATOR_TOKEN")
+	if c, _ = LoadFrom(lookup(base)); c.ForServe() != nil {
+		t.Errorf("development needs no secrets: %v", c.ForServe())
 	}
 }
