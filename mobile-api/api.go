@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -214,18 +215,29 @@ func (a *API) Participant(c *fiber.Ctx) (auth.Participant, error) {
 	return callerOf(c).Participant, nil
 }
 
-// clientIP is the caller's address: the trusted proxy header's first
-// entry when configured, else the peer address.
+// clientIP is the caller's address. Behind a proxy, TRUSTED_PROXY_HEADER
+// names the header the proxy sets (X-Real-IP) or appends to
+// (X-Forwarded-For): the last entry is the one our proxy wrote, every
+// entry before it came from the client and could be anything, so only the
+// last counts, and only when it is an IP address. Otherwise the peer.
 func (a *API) clientIP(c *fiber.Ctx) string {
 	if a.cfg.TrustedProxyHdr != "" {
-		if v := c.Get(a.cfg.TrustedProxyHdr); v != "" {
-			first, _, _ := strings.Cut(v, ",")
-			if first = strings.TrimSpace(first); first != "" && len(first) <= 64 {
-				return first
-			}
-		}
+		return forwardedIP(c.Get(a.cfg.TrustedProxyHdr), c.IP())
 	}
 	return c.IP()
+}
+
+// forwardedIP is the last comma-separated entry of a proxy header when it is
+// an IP address, else peer.
+func forwardedIP(header, peer string) string {
+	last := header
+	if i := strings.LastIndexByte(header, ','); i >= 0 {
+		last = header[i+1:]
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+		return ip.Unmap().String()
+	}
+	return peer
 }
 
 // fail adds Retry-After to rate-limit errors and returns err to the error
