@@ -43,6 +43,18 @@ pg_bin() {
   command -v initdb >/dev/null && dirname "$(command -v initdb)"
 }
 
+# pg_trusts PORT: the server there lets user postgres in without a password
+# (a stock Debian cluster wants one over TCP: then we run our own). Without
+# psql to ask, assume it does and let the connection say otherwise.
+pg_trusts() {
+  command -v psql >/dev/null || return 0
+  if PGCONNECT_TIMEOUT=3 psql -w -q -At "postgres://postgres@127.0.0.1:$1/postgres?sslmode=disable" -c 'select 1' >/dev/null 2>&1; then
+    return 0
+  fi
+  say "the PostgreSQL on 127.0.0.1:$1 does not let user postgres in without a password: using a project-local one"
+  return 1
+}
+
 start_local_pg() {
   local bin data run log
   bin=$(pg_bin || true)
@@ -88,7 +100,7 @@ if [ "${1:-}" = --chromium ]; then
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  if [ "${LJ_LOCAL_SERVICES:-0}" != 1 ] && port_open 5432; then
+  if [ "${LJ_LOCAL_SERVICES:-0}" != 1 ] && port_open 5432 && pg_trusts 5432; then
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db_name?sslmode=disable"
   else
     start_local_pg
