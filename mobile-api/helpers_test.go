@@ -35,6 +35,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/intake"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
@@ -82,6 +83,13 @@ var openapiDoc = func() *openapi3.T {
 
 func newEnv(t testing.TB, cfg config.Auth) *env {
 	t.Helper()
+	return newEnvWithDecoder(t, cfg, nil)
+}
+
+// newEnvWithDecoder is newEnv with the API's QR decoder replaced (nil: the
+// real one).
+func newEnvWithDecoder(t testing.TB, cfg config.Auth, decoder intake.Decoder) *env {
+	t.Helper()
 	db, _ := pgtest.New(t)
 	ropt := redistest.DB(t)
 	rdb := redis.NewClient(ropt)
@@ -99,7 +107,7 @@ func newEnv(t testing.TB, cfg config.Auth) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg, PhotoDir: t.TempDir()})
+	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg, PhotoDir: t.TempDir(), Decoder: decoder})
 	if err != nil {
 		t.Fatal(err)
 	}
