@@ -129,7 +129,7 @@ func TestMalformedFilesGiveClearErrors(t *testing.T) {
 		{"both units", []byte("телефон;баллы;сумма\n+79991234567;10;10\n"), 0, "", []string{"bad_header"}},
 		{"row errors", []byte("телефон;баллы\nабв;10\n+79991234567;-5\n+79991234568;1,234\n+79990000000;5\n+79991234569;5\n;\n+79991234567;\n"), 0, "",
 			[]string{"bad_phone", "bad_amount", "bad_amount", "unknown_participant", "blocked_participant", "required"}},
-		{"unclosed quote", []byte("телефон;баллы\n\"+79991234567;10\n"), 0, "", []string{""}},
+		{"unclosed quote", []byte("телефон;баллы\n\"+79991234567;10\n"), 0, "", []string{"bad_csv_quote"}},
 		{"merged cells", xlsx(t, [][]any{{"телефон", "баллы"}, {"+79991234567", 10}, {"", 10}}, [2]string{"A2", "A3"}), 0, "",
 			[]string{"merged_cells", "required"}},
 		{"formula", xlsx(t, [][]any{{"телефон", "баллы"}, {"+79991234567", "=5*2"}}), 0, "", []string{"formula", "required"}},

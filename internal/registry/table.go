@@ -201,7 +201,7 @@ func readCSV(data []byte) (Table, []RowError, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return Table{}, []RowError{{Line: pe.Line, Reason: "кавычки не закрыты или стоят внутри значения: " +
+				return Table{}, []RowError{{Line: pe.Line, Code: "bad_csv_quote", Reason: "кавычки не закрыты или стоят внутри значения: " +
 					"проверьте строку (значение с разделителем берётся в кавычки целиком)"}}, nil
 			}
 			return Table{}, nil, ErrFileBinary
