@@ -127,7 +127,8 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 		return nil, err
 	}
 	workers.RegisterNotify(mux, buildDispatcher(d, snd))
-	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue}, notify.WithOutboxLogger(d.log))
+	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
+		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
 	ledger := ledgerdb.New(d.db)
 	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
 	registries := registrydb.New(d.db)

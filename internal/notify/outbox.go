@@ -25,7 +25,9 @@ type OutboxStore interface {
 
 // Enqueuer hands a delivery task to the queue (queue.NotifyEnqueuer). The
 // task id derives from the intent id, so enqueueing an intent whose task is
-// still queued, scheduled, running or retrying is a no-op returning nil.
+// still queued, scheduled, running or retrying is a no-op returning nil; a
+// finished task still holding the id (archived) must be replaced, since the
+// relay asks only for open intents.
 type Enqueuer interface {
 	EnqueueDelivery(ctx context.Context, intentID int64, at time.Time) error
 }
