@@ -76,7 +76,8 @@ type Intent struct {
 	Data          Data
 	// DedupKey identifies the causing event; a second intent with the same
 	// key is not created (e.g. "receipt:<id>:credited:1",
-	// "task:<id>:reviewed", "registry:<id>:line:<n>").
+	// "task_submission:<id>:<status>:<event>",
+	// "release:<program>:<participant>:<period end>:<released total>").
 	DedupKey string
 	// Urgent pushes ignore quiet hours. Event types have a default; an
 	// intent can only raise it.

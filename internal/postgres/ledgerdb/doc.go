@@ -7,4 +7,8 @@
 // domain error and the caller's transaction stays usable), and relies on
 // the CHECK constraints and the deferred balanced-transaction trigger of
 // the schema as the last line of defence.
+//
+// ReleasePending (run hourly through ReleaseDue by the worker) posts each
+// participant's release and its "points_released" notification intent
+// (internal/postgres/notifydb) in one transaction.
 package ledgerdb
