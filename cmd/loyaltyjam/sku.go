@@ -17,10 +17,17 @@ import (
 )
 
 func init() {
-	register(command{name: "sku", summary: "SKU catalog tools: match receipt lines, convert CSV ⇄ XLSX", run: runSKU})
+	register(command{name: "sku", summary: "SKU catalog tools: import into the database, match receipt lines, convert CSV ⇄ XLSX", run: runSKU})
 }
 
+// skuImportUsage is the usage line of sku import (catalogCmd prints it).
+const skuImportUsage = "loyaltyjam sku import --client CODE FILE.csv|FILE.xlsx"
+
 const skuUsage = `usage:
+  loyaltyjam sku import --client CODE FILE
+      Import a client's catalog (.csv or .xlsx) into the database (DATABASE_URL),
+      all or nothing: every bad row is listed (line, column, why) and nothing
+      is written. The same as catalog import.
   loyaltyjam sku match --catalog FILE --lines FILE
       Match receipt lines (CSV with a "line" column, optional "gtin" and
       "expected_sku_id") against a catalog (.csv or .xlsx). Writes CSV
@@ -35,6 +42,8 @@ func runSKU(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("%w: sku needs a subcommand", errUsage)
 	}
 	switch args[0] {
+	case "import":
+		return catalogCmd(ctx, "sku", args, "", stdout, stderr)
 	case "match":
 		return runSKUMatch(ctx, args[1:], stdout, stderr)
 	case "convert":

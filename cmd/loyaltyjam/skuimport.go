@@ -16,16 +16,27 @@ import (
 )
 
 func init() {
-	register(command{name: "catalog", summary: "a client's SKU catalog in the database: import | export", run: runCatalog})
+	register(command{name: "catalog", summary: "a client's SKU catalog in the database: import | export (import also as sku import)", run: runCatalog})
 }
 
 const catalogUsage = "loyaltyjam catalog import --client CODE FILE.csv|FILE.xlsx | catalog export --client CODE [--format csv|xlsx]"
 
 func runCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "import" && args[0] != "export") {
-		return fmt.Errorf("%w: %s", errUsage, catalogUsage)
+	return catalogCmd(ctx, "catalog", args, "", stdout, stderr)
+}
+
+// catalogCmd runs "<cmd> import|export ..." (cmd is catalog, or sku for
+// sku import). args starts with the verb. dbURL overrides DATABASE_URL
+// (tests); empty means the configuration.
+func catalogCmd(ctx context.Context, cmd string, args []string, dbURL string, stdout, stderr io.Writer) error {
+	usage := catalogUsage
+	if cmd == "sku" {
+		usage = skuImportUsage
 	}
-	fs := flag.NewFlagSet("catalog "+args[0], flag.ContinueOnError)
+	if len(args) == 0 || (args[0] != "import" && args[0] != "export") || (cmd == "sku" && args[0] != "import") {
+		return fmt.Errorf("%w: %s", errUsage, usage)
+	}
+	fs := flag.NewFlagSet(cmd+" "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	client := fs.String("client", "", "client code")
 	format := fs.String("format", "csv", "export format: csv or xlsx")
@@ -33,26 +44,26 @@ func runCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *client == "" {
-		return fmt.Errorf("%w: --client is required; %s", errUsage, catalogUsage)
+		return fmt.Errorf("%w: --client is required; %s", errUsage, usage)
 	}
-	cfg, _, err := loadConfig(stderr)
-	if err != nil {
-		return err
+	if want := map[string]int{"import": 1, "export": 0}[args[0]]; fs.NArg() != want {
+		return fmt.Errorf("%w: %s", errUsage, usage)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if dbURL == "" {
+		cfg, _, err := loadConfig(stderr)
+		if err != nil {
+			return err
+		}
+		dbURL = cfg.DatabaseURL
+	}
+	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	s := catalogdb.New(db)
 	if args[0] == "export" {
-		if fs.NArg() != 0 {
-			return fmt.Errorf("%w: %s", errUsage, catalogUsage)
-		}
 		return exportCatalog(ctx, s, *client, *format, stdout)
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: %s", errUsage, catalogUsage)
 	}
 	return importCatalog(ctx, s, *client, fs.Arg(0), stdout, stderr)
 }
