@@ -25,6 +25,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
 //go:embed templates/*.html
@@ -70,6 +71,11 @@ type Options struct {
 	SessionTTL    time.Duration // default 12h
 	MaxFailures   int           // failed sign-ins before a lock, default 5
 	LockFor       time.Duration // default 15 min
+
+	// Tasks backs the task pages (*taskdb.Store); nil: they answer 404.
+	Tasks TaskStore
+	// Registries backs the registry pages; nil: they answer 404.
+	Registries *registry.Service
 }
 
 // Server is the dashboard.
@@ -102,6 +108,7 @@ func New(o Options) *Server {
 		s.approver = DefaultApprover{Receipts: o.Receipts, Credit: o.Credit}
 	}
 	s.pages = parseTemplates()
+	s.addPages()
 	return s
 }
 
@@ -138,6 +145,8 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/settings/skus/:sid/weight", s.setWeight)
 	p.Get("/settings/skus/export", s.skusExport)
 	p.Post("/settings/skus/import", s.skusImport)
+	s.registerTasks(p)
+	s.registerRegistries(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {
