@@ -92,10 +92,14 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
+	registries := registry.NewService(registrydb.New(d.db), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
+		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
-		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved})
+		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved,
+		Tasks: taskStore, Registries: registries})
 	dash.Register(app)
-	tasks := taskapi.New(taskdb.New(d.db, photos, taskdb.WithLogger(d.log)),
+	tasks := taskapi.New(taskStore,
 		func(c *fiber.Ctx) (int64, int64, string, error) {
 			p, err := api.Participant(c)
 			return p.ID, p.ClientID, p.Role, err
@@ -106,8 +110,6 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		tasks.RegisterParticipant,
 	)
 	tasks.RegisterAdmin(app)
-	registries := registry.NewService(registrydb.New(d.db), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
-		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	registryapi.New(registries, dash.Staff).Register(app)
 
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
