@@ -298,23 +298,53 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 }
 
 // reverse handles a return receipt: it finds the credited sale it undoes
-// and takes that sale's points back (all of them when the whole sale comes
-// back, else the points of the returned lines pro rata).
+// and takes back the points of the returned lines (pro rata by quantity;
+// the rest of the sale's points, bonus included, once the sale has come back
+// in full). A sale may be returned in several receipts: each reversal is
+// keyed on the return receipt, earlier returns of the sale are counted line
+// by line, and no sale is ever reversed beyond what it was credited.
 func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, prog program, actor string) error {
+	perLine := make([]int64, len(r.Items))
+	// The same return sent through again (a retried task): report what it
+	// already reversed, post nothing.
+	prior, err := priorReversal(ctx, tx, r.ParticipantID, r.ID)
+	if err != nil {
+		return err
+	}
+	if prior.ok {
+		sale, err := loadSale(ctx, tx, prior.saleID)
+		if err != nil {
+			return err
+		}
+		if err := loadReturned(ctx, tx, r.ParticipantID, &sale, prior.txID); err != nil {
+			return err
+		}
+		returnAmount(r, &sale, perLine)
+		r.ProgramID = &sale.ProgramID
+		return s.reversed(r, actor, sale.ID, prior.amount, perLine)
+	}
+
 	sales, err := returnCandidates(ctx, tx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
 	if err != nil {
 		return err
 	}
 	var found *sale
 	var amount int64
-	perLine := make([]int64, len(r.Items))
 	for i := range sales {
-		if a, ok := returnAmount(r, &sales[i], perLine); ok {
+		// Serialize returns of one sale: what was already returned is read
+		// under the sale's row lock.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM receipts WHERE id = $1 FOR UPDATE`, sales[i].ID); err != nil {
+			return err
+		}
+		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
+			return err
+		}
+		if a, ok := returnAmount(r, &sales[i], perLine); ok && a > 0 {
 			found, amount = &sales[i], a
 			break
 		}
 	}
-	if found == nil || amount <= 0 {
+	if found == nil {
 		for i := range r.Items {
 			r.Items[i].PointsReason = ReasonReturnNoSale
 		}
@@ -338,7 +368,7 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 		}
 	}
 	t := ledger.Transaction{
-		IdempotencyKey: ledger.ReversalKey(found.ID), Kind: ledger.KindReversal,
+		IdempotencyKey: returnKey(found.ID, r.ID), Kind: ledger.KindReversal,
 		ClientID: prog.ClientID, ProgramID: found.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
 		OccurredOn: dateOf(found.PurchasedAt), Memo: "возврат от " + r.PurchasedAt.Format("02.01.2006"),
 		Postings: []ledger.Posting{
@@ -347,63 +377,107 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 		},
 	}
 	switch _, err := ledgerdb.Post(ctx, tx, t); {
-	case err == nil:
+	case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
+		// ErrAlreadyPosted: this very return reversed this sale already.
 	case errors.Is(err, ledger.ErrInsufficientBalance):
 		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
-	case errors.Is(err, ledger.ErrAlreadyPosted):
-		// Another return took this sale back first.
-		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNoSale, data)
 	default:
 		return err
 	}
+	return s.reversed(r, actor, found.ID, amount, perLine)
+}
+
+// reversed records on the return receipt that it took amount back from the
+// sale saleID.
+func (s *Service) reversed(r *receipt.Receipt, actor, saleID string, amount int64, perLine []int64) error {
 	for i := range r.Items {
 		r.Items[i].PointsKopecks, r.Items[i].PointsReason = -perLine[i], "return_reversed"
 	}
 	r.PointsKopecks = -amount
-	return s.transition(r, receipt.Credited, actor, "return_reversed", data)
+	return s.transition(r, receipt.Credited, actor, "return_reversed",
+		map[string]any{"sale_receipt_id": saleID, "reversed_kopecks": amount})
 }
 
-// returnAmount decides whether the return r undoes sale and how many
-// points it takes back; perLine receives the share of each return line.
-// Every returned line must be a line of the sale (same SKU, else same GTIN,
-// else same printed name) in no greater quantity, and the return's sum must
-// not exceed the sale's.
+// returnKey is the idempotency key of the reversal a return receipt makes
+// of a sale: one per return receipt, so a sale returned unit by unit in
+// several receipts is reversed by each of them, and a return processed
+// twice reverses once. (ledger.ReversalKey, "reversal:<sale id>", is the
+// older one-reversal-per-sale key; a sale reversed under it counts as
+// fully reversed.)
+func returnKey(saleID, returnID string) string {
+	return ledger.ReversalKey(saleID) + ":return:" + returnID
+}
+
+// returnAmount decides whether the return r undoes (part of what is left
+// of) sale and how many points it takes back; perLine receives the share of
+// each return line. Every returned line must be a line of the sale (same
+// SKU, else same GTIN, else same printed name) with at least that quantity
+// not yet returned, and the return's sum must not exceed what is left of
+// the sale's. A line's points are taken back pro rata by quantity,
+// cumulatively (so returning every unit takes back exactly the line's
+// points); the return that completes the sale takes back all that is left,
+// bonus included. The amount never exceeds the sale's points not yet
+// reversed.
 func returnAmount(r *receipt.Receipt, sale *sale, perLine []int64) (int64, bool) {
-	if r.SumKopecks > sale.SumKopecks || len(r.Items) == 0 {
+	if len(r.Items) == 0 || r.SumKopecks > sale.SumKopecks-sale.ReturnedSum {
 		return 0, false
 	}
 	left := make([]int64, len(sale.Items))
 	for i, it := range sale.Items {
-		left[i] = it.QuantityMilli
+		left[i] = it.QuantityMilli - sale.ReturnedQty[i]
 	}
 	var total int64
 	for i, it := range r.Items {
-		j := -1
-		for k, si := range sale.Items {
-			if left[k] < it.QuantityMilli {
-				continue
-			}
-			same := (it.SKUID != nil && si.SKUID != nil && *it.SKUID == *si.SKUID) ||
-				(it.GTIN != "" && it.GTIN == si.GTIN) || (it.Name != "" && it.Name == si.Name)
-			if same {
-				j = k
-				break
-			}
-		}
+		j := assignLine(sale.Items, left, it.SKUID, it.GTIN, it.Name, it.QuantityMilli)
 		if j < 0 {
 			return 0, false
 		}
 		si := sale.Items[j]
+		before := si.QuantityMilli - left[j]
 		left[j] -= it.QuantityMilli
-		perLine[i] = 0
-		if si.QuantityMilli > 0 {
-			perLine[i] = si.Points * it.QuantityMilli / si.QuantityMilli
-		}
+		perLine[i] = proRata(si.Points, before+it.QuantityMilli, si.QuantityMilli) - proRata(si.Points, before, si.QuantityMilli)
 		total += perLine[i]
 	}
-	if r.SumKopecks == sale.SumKopecks {
-		// The whole sale came back: its bonus too.
-		total = sale.Points
+	remaining := sale.Points - sale.Reversed
+	complete := sale.ReturnedSum+r.SumKopecks == sale.SumKopecks
+	if !complete {
+		complete = true
+		for _, l := range left {
+			if l > 0 {
+				complete = false
+				break
+			}
+		}
 	}
-	return total, true
+	if complete {
+		// The whole sale has come back: the rest of its points, bonus too.
+		total = remaining
+	}
+	return min(total, remaining), true
+}
+
+// assignLine picks the sale line a returned line is (same SKU, else GTIN,
+// else printed name) with at least qty left, consuming nothing; -1 if none.
+func assignLine(items []saleItem, left []int64, skuID *int64, gtin, name string, qty int64) int {
+	for k, si := range items {
+		if left[k] < qty {
+			continue
+		}
+		if (skuID != nil && si.SKUID != nil && *skuID == *si.SKUID) ||
+			(gtin != "" && gtin == si.GTIN) || (name != "" && name == si.Name) {
+			return k
+		}
+	}
+	return -1
+}
+
+// proRata is points × part / whole, rounded down.
+func proRata(points, part, whole int64) int64 {
+	if whole <= 0 {
+		return 0
+	}
+	if part >= whole {
+		return points
+	}
+	return points * part / whole
 }

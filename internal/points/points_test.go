@@ -331,7 +331,8 @@ func TestReturnReversesSale(t *testing.T) {
 	if sale.Status != receipt.Credited {
 		t.Fatalf("sale %s/%s", sale.Status, sale.StatusReason)
 	}
-	// A partial return: one of the two canisters of antifreeze.
+	// Two partial returns, one of the two canisters of antifreeze each:
+	// both reverse their share.
 	part := saleItems()[:1]
 	part[0].QuantityMilli, part[0].SumKopecks = 1000, 45000
 	ret := e.process(e.newVerified(2, yesterday(), part))
@@ -341,10 +342,53 @@ func TestReturnReversesSale(t *testing.T) {
 	if b := e.balance(); b.AvailableKopecks != saleKopecks-5000 {
 		t.Fatalf("balance %+v", b)
 	}
-	// The sale is reversed once: a second return finds nothing.
+	ret2 := e.process(e.newVerified(2, yesterday(), part))
+	if ret2.Status != receipt.Credited || ret2.StatusReason != "return_reversed" || ret2.PointsKopecks != -5000 {
+		t.Fatalf("second partial return: %s/%s %d", ret2.Status, ret2.StatusReason, ret2.PointsKopecks)
+	}
+	if b := e.balance(); b.AvailableKopecks != saleKopecks-10000 {
+		t.Fatalf("balance after two returns %+v", b)
+	}
+	// A third canister was never sold: nothing more is reversed.
 	again := e.process(e.newVerified(2, yesterday(), part))
-	if again.Status != receipt.NoEligibleItems || again.StatusReason != points.ReasonReturnNoSale {
-		t.Fatalf("second return: %s/%s", again.Status, again.StatusReason)
+	if again.Status != receipt.NoEligibleItems || again.StatusReason != points.ReasonReturnNoSale || again.PointsKopecks != 0 {
+		t.Fatalf("third return: %s/%s %d", again.Status, again.StatusReason, again.PointsKopecks)
+	}
+	// The same return sent through again from verified (a retried task)
+	// reverses once.
+	_, err := e.db.Exec(ctx, `UPDATE receipts SET status = 'verified' WHERE id = $1`, ret2.ID)
+	must(t, err)
+	ret2 = e.process(ret2.ID)
+	if ret2.Status != receipt.Credited || ret2.PointsKopecks != -5000 || ret2.Items[0].PointsKopecks != -5000 {
+		t.Fatalf("reprocessed return: %s/%s %d %+v", ret2.Status, ret2.StatusReason, ret2.PointsKopecks, ret2.Items[0])
+	}
+	var n int
+	must(t, e.db.QueryRow(ctx, `SELECT count(*) FROM ledger_transactions WHERE receipt_id = $1`, ret2.ID).Scan(&n))
+	if n != 1 {
+		t.Fatalf("%d ledger transactions for one return", n)
+	}
+	if b := e.balance(); b.AvailableKopecks != saleKopecks-10000 {
+		t.Fatalf("balance after reprocessing %+v", b)
+	}
+	// The rest of the sale (the oil and the bread) completes it: the oil's
+	// points and the bonus come back, and the sale is fully reversed.
+	rest := e.process(e.newVerified(2, yesterday(), saleItems()[1:]))
+	if rest.Status != receipt.Credited || rest.PointsKopecks != -(saleKopecks-10000) {
+		t.Fatalf("completing return: %s/%s %d", rest.Status, rest.StatusReason, rest.PointsKopecks)
+	}
+	if b := e.balance(); b.AvailableKopecks != 0 {
+		t.Fatalf("balance after the sale came back in full %+v", b)
+	}
+	beyond := e.process(e.newVerified(2, yesterday(), saleItems()[1:2]))
+	if beyond.Status != receipt.NoEligibleItems || beyond.StatusReason != points.ReasonReturnNoSale {
+		t.Fatalf("return beyond a fully reversed sale: %s/%s %d", beyond.Status, beyond.StatusReason, beyond.PointsKopecks)
+	}
+	var reversed int64
+	must(t, e.db.QueryRow(ctx, `SELECT COALESCE(SUM(p.amount_kopecks), 0) FROM ledger_transactions t
+		JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
+		WHERE t.kind = $1`, ledger.KindReversal).Scan(&reversed))
+	if reversed != saleKopecks {
+		t.Fatalf("reversed %d in all, the sale was credited %d", reversed, saleKopecks)
 	}
 	// A full return of another sale whose points were already spent goes
 	// to a moderator instead of overdrawing.
@@ -367,6 +411,48 @@ func TestReturnReversesSale(t *testing.T) {
 		t.Fatalf("full return without balance: %s/%s", full.Status, full.StatusReason)
 	}
 	if b := e.balance(); b.AvailableKopecks != 100 {
+		t.Fatalf("balance %+v", b)
+	}
+	e.checkLedger()
+}
+
+// TestConcurrentReturnsNeverExceedSale: returns of one sale processed at
+// once take back at most what the sale was credited.
+func TestConcurrentReturnsNeverExceedSale(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, "immediate", 1_000_000, testRules())
+	sale := e.process(e.newVerified(1, yesterday().Add(-24*time.Hour), saleItems()))
+	if sale.Status != receipt.Credited {
+		t.Fatalf("sale %s/%s", sale.Status, sale.StatusReason)
+	}
+	part := saleItems()[:1]
+	part[0].QuantityMilli, part[0].SumKopecks = 1000, 45000
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = e.newVerified(2, yesterday(), part)
+	}
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() { errs <- e.receipts.Update(ctx, id, e.svc.Process) }()
+	}
+	for range ids {
+		must(t, <-errs)
+	}
+	var got int64
+	credited := 0
+	for _, id := range ids {
+		r, err := e.receipts.Get(ctx, id)
+		must(t, err)
+		got += r.PointsKopecks
+		if r.Status == receipt.Credited {
+			credited++
+		}
+	}
+	if credited != 2 || got != -10000 {
+		t.Fatalf("%d returns credited, %d reversed; want 2 and -10000", credited, got)
+	}
+	if b := e.balance(); b.AvailableKopecks != saleKopecks-10000 {
 		t.Fatalf("balance %+v", b)
 	}
 	e.checkLedger()

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -181,6 +183,10 @@ type sale struct {
 	PurchasedAt time.Time
 	ProgramID   int64
 	Items       []saleItem
+	// What earlier returns of this sale took back (loadReturned).
+	ReturnedQty []int64 // per sale line, thousandths
+	ReturnedSum int64   // the earlier returns' receipt sums
+	Reversed    int64   // points already reversed
 }
 
 type saleItem struct {
@@ -190,44 +196,154 @@ type saleItem struct {
 	Points        int64
 }
 
-// returnCandidates lists the participant's credited, not yet reversed sales
-// from the same seller (KKT, else INN) purchased within window before the
-// return, newest first.
+const saleColumns = `r.id, r.points_kopecks, r.sum_kopecks, r.purchased_at, r.program_id`
+
+// reversedOf sums the points the return reversals of sale r (a receipts
+// alias) took back; $1 is the participant, $2 the reversal kind.
+const reversedOf = `(SELECT COALESCE(SUM(p.amount_kopecks), 0) FROM ledger_transactions t
+	JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
+	WHERE t.participant_id = $1 AND t.kind = $2 AND t.idempotency_key LIKE 'reversal:' || r.id::text || ':return:%')`
+
+// returnCandidates lists the participant's credited sales from the same
+// seller (KKT, else INN) purchased within window before the return that
+// still have points to take back, newest first. A sale reversed under the
+// old one-per-sale key (reversal:<id>) counts as fully reversed.
 func returnCandidates(ctx context.Context, tx pgx.Tx, participantID int64, kkt, inn string, returned time.Time, window time.Duration) ([]sale, error) {
-	rows, err := tx.Query(ctx, `SELECT r.id, r.points_kopecks, r.sum_kopecks, r.purchased_at, r.program_id
+	rows, err := tx.Query(ctx, `SELECT `+saleColumns+`
 		FROM receipts r
 		WHERE r.participant_id = $1 AND r.operation = 1 AND r.status = 'credited' AND r.program_id IS NOT NULL
-		  AND (($2 <> '' AND r.kkt_reg_number = $2) OR ($2 = '' AND $3 <> '' AND r.seller_inn = $3))
-		  AND r.purchased_at <= $4 AND r.purchased_at >= $4::timestamp - $5::interval
+		  AND (($3 <> '' AND r.kkt_reg_number = $3) OR ($3 = '' AND $4 <> '' AND r.seller_inn = $4))
+		  AND r.purchased_at <= $5 AND r.purchased_at >= $5::timestamp - $6::interval
 		  AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.idempotency_key = 'reversal:' || r.id::text)
-		ORDER BY r.purchased_at DESC, r.id LIMIT 20`, participantID, kkt, inn, returned, window)
+		  AND r.points_kopecks > `+reversedOf+`
+		ORDER BY r.purchased_at DESC, r.id LIMIT 20`, participantID, ledger.KindReversal, kkt, inn, returned, window)
 	if err != nil {
 		return nil, err
 	}
-	sales, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sale, error) {
-		var s sale
-		err := row.Scan(&s.ID, &s.Points, &s.SumKopecks, &s.PurchasedAt, &s.ProgramID)
-		return s, err
-	})
+	sales, err := pgx.CollectRows(rows, scanSale)
 	if err != nil {
 		return nil, err
 	}
 	for i := range sales {
-		rows, err := tx.Query(ctx, `SELECT sku_id, COALESCE(gtin, ''), name, quantity_milli, points_kopecks
-			FROM receipt_items WHERE receipt_id = $1 ORDER BY line_no`, sales[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		sales[i].Items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (saleItem, error) {
-			var it saleItem
-			err := row.Scan(&it.SKUID, &it.GTIN, &it.Name, &it.QuantityMilli, &it.Points)
-			return it, err
-		})
-		if err != nil {
+		if sales[i].Items, err = receiptLines(ctx, tx, sales[i].ID); err != nil {
 			return nil, err
 		}
 	}
 	return sales, nil
+}
+
+func scanSale(row pgx.CollectableRow) (sale, error) {
+	var s sale
+	err := row.Scan(&s.ID, &s.Points, &s.SumKopecks, &s.PurchasedAt, &s.ProgramID)
+	return s, err
+}
+
+// loadSale reads one sale receipt with its lines.
+func loadSale(ctx context.Context, tx pgx.Tx, id string) (sale, error) {
+	rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM receipts r WHERE r.id = $1`, id)
+	if err != nil {
+		return sale{}, err
+	}
+	s, err := pgx.CollectExactlyOneRow(rows, scanSale)
+	if err != nil {
+		return sale{}, fmt.Errorf("sale %s: %w", id, err)
+	}
+	s.Items, err = receiptLines(ctx, tx, id)
+	return s, err
+}
+
+// receiptLines reads a receipt's lines in line order.
+func receiptLines(ctx context.Context, tx pgx.Tx, receiptID string) ([]saleItem, error) {
+	rows, err := tx.Query(ctx, `SELECT sku_id, COALESCE(gtin, ''), name, quantity_milli, points_kopecks
+		FROM receipt_items WHERE receipt_id = $1 ORDER BY line_no`, receiptID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (saleItem, error) {
+		var it saleItem
+		err := row.Scan(&it.SKUID, &it.GTIN, &it.Name, &it.QuantityMilli, &it.Points)
+		return it, err
+	})
+}
+
+// loadReturned fills what earlier returns took back from sale s: the points
+// of its reversals (those posted before transaction beforeTx when it is not
+// 0) and, replaying each return's lines in posting order the way
+// returnAmount assigned them, the quantity of every sale line.
+func loadReturned(ctx context.Context, tx pgx.Tx, participantID int64, s *sale, beforeTx int64) error {
+	s.ReturnedQty, s.ReturnedSum, s.Reversed = make([]int64, len(s.Items)), 0, 0
+	rows, err := tx.Query(ctx, `SELECT t.receipt_id::text, p.amount_kopecks, ret.sum_kopecks
+		FROM ledger_transactions t
+		JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
+		JOIN receipts ret ON ret.id = t.receipt_id
+		WHERE t.participant_id = $1 AND t.kind = $2 AND t.idempotency_key LIKE 'reversal:' || $3::text || ':return:%'
+		  AND ($4::bigint = 0 OR t.id < $4::bigint)
+		ORDER BY t.id`, participantID, ledger.KindReversal, s.ID, beforeTx)
+	if err != nil {
+		return err
+	}
+	type earlier struct {
+		id          string
+		amount, sum int64
+	}
+	prev, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (earlier, error) {
+		var e earlier
+		err := row.Scan(&e.id, &e.amount, &e.sum)
+		return e, err
+	})
+	if err != nil {
+		return err
+	}
+	left := make([]int64, len(s.Items))
+	for i, it := range s.Items {
+		left[i] = it.QuantityMilli
+	}
+	for _, e := range prev {
+		s.Reversed += e.amount
+		s.ReturnedSum += e.sum
+		lines, err := receiptLines(ctx, tx, e.id)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if j := assignLine(s.Items, left, l.SKUID, l.GTIN, l.Name, l.QuantityMilli); j >= 0 {
+				left[j] -= l.QuantityMilli
+			}
+		}
+	}
+	for i, it := range s.Items {
+		s.ReturnedQty[i] = it.QuantityMilli - left[i]
+	}
+	return nil
+}
+
+// reversalRecord is a reversal a return receipt already posted.
+type reversalRecord struct {
+	ok     bool
+	txID   int64
+	saleID string
+	amount int64
+}
+
+// priorReversal finds the reversal the return receipt returnID posted, if
+// it did (a retried task sending the return through again).
+func priorReversal(ctx context.Context, tx pgx.Tx, participantID int64, returnID string) (reversalRecord, error) {
+	var rec reversalRecord
+	var key string
+	err := tx.QueryRow(ctx, `SELECT t.id, t.idempotency_key, p.amount_kopecks FROM ledger_transactions t
+		JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
+		WHERE t.participant_id = $1 AND t.receipt_id = $2 AND t.kind = $3
+		ORDER BY t.id LIMIT 1`, participantID, returnID, ledger.KindReversal).Scan(&rec.txID, &key, &rec.amount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rec, nil
+	}
+	if err != nil {
+		return rec, err
+	}
+	rest := strings.TrimPrefix(key, ledger.ReversalKey(""))
+	rec.saleID, _, _ = strings.Cut(rest, ":return:")
+	rec.ok = rec.saleID != ""
+	return rec, nil
 }
 
 // creditedTo returns the participant account kind the sale's credit went to.
