@@ -17,9 +17,15 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
 // chromiumPath finds Debian's chromium (or Chrome).
@@ -37,7 +43,9 @@ func chromiumPath() string {
 
 // TestBrowser drives the dashboard in headless Chromium: sign in, every
 // page, drill-down from the overview to a receipt, an approval in the
-// moderation queue and an export download. Screenshots go to
+// moderation queue, a task created through its form and a report approved
+// in the task queue, a points registry uploaded, previewed and confirmed,
+// and an export download. Screenshots go to
 // $LJ_SCREENSHOTS (e.g. docs/screenshots/run-1, git-ignored) or a temp dir.
 func TestBrowser(t *testing.T) {
 	chrome := chromiumPath()
@@ -52,7 +60,16 @@ func TestBrowser(t *testing.T) {
 	data := reporttest.Load(t, db, testNow)
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
+	photos, err := photostore.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return testNow }
+	tasks := taskdb.New(db, photos, taskdb.WithClock(now), taskdb.WithLogger(quiet))
+	registries := registry.NewService(registrydb.New(db), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
+		registry.Config{SecondApprovalKopecks: secondApproval, Logger: quiet, Now: now})
+	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Photos: photos, Now: now, Logger: quiet,
+		Tasks: tasks, Registries: registries}).Register(app)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +180,83 @@ func TestBrowser(t *testing.T) {
 	if after := count("#queue button.approve"); before != 2 || after != 1 || !strings.Contains(flash, "подтверждён") {
 		t.Errorf("moderation: %d → %d receipts, flash %q", before, after, flash)
 	}
+
+	// Tasks: create one through the form, two participants report with the
+	// same photo, approve the first report in the queue.
+	run("task form", chromedp.Navigate(pb+"/tasks"), chromedp.WaitVisible(chromedp.ID("tasks")),
+		chromedp.Click(chromedp.ID("new-task")), chromedp.WaitVisible(chromedp.ID("task-form")),
+		chromedp.SetValue(chromedp.ID("title"), "Выкладка антифриза на полке"),
+		chromedp.SetValue(chromedp.ID("instructions"), "Выставьте антифриз на уровне глаз и сфотографируйте полку целиком."),
+		chromedp.SetValue(chromedp.ID("reward"), "300"),
+		chromedp.SetValue(chromedp.ID("geofence_meters"), "300"),
+		chromedp.SetValue(chromedp.ID("checklist"), "Ценник на месте?"),
+		shot("12-task-new"),
+		chromedp.Click(chromedp.ID("create-task")), chromedp.WaitVisible(chromedp.CSS("p.ok")), shot("11-tasks"))
+	st := staffOf(t, db, v.ManagerEmail)
+	list, err := tasks.Tasks(tctx, st, v.ClientID, "", 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("tasks after the form: %d %v", len(list), err)
+	}
+	photo := shelfPhoto(t, 3)
+	var subs []int64
+	for _, i := range []int{0, 2} {
+		var role string
+		var lat, lon float64
+		if err := db.QueryRow(tctx, `SELECT p.role, s.lat, s.lon FROM participants p JOIN shops s ON s.id = p.shop_id WHERE p.id = $1`,
+			v.Participants[i]).Scan(&role, &lat, &lon); err != nil {
+			t.Fatal(err)
+		}
+		p := taskdb.Participant{ID: v.Participants[i], ClientID: v.ClientID, Role: role}
+		sub, err := tasks.Take(tctx, p, list[0].ID, 0)
+		if err == nil {
+			lat += 0.0004
+			sub, err = tasks.Submit(tctx, p, sub.ID, taskdb.Upload{Photos: [][]byte{photo}, Answers: []byte(`{"q1": true}`),
+				Comment: "Выложил, фото прилагаю", Lat: &lat, Lon: &lon, CapturedAt: testNow.Add(-10 * time.Minute)})
+		}
+		if err != nil {
+			t.Fatalf("report %d: %v", i, err)
+		}
+		subs = append(subs, sub.ID)
+	}
+	run("task queue", chromedp.Navigate(pb+"/tasks/queue"), chromedp.WaitVisible(chromedp.ID("task-queue")),
+		chromedp.WaitVisible(chromedp.CSS("#task-queue img.photo")), shot("13-task-queue"))
+	if n := count("#task-queue .flag-duplicate_photo"); n != 1 {
+		t.Errorf("queue shows %d duplicate-photo flags, want 1", n)
+	}
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("#task-queue img.photo")].every(i => i.complete && i.naturalWidth > 0)`))
+	if err != nil || !loaded {
+		t.Errorf("report photos did not load: %v", err)
+	}
+	before = count("#task-queue button.approve")
+	run("approve a report", chromedp.Click(chromedp.CSS("#task-queue button.approve")), chromedp.WaitVisible(chromedp.CSS("p.ok")),
+		shot("13-task-queue-approved"))
+	if after := count("#task-queue button.approve"); before != 2 || after != 1 {
+		t.Errorf("task queue: %d → %d reports", before, after)
+	}
+	var credited int
+	if err := db.QueryRow(tctx, `SELECT count(*) FROM ledger_transactions WHERE idempotency_key = ANY($1)`,
+		[]string{task.RewardKey(subs[0]), task.RewardKey(subs[1])}).Scan(&credited); err != nil || credited != 1 {
+		t.Errorf("approval posted %d ledger transactions (%v), want 1", credited, err)
+	}
+	run("report page", chromedp.Navigate(fmt.Sprintf("%s/tasks/submissions/%d", pb, subs[1])),
+		chromedp.WaitVisible(chromedp.CSS(".submission")), shot("14-task-report"))
+
+	// Registries: upload a small points registry and read its preview.
+	csv := filepath.Join(t.TempDir(), "баллы-февраль.csv")
+	if err := os.WriteFile(csv, []byte("Телефон;Баллы;Комментарий\r\n+79990000001;1 500;План февраля\r\n+79990000002;250,50;\r\n+79990000003;800;Мерчендайзинг\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("registries", chromedp.Navigate(pb+"/registries"), chromedp.WaitVisible(chromedp.ID("upload-points")), shot("15-registries"),
+		chromedp.SetValue(chromedp.ID("points-period"), "2026-02"),
+		chromedp.SetUploadFiles(chromedp.ID("points-file"), []string{csv}),
+		chromedp.Click(chromedp.ID("upload-points-btn")),
+		chromedp.WaitVisible(chromedp.ID("lines")), shot("16-registry-preview"))
+	total, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("credit-total")))
+	if n := count("#lines tbody tr"); n != 3 || total != kpi.Points(255050) {
+		t.Errorf("registry preview: %d lines, credit %q", n, total)
+	}
+	run("confirm registry", chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("progress")),
+		shot("17-registry-progress"))
 
 	// Export: download the sales table as CSV.
 	run("export",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
@@ -94,15 +95,11 @@ var taskFuncs = template.FuncMap{
 			return fmt.Sprint(x)
 		}
 	},
-	"kopecks": registry.FormatKopecks,
 	"signed": func(k int64) string {
 		if k > 0 {
-			return "+" + registry.FormatKopecks(k)
+			return "+" + kpi.Points(k)
 		}
-		if k < 0 {
-			return "−" + registry.FormatKopecks(-k)
-		}
-		return "0"
+		return kpi.Points(k)
 	},
 	"mask": registry.MaskPhone,
 	"has": func(list []string, v string) bool {
