@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -31,6 +28,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
+	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
 
 // servedEnv is an env whose app is wired the way `loyaltyjam serve` wires
@@ -110,81 +108,23 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	return &servedEnv{env: e, tasks: store}
 }
 
-var fiberParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
-
-// openAPIPath turns a Fiber route path into the document's form:
-// /v1/tasks/:id/take → /v1/tasks/{id}/take; a group's trailing slash
-// (/v1/tasks/) goes, as Fiber serves both forms.
-func openAPIPath(fiberPath string) string {
-	p := fiberParam.ReplaceAllString(fiberPath, "{$1}")
-	if len(p) > 1 {
-		p = strings.TrimSuffix(p, "/")
-	}
-	return p
-}
-
-// undocumented returns the /v1/ routes app serves that doc lacks, as
-// "METHOD /path". HEAD routes are Fiber's automatic twins of GET.
-func undocumented(app *fiber.App, doc *openapi3.T) []string {
-	var missing []string
-	seen := map[string]bool{}
-	for _, r := range app.GetRoutes(true) {
-		if !strings.HasPrefix(r.Path, "/v1/") || r.Method == fiber.MethodHead || r.Method == "USE" {
-			continue
-		}
-		path := openAPIPath(r.Path)
-		key := r.Method + " " + path
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		item := doc.Paths.Value(path)
-		if item == nil || item.GetOperation(r.Method) == nil {
-			missing = append(missing, key)
-		}
-	}
-	sort.Strings(missing)
-	return missing
-}
-
-// unserved returns the document's operations that app does not route.
-func unserved(app *fiber.App, doc *openapi3.T) []string {
-	served := map[string]bool{}
-	for _, r := range app.GetRoutes(true) {
-		served[r.Method+" "+openAPIPath(r.Path)] = true
-	}
-	var out []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			if !served[method+" "+path] {
-				out = append(out, method+" "+path)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // TestEveryServedRouteIsDocumented fails when serve's app routes a /v1/
 // path the document does not describe, or the document describes one
 // nobody serves.
 func TestEveryServedRouteIsDocumented(t *testing.T) {
 	t.Parallel()
 	e := newServedEnv(t, defaultAuth())
-	if m := undocumented(e.app, openapiDoc); len(m) > 0 {
+	if m := openapicheck.Undocumented(e.app, openapiDoc, "/v1/"); len(m) > 0 {
 		t.Errorf("served but missing from openapi.yaml:\n  %s", strings.Join(m, "\n  "))
 	}
-	if m := unserved(e.app, openapiDoc); len(m) > 0 {
+	if m := openapicheck.Unserved(e.app, openapiDoc); len(m) > 0 {
 		t.Errorf("in openapi.yaml but not served:\n  %s", strings.Join(m, "\n  "))
 	}
 	// The walk sees the feature routes at all (so an empty walk cannot
 	// pass), and the check can fail.
 	want := []string{"GET /v1/balance", "GET /v1/ledger", "GET /v1/notifications", "POST /v1/notifications/{id}/read",
 		"GET /v1/tasks", "POST /v1/tasks/{id}/take", "POST /v1/tasks/submissions/{id}/report"}
-	served := map[string]bool{}
-	for _, r := range e.app.GetRoutes(true) {
-		served[r.Method+" "+openAPIPath(r.Path)] = true
-	}
+	served := openapicheck.Served(e.app)
 	for _, w := range want {
 		if !served[w] {
 			t.Errorf("the served app has no %s: is the test helper wired like serve?", w)
@@ -193,7 +133,7 @@ func TestEveryServedRouteIsDocumented(t *testing.T) {
 	extra := fiber.New()
 	extra.Get("/v1/undocumented/:thing", func(c *fiber.Ctx) error { return nil })
 	extra.Get("/v1/me", func(c *fiber.Ctx) error { return nil })
-	if got := fmt.Sprint(undocumented(extra, openapiDoc)); got != "[GET /v1/undocumented/{thing}]" {
+	if got := fmt.Sprint(openapicheck.Undocumented(extra, openapiDoc, "/v1/")); got != "[GET /v1/undocumented/{thing}]" {
 		t.Errorf("undocumented(extra) = %s", got)
 	}
 	// Every response checked here is validated too.
@@ -213,8 +153,8 @@ func TestOpenAPIPath(t *testing.T) {
 		"/v1/notifications/preferences":   "/v1/notifications/preferences",
 		"/admin/v1/tasks/submissions/:id": "/admin/v1/tasks/submissions/{id}",
 	} {
-		if got := openAPIPath(in); got != want {
-			t.Errorf("openAPIPath(%q) = %q, want %q", in, got, want)
+		if got := openapicheck.Path(in); got != want {
+			t.Errorf("openapicheck.Path(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

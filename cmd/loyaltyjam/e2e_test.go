@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
@@ -22,6 +24,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
+	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
 
 // TestProductEndToEnd runs what `loyaltyjam dev` runs, wired by the same
@@ -67,16 +71,7 @@ func TestProductEndToEnd(t *testing.T) {
 		"FCM_ENDPOINT": sims.fcm + "/v1", "SMS_GATEWAY_URL": sims.sms, "SMTP_ADDR": sims.smtp,
 		"PHOTO_DIR": t.TempDir(), "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "5s",
 	}
-	cfg, err := config.LoadFrom(func(k string) (string, bool) {
-		if v, ok := env[k]; ok {
-			return v, true
-		}
-		v, ok := devDefaults[k]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t, env)
 	d, err := openDeps(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -223,5 +218,56 @@ func TestProductEndToEnd(t *testing.T) {
 	rep, err := ledgerdb.New(d.db).Check(ctx)
 	if err != nil || !rep.OK() || rep.Transactions < 2 {
 		t.Errorf("ledger check: %v, %+v", err, rep)
+	}
+}
+
+// devConfig is dev's configuration with env on top.
+func devConfig(t *testing.T, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.LoadFrom(func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		v, ok := devDefaults[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestServedRoutesMatchOpenAPI checks the app that serve and dev really
+// build (buildAPI, not a copy of it) against mobile-api/openapi.yaml: every
+// /v1 route is documented and every documented operation is served.
+func TestServedRoutesMatchOpenAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, dbURL := pgtest.New(t)
+	ropt := redistest.DB(t)
+	d, err := openDeps(ctx, devConfig(t, map[string]string{"DATABASE_URL": dbURL,
+		"REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB), "PHOTO_DIR": t.TempDir(), "LOG_LEVEL": "error"}),
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	app, cleanup, err := buildAPI(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	doc, err := openapi3.NewLoader().LoadFromData(mobileapi.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := openapicheck.Undocumented(app, doc, "/v1/"); len(m) > 0 {
+		t.Errorf("serve routes these but openapi.yaml lacks them:\n  %s", strings.Join(m, "\n  "))
+	}
+	if m := openapicheck.Unserved(app, doc); len(m) > 0 {
+		t.Errorf("openapi.yaml documents these but serve does not route them:\n  %s", strings.Join(m, "\n  "))
+	}
+	if served := openapicheck.Served(app); !served["POST /v1/receipts"] || !served["GET /v1/tasks"] || !served["GET /healthz"] {
+		t.Errorf("the walk missed routes serve has: %d routes seen", len(served))
 	}
 }
