@@ -26,9 +26,13 @@ type Invitation struct {
 	Attempts      int        `json:"attempts"`
 	ErrorCode     string     `json:"error_code,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"` // the latest delivery attempt
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 	// SignedInAt is the participant's first sign-in, if any.
 	SignedInAt *time.Time `json:"signed_in_at,omitempty"`
+	// NewPassword: a re-send that asked for new credentials even if the
+	// participant has signed in (password invitations).
+	NewPassword bool `json:"new_password,omitempty"`
 
 	// For composing the message; never serialised or logged.
 	Phone      string `json:"-"`
@@ -43,6 +47,19 @@ const (
 	InviteSent    = "sent"
 	InviteFailed  = "failed"
 )
+
+// InviteRetryWindow is how long after its creation a transient delivery
+// failure leaves an invitation pending (retried by the task, then by the
+// sweeper); after it the invitation is marked failed with the failure's
+// code, which also erases a round's kept password.
+const InviteRetryWindow = 72 * time.Hour
+
+// ErrInvitationSettled is returned by Applier.InvitationPassword when the
+// invitation was sent or failed meanwhile (a concurrent run): skip it.
+var ErrInvitationSettled = errors.New("registry: invitation no longer pending")
+
+// GeneratePassword returns a new invitation password and its hash.
+type GeneratePassword func() (plain, hash string, err error)
 
 // Applier is what the Processor needs from storage. Implemented by
 // registrydb.Store.
@@ -63,9 +80,21 @@ type Applier interface {
 	Fail(ctx context.Context, id int64, code, message string) error
 	// PendingInvitations returns the upload's invitations still to send.
 	PendingInvitations(ctx context.Context, id int64) ([]Invitation, error)
-	// SetPassword stores a participant's password hash.
-	SetPassword(ctx context.Context, participantID int64, hash string) error
-	// MarkInvitation records a send attempt's outcome.
+	// InvitationPassword returns the password a pending password
+	// invitation sends: one per participant and round, shared by every
+	// channel and every retry of the round. The round's first call decides,
+	// in one transaction with the participant locked: if the participant
+	// has not signed in yet (status invited), has no password, or
+	// inv.NewPassword, gen's
+	// password is kept for the round and its hash becomes the participant's
+	// password; otherwise the round keeps the current password and "" is
+	// returned. Later calls of the round return the same result without
+	// calling gen. The kept plain text is erased once no invitation of the
+	// round is pending (MarkInvitation). ErrInvitationSettled if inv is no
+	// longer pending.
+	InvitationPassword(ctx context.Context, inv Invitation, gen GeneratePassword) (string, error)
+	// MarkInvitation records a send attempt's outcome; when it settles the
+	// last pending invitation of a round it erases the round's password.
 	MarkInvitation(ctx context.Context, id int64, status, providerID, errorCode string) error
 }
 
@@ -172,9 +201,13 @@ type retryable interface{ Retryable() bool }
 
 // sendInvitations sends every pending invitation once. A delivery the
 // channel refuses for good is marked failed; a transient failure leaves it
-// pending and makes Process return an error so the task is retried. A
-// crash between the gateway accepting and the row being marked sent can
-// deliver one invitation twice, which is harmless.
+// pending and makes Process return an error so the task is retried (past
+// InviteRetryWindow it is marked failed). A password invitation sends the
+// password of its participant's round (Applier.InvitationPassword): the
+// same on every channel and on every retry, so a delivered password keeps
+// working. A crash between the gateway accepting and the row being marked
+// sent, or two runs at once (a sweep next to a task retry), can deliver
+// one invitation twice, with the same text: harmless.
 func (p *Processor) sendInvitations(ctx context.Context, uploadID int64) error {
 	invs, err := p.store.PendingInvitations(ctx, uploadID)
 	if err != nil {
@@ -184,12 +217,11 @@ func (p *Processor) sendInvitations(ctx context.Context, uploadID int64) error {
 	for _, inv := range invs {
 		pw := ""
 		if inv.Method == MethodPassword {
-			pw = newPassword()
-			h, err := password.Hash(pw)
-			if err != nil {
-				return err
+			pw, err = p.store.InvitationPassword(ctx, inv, generatePassword)
+			if errors.Is(err, ErrInvitationSettled) {
+				continue
 			}
-			if err := p.store.SetPassword(ctx, inv.ParticipantID, h); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -197,7 +229,7 @@ func (p *Processor) sendInvitations(ctx context.Context, uploadID int64) error {
 		status, code := InviteSent, ""
 		if err != nil {
 			var r retryable
-			if errors.As(err, &r) && r.Retryable() {
+			if errors.As(err, &r) && r.Retryable() && time.Since(inv.CreatedAt) < InviteRetryWindow {
 				transient = errors.Join(transient, err)
 				status = InvitePending
 			} else {
@@ -229,8 +261,12 @@ var errNoChannel = errors.New("channel not configured")
 func (p *Processor) send(ctx context.Context, inv Invitation, pw string) (string, error) {
 	login := fmt.Sprintf("Логин: ваш номер телефона %s.", inv.Phone)
 	how := "Для входа введите номер — одноразовый код придёт по SMS."
-	if pw != "" {
+	switch {
+	case pw != "":
 		how = fmt.Sprintf("Пароль: %s (смените его после первого входа). Можно входить и по коду из SMS.", pw)
+	case inv.Method == MethodPassword:
+		// A participant who has signed in keeps their password.
+		how = "Входите с вашим паролем или по одноразовому коду из SMS."
 	}
 	switch inv.Channel {
 	case ChannelSMS:
@@ -257,6 +293,12 @@ func (p *Processor) send(ctx context.Context, inv Invitation, pw string) (string
 		return r.MessageID, err
 	}
 	return "", errNoChannel
+}
+
+func generatePassword() (string, string, error) {
+	pw := newPassword()
+	h, err := password.Hash(pw)
+	return pw, h, err
 }
 
 // newPassword returns a 10-character password without look-alike

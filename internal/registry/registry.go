@@ -169,9 +169,9 @@ type Store interface {
 	// Invitations lists an upload's invitations.
 	Invitations(ctx context.Context, id int64) ([]Invitation, error)
 	// Resend adds a new round of pending invitations for participants of
-	// the upload (all not yet signed in when ids is empty) and returns how
-	// many.
-	Resend(ctx context.Context, id int64, participantIDs []int64) (int, error)
+	// the upload (all not yet signed in when r.ParticipantIDs is empty), one
+	// round number per participant across channels, and returns how many.
+	Resend(ctx context.Context, id int64, r ResendRequest) (int, error)
 }
 
 // Enqueuer hands an upload to the worker; reason makes the task id unique
@@ -414,9 +414,27 @@ func (s *Service) Invitations(ctx context.Context, staff access.Staff, id int64)
 	return s.store.Invitations(ctx, id)
 }
 
+// ResendRequest says who a re-send goes to and whether it resets passwords.
+type ResendRequest struct {
+	// ParticipantIDs lists participants of the upload; empty: everyone
+	// who has not signed in yet.
+	ParticipantIDs []int64 `json:"participant_ids"`
+	// NewPassword (password invitations): generate and send new passwords
+	// also to participants who have signed in. Without it a participant
+	// who has signed in keeps their password and the re-send reminds them
+	// of the login; one who has not gets a new password.
+	NewPassword bool `json:"new_password"`
+}
+
 // Resend queues a new round of invitations to participants of an applied
-// participant upload: those listed, or all who have not signed in yet.
+// participant upload: those listed, or all who have not signed in yet. A
+// participant who has signed in keeps their password (see ResendWith).
 func (s *Service) Resend(ctx context.Context, staff access.Staff, id int64, participantIDs []int64) (int, error) {
+	return s.ResendWith(ctx, staff, id, ResendRequest{ParticipantIDs: participantIDs})
+}
+
+// ResendWith is Resend with the choice of new credentials.
+func (s *Service) ResendWith(ctx context.Context, staff access.Staff, id int64, r ResendRequest) (int, error) {
 	u, err := s.Get(ctx, staff, id)
 	if err != nil {
 		return 0, err
@@ -427,7 +445,7 @@ func (s *Service) Resend(ctx context.Context, staff access.Staff, id int64, part
 	if u.Kind != KindParticipants || u.Status != StatusApplied {
 		return 0, ErrNotApplied
 	}
-	n, err := s.store.Resend(ctx, id, participantIDs)
+	n, err := s.store.Resend(ctx, id, r)
 	if err != nil || n == 0 {
 		return n, err
 	}

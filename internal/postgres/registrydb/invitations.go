@@ -2,20 +2,24 @@ package registrydb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
-const invitationColumns = `i.id, i.upload_id, i.participant_id, i.channel, i.method, i.round, i.status, i.attempts,
-	i.error_code, i.created_at, i.sent_at, i.signed_in_at, p.phone, COALESCE(p.email, ''), p.name, c.name`
+const invitationColumns = `i.id, i.upload_id, i.participant_id, i.channel, i.method, i.round, i.new_password, i.status,
+	i.attempts, i.error_code, i.created_at, i.last_attempt_at, i.sent_at, i.signed_in_at,
+	p.phone, COALESCE(p.email, ''), p.name, c.name`
 
 func scanInvitation(r pgx.CollectableRow) (registry.Invitation, error) {
 	var v registry.Invitation
-	err := r.Scan(&v.ID, &v.UploadID, &v.ParticipantID, &v.Channel, &v.Method, &v.Round, &v.Status, &v.Attempts,
-		&v.ErrorCode, &v.CreatedAt, &v.SentAt, &v.SignedInAt, &v.Phone, &v.Email, &v.Name, &v.ClientName)
+	err := r.Scan(&v.ID, &v.UploadID, &v.ParticipantID, &v.Channel, &v.Method, &v.Round, &v.NewPassword, &v.Status,
+		&v.Attempts, &v.ErrorCode, &v.CreatedAt, &v.LastAttemptAt, &v.SentAt, &v.SignedInAt,
+		&v.Phone, &v.Email, &v.Name, &v.ClientName)
 	return v, err
 }
 
@@ -39,33 +43,144 @@ func (s *Store) PendingInvitations(ctx context.Context, id int64) ([]registry.In
 	return s.invitations(ctx, "AND i.status = 'pending'", id)
 }
 
-// SetPassword stores a participant's password hash (argon2id).
-func (s *Store) SetPassword(ctx context.Context, participantID int64, hash string) error {
-	_, err := s.db.Exec(ctx, `UPDATE participants SET password_hash = $2 WHERE id = $1`, participantID, hash)
-	return err
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// MarkInvitation records a send attempt.
+// roundPassword reads what the round of inv decided: decided false if
+// nothing yet; registry.ErrInvitationSettled if the round's password was
+// erased (every invitation of the round was sent or failed).
+func roundPassword(ctx context.Context, q queryRower, inv registry.Invitation) (pw string, decided bool, err error) {
+	var set bool
+	var plain *string
+	err = q.QueryRow(ctx, `SELECT password_set, password FROM registry_invitation_passwords
+		WHERE participant_id = $1 AND round = $2`, inv.ParticipantID, inv.Round).Scan(&set, &plain)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("registrydb: invitation password: %w", err)
+	case set && plain == nil:
+		return "", true, registry.ErrInvitationSettled
+	case plain == nil:
+		return "", true, nil
+	}
+	return *plain, true, nil
+}
+
+// InvitationPassword implements registry.Applier: one password per
+// participant and round. The plain text is kept in
+// registry_invitation_passwords only while an invitation of the round is
+// pending, so a retry or the other channel sends the same one.
+func (s *Store) InvitationPassword(ctx context.Context, inv registry.Invitation, gen registry.GeneratePassword) (string, error) {
+	pw, decided, err := roundPassword(ctx, s.db, inv)
+	if err != nil || decided {
+		return pw, err
+	}
+	// Hash before the transaction (argon2id is slow on purpose) when the
+	// round will most likely set a password; re-checked under the lock.
+	// A participant who has signed in keeps their password unless the
+	// round asks for new credentials (or they have none).
+	const mayResetSQL = `SELECT status = 'invited' OR password_hash IS NULL OR password_hash = '' FROM participants WHERE id = $1`
+	var mayReset bool
+	if err := s.db.QueryRow(ctx, mayResetSQL, inv.ParticipantID).Scan(&mayReset); err != nil {
+		return "", fmt.Errorf("registrydb: invitation password: %w", err)
+	}
+	var plain, hash string
+	if mayReset || inv.NewPassword {
+		if plain, hash, err = gen(); err != nil {
+			return "", err
+		}
+	}
+	err = postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		// The participant's row lock serialises the rounds' decisions and
+		// keeps a sign-in from slipping between the check and the reset.
+		if err := tx.QueryRow(ctx, mayResetSQL+` FOR UPDATE`, inv.ParticipantID).Scan(&mayReset); err != nil {
+			return err
+		}
+		var invStatus string
+		if err := tx.QueryRow(ctx, `SELECT status FROM registry_invitations WHERE id = $1`, inv.ID).Scan(&invStatus); err != nil {
+			return err
+		}
+		if invStatus != registry.InvitePending {
+			return registry.ErrInvitationSettled
+		}
+		var decided bool
+		if pw, decided, err = roundPassword(ctx, tx, inv); err != nil || decided {
+			return err
+		}
+		if !mayReset && !inv.NewPassword {
+			pw = ""
+			_, err := tx.Exec(ctx, `INSERT INTO registry_invitation_passwords (participant_id, round, password_set)
+				VALUES ($1, $2, false)`, inv.ParticipantID, inv.Round)
+			return err
+		}
+		if hash == "" {
+			if plain, hash, err = gen(); err != nil {
+				return err
+			}
+		}
+		pw = plain
+		if _, err := tx.Exec(ctx, `INSERT INTO registry_invitation_passwords (participant_id, round, password_set, password)
+			VALUES ($1, $2, true, $3)`, inv.ParticipantID, inv.Round, plain); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE participants SET password_hash = $2 WHERE id = $1`, inv.ParticipantID, hash)
+		return err
+	})
+	if err != nil && !errors.Is(err, registry.ErrInvitationSettled) {
+		return "", fmt.Errorf("registrydb: invitation password: %w", err)
+	}
+	return pw, err
+}
+
+// MarkInvitation records a send attempt. When it settles (sent or failed)
+// the last pending invitation of its participant's round, the round's kept
+// password is erased in the same transaction.
 func (s *Store) MarkInvitation(ctx context.Context, id int64, status, providerID, errorCode string) error {
-	_, err := s.db.Exec(ctx, `UPDATE registry_invitations SET status = $2, provider_id = $3, error_code = $4,
-		attempts = attempts + 1, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-		WHERE id = $1 AND status = 'pending'`, id, status, providerID, errorCode)
-	return err
+	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		var pid int64
+		var round int
+		err := tx.QueryRow(ctx, `UPDATE registry_invitations SET status = $2, provider_id = $3, error_code = $4,
+			attempts = attempts + 1, last_attempt_at = now(),
+			sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+			WHERE id = $1 AND status = 'pending' RETURNING participant_id, round`,
+			id, status, providerID, errorCode).Scan(&pid, &round)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && status == registry.InvitePending {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("registrydb: mark invitation: %w", err)
+		}
+		// Lock the round's password first: of two channels settled at once,
+		// the second then sees the first settled and erases.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM registry_invitation_passwords
+			WHERE participant_id = $1 AND round = $2 FOR UPDATE`, pid, round); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE registry_invitation_passwords SET password = NULL, erased_at = now()
+			WHERE participant_id = $1 AND round = $2 AND password IS NOT NULL
+			  AND NOT EXISTS (SELECT 1 FROM registry_invitations
+			                   WHERE participant_id = $1 AND round = $2 AND status = 'pending')`, pid, round)
+		return err
+	})
 }
 
 // Resend adds a round of pending invitations, per channel the upload
-// invited by, for the listed participants of the upload or, when ids is
-// empty, for those who have not signed in yet. It returns how many.
-func (s *Store) Resend(ctx context.Context, id int64, participantIDs []int64) (int, error) {
-	tag, err := s.db.Exec(ctx, `INSERT INTO registry_invitations (upload_id, participant_id, channel, method, round)
+// invited by, for the listed participants of the upload or, when none are
+// listed, for those who have not signed in yet. Every channel of a
+// participant gets the same round number (one password per round). It
+// returns how many.
+func (s *Store) Resend(ctx context.Context, id int64, r registry.ResendRequest) (int, error) {
+	participantIDs := r.ParticipantIDs
+	tag, err := s.db.Exec(ctx, `INSERT INTO registry_invitations (upload_id, participant_id, channel, method, round, new_password)
 		SELECT $1, i.participant_id, i.channel, max(i.method),
-		       (SELECT max(round) + 1 FROM registry_invitations x
-		         WHERE x.participant_id = i.participant_id AND x.channel = i.channel)
+		       (SELECT max(round) + 1 FROM registry_invitations x WHERE x.participant_id = i.participant_id), $3
 		  FROM registry_invitations i JOIN participants p ON p.id = i.participant_id
 		 WHERE i.upload_id = $1 AND p.status <> 'blocked'
 		   AND (COALESCE(cardinality($2::bigint[]), 0) = 0 AND p.status = 'invited' OR i.participant_id = ANY($2))
 		 GROUP BY i.participant_id, i.channel
-		ON CONFLICT ON CONSTRAINT registry_invitations_round_key DO NOTHING`, id, participantIDs)
+		ON CONFLICT ON CONSTRAINT registry_invitations_round_key DO NOTHING`, id, participantIDs, r.NewPassword)
 	if err != nil {
 		return 0, fmt.Errorf("registrydb: resend: %w", err)
 	}

@@ -253,12 +253,18 @@ func (s *Store) Fail(ctx context.Context, id int64, code, message string) error 
 	return err
 }
 
-// Stuck returns uploads left confirmed or processing for longer than age,
-// for a sweeper to enqueue again (Redis may lose a task; Process is
-// idempotent).
+// Stuck returns the uploads a sweeper should enqueue again (Redis may lose
+// a task, and Asynq gives up after its retries; Process is idempotent):
+// those left confirmed or processing for longer than age, and those with
+// an invitation still pending whose last delivery attempt (or creation)
+// is older than age.
 func (s *Store) Stuck(ctx context.Context, age time.Duration) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `SELECT id FROM registry_uploads
-		WHERE status IN ('confirmed', 'processing') AND updated_at < now() - $1::interval ORDER BY id`, age.String())
+		WHERE status IN ('confirmed', 'processing') AND updated_at < now() - $1::interval
+		UNION
+		SELECT upload_id FROM registry_invitations
+		WHERE status = 'pending' AND COALESCE(last_attempt_at, created_at) < now() - $1::interval
+		ORDER BY 1`, age.String())
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func New(svc *registry.Service, staff StaffFunc) *Handler { return &Handler{svc:
 //	GET  /admin/v1/registries/:id/lines?offset=&limit=    points: per-participant sums and differences
 //	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
 //	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
-//	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in
+//	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
 func (h *Handler) Register(r fiber.Router) {
 	g := r.Group("/admin/v1/registries")
 	g.Post("/", h.upload)
@@ -231,10 +231,6 @@ func (h *Handler) invitations(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"invitations": invs})
 }
 
-type resendBody struct {
-	ParticipantIDs []int64 `json:"participant_ids"`
-}
-
 func (h *Handler) resend(c *fiber.Ctx) error {
 	st, err := h.caller(c)
 	if err != nil {
@@ -244,13 +240,13 @@ func (h *Handler) resend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var b resendBody
+	var b registry.ResendRequest
 	if len(c.Body()) > 0 {
 		if err := c.BodyParser(&b); err != nil {
 			return errBadField("participant_ids")
 		}
 	}
-	n, err := h.svc.Resend(c.UserContext(), st, id, b.ParticipantIDs)
+	n, err := h.svc.ResendWith(c.UserContext(), st, id, b)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
@@ -26,6 +27,8 @@ import (
 
 type env struct {
 	app     *fiber.App
+	db      *pgxpool.Pool
+	store   *registrydb.Store
 	program int64
 	users   map[string]access.Staff
 }
@@ -69,7 +72,7 @@ func setup(t *testing.T) env {
 		}
 		return st, nil
 	}).Register(app)
-	return env{app: app, program: program, users: users}
+	return env{app: app, db: db, store: registrydb.New(db), program: program, users: users}
 }
 
 func must(t testing.TB, err error) {
@@ -185,5 +188,46 @@ func TestRegistryAPI(t *testing.T) {
 	_, body = e.do(t, httptest.NewRequest("GET", path("/lines"), nil), "maker")
 	if lines, _ := body["lines"].([]any); len(lines) != 1 || lines[0].(map[string]any)["amount_kopecks"] != float64(15000) {
 		t.Errorf("lines: %v", body)
+	}
+}
+
+// A re-send's "new_password" reaches the new round's invitations; without
+// it the round keeps signed-in participants' passwords.
+func TestResendNewPassword(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	status, body := e.upload(t, "maker", map[string]string{"kind": "participants", "invite": "sms", "invite_method": "password"},
+		[]byte("ФИО;Телефон;Роль\nАнна;+79160000001;продавец\n"))
+	if status != 201 {
+		t.Fatalf("upload: %d %v", status, body)
+	}
+	id := int64(body["id"].(float64))
+	path := fmt.Sprintf("/admin/v1/registries/%d", id)
+	if status, body := e.do(t, httptest.NewRequest("POST", path+"/confirm", nil), "maker"); status != 202 {
+		t.Fatalf("confirm: %d %v", status, body)
+	}
+	// No SMS gateway here: the invitation fails (not_configured), the
+	// upload is applied.
+	_ = registry.NewProcessor(e.store, nil, nil, registry.ProcessorConfig{Logger: slog.New(slog.DiscardHandler)}).Process(ctx, id)
+	for _, b := range []string{`{}`, `{"new_password":true}`} {
+		req := httptest.NewRequest("POST", path+"/invitations/resend", bytes.NewBufferString(b))
+		req.Header.Set("Content-Type", "application/json")
+		if status, body := e.do(t, req, "maker"); status != 202 || body["queued"] != float64(1) {
+			t.Fatalf("resend %s: %d %v", b, status, body)
+		}
+	}
+	rows, err := e.db.Query(ctx, `SELECT round, new_password FROM registry_invitations WHERE upload_id = $1 ORDER BY round`, id)
+	must(t, err)
+	var got []string
+	for rows.Next() {
+		var round int
+		var np bool
+		must(t, rows.Scan(&round, &np))
+		got = append(got, fmt.Sprintf("%d:%v", round, np))
+	}
+	must(t, rows.Err())
+	if fmt.Sprint(got) != "[1:false 2:false 3:true]" {
+		t.Errorf("rounds %v", got)
 	}
 }
