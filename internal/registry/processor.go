@@ -305,10 +305,17 @@ func generatePassword() (string, string, error) {
 // characters (no 0/O, 1/l/I), easy to type from an SMS.
 func newPassword() string {
 	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	// Bytes ≥ 224 (4×56) are dropped so every character is equally likely.
+	const limit = 256 / len(alphabet) * len(alphabet)
+	out := make([]byte, 0, 10)
+	b := make([]byte, 16)
+	for len(out) < 10 {
+		_, _ = rand.Read(b)
+		for _, c := range b {
+			if int(c) < limit && len(out) < 10 {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
 	}
-	return string(b)
+	return string(out)
 }
