@@ -19,7 +19,11 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -153,12 +157,8 @@ func TestPagesAndExports(t *testing.T) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
-	_, body = e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/receipts/%s", v.ProgramID, v.Credited[0]), nil)
-	for _, want := range []string{"по GTIN", "50 баллов за единицу", "Баллы начислены.", "Товар программы"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("receipt page lacks %q", want)
-		}
-	}
+	receiptPage(t, e, c)
+	settingsPage(t, e, c)
 	for _, p := range exports(v.ProgramID) {
 		resp, body := e.do(t, c, "GET", p, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
@@ -371,5 +371,140 @@ func TestCookieFlags(t *testing.T) {
 		if !strings.Contains(sc, want) {
 			t.Errorf("session cookie lacks %q: %s", want, sc)
 		}
+	}
+}
+
+// rawCodes are reason codes the pages must show in Russian, never as is.
+var rawCodes = []string{"earned", "cap_per_receipt", "no_brand", "not_matched", "shop_mismatch", "sku_not_in_program"}
+
+// receiptPage: line reasons and match reasons in Russian, and the stored
+// evaluation's rule version, bonus and caps.
+func receiptPage(t *testing.T, e *env, c *client) {
+	t.Helper()
+	v := e.data.Vetluga
+	_, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/receipts/%s", v.ProgramID, v.Credited[0]), nil)
+	for _, want := range []string{"по GTIN", "Товар программы",
+		"Баллы начислены.", "Достигнут лимит баллов за один чек.", "Товар не распознан в каталоге программы.",
+		"ни брендов, ни артикулов программы в названии", "До лимитов: 80.",
+		`id="evaluation"`, "версия 1", "«Два SKU в чеке»: <b>0</b> из 20",
+		"Лимит 150, уже начислено 0, срезано <b>50</b>."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("credited receipt page lacks %q", want)
+		}
+	}
+	for _, code := range rawCodes {
+		if strings.Contains(body, code) {
+			t.Errorf("credited receipt page shows the raw code %q", code)
+		}
+	}
+	_, body = e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/receipts/%s", v.ProgramID, v.Rejected[0]), nil)
+	if strings.Count(body, "Чек пробит не в вашем магазине.") < 4 { // status, 3 lines (and the event)
+		t.Errorf("rejected receipt page does not explain its lines")
+	}
+	for _, code := range rawCodes {
+		if strings.Contains(body, code) {
+			t.Errorf("rejected receipt page shows the raw code %q", code)
+		}
+	}
+}
+
+var absurdForecast = regexp.MustCompile(`через [0-9  ]{5,} дн`)
+
+// settingsPage: spending and balance from the ledger, a sane forecast.
+func settingsPage(t *testing.T, e *env, c *client) {
+	t.Helper()
+	_, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/settings", e.data.Vetluga.ProgramID), nil)
+	// Two receipts of 150 points in the 30 days to 15 March: 10 a day,
+	// which would last ~50 000 days; the program ends on 31.12.2026.
+	for _, want := range []string{`id="burn">10<`, "чеки 300", "хватит до окончания программы 31.12.2026", `id="budget-spent">600 `} {
+		if !strings.Contains(body, want) {
+			t.Errorf("settings page lacks %q", want)
+		}
+	}
+	if m := absurdForecast.FindString(body); m != "" {
+		t.Errorf("settings page forecasts %q", m)
+	}
+}
+
+// TestOverviewChurnOfCompleteMonths: on 15 March the default period ends in
+// the running month; churn compares January and February and says so.
+func TestOverviewChurnOfCompleteMonths(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.mustLogin(t, e.data.Vetluga.ManagerEmail)
+	_, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/overview", e.data.Vetluga.ProgramID), nil)
+	m := regexp.MustCompile(`(?s)<div class="kpi" title="([^"]*)" data-kpi="churn">.*?<div class="kpi-value">\s*([^<]*?)\s*</div>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("overview has no churn KPI")
+	}
+	for _, want := range []string{"активные в январе 2026 и не активные в феврале 2026", "два последних полных месяца"} {
+		if !strings.Contains(m[1], want) {
+			t.Errorf("churn formula %q lacks %q", m[1], want)
+		}
+	}
+	if !strings.Contains(m[2], "(янв 2026 → фев 2026)") {
+		t.Errorf("churn value %q does not name its months", m[2])
+	}
+}
+
+// TestApproveThroughPointsService wires the dashboard as serve does: the
+// points service's ProcessApproved as Credit and the notification hook on
+// the receipt store. A needs_review receipt the rules then reject is shown
+// as rejected, not "подтверждён", and its participant is notified.
+func TestApproveThroughPointsService(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.New(t)
+	data := reporttest.Load(t, db, testNow)
+	store := receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook))
+	quiet := slog.New(slog.DiscardHandler)
+	app := httpapi.New(httpapi.Options{Logger: quiet})
+	pts := points.New(points.WithClock(func() time.Time { return testNow }))
+	dashboard.New(dashboard.Options{DB: db, Receipts: store, Now: func() time.Time { return testNow }, Logger: quiet,
+		Credit: pts.ProcessApproved}).Register(app)
+	e := &env{app: app, data: data, clock: &clock{t: testNow}}
+	v := data.Vetluga
+	c := e.mustLogin(t, v.ModeratorMail)
+	// Review[1] has verified items; the demo shops' cash registers are not
+	// the receipt's, so the rules reject it once the anomaly check is
+	// waived.
+	id := v.Review[1]
+	before, err := store.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/moderation", v.ProgramID), nil) // the session's CSRF token
+	resp, body := e.do(t, c, "POST", fmt.Sprintf("/dashboard/p/%d/moderation/%s/approve", v.ProgramID, id), url.Values{"_csrf": {c.csrf}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", resp.StatusCode, body)
+	}
+	r, err := store.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != receipt.Rejected {
+		t.Fatalf("after approve through the points service: %s (%s)", r.Status, r.StatusReason)
+	}
+	_, body = e.do(t, c, "GET", resp.Header.Get("Location"), nil)
+	flash := regexp.MustCompile(`<p class="ok" role="status"[^>]*>([^<]*)</p>`).FindStringSubmatch(body)
+	if flash == nil {
+		t.Fatalf("no flash after approve; redirected to %s", resp.Header.Get("Location"))
+	}
+	t.Logf("flash: %s", flash[1])
+	last := r.Events[len(r.Events)-1]
+	if strings.Contains(flash[1], "подтверждён") || !strings.Contains(flash[1], "отклонён") || !strings.Contains(flash[1], last.Message) {
+		t.Errorf("flash %q for a receipt rejected with %q", flash[1], last.Message)
+	}
+	var n int
+	if err := db.QueryRow(t.Context(), `SELECT count(*) FROM notification_intents WHERE participant_id = $1
+		AND event_type = 'receipt_rejected' AND data->>'receipt_id' = $2`, before.ParticipantID, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d receipt_rejected intents for the participant, want 1", n)
+	}
+	// A forged flash shows nothing: the text comes from the receipt.
+	_, body = e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/moderation?done=approved&rid=%s", v.ProgramID, data.Krasnodol.Review[0]), nil)
+	if strings.Contains(body, `role="status"`) {
+		t.Error("flash for another tenant's receipt")
 	}
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -9,8 +10,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 // period is the month range a page reports on: ?from=2026-01&to=2026-03
@@ -71,7 +76,7 @@ func (s *Server) pageData(c *fiber.Ctx, per period) map[string]any {
 
 func (s *Server) overview(c *fiber.Ctx) error {
 	ctx, p, per := c.UserContext(), program(c), s.period(c)
-	in, err := s.store.Overview(ctx, p, per.Period)
+	in, err := s.store.OverviewAsOf(ctx, p, per.Period, s.o.Now())
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -304,6 +309,8 @@ func (s *Server) receiptPage(c *fiber.Ctx) error {
 	}
 	d := s.pageData(c, s.period(c))
 	d["R"], d["H"] = &r, h
+	ev := evaluationOf(r)
+	d["Lines"], d["Eval"] = receiptLines(r, ev), ev
 	d["CanModerate"] = r.Status == "needs_review" && staff(c).CheckClient(r.ClientID, access.Moderator, access.ClientManager) == nil
 	return s.render(c, "receipt", d)
 }
@@ -342,22 +349,75 @@ func (s *Server) moderation(c *fiber.Ctx) error {
 	}
 	d := s.pageData(c, s.period(c))
 	d["Rows"] = rows
-	d["Flash"] = c.Query("done")
+	d["Flash"] = s.decisionFlash(c, c.Query("done"), c.Query("rid"))
 	return s.render(c, "moderation", d)
 }
 
+// decisionFlash is the message after a moderator's decision on receipt
+// rid: what actually became of the receipt, read back from the store (an
+// approved receipt may still end rejected or without points once the
+// rules are applied). Unknown values show nothing.
+func (s *Server) decisionFlash(c *fiber.Ctx, done, rid string) string {
+	if done != "approved" && done != "rejected" {
+		return ""
+	}
+	if rid == "" {
+		return ""
+	}
+	ctx, p := c.UserContext(), program(c)
+	if _, err := s.store.ReceiptHeader(ctx, p, rid); err != nil {
+		return ""
+	}
+	r, err := s.o.Receipts.Get(ctx, rid)
+	if err != nil || !staff(c).CanSee(r.ClientID) {
+		return ""
+	}
+	return decisionText(done, r)
+}
+
+// decisionText words the outcome of a moderator's decision on r.
+func decisionText(done string, r receipt.Receipt) string {
+	why := receipt.Message(r.StatusReason)
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		if e := r.Events[i]; e.To == r.Status && e.Reason == r.StatusReason && e.Message != "" {
+			why = e.Message
+			break
+		}
+	}
+	if done == "rejected" {
+		return "Чек отклонён, участник получит уведомление с причиной."
+	}
+	switch r.Status {
+	case receipt.Credited:
+		return fmt.Sprintf("Чек подтверждён: начислено %s балл. Участник получит уведомление.", kpi.Points(r.PointsKopecks))
+	case receipt.Matched:
+		return "Чек подтверждён и сопоставлен с каталогом; баллы начислит обработка чека."
+	case receipt.Queued:
+		return "Чек подтверждён модератором и отправлен на повторную проверку в ФНС."
+	case receipt.NoEligibleItems:
+		return "Решение принято, но баллов за чек нет: " + why + " Участник получит уведомление."
+	case receipt.Rejected:
+		return "Решение принято, но чек отклонён по правилам программы: " + why + " Участник получит уведомление."
+	}
+	return fmt.Sprintf("Решение принято; статус чека — «%s»: %s", statusNames[string(r.Status)], why)
+}
+
 func (s *Server) approve(c *fiber.Ctx) error {
-	if err := s.approver.Approve(c.UserContext(), staff(c), c.Params("rid")); err != nil {
+	rid := c.Params("rid")
+	if err := s.approver.Approve(c.UserContext(), staff(c), rid); err != nil {
 		return s.fail(c, err)
 	}
-	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?done=approved", Prefix, program(c).ID), fiber.StatusSeeOther)
+	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?%s", Prefix, program(c).ID,
+		url.Values{"done": {"approved"}, "rid": {rid}}.Encode()), fiber.StatusSeeOther)
 }
 
 func (s *Server) reject(c *fiber.Ctx) error {
-	if err := s.approver.Reject(c.UserContext(), staff(c), c.Params("rid"), c.FormValue("reason")); err != nil {
+	rid := c.Params("rid")
+	if err := s.approver.Reject(c.UserContext(), staff(c), rid, c.FormValue("reason")); err != nil {
 		return s.fail(c, err)
 	}
-	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?done=rejected", Prefix, program(c).ID), fiber.StatusSeeOther)
+	return c.Redirect(fmt.Sprintf("%s/p/%d/moderation?%s", Prefix, program(c).ID,
+		url.Values{"done": {"rejected"}, "rid": {rid}}.Encode()), fiber.StatusSeeOther)
 }
 
 func (s *Server) unmatched(c *fiber.Ctx) error {
@@ -447,4 +507,142 @@ func (s *Server) participantPage(c *fiber.Ctx) error {
 	d := s.pageData(c, s.period(c))
 	d["P"], d["Timeline"] = row, tl
 	return s.render(c, "participant", d)
+}
+
+// matchReasons are the Russian explanations of why a line matched no SKU
+// (catalog.Result.Reason, plus "sku_unknown" of the points service).
+var matchReasons = map[string]string{
+	catalog.ReasonEmpty:          "после служебных пометок от названия ничего не осталось",
+	catalog.ReasonGTINNotOurs:    "GTIN из кода маркировки не из каталога программы",
+	catalog.ReasonNoBrand:        "ни брендов, ни артикулов программы в названии",
+	catalog.ReasonCodeNotOurs:    "артикул серии клиента, которого нет в каталоге",
+	catalog.ReasonExcludedOffer:  "подарочный набор, концентрат, розлив или пробник — не участвует",
+	catalog.ReasonSizeMismatch:   "товар программы в объёме, которого нет в каталоге",
+	catalog.ReasonVariant:        "вариант товара, которого нет ни у одного SKU",
+	catalog.ReasonUnknownProduct: "в названии незнакомые слова вместо названия SKU",
+	catalog.ReasonNoCandidate:    "бренд программы, но название не указывает ни на один её товар",
+	catalog.ReasonAmbiguous:      "подходит к нескольким SKU — подтвердите псевдоним",
+	"sku_unknown":                "SKU больше нет в каталоге",
+}
+
+// matchReason is the Russian text of a line's match reason code; a text
+// that is not a known code (older data) is shown as it is.
+func matchReason(code string) string {
+	if m, ok := matchReasons[code]; ok {
+		return m
+	}
+	return code
+}
+
+// genericReceiptMessage is what receipt.Message says of a code it does not
+// know.
+var genericReceiptMessage = receipt.Message("\x00unknown")
+
+// pointsReason is the Russian text of a line's points reason code: the
+// rules engine's texts first (earned, caps, eligibility), then the points
+// service's own codes, then the receipt's (return_reversed). An unknown
+// code is shown as it is.
+func pointsReason(code string) string {
+	if code == "" {
+		return ""
+	}
+	if m := rules.Message(code); m != "" {
+		return m
+	}
+	if m, ok := points.Messages[code]; ok {
+		return m
+	}
+	if m := receipt.Message(code); m != genericReceiptMessage {
+		return m
+	}
+	return code
+}
+
+// lineView is one item of the receipt page with its reasons in Russian.
+type lineView struct {
+	receipt.Item
+	MatchText  string
+	PointsText string
+	Promo      string
+	RawKopecks int64 // points before caps, when the evaluation is known
+	HasRaw     bool
+}
+
+// evalView is the rules evaluation stored with the receipt's latest
+// evaluating event: the rule version, the receipt bonus and the caps that
+// bit.
+type evalView struct {
+	RuleVersion int
+	Proposed    int64 // points proposed when the receipt went to review
+	Bonus       *rules.BonusResult
+	BonusText   string
+	Caps        []capView
+	Reason      string // receipt-level reason, in Russian
+	lines       map[int]rules.LineResult
+}
+
+type capView struct {
+	rules.CapHit
+	Text string
+}
+
+// evaluationOf decodes the "evaluation" of the last event that carries one
+// (points.Service stores it with rule_version on every evaluation).
+func evaluationOf(r receipt.Receipt) *evalView {
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		raw, ok := r.Events[i].Data["evaluation"]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(raw)
+		if err != nil {
+			return nil
+		}
+		var res rules.Result
+		if json.Unmarshal(b, &res) != nil {
+			return nil
+		}
+		v := &evalView{Bonus: res.Bonus, lines: map[int]rules.LineResult{}}
+		if n, ok := r.Events[i].Data["rule_version"].(float64); ok {
+			v.RuleVersion = int(n)
+		} else if n, ok := r.Events[i].Data["rule_version"].(int); ok {
+			v.RuleVersion = n
+		}
+		if n, ok := r.Events[i].Data["proposed_kopecks"].(float64); ok {
+			v.Proposed = int64(n)
+		}
+		if !res.Eligible && res.Reason != "" {
+			v.Reason = pointsReason(res.Reason)
+		}
+		if res.Bonus != nil {
+			v.BonusText = pointsReason(res.Bonus.Reason)
+		}
+		for _, c := range res.Caps {
+			v.Caps = append(v.Caps, capView{c, pointsReason(c.Cap)})
+		}
+		for _, l := range res.Lines {
+			v.lines[l.LineNo] = l
+		}
+		return v
+	}
+	return nil
+}
+
+// receiptLines are r's items with their match and points reasons in
+// Russian, and each line's points before caps from the evaluation.
+func receiptLines(r receipt.Receipt, ev *evalView) []lineView {
+	out := make([]lineView, len(r.Items))
+	for i, it := range r.Items {
+		out[i] = lineView{Item: it, MatchText: matchReason(it.MatchReason), PointsText: pointsReason(it.PointsReason)}
+		if ev == nil {
+			continue
+		}
+		if l, ok := ev.lines[it.LineNo]; ok {
+			out[i].Promo = l.Promo
+			if l.RawKopecks != it.PointsKopecks {
+				out[i].RawKopecks, out[i].HasRaw = l.RawKopecks, true
+			}
+		}
+	}
+	return out
 }

@@ -15,7 +15,17 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 )
+
+// spendNames name what the budget paid for, by ledger transaction kind.
+var spendNames = map[string]string{
+	ledger.KindReceiptCredit:  "чеки",
+	ledger.KindTaskReward:     "задания",
+	ledger.KindRegistryCredit: "реестры",
+	ledger.KindRegistryDebit:  "корректировки реестров",
+	ledger.KindReversal:       "возвраты по чекам",
+}
 
 func (s *Server) settings(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), program(c)
@@ -46,15 +56,22 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	burn := kpi.BurnPerDay(b.Last30Kopecks, 30)
-	remaining := b.BudgetKopecks - b.SpentKopecks
-	days := kpi.DaysLeft(remaining, burn)
-	forecast := "расход не идёт — прогноза нет"
-	if days >= 0 {
-		end := today.AddDate(0, 0, int(days))
-		forecast = fmt.Sprintf("%s (через %s дн.)", end.Format("02.01.2006"), kpi.Int(days))
-		if end.After(p.EndsOn) {
-			forecast += " — позже окончания программы " + p.EndsOn.Format("02.01.2006")
+	burn := kpi.BurnPerDay(b.Last30Kopecks, b.BurnDays)
+	forecast := kpi.BudgetForecast(today, p.EndsOn, b.BalanceKopecks, burn)
+	type kindSpend struct {
+		Label  string
+		Amount int64
+	}
+	var byKind []kindSpend
+	for _, k := range []string{ledger.KindReceiptCredit, ledger.KindTaskReward, ledger.KindRegistryCredit,
+		ledger.KindRegistryDebit, ledger.KindReversal} {
+		if n := b.Last30ByKind[k]; n != 0 {
+			byKind = append(byKind, kindSpend{spendNames[k], n})
+		}
+	}
+	for k, n := range b.Last30ByKind {
+		if _, ok := spendNames[k]; !ok && n != 0 {
+			byKind = append(byKind, kindSpend{ledger.Reason(k, ""), n})
 		}
 	}
 	var maxMonth int64 = 1
@@ -71,12 +88,13 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	}
 	var bars []bar
 	for _, m := range b.Monthly {
-		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SKUSumKopecks), m.SKUSumKopecks * 100 / maxMonth, m.SKUSumKopecks})
+		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SKUSumKopecks), max(m.SKUSumKopecks*100/maxMonth, 0), m.SKUSumKopecks})
 	}
 	d := s.pageData(c, s.period(c))
-	d["SKUs"], d["Rules"], d["B"], d["Burn"], d["Remaining"] = skus, rv, b, burn, remaining
+	d["SKUs"], d["Rules"], d["B"], d["Burn"], d["Remaining"] = skus, rv, b, burn, b.BalanceKopecks
+	d["ByKind"] = byKind
 	d["Forecast"], d["Bars"], d["Flash"] = forecast, bars, c.Query("done")
-	d["UsedPct"] = kpi.Percent(kpi.Ratio(b.SpentKopecks, b.BudgetKopecks))
+	d["UsedPct"] = kpi.Percent(kpi.Ratio(b.SpentKopecks, b.FundedKopecks))
 	d["CanEdit"] = staff(c).CheckClient(p.ClientID, access.ClientManager) == nil
 	d["BurnDef"], d["ForecastDef"] = kpi.BurnRate, kpi.Forecast
 	return s.render(c, "settings", d)

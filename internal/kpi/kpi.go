@@ -7,6 +7,7 @@ package kpi
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Def is one indicator's definition.
@@ -33,17 +34,17 @@ var (
 	PointsPending = Def{"points_pending", "Баллы в ожидании (сейчас)",
 		"Σ остатков счетов participant_pending программы на текущий момент (баллы до закрытия периода)"}
 	PointsRedeemed = Def{"points_redeemed", "Потрачено баллов (всего)",
-		"начислено за всё время − остатки participant_available − остатки participant_pending программы"}
+		"Σ баллов, которые участники программы потратили на призы (проводки на счёт redemption в журнале баллов), за всё время"}
 	RedemptionRate = Def{"redemption_rate", "Доля потраченных баллов",
-		"потрачено баллов ÷ начислено баллов за всё время × 100 %"}
+		"потрачено баллов ÷ выдано баллов за всё время × 100 %; выдано — всё, что ушло участникам из бюджета программы по журналу баллов: за чеки, задания и реестры, за вычетом возвратов и корректировок"}
 	RepeatUpload = Def{"repeat_upload", "Повторные загрузки",
 		"участники, загрузившие ≥ 2 чеков в периоде ÷ участники, загрузившие ≥ 1 чек в периоде × 100 %"}
 	Churn = Def{"churn", "Отток участников м/м",
-		"участники, активные в предпоследнем месяце периода и не активные в последнем ÷ активные в предпоследнем месяце × 100 % (активный — хотя бы один подтверждённый чек продаж)"}
+		"участники, активные в предпоследнем месяце и не активные в последнем ÷ активные в предпоследнем месяце × 100 % (активный — хотя бы один подтверждённый чек продаж); если последний месяц периода ещё не закончился, сравниваются два последних полных месяца"}
 	BurnRate = Def{"burn_rate", "Расход бюджета в день",
-		"Σ баллов по начисленным чекам за последние 30 дней ÷ 30"}
+		"Σ баллов, ушедших из бюджета программы по журналу баллов (за чеки, задания, реестры, за вычетом возвратов и корректировок) за последние 30 дней ÷ 30 (программа идёт меньше 30 дней — ÷ число её дней)"}
 	Forecast = Def{"forecast", "Бюджет закончится",
-		"сегодня + остаток бюджета ÷ расход бюджета в день; остаток = бюджет программы − начислено за всё время"}
+		"сегодня + остаток на счёте бюджета программы ÷ расход бюджета в день; если остатка хватает дольше срока программы — «хватит до окончания программы»; при расходе меньше 1 балла в день прогноза нет"}
 )
 
 // Overview lists the indicators of the overview page in display order.
@@ -74,11 +75,18 @@ type Inputs struct {
 	PointsCredited   int64 // kopecks, period
 	PointsPending    int64 // kopecks, now
 	PointsAvailable  int64 // kopecks, now
-	PointsIssuedAll  int64 // kopecks, all time
+	PointsIssuedAll  int64 // kopecks, all time: paid out of the program budget (ledger)
+	PointsRedeemed   int64 // kopecks, all time: spent into redemption (ledger)
 	Uploaders        int64
 	RepeatUploaders  int64
 	ActivePrevMonth  int64
-	ChurnedPrevMonth int64 // active in the previous month, not in the last
+	ChurnedPrevMonth int64 // active in ChurnPrevMonth, not in ChurnMonth
+	// ChurnPrevMonth and ChurnMonth are the months churn compares (first
+	// days; zero: the period's last two); ChurnShifted says they are the
+	// last two complete months because the period's last month is still
+	// running.
+	ChurnPrevMonth, ChurnMonth time.Time
+	ChurnShifted               bool
 }
 
 // Value is a computed indicator.
@@ -98,13 +106,28 @@ func Ratio(num, den int64) int64 {
 	return (num*10000 + den/2) / den
 }
 
-// Redeemed is the points spent (kopecks): issued minus what is still held.
+// Redeemed is the points spent (kopecks), never negative.
 func Redeemed(in Inputs) int64 {
-	r := in.PointsIssuedAll - in.PointsAvailable - in.PointsPending
-	if r < 0 {
-		return 0
+	return max(in.PointsRedeemed, 0)
+}
+
+// monthsIn are Russian month names in the prepositional case ("в марте").
+var monthsIn = []string{"январе", "феврале", "марте", "апреле", "мае", "июне", "июле", "августе", "сентябре",
+	"октябре", "ноябре", "декабре"}
+
+func monthIn(t time.Time) string { return fmt.Sprintf("%s %d", monthsIn[t.Month()-1], t.Year()) }
+
+// churnFormula is the churn formula naming the months compared.
+func churnFormula(in Inputs) string {
+	if in.ChurnMonth.IsZero() {
+		return Churn.Formula
 	}
-	return r
+	f := fmt.Sprintf("участники, активные в %s и не активные в %s ÷ активные в %s × 100 %% (активный — хотя бы один подтверждённый чек продаж)",
+		monthIn(in.ChurnPrevMonth), monthIn(in.ChurnMonth), monthIn(in.ChurnPrevMonth))
+	if in.ChurnShifted {
+		f += "; последний месяц периода ещё не закончился, поэтому сравниваются два последних полных месяца"
+	}
+	return f
 }
 
 // TotalReceipts sums receipts of every status.
@@ -135,12 +158,22 @@ func Compute(in Inputs) []Value {
 		Points(in.PointsCredited), Points(in.PointsPending), Points(redeemed),
 		Percent(vals[8]), Percent(vals[9]), Percent(vals[10]),
 	}
+	if !in.ChurnMonth.IsZero() {
+		disp[10] += fmt.Sprintf(" (%s → %s)", shortMonth(in.ChurnPrevMonth), shortMonth(in.ChurnMonth))
+	}
 	out := make([]Value, len(Overview))
 	for i, d := range Overview {
 		out[i] = Value{Def: d, Raw: vals[i], Display: disp[i]}
+		if d.Key == Churn.Key {
+			out[i].Formula = churnFormula(in)
+		}
 	}
 	return out
 }
+
+var shortMonths = []string{"янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"}
+
+func shortMonth(t time.Time) string { return fmt.Sprintf("%s %d", shortMonths[t.Month()-1], t.Year()) }
 
 // BurnPerDay is the average budget spend per day (kopecks) over days.
 func BurnPerDay(spentKopecks int64, days int) int64 {
@@ -160,6 +193,35 @@ func DaysLeft(remainingKopecks, burnPerDay int64) int64 {
 		return 0
 	}
 	return remainingKopecks / burnPerDay
+}
+
+// MinBurnPerDay is the burn rate (kopecks a day) below which there is no
+// forecast: under one point a day the budget is not really being spent.
+const MinBurnPerDay = 100
+
+// BudgetForecast says when a budget of balance kopecks runs out at burn
+// kopecks a day from today, for a program ending on endsOn: no forecast
+// when the burn is under MinBurnPerDay, "enough until the end" when it
+// lasts past endsOn, otherwise the date.
+func BudgetForecast(today, endsOn time.Time, balance, burn int64) string {
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	end := time.Date(endsOn.Year(), endsOn.Month(), endsOn.Day(), 0, 0, 0, 0, time.UTC)
+	if balance <= 0 {
+		return "бюджет исчерпан"
+	}
+	if burn < MinBurnPerDay {
+		return "расход почти не идёт (меньше 1 балла в день) — прогноза нет"
+	}
+	toEnd := int64(end.Sub(day).Hours() / 24)
+	if !endsOn.IsZero() && toEnd < 0 {
+		return "программа закончилась " + end.Format("02.01.2006")
+	}
+	days := DaysLeft(balance, burn)
+	if !endsOn.IsZero() && days > toEnd {
+		return fmt.Sprintf("хватит до окончания программы %s (останется ≈ %s балл.)", end.Format("02.01.2006"),
+			Points(balance-burn*toEnd))
+	}
+	return fmt.Sprintf("%s (через %s дн.)", day.AddDate(0, 0, int(days)).Format("02.01.2006"), Int(days))
 }
 
 // Change is the relative change from prev to cur in basis points and

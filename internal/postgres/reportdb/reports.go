@@ -77,8 +77,31 @@ func (p Period) Previous() Period {
 }
 
 // Overview returns the inputs of the overview indicators of program p in
-// period per. Participant indicators count whole calendar months.
+// period per as of now (see OverviewAsOf).
 func (s *Store) Overview(ctx context.Context, p Program, per Period) (kpi.Inputs, error) {
+	return s.OverviewAsOf(ctx, p, per, time.Now())
+}
+
+// ChurnMonths returns the two months churn compares for a period whose
+// last month is last, as of today: the last month and the one before, or,
+// when the last month is not over yet (it holds today or is later), the
+// last two complete months before today's month.
+func ChurnMonths(last, today time.Time) (prev, cur time.Time, shifted bool) {
+	cur = monthOf(last)
+	if thisMonth := monthOf(today); !cur.Before(thisMonth) {
+		cur, shifted = thisMonth.AddDate(0, -1, 0), true
+	}
+	return cur.AddDate(0, -1, 0), cur, shifted
+}
+
+// OverviewAsOf returns the inputs of the overview indicators of program p
+// in period per. Participant indicators count whole calendar months; churn
+// compares the two months ChurnMonths picks as of today, so a month still
+// running does not count as one its participants left. Points issued and
+// redeemed come from the ledger: issued is everything paid out of the
+// program's budget (receipts, tasks, registries, net of reversals),
+// redeemed what the program's participants spent into redemption.
+func (s *Store) OverviewAsOf(ctx context.Context, p Program, per Period, today time.Time) (kpi.Inputs, error) {
 	in := kpi.Inputs{ReceiptsByStatus: map[string]int64{}}
 	rows, err := s.db.Query(ctx, `SELECT status, SUM(receipts)::bigint, SUM(points_kopecks)::bigint, SUM(units_milli)::bigint,
 		SUM(sku_sum_kopecks)::bigint FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND day >= $3 AND day < $4
@@ -105,23 +128,33 @@ func (s *Store) Overview(ctx context.Context, p Program, per Period) (kpi.Inputs
 		return in, err
 	}
 	fromM, toM := monthOf(per.From), monthOf(per.To.AddDate(0, 0, -1))
-	last, prev := toM, toM.AddDate(0, -1, 0)
+	prev, last, shifted := ChurnMonths(toM, today)
+	in.ChurnPrevMonth, in.ChurnMonth, in.ChurnShifted = prev, last, shifted
 	err = s.db.QueryRow(ctx, `
 		WITH m AS (SELECT participant_id, SUM(uploads) uploads, SUM(receipts) receipts FROM rpt_month_participant
-			WHERE program_id = $1 AND client_id = $2 AND month >= $3 AND month <= $4 GROUP BY participant_id),
+			WHERE program_id = $1 AND client_id = $2 AND month >= $3 AND month <= $6 GROUP BY participant_id),
 		c AS (SELECT participant_id, bool_or(month = $5 AND receipts > 0) pa, bool_or(month = $4 AND receipts > 0) la
 			FROM rpt_month_participant WHERE program_id = $1 AND client_id = $2 AND month IN ($4, $5) GROUP BY participant_id)
 		SELECT (SELECT count(*) FROM participants WHERE client_id = $2 AND status <> 'blocked' AND NOT is_test),
 			(SELECT count(*) FROM m WHERE receipts > 0), (SELECT count(*) FROM m WHERE uploads > 0),
 			(SELECT count(*) FROM m WHERE uploads >= 2), (SELECT count(*) FROM c WHERE pa),
 			(SELECT count(*) FROM c WHERE pa AND NOT la),
-			(SELECT COALESCE(SUM(points_kopecks), 0)::bigint FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'),
+			(SELECT COALESCE(SUM(lp.amount_kopecks), 0) FROM ledger_transactions lt
+				JOIN ledger_postings lp ON lp.transaction_id = lt.id
+				JOIN ledger_accounts la ON la.id = lp.account_id AND la.kind = 'program_budget'
+				WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind = 'program_funding')::bigint
+			- (SELECT COALESCE(SUM(balance_kopecks), 0) FROM ledger_accounts
+				WHERE kind = 'program_budget' AND client_id = $2 AND program_id = $1)::bigint,
+			(SELECT COALESCE(SUM(lp.amount_kopecks), 0) FROM ledger_accounts la
+				JOIN ledger_postings lp ON lp.account_id = la.id
+				JOIN ledger_transactions lt ON lt.id = lp.transaction_id AND lt.program_id = $1
+				WHERE la.kind = 'redemption' AND la.client_id = $2)::bigint,
 			(SELECT COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0)::bigint FROM ledger_accounts
 				WHERE client_id = $2 AND program_id = $1 AND kind IN ('participant_pending', 'participant_available')),
 			(SELECT COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_available'), 0)::bigint FROM ledger_accounts
 				WHERE client_id = $2 AND program_id = $1 AND kind IN ('participant_pending', 'participant_available'))`,
-		p.ID, p.ClientID, fromM, last, prev).Scan(&in.Registered, &in.Active, &in.Uploaders, &in.RepeatUploaders,
-		&in.ActivePrevMonth, &in.ChurnedPrevMonth, &in.PointsIssuedAll, &in.PointsPending, &in.PointsAvailable)
+		p.ID, p.ClientID, fromM, last, prev, toM).Scan(&in.Registered, &in.Active, &in.Uploaders, &in.RepeatUploaders,
+		&in.ActivePrevMonth, &in.ChurnedPrevMonth, &in.PointsIssuedAll, &in.PointsRedeemed, &in.PointsPending, &in.PointsAvailable)
 	return in, err
 }
 
@@ -519,30 +552,85 @@ func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, li
 	})
 }
 
-// Budget is a program's budget and how fast it burns.
+// Budget is a program's budget and how fast it burns, from the ledger:
+// spending is every posting out of the program's budget account except
+// its funding (receipt credits, task rewards, registry credits, net of
+// reversals and registry debits), dated by the transaction's business date
+// (occurred_on: purchase date, task approval) or, without one (registry
+// lines), the day it was posted.
 type Budget struct {
-	BudgetKopecks  int64
-	SpentKopecks   int64 // points credited, all time
-	Last30Kopecks  int64 // points credited on purchases of the last 30 days
-	BalanceKopecks int64 // the program_budget ledger account
-	Monthly        []Point
+	BudgetKopecks  int64 // programs.budget_kopecks
+	FundedKopecks  int64 // put into the budget account by funding transactions
+	SpentKopecks   int64 // paid out of the budget account, all time (funded − balance)
+	Last30Kopecks  int64 // paid out in the BurnDays days up to today
+	BurnDays       int   // 30, or fewer when the program started less than 30 days ago
+	BalanceKopecks int64 // the program_budget ledger account: what it can still pay
+	// Last30ByKind splits Last30Kopecks by transaction kind
+	// (ledger.KindReceiptCredit, KindTaskReward, KindRegistryCredit, …).
+	Last30ByKind map[string]int64
+	// Monthly is the spending per month of the last 12 months
+	// (SKUSumKopecks holds the points).
+	Monthly []Point
 }
+
+// BurnWindow is the number of days the burn rate averages over.
+const BurnWindow = 30
+
+// spendFrom selects the program's non-funding transactions dated in
+// [$3, $4) by occurred_on, or by posting day when they have none; $1
+// program, $2 client, $5 the budget account.
+const spendFrom = `FROM ledger_transactions lt JOIN ledger_postings lp ON lp.transaction_id = lt.id AND lp.account_id = $5
+	WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind <> 'program_funding'
+	AND ((lt.occurred_on >= $3::date AND lt.occurred_on < $4::date)
+		OR (lt.occurred_on IS NULL AND lt.created_at >= $3::date AND lt.created_at < $4::date))`
 
 // Budget returns p's budget figures as of today.
 func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget, error) {
-	b := Budget{BudgetKopecks: p.BudgetKopecks}
-	err := s.db.QueryRow(ctx, `SELECT
-		COALESCE((SELECT SUM(points_kopecks) FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'), 0)::bigint,
-		COALESCE((SELECT SUM(points_kopecks) FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND status = 'credited'
-			AND day > $3::date - 30 AND day <= $3::date), 0)::bigint,
-		COALESCE((SELECT balance_kopecks FROM ledger_accounts WHERE kind = 'program_budget' AND client_id = $2
-			AND program_id = $1 AND participant_id IS NULL), 0)`, p.ID, p.ClientID, today).
-		Scan(&b.SpentKopecks, &b.Last30Kopecks, &b.BalanceKopecks)
+	b := Budget{BudgetKopecks: p.BudgetKopecks, Last30ByKind: map[string]int64{}}
+	var account int64
+	err := s.db.QueryRow(ctx, `SELECT id, balance_kopecks FROM ledger_accounts WHERE kind = 'program_budget' AND client_id = $2
+		AND program_id = $1 AND participant_id IS NULL`, p.ID, p.ClientID).Scan(&account, &b.BalanceKopecks)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, nil // never funded, nothing paid
+	}
 	if err != nil {
 		return b, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT date_trunc('month', day)::date m, SUM(points_kopecks)::bigint FROM rpt_day
-		WHERE program_id = $1 AND client_id = $2 AND status = 'credited' GROUP BY m ORDER BY m`, p.ID, p.ClientID)
+	// Funding transactions are few; all-time spending is what they put in
+	// minus what is left (the balance is the sum of the postings).
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(SUM(lp.amount_kopecks), 0)::bigint FROM ledger_transactions lt
+		JOIN ledger_postings lp ON lp.transaction_id = lt.id AND lp.account_id = $3
+		WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind = 'program_funding'`, p.ID, p.ClientID, account).
+		Scan(&b.FundedKopecks); err != nil {
+		return b, err
+	}
+	b.SpentKopecks = b.FundedKopecks - b.BalanceKopecks
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	end := day.AddDate(0, 0, 1)
+	b.BurnDays = BurnWindow
+	if start := p.StartsOn; start.After(end.AddDate(0, 0, -BurnWindow)) {
+		b.BurnDays = max(1, int(end.Sub(start).Hours()/24))
+	}
+	rows, err := s.db.Query(ctx, `SELECT lt.kind, (-SUM(lp.amount_kopecks))::bigint `+spendFrom+` GROUP BY lt.kind`,
+		p.ID, p.ClientID, end.AddDate(0, 0, -b.BurnDays), end, account)
+	if err != nil {
+		return b, err
+	}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			return b, err
+		}
+		b.Last30ByKind[kind] = n
+		b.Last30Kopecks += n
+	}
+	if err := rows.Err(); err != nil {
+		return b, err
+	}
+	from := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -11, 0)
+	rows, err = s.db.Query(ctx, `SELECT date_trunc('month', COALESCE(lt.occurred_on, lt.created_at::date))::date m,
+		(-SUM(lp.amount_kopecks))::bigint `+spendFrom+` GROUP BY m ORDER BY m`, p.ID, p.ClientID, from, end, account)
 	if err != nil {
 		return b, err
 	}

@@ -14,11 +14,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
@@ -156,26 +158,48 @@ func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 			sku2 := t.SKUIDs[1]
 			r.Items = []receipt.Item{
 				{LineNo: 1, Name: "Товар программы", PriceKopecks: 100000, QuantityMilli: 2000, SumKopecks: 200000,
-					SKUID: &sku, MatchHow: "gtin", MatchReason: "GTIN из кода маркировки"},
+					SKUID: &sku, MatchHow: catalog.HowGTIN},
 				{LineNo: 2, Name: "Товар программы 2", PriceKopecks: 30000, QuantityMilli: 1000, SumKopecks: 30000,
-					SKUID: &sku2, MatchHow: "alias", MatchReason: "подтверждённое название"},
-				{LineNo: 3, Name: t.Unmatched, PriceKopecks: 20000, QuantityMilli: 1000, SumKopecks: 20000, MatchHow: "none"},
+					SKUID: &sku2, MatchHow: catalog.HowAlias},
+				{LineNo: 3, Name: t.Unmatched, PriceKopecks: 20000, QuantityMilli: 1000, SumKopecks: 20000,
+					MatchHow: catalog.HowNone, MatchReason: catalog.ReasonNoBrand},
 			}
 			r.ItemsChanged = true
 			switch sp.final {
 			case receipt.NoEligibleItems:
+				for i := range r.Items {
+					r.Items[i].PointsReason = rules.ReasonNotInProgram
+				}
+				r.Items[2].PointsReason = rules.ReasonNotMatched
 				return r.Transition(receipt.NoEligibleItems, "worker", "no_eligible_items", nil)
 			case receipt.Rejected:
-				return r.Transition(receipt.Rejected, "worker", "shop_mismatch", nil)
+				for i := range r.Items {
+					r.Items[i].PointsReason = rules.ReasonShopMismatch
+				}
+				return r.Transition(receipt.Rejected, "worker", rules.ReasonShopMismatch, map[string]any{
+					"program_id": prog, "rule_version": 1, "evaluation": rules.Result{Reason: rules.ReasonShopMismatch,
+						Lines: []rules.LineResult{{LineNo: 1, Reason: rules.ReasonShopMismatch},
+							{LineNo: 2, Reason: rules.ReasonShopMismatch}, {LineNo: 3, Reason: rules.ReasonShopMismatch}}}})
 			case receipt.NeedsReview:
 				return r.Transition(receipt.NeedsReview, "worker", "anomaly_velocity", nil)
 			}
 			if err := r.Transition(receipt.Matched, "worker", "items_matched", nil); err != nil {
 				return err
 			}
-			r.Items[0].PointsKopecks, r.Items[0].PointsReason = 10000, "50 баллов за единицу × 2 × вес 1,00"
-			r.Items[1].PointsKopecks, r.Items[1].PointsReason = 5000, "50 баллов за единицу"
+			// What points.Service stores: line reason codes and the
+			// evaluation, here with the per-receipt cap cutting line 2 and
+			// the bonus (raw 10 000 + 8 000 + 2 000, cap 15 000).
+			r.Items[0].PointsKopecks, r.Items[0].PointsReason = 10000, rules.ReasonEarned
+			r.Items[1].PointsKopecks, r.Items[1].PointsReason = 5000, rules.CapPerReceipt
+			r.Items[2].PointsReason = rules.ReasonNotMatched
 			r.PointsKopecks = 15000
+			eval := rules.Result{Eligible: true, TotalKopecks: 15000,
+				Lines: []rules.LineResult{
+					{LineNo: 1, SKU: "a", RawKopecks: 10000, PointsKopecks: 10000, Reason: rules.ReasonEarned},
+					{LineNo: 2, SKU: "b", RawKopecks: 8000, PointsKopecks: 5000, Reason: rules.CapPerReceipt},
+					{LineNo: 3, Reason: rules.ReasonNotMatched}},
+				Bonus: &rules.BonusResult{Name: "Два SKU в чеке", RawKopecks: 2000, Reason: rules.CapPerReceipt},
+				Caps:  []rules.CapHit{{Cap: rules.CapPerReceipt, LimitKopecks: 15000, CutKopecks: 5000}}}
 			if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
 				IdempotencyKey: ledger.ReceiptKey(r.ID, 1), Kind: ledger.KindReceiptCredit, ClientID: r.ClientID,
 				ProgramID: *r.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID, OccurredOn: r.PurchasedAt,
@@ -183,7 +207,8 @@ func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 			}); err != nil {
 				return err
 			}
-			return r.Transition(receipt.Credited, "worker", "points_credited", nil)
+			return r.Transition(receipt.Credited, "worker", "points_credited", map[string]any{
+				"program_id": prog, "rule_version": 1, "evaluation": eval, "points_kopecks": r.PointsKopecks})
 		})
 		if err != nil {
 			tb.Fatalf("update receipt: %v", err)
