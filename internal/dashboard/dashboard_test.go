@@ -159,6 +159,10 @@ func TestPagesAndExports(t *testing.T) {
 	}
 	receiptPage(t, e, c)
 	settingsPage(t, e, c)
+	_, body = e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/participants/%d", v.ProgramID, v.Participants[0]), nil)
+	if !strings.Contains(body, "Счёт: Начисление за чек") || strings.Contains(body, "receipt_credit") {
+		t.Errorf("participant timeline does not name ledger movements in Russian")
+	}
 	for _, p := range exports(v.ProgramID) {
 		resp, body := e.do(t, c, "GET", p, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {

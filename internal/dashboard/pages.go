@@ -12,6 +12,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -503,6 +504,11 @@ func (s *Server) participantPage(c *fiber.Ctx) error {
 	tl, err := s.store.Timeline(ctx, p, id, 100)
 	if err != nil {
 		return s.fail(c, err)
+	}
+	for i := range tl {
+		if tl[i].Kind == "ledger" { // the transaction kind in Russian, with its memo
+			tl[i].Text = ledger.Reason(tl[i].Status, tl[i].Text)
+		}
 	}
 	d := s.pageData(c, s.period(c))
 	d["P"], d["Timeline"] = row, tl
