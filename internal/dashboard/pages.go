@@ -390,6 +390,10 @@ func decisionText(done string, r receipt.Receipt) string {
 	}
 	switch r.Status {
 	case receipt.Credited:
+		if r.StatusReason == "points_pending" {
+			return fmt.Sprintf("Чек подтверждён: начислено %s балл., доступны после закрытия периода. Участник получит уведомление.",
+				kpi.Points(r.PointsKopecks))
+		}
 		return fmt.Sprintf("Чек подтверждён: начислено %s балл. Участник получит уведомление.", kpi.Points(r.PointsKopecks))
 	case receipt.Matched:
 		return "Чек подтверждён и сопоставлен с каталогом; баллы начислит обработка чека."

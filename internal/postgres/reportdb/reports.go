@@ -12,6 +12,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 )
 
 // Program is a client's program as the dashboard lists it.
@@ -552,12 +553,13 @@ func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, li
 	})
 }
 
-// Budget is a program's budget and how fast it burns, from the ledger:
-// spending is every posting out of the program's budget account except
-// its funding (receipt credits, task rewards, registry credits, net of
-// reversals and registry debits), dated by the transaction's business date
-// (occurred_on: purchase date, task approval) or, without one (registry
-// lines), the day it was posted.
+// Budget is a program's budget and how fast it burns. Spending is what
+// leaves the program's budget account in the ledger: receipt credits, task
+// rewards, registry credits, net of reversals and registry debits
+// (SpendKinds), dated by the transaction's business date (occurred_on:
+// purchase date, task approval) or, without one (registry lines), the day
+// it was posted. All-time spending and the balance are the ledger's own;
+// in the windows, receipt credits are read from rpt_day (see Budget).
 type Budget struct {
 	BudgetKopecks  int64 // programs.budget_kopecks
 	FundedKopecks  int64 // put into the budget account by funding transactions
@@ -569,18 +571,28 @@ type Budget struct {
 	// (ledger.KindReceiptCredit, KindTaskReward, KindRegistryCredit, …).
 	Last30ByKind map[string]int64
 	// Monthly is the spending per month of the last 12 months
-	// (SKUSumKopecks holds the points).
+	// (SKUSumKopecks holds the points): receipt credits from rpt_day, the
+	// other kinds from the ledger.
 	Monthly []Point
 }
 
 // BurnWindow is the number of days the burn rate averages over.
 const BurnWindow = 30
 
-// spendFrom selects the program's non-funding transactions dated in
-// [$3, $4) by occurred_on, or by posting day when they have none; $1
-// program, $2 client, $5 the budget account.
-const spendFrom = `FROM ledger_transactions lt JOIN ledger_postings lp ON lp.transaction_id = lt.id AND lp.account_id = $5
-	WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind <> 'program_funding'
+// SpendKinds are the ledger transaction kinds that move points out of (or
+// back into) a program's budget: what the burn rate counts.
+var SpendKinds = []string{ledger.KindReceiptCredit, ledger.KindReversal, ledger.KindTaskReward,
+	ledger.KindRegistryCredit, ledger.KindRegistryDebit}
+
+// spendFrom selects the program's transactions of kinds $6 dated in
+// [$3, $4) by occurred_on, or by posting day when they have none, with x.amount
+// their posting on the budget account $5 ($1 program, $2 client). It walks
+// the (program_id, kind, occurred_on) index and looks each transaction's
+// posting up by transaction, so the cost follows the transactions in the
+// window, not all the budget's postings.
+const spendFrom = `FROM ledger_transactions lt,
+	LATERAL (SELECT SUM(lp.amount_kopecks) amount FROM ledger_postings lp WHERE lp.transaction_id = lt.id AND lp.account_id = $5) x
+	WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind = ANY($6)
 	AND ((lt.occurred_on >= $3::date AND lt.occurred_on < $4::date)
 		OR (lt.occurred_on IS NULL AND lt.created_at >= $3::date AND lt.created_at < $4::date))`
 
@@ -611,8 +623,16 @@ func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget,
 	if start := p.StartsOn; start.After(end.AddDate(0, 0, -BurnWindow)) {
 		b.BurnDays = max(1, int(end.Sub(start).Hours()/24))
 	}
-	rows, err := s.db.Query(ctx, `SELECT lt.kind, (-SUM(lp.amount_kopecks))::bigint `+spendFrom+` GROUP BY lt.kind`,
-		p.ID, p.ClientID, end.AddDate(0, 0, -b.BurnDays), end, account)
+	// Receipt credits are most of the ledger (a month of them at scale is
+	// tens of thousands of transactions): their sum by purchase day comes
+	// from rpt_day, which the receipt store maintains in the transaction
+	// that posts them (credited receipts' points, dated like occurred_on);
+	// the other kinds, which are few, from the ledger itself.
+	rows, err := s.db.Query(ctx, `SELECT '`+ledger.KindReceiptCredit+`', COALESCE(SUM(points_kopecks), 0)::bigint FROM rpt_day
+			WHERE program_id = $1 AND client_id = $2 AND status = 'credited' AND day >= $3::date AND day < $4::date
+		UNION ALL
+		SELECT lt.kind, COALESCE(-SUM(x.amount), 0)::bigint `+spendFrom+` AND lt.kind <> '`+ledger.KindReceiptCredit+`' GROUP BY lt.kind`,
+		p.ID, p.ClientID, end.AddDate(0, 0, -b.BurnDays), end, account, SpendKinds)
 	if err != nil {
 		return b, err
 	}
@@ -622,15 +642,25 @@ func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget,
 		if err := rows.Scan(&kind, &n); err != nil {
 			return b, err
 		}
-		b.Last30ByKind[kind] = n
+		if n != 0 {
+			b.Last30ByKind[kind] = n
+		}
 		b.Last30Kopecks += n
 	}
 	if err := rows.Err(); err != nil {
 		return b, err
 	}
+	// Per month: receipt credits from the rollup (a year of them is most of
+	// the ledger; rpt_day holds the same points by purchase day), the other
+	// kinds, which are few, from the ledger.
 	from := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -11, 0)
-	rows, err = s.db.Query(ctx, `SELECT date_trunc('month', COALESCE(lt.occurred_on, lt.created_at::date))::date m,
-		(-SUM(lp.amount_kopecks))::bigint `+spendFrom+` GROUP BY m ORDER BY m`, p.ID, p.ClientID, from, end, account)
+	rows, err = s.db.Query(ctx, `SELECT m, SUM(n)::bigint FROM (
+			SELECT date_trunc('month', day)::date m, SUM(points_kopecks) n FROM rpt_day
+				WHERE program_id = $1 AND client_id = $2 AND status = 'credited' AND day >= $3 AND day < $4 GROUP BY 1
+			UNION ALL
+			SELECT date_trunc('month', COALESCE(lt.occurred_on, lt.created_at::date))::date, -SUM(x.amount) `+spendFrom+`
+				AND lt.kind <> '`+ledger.KindReceiptCredit+`' GROUP BY 1) t
+		GROUP BY m HAVING SUM(n) <> 0 ORDER BY m`, p.ID, p.ClientID, from, end, account, SpendKinds)
 	if err != nil {
 		return b, err
 	}
