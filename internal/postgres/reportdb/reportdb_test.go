@@ -28,6 +28,7 @@ func dump(t *testing.T, db *pgxpool.Pool) []string {
 		`SELECT format('shop %s %s %s %s %s %s %s', program_id, day, shop_id, receipts, units_milli, sum_kopecks, points_kopecks) FROM rpt_day_shop WHERE receipts <> 0 ORDER BY 1`,
 		`SELECT format('part %s %s %s %s %s %s %s %s', program_id, month, participant_id, uploads, receipts, units_milli, sum_kopecks, points_kopecks) FROM rpt_month_participant WHERE uploads <> 0 ORDER BY 1`,
 		`SELECT format('unm %s %s %s', program_id, name, lines) FROM rpt_unmatched WHERE lines <> 0 ORDER BY 1`,
+		`SELECT format('rsku %s %s %s %s', program_id, sku_id, purchased_at, receipt_id) FROM rpt_receipt_sku ORDER BY 1`,
 	} {
 		rows, err := db.Query(context.Background(), q)
 		if err != nil {

@@ -232,12 +232,7 @@ func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, lim
 			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
 			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY ` + col
 	case ByParticipant:
-		q = `SELECT pa.id::text, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''),
-			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
-			FROM rpt_month_participant t JOIN participants pa ON pa.id = t.participant_id AND pa.client_id = t.client_id
-			LEFT JOIN shops sh ON sh.id = pa.shop_id
-			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
-			GROUP BY pa.id, sh.name`
+		return s.salesByParticipant(ctx, p, per, limit)
 	default:
 		return nil, fmt.Errorf("reportdb: unknown sales dimension %q", by)
 	}
@@ -246,10 +241,40 @@ func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, lim
 	return s.salesQuery(ctx, q, p, per, limit)
 }
 
+// salesByParticipant ranks and cuts the participants' sums (one range of
+// rpt_month_participant) before it joins their names and shops, so a page
+// joins limit rows, not every participant of the client. The join drops
+// no row: rollup rows come from receipts, whose (client_id,
+// participant_id) references participants.
+func (s *Store) salesByParticipant(ctx context.Context, p Program, per Period, limit int) ([]SalesRow, error) {
+	lim := ""
+	if limit > 0 {
+		lim = ` LIMIT $5`
+	}
+	q := `SELECT t.key, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''), t.n, t.units, t.total, t.points
+		FROM (SELECT t.participant_id, t.participant_id::text key, SUM(t.receipts) n, SUM(t.units_milli) units,
+				SUM(t.sum_kopecks) total, SUM(t.points_kopecks) points
+			FROM rpt_month_participant t
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
+			GROUP BY t.participant_id HAVING SUM(t.receipts) <> 0 OR SUM(t.sum_kopecks) <> 0
+			ORDER BY total DESC, key` + lim + `) t
+		JOIN participants pa ON pa.id = t.participant_id AND pa.client_id = $2 LEFT JOIN shops sh ON sh.id = pa.shop_id
+		ORDER BY t.total DESC, t.key`
+	return s.salesRows(ctx, q, p, per, limit)
+}
+
 func (s *Store) salesQuery(ctx context.Context, q string, p Program, per Period, limit int) ([]SalesRow, error) {
-	args := []any{p.ID, p.ClientID, per.From, per.To}
 	if limit > 0 {
 		q += ` LIMIT $5`
+	}
+	return s.salesRows(ctx, q, p, per, limit)
+}
+
+// salesRows runs q with $1 program, $2 client, $3–$4 the period and, if
+// limit > 0, $5 limit.
+func (s *Store) salesRows(ctx context.Context, q string, p Program, per Period, limit int) ([]SalesRow, error) {
+	args := []any{p.ID, p.ClientID, per.From, per.To}
+	if limit > 0 {
 		args = append(args, limit)
 	}
 	rows, err := s.db.Query(ctx, q, args...)
@@ -299,11 +324,19 @@ func byUpload(status string) bool {
 
 // Receipts lists the program's receipts matching f, newest first.
 func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]ReceiptRow, error) {
-	at := "r.purchased_at"
+	// With a SKU, receipts found by purchase time are read in order from
+	// rpt_receipt_sku (x), whose purchased_at and receipt_id are the
+	// receipt's: same rows, same order as probing receipt_items.
+	at, id, from := "r.purchased_at", "r.id", "receipts r"
+	bySKU := f.SKUID != 0 && !byUpload(f.Status)
 	if byUpload(f.Status) {
 		at = "(r.created_at AT TIME ZONE 'UTC')"
 	}
 	where := []string{"r.program_id = $1", "r.client_id = $2"}
+	if bySKU {
+		at, id, from = "x.purchased_at", "x.receipt_id", "rpt_receipt_sku x JOIN receipts r ON r.id = x.receipt_id"
+		where = append(where, "x.program_id = $1")
+	}
 	args := []any{p.ID, p.ClientID}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -330,7 +363,9 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 	if f.ParticipantID != 0 {
 		add("r.participant_id = ?", f.ParticipantID)
 	}
-	if f.SKUID != 0 {
+	if bySKU {
+		add("x.sku_id = ?", f.SKUID)
+	} else if f.SKUID != 0 {
 		add("EXISTS (SELECT 1 FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id = ?)", f.SKUID)
 	}
 	if f.Chain != "" {
@@ -341,15 +376,15 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 	}
 	if f.BeforeID != "" {
 		args = append(args, f.BeforeAt, f.BeforeID)
-		where = append(where, fmt.Sprintf("(%s, r.id) < ($%d, $%d::uuid)", at, len(args)-1, len(args)))
+		where = append(where, fmt.Sprintf("(%s, %s) < ($%d, $%d::uuid)", at, id, len(args)-1, len(args)))
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
 	q := `SELECT r.id::text, ` + at + `, r.status, r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
 		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
-		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
-		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, r.id DESC LIMIT ` + fmt.Sprint(f.Limit)
+		FROM ` + from + ` LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
+		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ` + fmt.Sprint(f.Limit)
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err

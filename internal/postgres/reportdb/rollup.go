@@ -111,6 +111,9 @@ func Hook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.E
 			return err
 		}
 	}
+	if err := indexSKUs(ctx, tx, r); err != nil {
+		return err
+	}
 	cur, ok := stateOf(r)
 	if !ok {
 		return nil
@@ -138,6 +141,34 @@ func takeState(ctx context.Context, tx pgx.Tx, id string) (state, bool, error) {
 		return s, false, fmt.Errorf("rollup state: %w", err)
 	}
 	return s, true, nil
+}
+
+// indexSKUs replaces r's rows of rpt_receipt_sku: one per program SKU its
+// lines matched, whatever its status, if it has a program and a purchase
+// time (as receiptdb stores it: only with a fiscal identity).
+func indexSKUs(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM rpt_receipt_sku WHERE receipt_id = $1`, r.ID); err != nil {
+		return fmt.Errorf("rollup receipt skus: %w", err)
+	}
+	if r.ProgramID == nil || r.FN == "" {
+		return nil
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, it := range r.Items {
+		if it.SKUID != nil && !seen[*it.SKUID] {
+			seen[*it.SKUID] = true
+			ids = append(ids, *it.SKUID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO rpt_receipt_sku (program_id, sku_id, purchased_at, receipt_id)
+		SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u`, *r.ProgramID, r.PurchasedAt, r.ID, ids); err != nil {
+		return fmt.Errorf("rollup receipt skus: %w", err)
+	}
+	return nil
 }
 
 // apply adds sign × s to every rollup.
@@ -205,7 +236,11 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	stmts := []string{
-		`TRUNCATE rpt_receipt_state, rpt_day, rpt_day_sku, rpt_day_shop, rpt_month_participant, rpt_unmatched`,
+		`TRUNCATE rpt_receipt_state, rpt_day, rpt_day_sku, rpt_day_shop, rpt_month_participant, rpt_unmatched, rpt_receipt_sku`,
+		`INSERT INTO rpt_receipt_sku (program_id, sku_id, purchased_at, receipt_id)
+		SELECT DISTINCT r.program_id, i.sku_id, r.purchased_at, r.id
+		FROM receipts r JOIN receipt_items i ON i.receipt_id = r.id
+		WHERE r.program_id IS NOT NULL AND r.fn IS NOT NULL AND i.sku_id IS NOT NULL`,
 		`INSERT INTO rpt_receipt_state (receipt_id, client_id, program_id, day, status, shop_id, participant_id,
 			sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched)
 		SELECT r.id, r.client_id, r.program_id,

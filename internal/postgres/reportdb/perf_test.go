@@ -1,0 +1,188 @@
+package reportdb_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+)
+
+// The fast paths of issue 10 answer exactly what the straightforward
+// queries over raw rows answer.
+
+// moveSKU rejects a credited receipt and rematches its lines to another
+// SKU, so rpt_receipt_sku must drop the old SKUs and take the new one.
+func moveSKU(t *testing.T, d reporttest.Data, id string, sku int64) {
+	t.Helper()
+	if err := d.Receipts.Update(context.Background(), id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+		r.Items = r.Items[:1]
+		r.Items[0].SKUID, r.Items[0].MatchHow = &sku, catalog.HowAlias
+		r.ItemsChanged = true
+		return r.Transition(receipt.Rejected, "user:1", "moderator_rejected", nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReceiptsBySKUAgreeWithItems(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.New(t)
+	d := reporttest.Load(t, db, now)
+	ctx := context.Background()
+	s := reportdb.New(db)
+	moveSKU(t, d, d.Vetluga.Credited[1], d.Vetluga.SKUIDs[2])
+	check := func(label string) {
+		for _, ten := range []reporttest.Tenant{d.Vetluga, d.Krasnodol} {
+			p := reportdb.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
+			// A SKU of the other client finds nothing.
+			skus := append(append([]int64{}, ten.SKUIDs...), d.Krasnodol.SKUIDs[0], d.Vetluga.SKUIDs[0])
+			for _, sku := range skus {
+				for _, status := range []string{"", "sales", "credited", "rejected", "needs_review"} {
+					for _, per := range []reportdb.Period{{}, {From: monthStart(now), To: monthStart(now).AddDate(0, 1, 0)}} {
+						want := receiptsByItems(t, db, p, sku, status, per)
+						for _, limit := range []int{1, 2, 50} {
+							got := receiptsPaged(t, s, p, reportdb.ReceiptFilter{Status: status, SKUID: sku,
+								From: per.From, To: per.To, Limit: limit})
+							if fmt.Sprint(got) != fmt.Sprint(want) {
+								t.Errorf("%s: program %d sku %d status %q period %v limit %d:\ngot  %v\nwant %v",
+									label, p.ID, sku, status, per, limit, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	check("hook")
+	if err := reportdb.Rebuild(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuild")
+	// The check is not empty: vetluga's first SKU is on its sales receipts.
+	if n := len(receiptsByItems(t, db, reportdb.Program{ID: d.Vetluga.ProgramID, ClientID: d.Vetluga.ClientID},
+		d.Vetluga.SKUIDs[0], "sales", reportdb.Period{})); n < 3 {
+		t.Fatalf("only %d sales receipts with the first SKU", n)
+	}
+}
+
+func monthStart(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// receiptsByItems is the receipt search by SKU over receipts and
+// receipt_items, newest purchase first.
+func receiptsByItems(t *testing.T, db *pgxpool.Pool, p reportdb.Program, sku int64, status string, per reportdb.Period) []string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT r.id::text || ' ' || r.purchased_at FROM receipts r
+		WHERE r.program_id = $1 AND r.client_id = $2 AND r.purchased_at IS NOT NULL
+		AND ($3 = '' OR r.status = $3 OR ($3 = 'sales' AND r.status IN ('credited', 'no_eligible_items')))
+		AND ($5::timestamp IS NULL OR r.purchased_at >= $5) AND ($6::timestamp IS NULL OR r.purchased_at < $6)
+		AND EXISTS (SELECT 1 FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id = $4)
+		ORDER BY r.purchased_at DESC, r.id DESC`, p.ID, p.ClientID, status, sku, zeroNil(per.From), zeroNil(per.To))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func zeroNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// receiptsPaged walks every page of the search.
+func receiptsPaged(t *testing.T, s *reportdb.Store, p reportdb.Program, f reportdb.ReceiptFilter) []string {
+	t.Helper()
+	var out []string
+	for range 100 {
+		rows, err := s.Receipts(context.Background(), p, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, r.ID+" "+r.At.Format("2006-01-02 15:04:05"))
+		}
+		if len(rows) < f.Limit {
+			return out
+		}
+		f.BeforeAt, f.BeforeID = rows[len(rows)-1].At, rows[len(rows)-1].ID
+	}
+	t.Fatal("more than 100 pages")
+	return nil
+}
+
+func TestSalesByParticipantAgreesWithJoin(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.New(t)
+	d := reporttest.Load(t, db, now)
+	ctx := context.Background()
+	s := reportdb.New(db)
+	for _, ten := range []reporttest.Tenant{d.Vetluga, d.Krasnodol} {
+		p := reportdb.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
+		for _, per := range []reportdb.Period{
+			{From: monthStart(now), To: monthStart(now).AddDate(0, 1, 0)},
+			{From: monthStart(now).AddDate(0, -1, 0), To: monthStart(now).AddDate(0, 1, 0)},
+			{From: monthStart(now).AddDate(0, -1, 0), To: monthStart(now)},
+			{From: monthStart(now).AddDate(0, -6, 0), To: monthStart(now).AddDate(0, -5, 0)},
+		} {
+			want := salesByJoin(t, db, p, per)
+			if len(want) == 0 && per.From.After(monthStart(now).AddDate(0, -2, 0)) {
+				t.Fatalf("no participant sales in %v", per)
+			}
+			for _, limit := range []int{0, 1, 2, 300} {
+				got, err := s.Sales(ctx, p, reportdb.ByParticipant, per, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := want
+				if limit > 0 && len(w) > limit {
+					w = w[:limit]
+				}
+				if fmt.Sprint(got) != fmt.Sprint(w) {
+					t.Errorf("program %d %v limit %d:\ngot  %v\nwant %v", p.ID, per, limit, got, w)
+				}
+			}
+		}
+	}
+}
+
+// salesByJoin is sales by participant as first written: every row of the
+// period joined to its participant and shop, grouped, then ordered.
+func salesByJoin(t *testing.T, db *pgxpool.Pool, p reportdb.Program, per reportdb.Period) []reportdb.SalesRow {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT key, label, extra, n, units, total, points FROM (
+		SELECT pa.id::text, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''),
+			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
+		FROM rpt_month_participant t JOIN participants pa ON pa.id = t.participant_id AND pa.client_id = t.client_id
+		LEFT JOIN shops sh ON sh.id = pa.shop_id
+		WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
+		GROUP BY pa.id, sh.name) x(key, label, extra, n, units, total, points)
+		WHERE n <> 0 OR total <> 0 ORDER BY total DESC, key`, p.ID, p.ClientID, per.From, per.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reportdb.SalesRow, error) {
+		var x reportdb.SalesRow
+		err := r.Scan(&x.Key, &x.Label, &x.Extra, &x.Receipts, &x.UnitsMilli, &x.SumKopecks, &x.PointsKopecks)
+		return x, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
