@@ -55,6 +55,38 @@ var packagingWords = map[string]bool{
 	"уп": true, "упак": true, "упаковка": true, "флакон": true, "фл": true,
 }
 
+// packagingStems are packaging words also recognised by another ending or
+// as an abbreviation (стекл., жест., пласт.): such a word never rejects a SKU
+// and is not an unknown word, even when it also abbreviates a product word
+// of another SKU (стекл. = стеклоомывающая).
+var packagingStems = newStemSet(
+	"стекло", "стеклянная", "жесть", "жестяная", "банка", "бутылка", "канистра", "упаковка", "флакон",
+	"пакет", "пачка", "коробка", "пластик", "пластиковая", "дойпак", "тетрапак", "ведро", "ведерко",
+)
+
+// neutralStems are words a till may add to a fully named product without
+// naming a variant: "ready to use" (the catalog's antifreeze and washer fluid
+// are ready-mixed; concentrates are negative words), oil standard names
+// (the class after them is a two-letter code), "со вкусом" (the flavour
+// after it still counts), the origin and standard boilerplate. Found by stem.
+var neutralStems = newStemSet(
+	"готовый", "sae", "api", "acea", "гост", "вкус", "пр-во", "произв", "изготовитель",
+)
+
+// crossRefStems mark a foreign part listed against one of our article
+// codes ("аналог ВФМ-101", "замена"): without our brand such a line is not
+// our product.
+var crossRefStems = newStemSet("аналог", "замена", "взамен", "заменитель", "совместимый")
+
+// impliedWords: a catalog product word that already says what a till may
+// add as a word of its own (a chili ketchup is hot). The added word is then
+// no unknown variant for that SKU; on any other SKU it still is. Found by
+// stem (остр., острая).
+var impliedWords = map[string][]string{
+	"чили":      {"острый"},
+	"халапеньо": {"острый"},
+}
+
 // noiseWords carry no product meaning: promo markers, prepositions, origin
 // and till boilerplate. They are dropped before matching.
 var noiseWords = map[string]bool{

@@ -26,6 +26,7 @@ const (
 	ReasonSizeMismatch   = "size_mismatch"    // our product in a size the catalog lacks
 	ReasonVariant        = "variant_mismatch" // a variant (code or word) no SKU has
 	ReasonUnknownProduct = "unknown_product"  // unknown words where the SKU's own are missing
+	ReasonUnknownWord    = "unknown_word"     // the SKU named in full plus a word the catalog does not know (острый, детский): maybe a variant we do not hold
 	ReasonNoCandidate    = "no_candidate"     // our brand, but nothing names one of its products
 	ReasonAmbiguous      = "ambiguous"        // fits more than one SKU
 )
@@ -85,6 +86,7 @@ type skuInfo struct {
 	groupFams map[string]bool // code families used by SKUs of the same client and category
 	sizes     []size          // pack sizes the SKU may be printed with
 	perPiece  bool            // sold by the piece: sizes are not compared
+	implied   []string        // words its name implies (чили → острый), lexicon
 }
 
 // vword is one word of the catalog vocabulary.
@@ -272,6 +274,9 @@ func NewMatcher(skus []SKU) *Matcher {
 				seen[id] = true
 			}
 		}
+		for _, w := range pend[i].words {
+			info.implied = append(info.implied, impliedWords[w]...)
+		}
 	}
 	return m
 }
@@ -332,6 +337,7 @@ type lineWord struct {
 	skus   bitset // SKUs holding a word this one matches
 	vids   []int  // the catalog words it matches
 	known  bool   // it matches some catalog word
+	pack   bool   // it also abbreviates a packaging word (стекл., жест.): never a conflict
 }
 
 // Match maps one printed receipt line, and the GTIN from its marking code if
@@ -384,40 +390,96 @@ func (m *Matcher) matchName(toks []token) Result {
 			}
 		}
 	}
+	brandOnLine := !cands.empty()
+	if !brandOnLine {
+		// Most lines of a receipt are not ours: without a brand only one of
+		// our article codes can make a match, so skip the word lookups.
+		article, negative := false, false
+		for _, t := range toks {
+			article = article || (t.kind == tokCode && t.article)
+			negative = negative || (t.kind == tokWord && negativeWords[t.text])
+		}
+		switch {
+		case article:
+		case negative:
+			return none(ReasonExcludedOffer)
+		default:
+			return none(ReasonNoBrand)
+		}
+	}
 	var (
 		words    []lineWord
+		unknown  []lineWord // content words the catalog does not know
 		codes    []token
 		sizes    []size
+		bare     []int64 // three-digit numbers without a unit: sizes the till left bare
 		articles []int
+		crossRef bool
 	)
+	// addWord files one word (or one part of a slash abbreviation) of the
+	// line; it reports false when the word makes the line an excluded offer.
+	var addWord func(text string, dotted bool) bool
+	addWord = func(text string, dotted bool) bool {
+		if noiseWords[text] || packagingWords[text] {
+			return true
+		}
+		if negativeWords[text] {
+			return false
+		}
+		if exp, ok := receiptSynonyms[text]; ok {
+			for _, w := range exp {
+				words = append(words, m.lookupWord(w, false))
+			}
+			return true
+		}
+		w := m.lookupWord(text, dotted)
+		w.pack = packagingStems.has(w)
+		if w.known {
+			words = append(words, w)
+			return true
+		}
+		if exp := synonymByStem(w); exp != nil {
+			for _, e := range exp {
+				words = append(words, m.lookupWord(e, false))
+			}
+			return true
+		}
+		if w.pack || neutralStems.has(w) {
+			return true
+		}
+		if crossRefStems.has(w) {
+			crossRef = true
+		}
+		if before, after, ok := strings.Cut(text, "/"); ok {
+			// an unknown slash abbreviation is read part by part: д/детей
+			// is "для детей", д/ручн "для ручной"; one- and two-letter
+			// parts (prepositions, пл/уп) say nothing
+			for _, part := range []string{before, after} {
+				if utf8.RuneCountInString(part) >= 3 && !strings.ContainsRune(part, '/') && !addWord(part, false) {
+					return false
+				}
+			}
+			return true
+		}
+		if w.runes >= 3 {
+			unknown = append(unknown, w)
+		}
+		return true
+	}
 	for ti, t := range toks {
 		if brandTok[ti] {
 			continue
 		}
 		switch t.kind {
 		case tokWord:
-			if noiseWords[t.text] || packagingWords[t.text] {
-				continue
-			}
-			if negativeWords[t.text] {
+			if !addWord(t.text, t.dotted) {
 				return none(ReasonExcludedOffer)
 			}
-			if exp, ok := receiptSynonyms[t.text]; ok {
-				for _, w := range exp {
-					words = append(words, m.lookupWord(w, false))
-				}
-				continue
+		case tokNum:
+			// (a number before the name is the shop's code, not a size)
+			if ti > 0 && len(t.text) == 3 && t.text[0] != '0' && allDigits([]rune(t.text)) {
+				bare = append(bare, int64(t.text[0]-'0')*100+int64(t.text[1]-'0')*10+int64(t.text[2]-'0'))
 			}
-			w := m.lookupWord(t.text, t.dotted)
-			if !w.known {
-				if exp := synonymByStem(w); exp != nil {
-					for _, e := range exp {
-						words = append(words, m.lookupWord(e, false))
-					}
-					continue
-				}
-			}
-			words = append(words, w)
 		case tokCode:
 			if t.article {
 				if i, ok := m.byArticle[t.text]; ok {
@@ -452,6 +514,15 @@ func (m *Matcher) matchName(toks []token) Result {
 	if cands.empty() {
 		return none(ReasonNoBrand)
 	}
+	var art bitset
+	if len(articles) > 0 {
+		art = newBitset(n)
+		for _, i := range articles {
+			art.set(i)
+		}
+	}
+	lc := lineCtx{words: words, unknown: unknown, codes: codes, sizes: sizes,
+		brand: brandOnLine, articles: art, crossRef: crossRef}
 
 	matchedVocab := newBitset(len(m.vocab))
 	for _, w := range words {
@@ -465,7 +536,7 @@ func (m *Matcher) matchName(toks []token) Result {
 		if !cands.has(i) {
 			continue
 		}
-		ok, why, evidence := m.fits(i, words, codes, sizes, matchedVocab)
+		ok, why, evidence := m.fits(i, &lc, matchedVocab)
 		if ok {
 			if found >= 0 {
 				return none(ReasonAmbiguous)
@@ -480,23 +551,48 @@ func (m *Matcher) matchName(toks []token) Result {
 	if found < 0 {
 		return none(reason)
 	}
+	// A bare three-digit number is most likely the pack size printed without
+	// its unit. It never picks a SKU (680 does not choose the 680 г peas over
+	// the 400 г ones), but the one SKU left must not contradict it.
+	if s := &m.skus[found]; !s.perPiece {
+		for _, b := range bare {
+			if !s.hasSizeNumber(b) {
+				return none(ReasonSizeMismatch)
+			}
+		}
+	}
 	return Result{SKUID: m.skus[found].id, How: HowName}
 }
 
-var reasonRank = map[string]int{ReasonNoCandidate: 0, ReasonUnknownProduct: 1, ReasonVariant: 2, ReasonSizeMismatch: 3}
+// lineCtx is what matchName read from a line, for fits.
+type lineCtx struct {
+	words    []lineWord
+	unknown  []lineWord // content words no catalog word and no lexicon entry matches
+	codes    []token
+	sizes    []size
+	brand    bool   // one of our brands is on the line
+	articles bitset // SKUs whose article code is on the line (nil: none)
+	crossRef bool   // "аналог", "замена": a foreign part cross-referenced to ours
+}
+
+// reasonRank breaks ties between equally close candidates: a SKU that failed
+// only on an unknown word passed everything else, sizes included.
+var reasonRank = map[string]int{ReasonNoCandidate: 0, ReasonUnknownProduct: 1, ReasonVariant: 2, ReasonSizeMismatch: 3, ReasonUnknownWord: 4}
 
 func none(reason string) Result { return Result{How: HowNone, Reason: reason} }
 
 // fits checks one candidate SKU against the line: every variant code and size
 // on the line must be the SKU's, no word may name another product or variant,
-// at least one word or code must name this product, and unknown words are
-// tolerated only when the line already names everything the SKU's name does.
-// evidence counts the words and codes that agree.
-func (m *Matcher) fits(i int, words []lineWord, codes []token, sizes []size, matchedVocab bitset) (bool, string, int) {
+// at least one word or code must name this product, and the line may carry no
+// word the catalog does not know (a flavour or variant we do not hold, another
+// maker's name) unless the SKU's own name implies it (чили → острый) or our
+// brand and the SKU's own article code pin the product (a car model next to a
+// filter's article). evidence counts the words and codes that agree.
+func (m *Matcher) fits(i int, lc *lineCtx, matchedVocab bitset) (bool, string, int) {
 	s := &m.skus[i]
-	evidence, unknown := 0, 0
+	evidence := 0
 	conflict := ""
-	for _, c := range codes {
+	for _, c := range lc.codes {
 		switch {
 		case s.codes[c.text]:
 			evidence++
@@ -504,21 +600,21 @@ func (m *Matcher) fits(i int, words []lineWord, codes []token, sizes []size, mat
 			conflict = ReasonVariant
 		}
 	}
-	for _, w := range words {
+	for _, w := range lc.words {
 		switch {
 		case w.skus != nil && w.skus.has(i):
 			evidence++
+		case w.pack:
+			// a packaging note that also abbreviates some product word
 		case w.known:
 			conflict = ReasonVariant
-		case w.runes >= 3 && !strings.ContainsRune(w.text, '/'):
-			unknown++
 		}
 	}
 	if conflict != "" {
 		return false, conflict, evidence
 	}
 	// A piece-sold SKU (a filter) takes no mass, volume or length on its line.
-	for _, sz := range sizes {
+	for _, sz := range lc.sizes {
 		if s.perPiece || !s.acceptsSize(sz) {
 			return false, ReasonSizeMismatch, evidence
 		}
@@ -526,14 +622,88 @@ func (m *Matcher) fits(i int, words []lineWord, codes []token, sizes []size, mat
 	if evidence == 0 {
 		return false, ReasonNoCandidate, evidence
 	}
-	if unknown > 0 {
-		for _, id := range s.words {
-			if !matchedVocab.has(id) {
-				return false, ReasonUnknownProduct, evidence
-			}
+	unknown := 0
+	latin := false
+	for _, w := range lc.unknown {
+		if !s.implies(w) {
+			unknown++
+			latin = latin || w.text[0] < utf8.RuneSelf
 		}
 	}
-	return true, "", evidence
+	if unknown == 0 {
+		return true, "", evidence
+	}
+	named := true
+	for _, id := range s.words {
+		if !matchedVocab.has(id) {
+			named = false
+			break
+		}
+	}
+	if lc.articles != nil && lc.articles.has(i) {
+		// The line names the SKU's own article code. With our brand the
+		// product is pinned and the extra words are applicability (Нива,
+		// Солярис). Without it, a cross-reference ("аналог ВФМ-101") or a
+		// Latin maker's name (MANN) means someone else's part.
+		if lc.brand || (named && !lc.crossRef && !latin) {
+			return true, "", evidence
+		}
+	}
+	if !named {
+		return false, ReasonUnknownProduct, evidence
+	}
+	return false, ReasonUnknownWord, evidence
+}
+
+// implies reports whether the SKU's name already says what the line word
+// adds (an "острый" on a chili ketchup).
+func (s *skuInfo) implies(w lineWord) bool {
+	for _, iw := range s.implied {
+		if wordMatch(w.text, w.runes, w.dotted, iw, utf8.RuneCountInString(iw)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSizeNumber reports whether n, read as grams, millilitres or
+// millimetres, is one of the sizes the SKU may be printed with.
+func (s *skuInfo) hasSizeNumber(n int64) bool {
+	for _, a := range s.sizes {
+		if a.milli == n*1000 {
+			return true
+		}
+	}
+	return false
+}
+
+// stemSet is a lexicon word list looked up by stem, bucketed by first rune.
+type stemSet map[rune][]stem
+
+type stem struct {
+	text  string
+	runes int
+}
+
+func newStemSet(words ...string) stemSet {
+	set := stemSet{}
+	for _, w := range words {
+		r, _ := utf8.DecodeRuneInString(w)
+		set[r] = append(set[r], stem{w, utf8.RuneCountInString(w)})
+	}
+	return set
+}
+
+// has reports whether a line word is one of the words or another ending or
+// abbreviation of one (жест. → жестяная, готовая → готовый).
+func (set stemSet) has(w lineWord) bool {
+	r, _ := utf8.DecodeRuneInString(w.text)
+	for _, st := range set[r] {
+		if w.text == st.text || wordMatch(w.text, w.runes, w.dotted, st.text, st.runes) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *skuInfo) acceptsSize(sz size) bool {

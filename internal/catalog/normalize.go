@@ -165,6 +165,13 @@ func codeFamily(code string) string {
 func tokenize(s string) []token {
 	rs := prepRunes(s)
 	n := len(rs)
+	// "2*300г" is a multipack, like "2х300г"; "*2" before a word stays the
+	// quantity prefix.
+	for i := 1; i+1 < n; i++ {
+		if rs[i] == '*' && isDigit(rs[i-1]) && isDigit(rs[i+1]) {
+			rs[i] = 'x'
+		}
+	}
 	var toks []token
 	i := 0
 	for i < n {
@@ -260,7 +267,15 @@ func tokenize(s string) []token {
 		}
 		i = classifyRun(rs, run, i, len(toks) == 0, &toks)
 	}
-	return mergeSpacedCodes(toks)
+	// Noise words go before spaced codes are merged, so that the merge does
+	// not depend on them and Normalize (which drops them) is idempotent.
+	kept := toks[:0]
+	for _, t := range toks {
+		if t.kind != tokWord || !noiseWords[t.text] {
+			kept = append(kept, t)
+		}
+	}
+	return mergeSpacedCodes(kept)
 }
 
 // slashJoin reports whether the '/' at rs[j] joins a receipt abbreviation such
@@ -327,6 +342,14 @@ func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
 			*toks = append(*toks, token{kind: tokSize, size: sz})
 			return next
 		}
+		if sz, ok := multipack(num, rest); ok {
+			*toks = append(*toks, token{kind: tokSize, size: sz})
+			return next
+		}
+		if sz, ok := sizeWithCarton(num, rest); ok {
+			*toks = append(*toks, token{kind: tokSize, size: sz})
+			return next
+		}
 	}
 	// carton count x24 / х24
 	if len(run) > 1 && (run[0] == 'x' || run[0] == 'х') && allDigits(run[1:]) {
@@ -346,6 +369,45 @@ func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
 	code := latinCode(w)
 	*toks = append(*toks, token{kind: tokCode, text: code, family: codeFamily(code), article: isArticle(run)})
 	return next
+}
+
+// multipack reads "2х300г" (num "2", rest "х300г"): N packs of a size, one
+// pack of N times the size, which is not the single pack's SKU.
+func multipack(num string, rest []rune) (size, bool) {
+	if len(rest) < 3 || (rest[0] != 'x' && rest[0] != 'х') || !allDigits([]rune(num)) {
+		return size{}, false
+	}
+	k := 1
+	for k < len(rest) && (isDigit(rest[k]) || ((rest[k] == '.' || rest[k] == ',') && k > 1 && k+1 < len(rest) && isDigit(rest[k+1]))) {
+		k++
+	}
+	sz, ok := makeSize(string(rest[1:k]), string(rest[k:]))
+	if !ok {
+		return size{}, false
+	}
+	var count int64
+	for _, r := range num {
+		count = count*10 + int64(r-'0')
+		if count > 1000 {
+			return size{}, false
+		}
+	}
+	if count == 0 {
+		return size{}, false
+	}
+	sz.milli *= count
+	return sz, true
+}
+
+// sizeWithCarton reads "300гх24" (num "300", rest "гх24"): the size with a
+// carton count glued to it, which is dropped like a spaced x24.
+func sizeWithCarton(num string, rest []rune) (size, bool) {
+	for k, r := range rest {
+		if (r == 'x' || r == 'х') && k > 0 && allDigits(rest[k+1:]) {
+			return makeSize(num, string(rest[:k]))
+		}
+	}
+	return size{}, false
 }
 
 // isArticle reports whether a run looks like a manufacturer's article number:
@@ -427,7 +489,12 @@ func mergeSpacedCodes(toks []token) []token {
 			l := utf8.RuneCountInString(t.text)
 			nt := toks[i+1].text
 			digits := strings.TrimRight(nt, "+")
-			if l >= 1 && l <= 3 && len(digits) <= 3 && allDigits([]rune(digits)) && !noiseWords[t.text] && !packagingWords[t.text] {
+			if (t.text == "х" || t.text == "x") && toks[i+1].kind == tokNum && allDigits([]rune(nt)) {
+				i++ // a spaced carton count "x 24", dropped like x24
+				continue
+			}
+			if l >= 1 && l <= 3 && len(digits) <= 3 && allDigits([]rune(digits)) && !noiseWords[t.text] && !packagingWords[t.text] &&
+				!strings.ContainsRune(t.text, '/') {
 				code := latinCode([]rune(t.text + nt))
 				out = append(out, token{kind: tokCode, text: code, family: codeFamily(code)})
 				i++
