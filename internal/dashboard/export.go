@@ -1,7 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/csv"
 	"fmt"
 	"strings"
@@ -55,24 +55,48 @@ func cellText(v any) string {
 // send writes t as CSV (UTF-8 with a BOM, so Excel reads Cyrillic) or
 // XLSX, as format says.
 func sendTable(c *fiber.Ctx, t table, format string) error {
-	var buf bytes.Buffer
+	return streamTable(c, t.Name, t.Head, format, func(emit func([]any) error) error {
+		for _, r := range t.Rows {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rowSource produces the rows of a table one by one, calling emit for
+// each, and stops at the first error emit returns.
+type rowSource func(emit func(row []any) error) error
+
+// streamTable sends the rows rows produces as CSV or XLSX without keeping
+// them, or the file, in memory. CSV goes out as it is written (Fiber's
+// body stream writer: rows runs after the handler has returned, so it must
+// not touch c); a failure then can no longer change the status, so the
+// file ends with a line saying it is incomplete. XLSX is a zip that needs
+// every row before it is complete: the rows go through excelize's stream
+// writer (which spills to a temporary file) within the handler, so an
+// error is still an error page, and only the finished file is streamed.
+func streamTable(c *fiber.Ctx, name string, head []string, format string, rows rowSource) error {
 	switch format {
 	case "xlsx":
 		f := excelize.NewFile()
-		defer f.Close()
-		sheet := "Sheet1"
-		sw, err := f.NewStreamWriter(sheet)
+		sw, err := f.NewStreamWriter("Sheet1")
 		if err != nil {
+			_ = f.Close()
 			return err
 		}
-		head := make([]any, len(t.Head))
-		for j, h := range t.Head {
-			head[j] = h
+		hrow := make([]any, len(head))
+		for j, h := range head {
+			hrow[j] = h
 		}
-		if err := sw.SetRow("A1", head); err != nil {
+		if err := sw.SetRow("A1", hrow); err != nil {
+			_ = f.Close()
 			return err
 		}
-		for i, r := range t.Rows {
+		n := 1
+		err = rows(func(r []any) error {
+			n++
 			row := make([]any, len(r))
 			for j, v := range r {
 				switch x := v.(type) {
@@ -84,37 +108,44 @@ func sendTable(c *fiber.Ctx, t table, format string) error {
 					row[j] = x
 				}
 			}
-			cell, _ := excelize.CoordinatesToCellName(1, i+2)
-			if err := sw.SetRow(cell, row); err != nil {
-				return err
-			}
+			cell, _ := excelize.CoordinatesToCellName(1, n)
+			return sw.SetRow(cell, row)
+		})
+		if err == nil {
+			err = sw.Flush()
 		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-		if err := f.Write(&buf); err != nil {
+		if err != nil {
+			_ = f.Close()
 			return err
 		}
 		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer f.Close()
+			_ = f.Write(w)
+		})
+		return nil
 	case "csv":
-		buf.WriteString("\ufeff")
-		w := csv.NewWriter(&buf)
-		_ = w.Write(t.Head)
-		for _, r := range t.Rows {
-			rec := make([]string, len(r))
-			for j, v := range r {
-				rec[j] = cellText(v)
-			}
-			_ = w.Write(rec)
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			return err
-		}
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			_, _ = w.WriteString("\ufeff")
+			cw := csv.NewWriter(w)
+			_ = cw.Write(head)
+			err := rows(func(r []any) error {
+				rec := make([]string, len(r))
+				for j, v := range r {
+					rec[j] = cellText(v)
+				}
+				return cw.Write(rec)
+			})
+			if err != nil {
+				_ = cw.Write([]string{"Выгрузка прервана из-за ошибки: файл неполный"})
+			}
+			cw.Flush()
+		})
+		return nil
 	default:
 		return fiber.NewError(fiber.StatusBadRequest, "format must be csv or xlsx")
 	}
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, t.Name, format))
-	return c.Send(buf.Bytes())
 }

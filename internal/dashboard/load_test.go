@@ -26,6 +26,7 @@ import (
 // -run TestLoad -v ./internal/dashboard. It prints p50/p95 per page over
 // LJ_LOAD_N requests (default 50), and a baseline: the overview's sales
 // totals computed from raw receipts and items instead of the rollups.
+// LJ_LOAD_ONLY=text measures only the pages whose URL contains text.
 func TestLoad(t *testing.T) {
 	dbURL := os.Getenv("LJ_LOAD_DATABASE_URL")
 	if dbURL == "" {
@@ -64,6 +65,9 @@ func TestLoad(t *testing.T) {
 		b + "/sales?by=sku", b + "/sales?by=shop", b + "/sales?by=chain", b + "/sales?by=region", b + "/sales?by=participant",
 		b + "/sales?by=sku&from=" + m(-11) + "&to=" + m(0),
 		b + "/receipts", b + "/receipts?status=needs_review", b + "/receipts?status=sales&sku=" + firstSKU(t, db, pid),
+		// The drill-down targets of sales by chain and by region.
+		b + "/receipts?status=sales&" + url.Values{"chain": {firstShopAttr(t, db, pid, "chain")}}.Encode(),
+		b + "/receipts?status=sales&" + url.Values{"region": {firstShopAttr(t, db, pid, "region")}}.Encode(),
 		fmt.Sprintf("%s/receipts?participant=%d", b, partID), b + "/receipts/" + rid,
 		b + "/moderation", b + "/unmatched", b + "/participants", b + "/participants?page=20",
 		fmt.Sprintf("%s/participants/%d", b, partID), b + "/settings",
@@ -71,9 +75,14 @@ func TestLoad(t *testing.T) {
 		b + "/receipts/export?status=needs_review&format=csv",
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "receipts: %d, receipt_items: ~%d, requests per page: %d\n\n", receipts, items, n)
+	fmt.Fprintf(&report, "receipts: %d, receipt_items: ~%d, requests per page: %d, load average at start: %s\n\n",
+		receipts, items, n, loadAvg())
 	fmt.Fprintf(&report, "| page | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|\n")
+	only := os.Getenv("LJ_LOAD_ONLY") // measure only pages containing it
 	for _, p := range pages {
+		if !strings.Contains(p, only) {
+			continue
+		}
 		var d []time.Duration
 		for range n {
 			start := time.Now()
@@ -116,7 +125,32 @@ func TestLoad(t *testing.T) {
 	}
 	fmt.Fprintf(&report, "\nbaseline, overview sales totals (3 months) from raw receipts+items: p50 %.1f ms, max %.1f ms (5 runs); the whole overview query set from rollups: %.1f ms\n",
 		ms(base[2]), ms(base[4]), ms(time.Since(rollup)))
+	fmt.Fprintf(&report, "load average at end: %s\n", loadAvg())
 	t.Log("\n" + report.String())
+}
+
+// loadAvg is the machine's 1/5/15-minute load average, for the record.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// firstShopAttr is the biggest chain or region (col) among the shops of
+// pid's client.
+func firstShopAttr(t *testing.T, db *pgxpool.Pool, pid int64, col string) string {
+	var v string
+	if err := db.QueryRow(context.Background(), `SELECT `+col+` FROM shops sh JOIN programs p ON p.client_id = sh.client_id
+		WHERE p.id = $1 AND `+col+` <> '' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, pid).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
