@@ -68,9 +68,12 @@ var packagingStems = newStemSet(
 // naming a variant: "ready to use" (the catalog's antifreeze and washer fluid
 // are ready-mixed; concentrates are negative words), oil standard names
 // (the class after them is a two-letter code), "со вкусом" (the flavour
-// after it still counts), the origin and standard boilerplate. Found by stem.
+// after it still counts), the origin, company-form and standard
+// boilerplate, net mass, and promo markers in other endings. Found by stem.
 var neutralStems = newStemSet(
 	"готовый", "sae", "api", "acea", "гост", "вкус", "пр-во", "произв", "изготовитель",
+	"ооо", "оао", "зао", "пао", "нетто", "масса", "объем", "штука",
+	"акция", "выгода", "скидка", "бонус", "спеццена", "суперцена", "распродажа", "промо",
 )
 
 // crossRefStems mark a foreign part listed against one of our article

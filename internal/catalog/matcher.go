@@ -86,7 +86,7 @@ type skuInfo struct {
 	groupFams map[string]bool // code families used by SKUs of the same client and category
 	sizes     []size          // pack sizes the SKU may be printed with
 	perPiece  bool            // sold by the piece: sizes are not compared
-	implied   []string        // words its name implies (чили → острый), lexicon
+	implied   []string        // words its name implies (чили → острый, lexicon) and its category's words
 }
 
 // vword is one word of the catalog vocabulary.
@@ -218,6 +218,13 @@ func NewMatcher(skus []SKU) *Matcher {
 			cat := Normalize(s.Category)
 			if sz.dim == dimMass && massByVolumeCategories[cat] {
 				info.sizes = append(info.sizes, size{dim: dimVolume, milli: sz.milli})
+			}
+		}
+		// A till may print the category (Консервы овощные): its words are
+		// no unknown variant on this SKU's line.
+		for _, t := range tokenize(s.Category) {
+			if t.kind == tokWord && utf8.RuneCountInString(t.text) >= 3 {
+				info.implied = append(info.implied, t.text)
 			}
 		}
 		gk := s.Client + "|" + Normalize(s.Category)
