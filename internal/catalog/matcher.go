@@ -849,7 +849,7 @@ func (m *Matcher) brandWordMatch(t *token, tr []rune, bw []rune, bs string) bool
 	if _, isVocab := m.vocabIdx[text]; isVocab {
 		return false
 	}
-	if len(bw) >= 5 && len(tr) >= 5 && damerauAtMostOne(tr, bw) {
+	if len(bw) >= 5 && len(tr) >= 5 && brandTypo(tr, bw) {
 		return true
 	}
 	if t.dotted && len(tr) >= 3 && len(tr) < len(bw) && strings.HasPrefix(bs, text) {
@@ -860,6 +860,54 @@ func (m *Matcher) brandWordMatch(t *token, tr []rune, bw []rune, bs string) bool
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// brandTypo reports whether line word a is brand word b with one slip of the
+// kind tills and hand-typed product cards make: two neighbours swapped
+// (ТЕРОМКС), a doubled letter (ТЕРМОКСС) or a vowel or soft sign added or
+// dropped (ТЕРМКС), or a letter confused with a near twin (а/о, е/и/э, и/ы/й,
+// ы/ь/ъ, у/ю, а/я: KRASNODOLYE → краснодолые). Any other single edit names a
+// look-alike brand rather than a typo (Тётушка Марта, ТЕРМОС, Термекс,
+// Ясновит, Краснополье are someone else's), and precision comes first.
+func brandTypo(a, b []rune) bool {
+	if !damerauAtMostOne(a, b) || runesEqual(a, b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case len(a) == len(b):
+		if i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && runesEqual(a[i+2:], b[i+2:]) {
+			return true // swapped neighbours
+		}
+		return nearTwin(a[i], b[i])
+	case len(a) > len(b):
+		return slipLetter(a, i)
+	default:
+		return slipLetter(b, i)
+	}
+}
+
+// slipLetter reports whether w[i], the letter one spelling has and the other
+// lacks, is a vowel or soft sign or doubles a neighbour.
+func slipLetter(w []rune, i int) bool {
+	r := w[i]
+	if strings.ContainsRune("аеиоуыэюяьъ", r) || strings.ContainsRune("aeiouy", r) {
+		return true
+	}
+	return (i > 0 && w[i-1] == r) || (i+1 < len(w) && w[i+1] == r)
+}
+
+// nearTwin reports whether two letters are easily confused in spelling.
+func nearTwin(x, y rune) bool {
+	for _, g := range []string{"ао", "еиэ", "иыйь", "ыьъ", "ую", "ая", "ao", "ei", "iy", "uy"} {
+		if strings.ContainsRune(g, x) && strings.ContainsRune(g, y) {
+			return true
+		}
 	}
 	return false
 }

@@ -89,6 +89,21 @@ func TestMatchCompetitorTraps(t *testing.T) {
 		{"Жидкость стеклоомывающая Нордтек -20 4л", "", "none:no_brand"},
 		{"Кетчуп Марфа томатный 300г", "", "none:no_brand"},
 		{"Кетчуп Тётя Марфа томатный 300г", "", "none:no_brand"},
+		// look-alike brands one letter away are someone else's…
+		{"Кетчуп Тётушка Марта Томатный 300г", "", "none:no_brand"},
+		{"Антифриз ТЕРМОС G11 зеленый 5кг", "", "none:no_brand"},
+		{"Антифриз Термекс G11 зеленый 5кг", "", "none:no_brand"},
+		{"Антифриз TERMEX G11 зеленый 5кг", "", "none:no_brand"},
+		{"Масло Ветлуна 5W-40 синт 4л", "", "none:no_brand"},
+		{"Жидкость стеклоомывающая Ясновит -20 4л", "", "none:no_brand"},
+		{"Горошек Краснополье зеленый 400г", "", "none:no_brand"},
+		// …while slips of the hand are still ours
+		{"Антифриз ТЕРОМКС G11 зеленый 5кг", "", "VT-1002"},
+		{"Антифриз ТЕРМОКСС G11 зеленый 5кг", "", "VT-1002"},
+		{"Антифриз ТЕРМКС G11 зеленый 5кг", "", "VT-1002"},
+		{"Масло Ветлуго 5W-40 синт 4л", "", "VT-2007"},
+		{"Жидкость стеклоомывающая Яснавид -20 4л", "", "VT-4001"},
+		{"Горошек Краснодоле зеленый 400г", "", "KD-2101"},
 		// our brand and product words, but another maker's name on the line
 		{"Кетчуп Тётушка Марфа Томатный Heinz 300г", "", "none:unknown_word"},
 		{"Кетчуп Томатный Махеевъ стиль Тётушка Марфа 300г", "", "none"},
@@ -148,4 +163,16 @@ func TestMatchImpliedWords(t *testing.T) {
 		{"Кетчуп Тётушка Марфа Чили 500", "", "none:size_mismatch"},
 		{"Кетчуп Тётушка Марфа Томатный острый 300г", "", "none:unknown_word"},
 	})
+}
+
+// TestCatalogNamesMatchThemselves: the catalog's own full names (what the
+// simulator and many chains print) match their SKUs, so blocking unknown
+// words costs no recall on them.
+func TestCatalogNamesMatchThemselves(t *testing.T) {
+	m := loadShared(t)
+	for _, s := range m.src {
+		if got := m.Match(s.Name, ""); got.SKUID != s.ID {
+			t.Errorf("Match(%q) = %q (%s), want %s", s.Name, got.SKUID, got, s.ID)
+		}
+	}
 }
