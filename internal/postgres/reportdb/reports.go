@@ -252,8 +252,8 @@ func (s *Store) salesByParticipant(ctx context.Context, p Program, per Period, l
 		lim = ` LIMIT $5`
 	}
 	q := `SELECT t.key, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''), t.n, t.units, t.total, t.points
-		FROM (SELECT t.participant_id, t.participant_id::text key, SUM(t.receipts) n, SUM(t.units_milli) units,
-				SUM(t.sum_kopecks) total, SUM(t.points_kopecks) points
+		FROM (SELECT t.participant_id, t.participant_id::text key, SUM(t.receipts)::bigint n, SUM(t.units_milli)::bigint units,
+				SUM(t.sum_kopecks)::bigint total, SUM(t.points_kopecks)::bigint points
 			FROM rpt_month_participant t
 			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
 			GROUP BY t.participant_id HAVING SUM(t.receipts) <> 0 OR SUM(t.sum_kopecks) <> 0
