@@ -101,6 +101,10 @@ var noiseWords = map[string]bool{
 	"г": true, "гр": true, "кг": true, "л": true, "мл": true, "мм": true, "см": true,
 }
 
+// articleWords introduce the shop's own article number ("арт. 123"), which is
+// dropped with them.
+var articleWords = map[string]bool{"арт": true, "артикул": true, "код": true}
+
 // negativeWords mark an offer the catalog never holds as such even when the
 // brand and product are ours (README rule 4): gift sets, concentrates, oil
 // sold from bulk, samples. A line with one of them is never matched by name.

@@ -269,10 +269,16 @@ func tokenize(s string) []token {
 	}
 	// Noise words go before spaced codes are merged, so that the merge does
 	// not depend on them and Normalize (which drops them) is idempotent.
+	// A number after "арт." or "код" is the shop's article, not a size.
 	kept := toks[:0]
-	for _, t := range toks {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
 		if t.kind != tokWord || !noiseWords[t.text] {
 			kept = append(kept, t)
+			continue
+		}
+		if articleWords[t.text] && i+1 < len(toks) && toks[i+1].kind == tokNum {
+			i++
 		}
 	}
 	return mergeSpacedCodes(kept)
