@@ -419,7 +419,7 @@ func (m *Matcher) matchName(toks []token) Result {
 		unknown  []lineWord // content words the catalog does not know
 		codes    []token
 		sizes    []size
-		bare     []int64 // three-digit numbers without a unit: sizes the till left bare
+		bare     []int64 // numbers without a unit that look like sizes the till left bare, in thousandths of g/ml/mm
 		articles []int
 		crossRef bool
 	)
@@ -484,8 +484,8 @@ func (m *Matcher) matchName(toks []token) Result {
 			}
 		case tokNum:
 			// (a number before the name is the shop's code, not a size)
-			if ti > 0 && len(t.text) == 3 && t.text[0] != '0' && allDigits([]rune(t.text)) {
-				bare = append(bare, int64(t.text[0]-'0')*100+int64(t.text[1]-'0')*10+int64(t.text[2]-'0'))
+			if b, ok := bareSize(t.text); ok && ti > 0 {
+				bare = append(bare, b)
 			}
 		case tokCode:
 			if t.article {
@@ -558,12 +558,13 @@ func (m *Matcher) matchName(toks []token) Result {
 	if found < 0 {
 		return none(reason)
 	}
-	// A bare three-digit number is most likely the pack size printed without
-	// its unit. It never picks a SKU (680 does not choose the 680 г peas over
-	// the 400 г ones), but the one SKU left must not contradict it.
+	// A bare three-digit number (or a decimal below 10, as kg or l) is most
+	// likely the pack size printed without its unit. It never picks a SKU
+	// (680 does not choose the 680 г peas over the 400 г ones), but the one
+	// SKU left must not contradict it.
 	if s := &m.skus[found]; !s.perPiece {
 		for _, b := range bare {
-			if !s.hasSizeNumber(b) {
+			if !s.hasSizeMilli(b) {
 				return none(ReasonSizeMismatch)
 			}
 		}
@@ -673,11 +674,28 @@ func (s *skuInfo) implies(w lineWord) bool {
 	return false
 }
 
-// hasSizeNumber reports whether n, read as grams, millilitres or
-// millimetres, is one of the sizes the SKU may be printed with.
-func (s *skuInfo) hasSizeNumber(n int64) bool {
+// bareSize reads a number printed without a unit as a pack size, in
+// thousandths of g, ml or mm: three digits (300 → 300 г/мл/мм) or a decimal
+// below 10 (0,5 → 0,5 кг/л). Other numbers (1/24, 2107, 15) are not sizes.
+func bareSize(num string) (int64, bool) {
+	if len(num) == 3 && num[0] != '0' && allDigits([]rune(num)) {
+		return int64(num[0]-'0')*100000 + int64(num[1]-'0')*10000 + int64(num[2]-'0')*1000, true
+	}
+	if !strings.ContainsAny(num, ".,") {
+		return 0, false
+	}
+	v, err := parseMilli(num, 3)
+	if err != nil || v == 0 || v >= 10000 {
+		return 0, false
+	}
+	return v * 1000, true
+}
+
+// hasSizeMilli reports whether a size of milli thousandths of g, ml or mm is
+// one the SKU may be printed with.
+func (s *skuInfo) hasSizeMilli(milli int64) bool {
 	for _, a := range s.sizes {
-		if a.milli == n*1000 {
+		if a.milli == milli {
 			return true
 		}
 	}
