@@ -275,23 +275,31 @@ const maxExportReceipts = 100000
 func (s *Server) receiptsExport(c *fiber.Ctx) error {
 	f, form := s.receiptFilter(c)
 	f.Limit = 1000
-	t := table{Name: "receipts-" + form["d_from"] + "-" + form["d_to"],
-		Head: []string{"ID", "Дата покупки", "Статус", "Причина", "Сумма, ₽", "Баллы", "Магазин", "Участник"}}
-	for len(t.Rows) < maxExportReceipts {
-		rows, err := s.store.Receipts(c.UserContext(), program(c), f)
-		if err != nil {
-			return s.fail(c, err)
-		}
-		for _, r := range rows {
-			t.Rows = append(t.Rows, []any{r.ID, r.At.Format("2006-01-02 15:04"), statusNames[r.Status], r.StatusReason,
-				money(r.SumKopecks), money(r.PointsKopecks), r.ShopName, r.ParticipantName})
-		}
-		if len(rows) < f.Limit {
-			break
-		}
-		f.BeforeAt, f.BeforeID = rows[len(rows)-1].At, rows[len(rows)-1].ID
-	}
-	return sendTable(c, t, c.Query("format", "csv"))
+	// The rows are read page by page while the file is written; the source
+	// may run after the handler returns, so it captures what it needs of c.
+	ctx, pid := c.UserContext(), program(c)
+	head := []string{"ID", "Дата покупки", "Статус", "Причина", "Сумма, ₽", "Баллы", "Магазин", "Участник"}
+	return streamTable(c, "receipts-"+form["d_from"]+"-"+form["d_to"], head, c.Query("format", "csv"),
+		func(emit func([]any) error) error {
+			for n := 0; n < maxExportReceipts; {
+				rows, err := s.store.Receipts(ctx, pid, f)
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					if err := emit([]any{r.ID, r.At.Format("2006-01-02 15:04"), statusNames[r.Status], r.StatusReason,
+						money(r.SumKopecks), money(r.PointsKopecks), r.ShopName, r.ParticipantName}); err != nil {
+						return err
+					}
+				}
+				n += len(rows)
+				if len(rows) < f.Limit {
+					return nil
+				}
+				f.BeforeAt, f.BeforeID = rows[len(rows)-1].At, rows[len(rows)-1].ID
+			}
+			return nil
+		})
 }
 
 func (s *Server) receiptPage(c *fiber.Ctx) error {
