@@ -101,6 +101,15 @@ var noiseWords = map[string]bool{
 	"г": true, "гр": true, "кг": true, "л": true, "мл": true, "мм": true, "см": true,
 }
 
+// notItemStems open a line that is not a sale of the goods it names: a
+// discount, coupon or bonus line, a service ("Скидка Кетчуп Т.Марфа 300г",
+// "Доставка", "Установка щетки"). Only the first word counts: later in a line
+// "скидка" is a promo marker. Found by stem.
+var notItemStems = newStemSet(
+	"скидка", "скидки", "дисконт", "купон", "промокод", "бонус", "возврат", "доставка", "услуга",
+	"установка", "замена", "монтаж", "работа", "сервис", "обслуживание",
+)
+
 // articleWords introduce the shop's own article number ("арт. 123"), which is
 // dropped with them.
 var articleWords = map[string]bool{"арт": true, "артикул": true, "код": true}

@@ -23,6 +23,7 @@ const (
 	ReasonNoBrand        = "no_brand"         // none of our brands and none of our article codes
 	ReasonCodeNotOurs    = "code_not_ours"    // an article code of our series that the catalog lacks
 	ReasonExcludedOffer  = "excluded_offer"   // gift set, concentrate, bulk oil, sample
+	ReasonNotAnItem      = "not_an_item"      // a discount, coupon or service line that names our product
 	ReasonSizeMismatch   = "size_mismatch"    // our product in a size the catalog lacks
 	ReasonVariant        = "variant_mismatch" // a variant (code or word) no SKU has
 	ReasonUnknownProduct = "unknown_product"  // unknown words where the SKU's own are missing
@@ -372,6 +373,11 @@ func (m *Matcher) Match(line, gtin string) Result {
 func (m *Matcher) matchName(toks []token) Result {
 	if len(toks) == 0 {
 		return none(ReasonEmpty)
+	}
+	// "Скидка Кетчуп Т.Марфа …", "Доставка …": a line that starts with a
+	// discount or service word is no sale of the product it names.
+	if t := toks[0]; t.kind == tokWord && notItemStems.has(lineWord{text: t.text, dotted: t.dotted, runes: utf8.RuneCountInString(t.text)}) {
+		return none(ReasonNotAnItem)
 	}
 	brandTok := make([]bool, len(toks))
 	n := len(m.skus)

@@ -277,6 +277,10 @@ func tokenize(s string) []token {
 			kept = append(kept, t)
 			continue
 		}
+		if i == 0 && notItemStems.has(lineWord{text: t.text, runes: utf8.RuneCountInString(t.text)}) {
+			kept = append(kept, t) // "Скидка …" opens a discount line: matchName needs it
+			continue
+		}
 		if articleWords[t.text] && i+1 < len(toks) && toks[i+1].kind == tokNum {
 			i++
 		}

@@ -107,6 +107,13 @@ func TestMatchCompetitorTraps(t *testing.T) {
 		// our brand and product words, but another maker's name on the line
 		{"Кетчуп Тётушка Марфа Томатный Heinz 300г", "", "none:unknown_word"},
 		{"Кетчуп Томатный Махеевъ стиль Тётушка Марфа 300г", "", "none"},
+		// discount and service lines that name our product sell nothing
+		{"Скидка Кетчуп Т.Марфа Томатный 300г", "", "none:not_an_item"},
+		{"СКИДКА НА КЕТЧУП Т.МАРФА ТОМАТН. 300Г", "", "none:not_an_item"},
+		{"Купон Тётушка Марфа Майонез Провансаль 67% 380г", "", "none:not_an_item"},
+		{"Замена масла Ветлуга 5W-40 синт 4л", "", "none"},
+		{"Установка щетки Ясновид бескаркасная 500мм", "", "none"},
+		{"Кетчуп Т.Марфа Томатный 300г скидка", "", "KD-1001"},
 		// a brandless line with our article code and a foreign maker: a
 		// cross-reference, not our filter
 		{"Фильтр масляный MANN аналог ВФМ-101", "", "none"},
