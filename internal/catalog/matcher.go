@@ -464,6 +464,19 @@ func (m *Matcher) matchName(toks []token) Result {
 			crossRef = true
 		}
 		if before, after, ok := strings.Cut(text, "/"); ok {
+			if before == "б" {
+				// б/ is "без": б/карк is бескаркасная; б/сах ("без
+				// сахара") names no catalog word, so it is an unknown
+				// variant, never the сахарная of its second part
+				for _, pre := range []string{"бес", "без"} {
+					if bw := m.lookupWord(pre+after, true); bw.known {
+						words = append(words, bw)
+						return true
+					}
+				}
+				unknown = append(unknown, w)
+				return true
+			}
 			// an unknown slash abbreviation is read part by part: д/детей
 			// is "для детей", д/ручн "для ручной"; one- and two-letter
 			// parts (prepositions, пл/уп) say nothing

@@ -304,7 +304,8 @@ func slashJoin(rs []rune, start, j int) bool {
 		k++
 	}
 	right := k - (j + 1)
-	if right == 0 || right > 5 {
+	if right == 0 || (right > 5 && !(j-start == 1 && rs[start] == 'б')) {
+		// (б/ is "без": б/каркасная stays one word, never "каркасная")
 		return false
 	}
 	return k >= len(rs) || !isDigit(rs[k])
