@@ -153,8 +153,9 @@ func ReceiptKey(receiptID string, ruleVersion int) string {
 	return fmt.Sprintf("receipt:%s:v%d", receiptID, ruleVersion)
 }
 
-// ReversalKey is the idempotency key of the reversal of a credited sale:
-// a sale is reversed at most once, whatever returns point at it.
+// ReversalKey is the prefix of the idempotency keys of a credited sale's
+// reversals: package points appends ":return:<return receipt id>", so each
+// return receipt reverses once and a sale may be returned in several.
 func ReversalKey(saleReceiptID string) string { return "reversal:" + saleReceiptID }
 
 // Credit moves amount from a program's budget to a participant, into the
