@@ -363,7 +363,7 @@ func (m *Matcher) Match(line, gtin string) Result {
 	}
 	toks := tokenize(line)
 	if len(m.aliases) > 0 {
-		if i, ok := m.aliases[normalizeTokens(toks)]; ok && i >= 0 {
+		if i, ok := m.aliases[settle(normalizeTokens(toks))]; ok && i >= 0 {
 			return Result{SKUID: m.skus[i].id, How: HowAlias}
 		}
 	}

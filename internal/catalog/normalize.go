@@ -545,7 +545,21 @@ func formatSize(sz size) string {
 // removed (quantity prefix, [М], shop codes, promo words, carton counts). Lines
 // that differ only in such details normalise to the same string, which makes
 // it the key for learned aliases and for grouping the unmatched-lines list.
-func Normalize(s string) string { return normalizeTokens(tokenize(s)) }
+func Normalize(s string) string { return settle(normalizeTokens(tokenize(s))) }
+
+// settle normalises n again until it stops changing, so that Normalize is
+// idempotent (an alias key stays the key): a few inputs only settle on the
+// second round, such as "1!G" → "1 g" → "1г" or "A.0" → "а 0" → "a0".
+func settle(n string) string {
+	for range 4 {
+		again := normalizeTokens(tokenize(n))
+		if again == n {
+			break
+		}
+		n = again
+	}
+	return n
+}
 
 func normalizeTokens(toks []token) string {
 	var parts []string
