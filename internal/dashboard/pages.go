@@ -491,7 +491,7 @@ func (s *Server) participantsExport(c *fiber.Ctx) error {
 	}
 	t := table{Name: "participants-" + per.FromMonth + "-" + per.ToMonth,
 		Head: []string{"ID", "Имя", "Роль", "Статус", "Магазин", "Последняя активность", "Баланс", "В ожидании",
-			"Загружено чеков", "Подтверждённых продаж", "Продажи SKU, ₽", "Баллы за период"}}
+			"Загружено чеков", "Подтверждённых продаж", "Продажи SKU, ₽", "Баллы за чеки в периоде"}}
 	for _, r := range rows {
 		last := ""
 		if r.LastActivity != nil {
