@@ -8,6 +8,7 @@ package reporttest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,7 +105,8 @@ func tenant(tb testing.TB, db *pgxpool.Pool, code, manager, moderator string) Te
 	return t
 }
 
-var fdSeq int64
+// fdSeq numbers the receipts of every Load, which parallel tests call at once.
+var fdSeq atomic.Int64
 
 // fill creates, for each participant, receipts of several outcomes.
 func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
@@ -129,13 +131,13 @@ func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 		{receipt.NeedsReview, thisMonth, 2},
 	}
 	for i, sp := range specs {
-		fdSeq++
+		fd := fdSeq.Add(1)
 		pid := t.Participants[sp.partIdx%len(t.Participants)]
 		shop := t.ShopIDs[sp.partIdx%len(t.ShopIDs)]
 		prog := t.ProgramID
 		r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: pid, ProgramID: &prog, ShopID: &shop,
 			Source: receipt.SourceQR, IdempotencyKey: fmt.Sprintf("k-%d-%d", t.ClientID, i),
-			FN: fmt.Sprintf("99990000%08d", t.ClientID), FD: fdSeq, FP: 1000 + fdSeq, Operation: 1,
+			FN: fmt.Sprintf("99990000%08d", t.ClientID), FD: fd, FP: 1000 + fd, Operation: 1,
 			PurchasedAt: sp.at, SumKopecks: 250000}
 		must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", pid), "uploaded_qr", nil))
 		must(tb, r.Transition(receipt.Decoded, "worker", "qr_decoded", nil))
