@@ -35,7 +35,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
-	"github.com/loyaltyjam/loyaltyjam/internal/intake"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
@@ -83,12 +82,12 @@ var openapiDoc = func() *openapi3.T {
 
 func newEnv(t testing.TB, cfg config.Auth) *env {
 	t.Helper()
-	return newEnvWithDecoder(t, cfg, nil)
+	return newEnvWith(t, cfg, nil)
 }
 
-// newEnvWithDecoder is newEnv with the API's QR decoder replaced (nil: the
-// real one).
-func newEnvWithDecoder(t testing.TB, cfg config.Auth, decoder intake.Decoder) *env {
+// newEnvWith is newEnv with the API's dependencies changed by tune (the QR
+// decoder, the clock) before the API is built.
+func newEnvWith(t testing.TB, cfg config.Auth, tune func(*mobileapi.Deps)) *env {
 	t.Helper()
 	db, _ := pgtest.New(t)
 	ropt := redistest.DB(t)
@@ -107,7 +106,11 @@ func newEnvWithDecoder(t testing.TB, cfg config.Auth, decoder intake.Decoder) *e
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg, PhotoDir: t.TempDir(), Decoder: decoder})
+	deps := mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg, PhotoDir: t.TempDir()}
+	if tune != nil {
+		tune(&deps)
+	}
+	api, err := mobileapi.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

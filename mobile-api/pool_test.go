@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
 // stuckDecoder never finds anything before its context ends, and counts how
@@ -38,7 +39,7 @@ func TestDecodePoolIsBounded(t *testing.T) {
 	cfg.DecodeWorkers = 2
 	cfg.DecodeBudget = 2 * time.Second
 	dec := &stuckDecoder{entered: make(chan struct{}, 16)}
-	e := newEnvWithDecoder(t, cfg, dec)
+	e := newEnvWith(t, cfg, func(d *mobileapi.Deps) { d.Decoder = dec })
 	c := e.client(t, "live")
 	p := e.participant(t, c, "", "active")
 	tok := e.login(t, p).AccessToken
@@ -95,5 +96,35 @@ func TestDailyUploadLimit(t *testing.T) {
 	r := e.do(t, jsonReq("POST", "/v1/receipts", tok, map[string]any{"qr": qrText()}))
 	if r.Status != http.StatusTooManyRequests || r.code() != "upload_limit_exceeded" || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("third upload of the day: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+}
+
+// TestOTPExpires: a code is refused once OTP_TTL has passed, and accepted
+// just before.
+func TestOTPExpires(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	cfg := defaultAuth()
+	e := newEnvWith(t, cfg, func(d *mobileapi.Deps) { d.Now = clock })
+	c := e.client(t, "live")
+	late, early := e.participant(t, c, "", "active"), e.participant(t, c, "", "active")
+	for _, p := range []tparticipant{late, early} {
+		if r := e.do(t, jsonReq("POST", "/v1/auth/otp/request", "", map[string]any{"phone": p.Phone})); r.Status != http.StatusAccepted {
+			t.Fatalf("request: %d %s", r.Status, r.Body)
+		}
+	}
+	lateCode, _ := e.sim.Last(late.Phone)
+	earlyCode, _ := e.sim.Last(early.Phone)
+	advance(cfg.OTPTTL - time.Second)
+	if r := e.do(t, jsonReq("POST", "/v1/auth/otp/verify", "", map[string]any{"phone": early.Phone, "code": earlyCode.Code()})); r.Status != http.StatusOK {
+		t.Fatalf("code a second before it expires: %d %s", r.Status, r.Body)
+	}
+	advance(2 * time.Second)
+	r := e.do(t, jsonReq("POST", "/v1/auth/otp/verify", "", map[string]any{"phone": late.Phone, "code": lateCode.Code()}))
+	if r.Status != http.StatusUnauthorized {
+		t.Fatalf("code a second after it expired: %d %s, want 401", r.Status, r.Body)
 	}
 }
