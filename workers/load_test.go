@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -99,8 +101,13 @@ func TestThousandReceipts(t *testing.T) {
 
 // TestThroughput measures receipts verified per second through a real
 // Asynq server with the simulator answering at once, next to the raw
-// simulator round-trip rate with the same client and concurrency. It
-// asserts nothing about time; run it with LJ_PIPELINE_BENCH=1 -v.
+// simulator round-trip rate with the same client and concurrency. Per
+// concurrency it runs the pipeline with no Processor, with the test
+// Processor (an insert and two transitions) and with the real
+// points.Service (matching, rules, ledger credit in the verification
+// transaction) on the demo data set. It asserts nothing about time, only
+// that the points rows end right (checkPoints); run it with
+// LJ_PIPELINE_BENCH=1 -v.
 func TestThroughput(t *testing.T) {
 	if os.Getenv("LJ_PIPELINE_BENCH") == "" {
 		t.Skip("set LJ_PIPELINE_BENCH=1 to measure")
@@ -108,6 +115,9 @@ func TestThroughput(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	const n = 1000
+	// 250 sellers a shop: each gets one receipt per points row.
+	world := e.seedPoints(t, 250)
+	load := loadavg()
 	var lines []string
 	for _, conc := range []int{4, 16, 32} {
 		// Baseline: the provider client alone against the simulator.
@@ -137,7 +147,8 @@ func TestThroughput(t *testing.T) {
 		wg.Wait()
 		raw := float64(n) / time.Since(start).Seconds()
 
-		for _, withProc := range []bool{false, true} {
+		var none float64 // this concurrency's pipeline rate without a Processor
+		for _, proc := range []string{"none", "test", "points"} {
 			// The pipeline: its own pool sized for the concurrency.
 			sep := "?"
 			if strings.Contains(e.dbURL, "?") {
@@ -147,15 +158,26 @@ func TestThroughput(t *testing.T) {
 			mustT(t, err)
 			store := receiptdb.New(pool)
 			var ids []string
-			for range n {
-				r := e.newQueued(t, scenarioFN(0, 0), time.Now().Add(-time.Hour))
+			for k := range n {
+				var r receipt.Receipt
+				if proc == "points" {
+					r = world.newQueued(t, e, k)
+				} else {
+					r = e.newQueued(t, scenarioFN(0, 0), time.Now().Add(-time.Hour))
+				}
 				ids = append(ids, r.ID)
 				_, err := e.client.Enqueue(verifyTask(t, r.ID))
 				mustT(t, err)
 			}
 			deps := verify.Deps{Store: store, Fetcher: e.proverkacheka(t), Scheduler: workers.NewScheduler(e.client)}
-			if withProc {
+			done := `status IN ('verified', 'credited')`
+			switch proc {
+			case "test":
 				deps.Processor = &testProcessor{}
+			case "points":
+				// As cmd/loyaltyjam/deps.go builds it, quiet.
+				deps.Processor = points.New(points.WithLogger(slog.New(slog.DiscardHandler)))
+				done = `status IN ('credited', 'no_eligible_items', 'unreadable', 'duplicate', 'rejected', 'needs_review')`
 			}
 			svc, err := verify.New(deps, verify.Config{})
 			mustT(t, err)
@@ -165,20 +187,32 @@ func TestThroughput(t *testing.T) {
 			workers.Register(mux, workers.New(svc, workers.Options{}))
 			start := time.Now()
 			mustT(t, srv.Start(mux))
-			waitFor(t, 10*time.Minute, "the batch to verify", func() bool {
+			waitFor(t, 10*time.Minute, "the batch to settle", func() bool {
 				var left int
 				mustT(t, pool.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE id = ANY($1::uuid[])
-					AND status NOT IN ('verified', 'credited')`, ids).Scan(&left))
+					AND NOT (`+done+`)`, ids).Scan(&left))
 				return left == 0
 			})
 			rate := float64(n) / time.Since(start).Seconds()
 			srv.Shutdown()
 			pool.Close()
-			lines = append(lines, fmt.Sprintf("concurrency %2d processor=%-5v: pipeline %6.0f receipts/s, raw simulator %6.0f calls/s",
-				conc, withProc, rate, raw))
+			if proc == "none" {
+				none = rate
+			}
+			line := fmt.Sprintf("concurrency %2d processor=%-6s: pipeline %6.0f receipts/s (%.2f of no Processor), raw simulator %6.0f calls/s (pipeline/raw %.2f)",
+				conc, proc, rate, rate/none, raw, rate/raw)
+			if proc == "points" {
+				byStatus, byReason := e.checkPoints(t, ids)
+				if byStatus[string(receipt.Credited)] < n/2 {
+					t.Errorf("concurrency %d: %d of %d receipts credited (%v), want most", conc, byStatus[string(receipt.Credited)], n, byStatus)
+				}
+				line += fmt.Sprintf("; final states %v, not credited %v", byStatus, byReason)
+			}
+			lines = append(lines, line)
 		}
 	}
 	t.Logf("machine: %s/%s, %d CPUs, %s; %d receipts per run", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), n)
+	t.Logf("load average before: %s; after: %s", load, loadavg())
 	for _, l := range lines {
 		t.Log(l)
 	}
