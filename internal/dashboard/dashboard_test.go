@@ -3,18 +3,21 @@ package dashboard_test
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
@@ -52,13 +55,19 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	e, _ := newEnvDB(t)
+	return e
+}
+
+func newEnvDB(t *testing.T) (*env, *pgxpool.Pool) {
+	t.Helper()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: clk.Now, Logger: quiet}).Register(app)
-	return &env{app: app, data: data, clock: clk}
+	return &env{app: app, data: data, clock: clk}, db
 }
 
 // client is a browser-like cookie holder.
@@ -511,4 +520,204 @@ func TestApproveThroughPointsService(t *testing.T) {
 	if strings.Contains(body, `role="status"`) {
 		t.Error("flash for another tenant's receipt")
 	}
+}
+
+// TestDrillDownCounts follows every drill-down link of the sales report
+// (each dimension, with the unknown shop and the chain and region not
+// specified) and of the overview's receipt counts, through all pages, and
+// checks that it lists exactly as many receipts as the number it is on,
+// each once and in a status the number counts. The data adds to
+// reporttest's receipts of no shop and of a shop with no chain or region,
+// a receipt outside sales in the same place, a duplicate bought in the
+// period but uploaded later, and receipts whose QR was never read
+// (dated by upload).
+func TestDrillDownCounts(t *testing.T) {
+	t.Parallel()
+	e, db := newEnvDB(t)
+	ctx := t.Context()
+	v := e.data.Vetluga
+	var bare int64
+	if err := db.QueryRow(ctx, `INSERT INTO shops (client_id, code, name, address) VALUES ($1, 'BARE-1', 'Киоск без сети', 'ул. Пустая, 1')
+		RETURNING id`, v.ClientID).Scan(&bare); err != nil {
+		t.Fatal(err)
+	}
+	feb := time.Date(2026, 2, 20, 9, 0, 0, 0, time.UTC)
+	mar := time.Date(2026, 3, 3, 18, 30, 0, 0, time.UTC)
+	for _, x := range []struct {
+		shop    *int64
+		part    int
+		at      time.Time
+		outcome receipt.Status
+	}{
+		{nil, 0, feb, receipt.Credited}, {nil, 1, mar, receipt.Credited}, {nil, 2, mar, receipt.NoEligibleItems},
+		{nil, 0, mar, receipt.NeedsReview}, {&bare, 1, feb, receipt.Credited}, {&bare, 2, mar, receipt.Rejected},
+		{nil, 1, feb, receipt.Duplicate}, // uploaded today (the database's clock), bought in February
+	} {
+		reporttest.AddReceipt(t, e.data.Receipts, &v, x.shop, x.part, x.at, x.outcome)
+	}
+	// Never read: dated by upload, moved into March.
+	for i, st := range []receipt.Status{receipt.Unreadable, receipt.Unreadable, receipt.Duplicate} {
+		id := reporttest.AddUnreadable(t, e.data.Receipts, &v, i, st)
+		if _, err := db.Exec(ctx, `UPDATE receipts SET created_at = $2 WHERE id = $1`, id, mar.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := reportdb.Rebuild(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	c := e.mustLogin(t, v.ManagerEmail)
+	base := fmt.Sprintf("/dashboard/p/%d", v.ProgramID)
+	const per = "from=2026-02&to=2026-03"
+
+	// list follows a receipts URL through its pages and returns the
+	// statuses of the receipts it lists, by id.
+	list := func(href string) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		for page := 0; href != ""; page++ {
+			if page > 100 {
+				t.Fatalf("%s: too many pages", href)
+			}
+			resp, body := e.do(t, c, "GET", href, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET %s: %d", href, resp.StatusCode)
+			}
+			for _, m := range receiptRowRe.FindAllStringSubmatch(body, -1) {
+				if _, dup := got[m[1]]; dup {
+					t.Errorf("%s lists receipt %s twice", href, m[1])
+				}
+				got[m[1]] = m[2]
+			}
+			href = ""
+			if m := nextRe.FindStringSubmatch(body); m != nil {
+				href = base + "/receipts" + html.UnescapeString(m[1])
+			}
+		}
+		return got
+	}
+	check := func(what, href string, n int64, statuses ...string) {
+		t.Helper()
+		got := list(href)
+		if int64(len(got)) != n {
+			t.Errorf("%s: the number is %d, its drill-down %s lists %d receipts", what, n, href, len(got))
+		}
+		for id, st := range got {
+			if len(statuses) > 0 && !slices.Contains(statuses, st) {
+				t.Errorf("%s: %s lists receipt %s in status %s", what, href, id, st)
+			}
+		}
+	}
+	var salesTotal int64
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE program_id = $1 AND status IN ('credited', 'no_eligible_items')
+		AND purchased_at >= '2026-02-01' AND purchased_at < '2026-04-01'`, v.ProgramID).Scan(&salesTotal); err != nil {
+		t.Fatal(err)
+	}
+	// The unknown shop and the chain/region "not specified", counted from
+	// the receipts themselves.
+	var noShop, noChain, noRegion int64
+	if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE r.shop_id IS NULL), count(*) FILTER (WHERE COALESCE(sh.chain, '') = ''),
+		count(*) FILTER (WHERE COALESCE(sh.region, '') = '')
+		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id WHERE r.program_id = $1 AND r.status IN ('credited', 'no_eligible_items')
+		AND r.purchased_at >= '2026-02-01' AND r.purchased_at < '2026-04-01'`, v.ProgramID).Scan(&noShop, &noChain, &noRegion); err != nil {
+		t.Fatal(err)
+	}
+	if noShop != 3 || noChain != 4 || noRegion < 4 {
+		t.Fatalf("test data: %d receipts of no shop, %d of no chain, %d of no region", noShop, noChain, noRegion)
+	}
+	special := map[string]struct {
+		label string
+		n     int64
+	}{reportdb.ByShop: {"Магазин не определён", noShop}, reportdb.ByChain: {"Не указано", noChain},
+		reportdb.ByRegion: {"Не указано", noRegion}}
+	for _, by := range []string{reportdb.BySKU, reportdb.ByShop, reportdb.ByChain, reportdb.ByRegion, reportdb.ByParticipant} {
+		resp, body := e.do(t, c, "GET", base+"/sales?by="+by+"&"+per, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("sales by %s: %d", by, resp.StatusCode)
+		}
+		rows := salesRowRe.FindAllStringSubmatch(body, -1)
+		if len(rows) < 2 {
+			t.Fatalf("sales by %s: %d rows", by, len(rows))
+		}
+		var sum int64
+		seen := 0
+		for _, m := range rows {
+			label, href, n := m[1], html.UnescapeString(m[2]), count(t, m[3])
+			sum += n
+			check("sales by "+by+" "+label, href, n, "credited", "no_eligible_items")
+			if sp, ok := special[by]; ok && label == sp.label {
+				seen++
+				if n != sp.n {
+					t.Errorf("sales by %s: %q shows %d receipts, the receipts say %d", by, label, n, sp.n)
+				}
+				if !strings.Contains(href, "="+reportdb.None) {
+					t.Errorf("sales by %s: %q drills down with %s", by, label, href)
+				}
+			}
+		}
+		if sp, ok := special[by]; ok && seen != 1 {
+			t.Errorf("sales by %s: %d rows %q, want 1", by, seen, sp.label)
+		}
+		if by != reportdb.BySKU && sum != salesTotal {
+			t.Errorf("sales by %s: rows sum to %d receipts, the period has %d", by, sum, salesTotal)
+		}
+	}
+
+	// The overview: receipts processed, by outcome, and verified sales.
+	_, body := e.do(t, c, "GET", base+"/overview?"+per, nil)
+	outcomes := outcomeRe.FindAllStringSubmatch(body, -1)
+	var total int64
+	statuses := map[string]bool{}
+	for _, m := range outcomes {
+		href := html.UnescapeString(m[1])
+		u, err := url.Parse(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := u.Query().Get("status")
+		statuses[st] = true
+		n := count(t, m[2])
+		total += n
+		check("overview outcome "+st, href, n, st)
+	}
+	for _, st := range []string{"credited", "no_eligible_items", "needs_review", "rejected", "unreadable", "duplicate"} {
+		if !statuses[st] {
+			t.Errorf("overview shows no %s receipts", st)
+		}
+	}
+	m := receiptsKPIRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("overview: no receipts KPI link")
+	}
+	if n := count(t, m[2]); n != total {
+		t.Errorf("overview: %d receipts processed, outcomes sum to %d", n, total)
+	}
+	check("overview receipts processed", html.UnescapeString(m[1]), total)
+	check("overview verified sales", base+"/receipts?status=sales&d_from=2026-02-01&d_to=2026-03-31", salesTotal,
+		"credited", "no_eligible_items")
+}
+
+var (
+	receiptRowRe  = regexp.MustCompile(`class="receipt-link" href="[^"]*/receipts/([0-9a-f-]{36})">[^<]*</a></td>\s*<td><span class="st st-([a-z_]+)"`)
+	nextRe        = regexp.MustCompile(`<a href="(\?[^"]*)" id="next-page"`)
+	salesRowRe    = regexp.MustCompile(`(?s)<tr>\s*<td>(?:<a [^>]*>)?([^<]*)(?:</a>)?</td>\s*<td class="muted small">[^<]*</td>\s*<td class="num"><a href="([^"]*)">([^<]*)</a></td>`)
+	outcomeRe     = regexp.MustCompile(`<td class="num"><a href="([^"]*/receipts\?[^"]*status=[^"]*)">([^<]*)</a></td>`)
+	receiptsKPIRe = regexp.MustCompile(`data-kpi="receipts">(?s:.*?)<a href="([^"]*)">([^<]*)</a>`)
+)
+
+// count reads a number as the templates print it (digits with thin or
+// non-breaking spaces).
+func count(t *testing.T, s string) int64 {
+	t.Helper()
+	var n int64
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n = n*10 + int64(r-'0')
+			digits++
+		}
+	}
+	if digits == 0 {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
 }

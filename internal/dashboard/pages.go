@@ -162,7 +162,7 @@ func (s *Server) salesData(c *fiber.Ctx, limit int) (string, period, []salesLine
 	lines := make([]salesLine, len(cur))
 	for i, r := range cur {
 		lines[i] = salesLine{SalesRow: r, Prev: prev[r.Key], Change: change(r.SumKopecks, prev[r.Key].SumKopecks),
-			Drill: base + url.Values{"status": {"sales"}, dimFilter[by]: {r.Key}, "d_from": {per.From.Format(time.DateOnly)},
+			Drill: base + url.Values{"status": {"sales"}, dimFilter[by]: {reportdb.DrillValue(by, r.Key)}, "d_from": {per.From.Format(time.DateOnly)},
 				"d_to": {per.To.AddDate(0, 0, -1).Format(time.DateOnly)}}.Encode()}
 	}
 	return by, per, lines, nil
@@ -194,7 +194,7 @@ func (s *Server) salesExport(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	t := table{Name: fmt.Sprintf("sales-%s-%s-%s", by, per.FromMonth, per.ToMonth),
-		Head: []string{"Ключ", dimHead[by], "Детали", "Чеков (строк для SKU)", "Единиц", "Продажи, ₽", "Баллы",
+		Head: []string{"Ключ", dimHead[by], "Детали", "Чеков", "Единиц", "Продажи, ₽", "Баллы",
 			"Продажи в прошлом периоде, ₽", "Изменение"}}
 	for _, l := range lines {
 		t.Rows = append(t.Rows, []any{l.Key, l.Label, l.Extra, l.Receipts, qty(l.UnitsMilli), money(l.SumKopecks),
@@ -211,7 +211,18 @@ func (s *Server) receiptFilter(c *fiber.Ctx) (reportdb.ReceiptFilter, map[string
 	if _, ok := statusNames[f.Status]; !ok {
 		f.Status = ""
 	}
-	f.ShopID, _ = strconv.ParseInt(c.Query("shop"), 10, 64)
+	// "none" (reportdb.None) is the drill-down into the unknown shop and
+	// the chain or region not specified; empty does not filter.
+	f.NoChain, f.NoRegion = f.Chain == reportdb.None, f.Region == reportdb.None
+	if f.NoChain {
+		f.Chain = ""
+	}
+	if f.NoRegion {
+		f.Region = ""
+	}
+	if f.NoShop = c.Query("shop") == reportdb.None; !f.NoShop {
+		f.ShopID, _ = strconv.ParseInt(c.Query("shop"), 10, 64)
+	}
 	f.ParticipantID, _ = strconv.ParseInt(c.Query("participant"), 10, 64)
 	f.SKUID, _ = strconv.ParseInt(c.Query("sku"), 10, 64)
 	f.From, f.To = per.From, per.To
@@ -225,7 +236,7 @@ func (s *Server) receiptFilter(c *fiber.Ctx) (reportdb.ReceiptFilter, map[string
 		f.BeforeAt, f.BeforeID = at, c.Query("before_id")
 	}
 	form := map[string]string{"status": f.Status, "shop": c.Query("shop"), "participant": c.Query("participant"),
-		"sku": c.Query("sku"), "chain": f.Chain, "region": f.Region, "d_from": f.From.Format(time.DateOnly),
+		"sku": c.Query("sku"), "chain": c.Query("chain"), "region": c.Query("region"), "d_from": f.From.Format(time.DateOnly),
 		"d_to": f.To.AddDate(0, 0, -1).Format(time.DateOnly)}
 	return f, form
 }
@@ -259,7 +270,7 @@ func (s *Server) receipts(c *fiber.Ctx) error {
 		}
 	}
 	d["ExportQuery"] = exp.Encode()
-	if f.ShopID != 0 || f.ParticipantID != 0 || f.SKUID != 0 || f.Chain != "" || f.Region != "" {
+	if f.ShopID != 0 || f.NoShop || f.ParticipantID != 0 || f.SKUID != 0 || f.Chain != "" || f.Region != "" || f.NoChain || f.NoRegion {
 		d["Narrowed"] = true
 	}
 	skus, err := s.store.SKUs(ctx, p.ClientID)

@@ -186,3 +186,89 @@ func salesByJoin(t *testing.T, db *pgxpool.Pool, p reportdb.Program, per reportd
 	}
 	return out
 }
+
+// TestReceiptsDateBasisAgreesWithRaw checks the receipt search without a
+// SKU against one query over raw receipts dated as the rollups date them
+// (purchase time with a fiscal identity, upload time in UTC without), for
+// every status the overview links to, shop / chain / region filters
+// including "none", periods and page sizes: the merged purchase-time and
+// upload-time pages are the same rows in the same order.
+func TestReceiptsDateBasisAgreesWithRaw(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.New(t)
+	d := reporttest.Load(t, db, now)
+	ctx := context.Background()
+	s := reportdb.New(db)
+	v := d.Vetluga
+	var bare int64
+	if err := db.QueryRow(ctx, `INSERT INTO shops (client_id, code, name) VALUES ($1, 'BARE-2', 'Без сети') RETURNING id`,
+		v.ClientID).Scan(&bare); err != nil {
+		t.Fatal(err)
+	}
+	thisMonth := monthStart(now)
+	reporttest.AddReceipt(t, d.Receipts, &v, nil, 0, thisMonth.AddDate(0, 0, 3), receipt.Credited)
+	reporttest.AddReceipt(t, d.Receipts, &v, &bare, 1, thisMonth.AddDate(0, 0, 4), receipt.NoEligibleItems)
+	reporttest.AddReceipt(t, d.Receipts, &v, nil, 1, thisMonth.AddDate(0, -1, 9), receipt.Duplicate)
+	for i, st := range []receipt.Status{receipt.Unreadable, receipt.Duplicate, receipt.Unreadable, receipt.Unreadable} {
+		id := reporttest.AddUnreadable(t, d.Receipts, &v, i, st)
+		// Two share an upload time: the cursor's id breaks the tie.
+		at := thisMonth.AddDate(0, 0, 2+i/2).Add(-3 * time.Hour)
+		if _, err := db.Exec(ctx, `UPDATE receipts SET created_at = $2 WHERE id = $1`, id, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := reportdb.Program{ID: v.ProgramID, ClientID: v.ClientID}
+	raw := func(status, place string, per reportdb.Period) []string {
+		q := `SELECT r.id::text, COALESCE(CASE WHEN r.fn IS NOT NULL THEN r.purchased_at END, r.created_at AT TIME ZONE 'UTC') at
+			FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id
+			WHERE r.program_id = $1 AND ($2 = '' OR r.status = $2 OR ($2 = 'sales' AND r.status IN ('credited', 'no_eligible_items')))`
+		switch place {
+		case "shop":
+			q += ` AND r.shop_id IS NULL`
+		case "chain":
+			q += ` AND COALESCE(sh.chain, '') = ''`
+		case "region":
+			q += ` AND COALESCE(sh.region, '') = ''`
+		}
+		rows, err := db.Query(ctx, `SELECT id, at FROM (`+q+`) x WHERE ($3::timestamp IS NULL OR at >= $3) AND ($4::timestamp IS NULL OR at < $4)
+			ORDER BY at DESC, id::uuid DESC`, p.ID, status, nullTime(per.From), nullTime(per.To))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var id string
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id+" "+at.Format("2006-01-02 15:04:05"))
+		}
+		return out
+	}
+	if all, unread := raw("", "", reportdb.Period{}), raw("unreadable", "", reportdb.Period{}); len(all) != 15 || len(unread) != 3 {
+		t.Fatalf("test data: %d receipts, %d unreadable", len(all), len(unread))
+	}
+	for _, status := range []string{"", "sales", "credited", "rejected", "needs_review", "unreadable", "duplicate", "received"} {
+		for _, place := range []string{"", "shop", "chain", "region"} {
+			for _, per := range []reportdb.Period{{}, {From: thisMonth, To: thisMonth.AddDate(0, 1, 0)},
+				{From: thisMonth.AddDate(0, 0, 2), To: thisMonth.AddDate(0, 0, 3)}} {
+				want := raw(status, place, per)
+				for _, limit := range []int{1, 2, 50} {
+					f := reportdb.ReceiptFilter{Status: status, From: per.From, To: per.To, Limit: limit,
+						NoShop: place == "shop", NoChain: place == "chain", NoRegion: place == "region"}
+					if got := receiptsPaged(t, s, p, f); fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("status %q none %q period %v limit %d:\ngot  %v\nwant %v", status, place, per, limit, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

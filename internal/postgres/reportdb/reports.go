@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,13 +200,24 @@ const (
 
 // SalesRow is one line of the sales report.
 type SalesRow struct {
-	Key           string // the filter value for drill-down (id, chain, region)
+	Key           string // id, chain or region; "0" is no known shop, "" no chain or region (see DrillValue)
 	Label         string
 	Extra         string // article, address or shop
-	Receipts      int64  // receipts (lines for SKUs)
+	Receipts      int64  // receipts (for a SKU: receipts with a line of it)
 	UnitsMilli    int64
 	SumKopecks    int64
 	PointsKopecks int64
+}
+
+// DrillValue is the receipt filter value that lists the receipts behind
+// a sales row of dimension by with key: the key, or None for the unknown
+// shop and the chain or region not specified.
+func DrillValue(by, key string) string {
+	switch {
+	case by == ByShop && key == "0", (by == ByChain || by == ByRegion) && key == "":
+		return None
+	}
+	return key
 }
 
 // Sales returns verified sales of program SKUs by dimension in per, the
@@ -227,10 +239,14 @@ func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, lim
 		if by == ByRegion {
 			col = "sh.region"
 		}
-		q = `SELECT COALESCE(` + col + `, ''), COALESCE(NULLIF(` + col + `, ''), 'Не указано'), count(DISTINCT t.shop_id)::text || ' маг.',
+		// One "not specified" row (key ''): shops with an empty value and
+		// receipts of no known shop (shop 0, no shops row) together, as
+		// ReceiptFilter.NoChain / NoRegion select them.
+		q = `SELECT COALESCE(` + col + `, ''), CASE COALESCE(` + col + `, '') WHEN '' THEN 'Не указано' ELSE COALESCE(` + col + `, '') END,
+			count(DISTINCT sh.id)::text || ' маг.',
 			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
 			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
-			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY ` + col
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY COALESCE(` + col + `, '')`
 	case ByParticipant:
 		return s.salesByParticipant(ctx, p, per, limit)
 	default:
@@ -289,19 +305,33 @@ func (s *Store) salesRows(ctx context.Context, q string, p Program, per Period, 
 }
 
 // ReceiptFilter narrows a receipt search. Zero fields do not filter.
+//
+// Dates are the rollups' (and so the overview's and the sales report's):
+// a receipt with a fiscal identity is dated by its purchase time, one
+// without (received, unreadable, duplicate before its QR was read) by its
+// upload time in UTC, so a drill-down from a number lists the receipts
+// that number counts.
 type ReceiptFilter struct {
 	Status        string // a status, or "sales" for credited and no_eligible_items
 	ShopID        int64
+	NoShop        bool // receipts of no known shop (sales by shop: "shop not identified")
 	ParticipantID int64
 	SKUID         int64
 	Chain         string
+	NoChain       bool // receipts of no shop or of a shop with no chain (sales by chain: "not specified")
 	Region        string
+	NoRegion      bool // likewise for the region
 	From, To      time.Time
 	// Before is the keyset cursor: (purchased_at, id) of the last row seen.
 	BeforeAt time.Time
 	BeforeID string
 	Limit    int
 }
+
+// None is the drill-down filter value (shop=none, chain=none, region=none)
+// that selects receipts with no shop, chain or region, as opposed to an
+// empty value, which does not filter.
+const None = "none"
 
 // ReceiptRow is one line of a receipt list.
 type ReceiptRow struct {
@@ -316,76 +346,147 @@ type ReceiptRow struct {
 	ParticipantName string
 }
 
-// byUpload are statuses whose receipts may have no purchase time: they are
-// found by upload time.
+// byUpload are statuses whose receipts may have no fiscal identity, and so
+// no purchase time: those are dated by upload time.
 func byUpload(status string) bool {
 	return status == "unreadable" || status == "duplicate" || status == "received"
 }
 
 // Receipts lists the program's receipts matching f, newest first.
+//
+// Receipts with a fiscal identity are read in purchase-time order (the
+// program/status/shop/participant indexes on purchased_at, or
+// rpt_receipt_sku with a SKU); when the status may include receipts
+// without one, those are read in upload-time order (created_at indexes)
+// and the two newest-first streams are merged, each cut to the page.
 func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]ReceiptRow, error) {
-	// With a SKU, receipts found by purchase time are read in order from
-	// rpt_receipt_sku (x), whose purchased_at and receipt_id are the
-	// receipt's: same rows, same order as probing receipt_items.
-	at, id, from := "r.purchased_at", "r.id", "receipts r"
-	bySKU := f.SKUID != 0 && !byUpload(f.Status)
-	if byUpload(f.Status) {
-		at = "(r.created_at AT TIME ZONE 'UTC')"
-	}
-	where := []string{"r.program_id = $1", "r.client_id = $2"}
-	if bySKU {
-		at, id, from = "x.purchased_at", "x.receipt_id", "rpt_receipt_sku x JOIN receipts r ON r.id = x.receipt_id"
-		where = append(where, "x.program_id = $1")
-	}
-	args := []any{p.ID, p.ClientID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
-	}
-	switch {
-	case f.Status == "sales":
-		where = append(where, "r.status IN ('credited', 'no_eligible_items')")
-	case f.Status != "":
-		add("r.status = ?", f.Status)
-	}
-	if !f.From.IsZero() {
-		add(at+" >= ?", f.From)
-	}
-	if !f.To.IsZero() {
-		add(at+" < ?", f.To)
-	}
-	if !byUpload(f.Status) {
-		where = append(where, "r.purchased_at IS NOT NULL")
-	}
-	if f.ShopID != 0 {
-		add("r.shop_id = ?", f.ShopID)
-	}
-	if f.ParticipantID != 0 {
-		add("r.participant_id = ?", f.ParticipantID)
-	}
-	if bySKU {
-		add("x.sku_id = ?", f.SKUID)
-	} else if f.SKUID != 0 {
-		add("EXISTS (SELECT 1 FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id = ?)", f.SKUID)
-	}
-	if f.Chain != "" {
-		add("r.shop_id IN (SELECT id FROM shops WHERE client_id = $2 AND chain = ?)", f.Chain)
-	}
-	if f.Region != "" {
-		add("r.shop_id IN (SELECT id FROM shops WHERE client_id = $2 AND region = ?)", f.Region)
-	}
-	if f.BeforeID != "" {
-		args = append(args, f.BeforeAt, f.BeforeID)
-		where = append(where, fmt.Sprintf("(%s, %s) < ($%d, $%d::uuid)", at, id, len(args)-1, len(args)))
-	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
-	q := `SELECT r.id::text, ` + at + `, r.status, r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
-		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
-		FROM ` + from + ` LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
-		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ` + fmt.Sprint(f.Limit)
-	rows, err := s.db.Query(ctx, q, args...)
+	args := []any{p.ID, p.ClientID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var status string
+	switch {
+	case f.Status == "sales":
+		status = "r.status IN ('credited', 'no_eligible_items')"
+	case f.Status != "":
+		status = "r.status = " + arg(f.Status)
+	}
+	// Conditions on r besides its status and its date.
+	var common []string
+	switch {
+	case f.NoShop:
+		common = append(common, "r.shop_id IS NULL")
+	case f.ShopID != 0:
+		common = append(common, "r.shop_id = "+arg(f.ShopID))
+	}
+	if f.ParticipantID != 0 {
+		common = append(common, "r.participant_id = "+arg(f.ParticipantID))
+	}
+	for _, d := range []struct {
+		col, val string
+		none     bool
+	}{{"chain", f.Chain, f.NoChain}, {"region", f.Region, f.NoRegion}} {
+		if !d.none && d.val == "" {
+			continue
+		}
+		// The shops are read first and written into the query as
+		// constants, so the planner sees how many receipts they hold:
+		// walk the program's receipts newest first when they are many,
+		// read the shops' receipts by the shop index when they are few.
+		var ids []int64
+		if err := s.db.QueryRow(ctx, `SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM shops WHERE client_id = $1 AND `+
+			d.col+` = $2`, p.ClientID, d.val).Scan(&ids); err != nil {
+			return nil, err
+		}
+		list := make([]string, len(ids))
+		for i, id := range ids {
+			list[i] = strconv.FormatInt(id, 10)
+		}
+		in := "r.shop_id = ANY ('{" + strings.Join(list, ",") + "}'::bigint[])"
+		switch {
+		case d.none && len(ids) == 0: // what sales by chain/region groups as "not specified": no shop, or ''
+			common = append(common, "r.shop_id IS NULL")
+		case d.none:
+			common = append(common, "(r.shop_id IS NULL OR "+in+")")
+		case len(ids) == 0:
+			common = append(common, "false")
+		default:
+			common = append(common, in)
+		}
+	}
+	const cols = `r.status, r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
+		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')`
+	const joins = ` LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id`
+	lim := fmt.Sprint(f.Limit)
+
+	// Receipts with a fiscal identity, by purchase time. With a SKU they
+	// are read in order from rpt_receipt_sku (x), whose purchased_at and
+	// receipt_id are the receipt's: same rows, same order as probing
+	// receipt_items.
+	at, id, from := "r.purchased_at", "r.id", "receipts r"
+	where := append([]string{"r.program_id = $1", "r.client_id = $2", "r.purchased_at IS NOT NULL"}, common...)
+	if status != "" {
+		where = append(where, status)
+	}
+	if f.SKUID != 0 {
+		at, id, from = "x.purchased_at", "x.receipt_id", "rpt_receipt_sku x JOIN receipts r ON r.id = x.receipt_id"
+		where = append(where, "x.program_id = $1", "x.sku_id = "+arg(f.SKUID))
+	}
+	mixed := (f.Status == "" || byUpload(f.Status)) && f.SKUID == 0
+	if mixed {
+		where = append(where, "r.fn IS NOT NULL")
+	}
+	if !f.From.IsZero() {
+		where = append(where, at+" >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, at+" < "+arg(f.To))
+	}
+	if f.BeforeID != "" {
+		where = append(where, fmt.Sprintf("(%s, %s) < (%s, %s::uuid)", at, id, arg(f.BeforeAt), arg(f.BeforeID)))
+	}
+	q := `SELECT ` + id + ` rid, ` + at + ` at, ` + cols + ` FROM ` + from + joins + `
+		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ` + lim
+	if mixed {
+		// Receipts without one (only received, unreadable and duplicate
+		// may lack it), by upload time, one status at a time so that
+		// (client_id, status, created_at) serves the range, the order and
+		// the cursor: created_at is compared as timestamptz.
+		utc := func(v any) string { return "(" + arg(v) + "::timestamp AT TIME ZONE 'UTC')" }
+		var cond []string
+		if !f.From.IsZero() {
+			cond = append(cond, "r.created_at >= "+utc(f.From))
+		}
+		if !f.To.IsZero() {
+			cond = append(cond, "r.created_at < "+utc(f.To))
+		}
+		if f.BeforeID != "" {
+			cond = append(cond, fmt.Sprintf("(r.created_at, r.id) < (%s, %s::uuid)", utc(f.BeforeAt), arg(f.BeforeID)))
+		}
+		statuses := []string{f.Status}
+		if f.Status == "" {
+			statuses = []string{"received", "unreadable", "duplicate"}
+		}
+		parts := []string{"(" + q + ")"}
+		for _, st := range statuses {
+			where := append([]string{"r.program_id = $1", "r.client_id = $2", "r.fn IS NULL", "r.status = '" + st + "'"}, common...)
+			parts = append(parts, `(SELECT r.id, (r.created_at AT TIME ZONE 'UTC'), `+cols+` FROM receipts r`+joins+
+				` WHERE `+strings.Join(append(where, cond...), " AND ")+` ORDER BY r.created_at DESC, r.id DESC LIMIT `+lim+`)`)
+		}
+		q = `SELECT * FROM (` + strings.Join(parts, " UNION ALL ") + `) u ORDER BY at DESC, rid DESC LIMIT ` + lim
+	}
+	q = `SELECT rid::text, at, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id, participant_name
+		FROM (` + q + `) q(rid, at, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id, participant_name)
+		ORDER BY at DESC, rid DESC`
+	// Planned for its values each time (an unnamed statement): a plan
+	// generic in the dates and status misjudges how many rows the
+	// upload-time branches read and sorts them all instead of walking
+	// their index.
+	rows, err := s.db.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,6 @@ var fdSeq atomic.Int64
 // fill creates, for each participant, receipts of several outcomes.
 func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 	tb.Helper()
-	ctx := context.Background()
 	t.Unmatched = fmt.Sprintf("Ароматизатор Ёлочка %d", t.ClientID)
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 10, 0, 0, 0, time.UTC)
 	lastMonth := thisMonth.AddDate(0, -1, 0)
@@ -131,90 +130,8 @@ func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 		{receipt.NeedsReview, thisMonth, 2},
 	}
 	for i, sp := range specs {
-		fd := fdSeq.Add(1)
-		pid := t.Participants[sp.partIdx%len(t.Participants)]
 		shop := t.ShopIDs[sp.partIdx%len(t.ShopIDs)]
-		prog := t.ProgramID
-		r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: pid, ProgramID: &prog, ShopID: &shop,
-			Source: receipt.SourceQR, IdempotencyKey: fmt.Sprintf("k-%d-%d", t.ClientID, i),
-			FN: fmt.Sprintf("99990000%08d", t.ClientID), FD: fd, FP: 1000 + fd, Operation: 1,
-			PurchasedAt: sp.at, SumKopecks: 250000}
-		must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", pid), "uploaded_qr", nil))
-		must(tb, r.Transition(receipt.Decoded, "worker", "qr_decoded", nil))
-		must(tb, r.Transition(receipt.Queued, "worker", "enqueued", nil))
-		if _, err := store.Create(ctx, r); err != nil {
-			tb.Fatalf("create receipt: %v", err)
-		}
-		err := store.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
-			if err := r.Transition(receipt.Verifying, "worker", "verifying", nil); err != nil {
-				return err
-			}
-			if sp.final == receipt.NeedsReview && i%2 == 0 {
-				return r.Transition(receipt.NeedsReview, "worker", "ofd_standalone_kkt", nil)
-			}
-			if err := r.Transition(receipt.Verified, "worker", "ofd_verified", nil); err != nil {
-				return err
-			}
-			r.SellerName, r.RetailAddress, r.KKTRegNumber = "ООО Тест", "Тестовый адрес", "0000000000000001"
-			sku := t.SKUIDs[0]
-			sku2 := t.SKUIDs[1]
-			r.Items = []receipt.Item{
-				{LineNo: 1, Name: "Товар программы", PriceKopecks: 100000, QuantityMilli: 2000, SumKopecks: 200000,
-					SKUID: &sku, MatchHow: catalog.HowGTIN},
-				{LineNo: 2, Name: "Товар программы 2", PriceKopecks: 30000, QuantityMilli: 1000, SumKopecks: 30000,
-					SKUID: &sku2, MatchHow: catalog.HowAlias},
-				{LineNo: 3, Name: t.Unmatched, PriceKopecks: 20000, QuantityMilli: 1000, SumKopecks: 20000,
-					MatchHow: catalog.HowNone, MatchReason: catalog.ReasonNoBrand},
-			}
-			r.ItemsChanged = true
-			switch sp.final {
-			case receipt.NoEligibleItems:
-				for i := range r.Items {
-					r.Items[i].PointsReason = rules.ReasonNotInProgram
-				}
-				r.Items[2].PointsReason = rules.ReasonNotMatched
-				return r.Transition(receipt.NoEligibleItems, "worker", "no_eligible_items", nil)
-			case receipt.Rejected:
-				for i := range r.Items {
-					r.Items[i].PointsReason = rules.ReasonShopMismatch
-				}
-				return r.Transition(receipt.Rejected, "worker", rules.ReasonShopMismatch, map[string]any{
-					"program_id": prog, "rule_version": 1, "evaluation": rules.Result{Reason: rules.ReasonShopMismatch,
-						Lines: []rules.LineResult{{LineNo: 1, Reason: rules.ReasonShopMismatch},
-							{LineNo: 2, Reason: rules.ReasonShopMismatch}, {LineNo: 3, Reason: rules.ReasonShopMismatch}}}})
-			case receipt.NeedsReview:
-				return r.Transition(receipt.NeedsReview, "worker", "anomaly_velocity", nil)
-			}
-			if err := r.Transition(receipt.Matched, "worker", "items_matched", nil); err != nil {
-				return err
-			}
-			// What points.Service stores: line reason codes and the
-			// evaluation, here with the per-receipt cap cutting line 2 and
-			// the bonus (raw 10 000 + 8 000 + 2 000, cap 15 000).
-			r.Items[0].PointsKopecks, r.Items[0].PointsReason = 10000, rules.ReasonEarned
-			r.Items[1].PointsKopecks, r.Items[1].PointsReason = 5000, rules.CapPerReceipt
-			r.Items[2].PointsReason = rules.ReasonNotMatched
-			r.PointsKopecks = 15000
-			eval := rules.Result{Eligible: true, TotalKopecks: 15000,
-				Lines: []rules.LineResult{
-					{LineNo: 1, SKU: "a", RawKopecks: 10000, PointsKopecks: 10000, Reason: rules.ReasonEarned},
-					{LineNo: 2, SKU: "b", RawKopecks: 8000, PointsKopecks: 5000, Reason: rules.CapPerReceipt},
-					{LineNo: 3, Reason: rules.ReasonNotMatched}},
-				Bonus: &rules.BonusResult{Name: "Два SKU в чеке", RawKopecks: 2000, Reason: rules.CapPerReceipt},
-				Caps:  []rules.CapHit{{Cap: rules.CapPerReceipt, LimitKopecks: 15000, CutKopecks: 5000}}}
-			if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
-				IdempotencyKey: ledger.ReceiptKey(r.ID, 1), Kind: ledger.KindReceiptCredit, ClientID: r.ClientID,
-				ProgramID: *r.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID, OccurredOn: r.PurchasedAt,
-				Postings: ledger.Credit(r.ClientID, *r.ProgramID, r.ParticipantID, r.PointsKopecks, false),
-			}); err != nil {
-				return err
-			}
-			return r.Transition(receipt.Credited, "worker", "points_credited", map[string]any{
-				"program_id": prog, "rule_version": 1, "evaluation": eval, "points_kopecks": r.PointsKopecks})
-		})
-		if err != nil {
-			tb.Fatalf("update receipt: %v", err)
-		}
+		r := addReceipt(tb, store, t, fmt.Sprintf("k-%d-%d", t.ClientID, i), &shop, sp.partIdx, sp.at, sp.final, i%2 == 0)
 		switch sp.final {
 		case receipt.Credited:
 			t.Credited = append(t.Credited, r.ID)
@@ -224,6 +141,134 @@ func fill(tb testing.TB, store *receiptdb.Store, now time.Time, t *Tenant) {
 			t.Rejected = append(t.Rejected, r.ID)
 		}
 	}
+}
+
+// AddReceipt stores one more receipt of t bought at at in shop (nil: no
+// shop) by participant t.Participants[partIdx], driven like Load's to
+// final (Credited, NoEligibleItems, Rejected, NeedsReview or Duplicate),
+// and returns its id. It does not add to t's id lists.
+func AddReceipt(tb testing.TB, store *receiptdb.Store, t *Tenant, shop *int64, partIdx int, at time.Time, final receipt.Status) string {
+	tb.Helper()
+	return addReceipt(tb, store, t, fmt.Sprintf("x-%d-%d", t.ClientID, fdSeq.Add(1)), shop, partIdx, at, final, false).ID
+}
+
+// AddUnreadable stores a photo receipt of t whose QR code was never read
+// (no fiscal identity, no purchase time), uploaded by
+// t.Participants[partIdx], in final Unreadable or Duplicate, and returns
+// its id. Its upload time is the database's clock.
+func AddUnreadable(tb testing.TB, store *receiptdb.Store, t *Tenant, partIdx int, final receipt.Status) string {
+	tb.Helper()
+	pid := t.Participants[partIdx%len(t.Participants)]
+	prog := t.ProgramID
+	r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: pid, ProgramID: &prog, Source: receipt.SourcePhoto,
+		IdempotencyKey: fmt.Sprintf("u-%d-%d", t.ClientID, fdSeq.Add(1))}
+	must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", pid), "uploaded_photo", nil))
+	must(tb, r.Transition(final, "worker", "qr_not_found", nil))
+	if _, err := store.Create(context.Background(), r); err != nil {
+		tb.Fatalf("create receipt: %v", err)
+	}
+	return r.ID
+}
+
+func addReceipt(tb testing.TB, store *receiptdb.Store, t *Tenant, key string, shop *int64, partIdx int, at time.Time,
+	final receipt.Status, standalone bool) *receipt.Receipt {
+	tb.Helper()
+	ctx := context.Background()
+	sp := struct {
+		final receipt.Status
+		at    time.Time
+	}{final, at}
+	fd := fdSeq.Add(1)
+	pid := t.Participants[partIdx%len(t.Participants)]
+	prog := t.ProgramID
+	r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: pid, ProgramID: &prog, ShopID: shop,
+		Source: receipt.SourceQR, IdempotencyKey: key,
+		FN: fmt.Sprintf("99990000%08d", t.ClientID), FD: fd, FP: 1000 + fd, Operation: 1,
+		PurchasedAt: sp.at, SumKopecks: 250000}
+	must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", pid), "uploaded_qr", nil))
+	must(tb, r.Transition(receipt.Decoded, "worker", "qr_decoded", nil))
+	if sp.final == receipt.Duplicate {
+		must(tb, r.Transition(receipt.Duplicate, "worker", "duplicate", nil))
+		if _, err := store.Create(ctx, r); err != nil {
+			tb.Fatalf("create receipt: %v", err)
+		}
+		return r
+	}
+	must(tb, r.Transition(receipt.Queued, "worker", "enqueued", nil))
+	if _, err := store.Create(ctx, r); err != nil {
+		tb.Fatalf("create receipt: %v", err)
+	}
+	err := store.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+		if err := r.Transition(receipt.Verifying, "worker", "verifying", nil); err != nil {
+			return err
+		}
+		if sp.final == receipt.NeedsReview && standalone {
+			return r.Transition(receipt.NeedsReview, "worker", "ofd_standalone_kkt", nil)
+		}
+		if err := r.Transition(receipt.Verified, "worker", "ofd_verified", nil); err != nil {
+			return err
+		}
+		r.SellerName, r.RetailAddress, r.KKTRegNumber = "ООО Тест", "Тестовый адрес", "0000000000000001"
+		sku := t.SKUIDs[0]
+		sku2 := t.SKUIDs[1]
+		r.Items = []receipt.Item{
+			{LineNo: 1, Name: "Товар программы", PriceKopecks: 100000, QuantityMilli: 2000, SumKopecks: 200000,
+				SKUID: &sku, MatchHow: catalog.HowGTIN},
+			{LineNo: 2, Name: "Товар программы 2", PriceKopecks: 30000, QuantityMilli: 1000, SumKopecks: 30000,
+				SKUID: &sku2, MatchHow: catalog.HowAlias},
+			{LineNo: 3, Name: t.Unmatched, PriceKopecks: 20000, QuantityMilli: 1000, SumKopecks: 20000,
+				MatchHow: catalog.HowNone, MatchReason: catalog.ReasonNoBrand},
+		}
+		r.ItemsChanged = true
+		switch sp.final {
+		case receipt.NoEligibleItems:
+			for i := range r.Items {
+				r.Items[i].PointsReason = rules.ReasonNotInProgram
+			}
+			r.Items[2].PointsReason = rules.ReasonNotMatched
+			return r.Transition(receipt.NoEligibleItems, "worker", "no_eligible_items", nil)
+		case receipt.Rejected:
+			for i := range r.Items {
+				r.Items[i].PointsReason = rules.ReasonShopMismatch
+			}
+			return r.Transition(receipt.Rejected, "worker", rules.ReasonShopMismatch, map[string]any{
+				"program_id": prog, "rule_version": 1, "evaluation": rules.Result{Reason: rules.ReasonShopMismatch,
+					Lines: []rules.LineResult{{LineNo: 1, Reason: rules.ReasonShopMismatch},
+						{LineNo: 2, Reason: rules.ReasonShopMismatch}, {LineNo: 3, Reason: rules.ReasonShopMismatch}}}})
+		case receipt.NeedsReview:
+			return r.Transition(receipt.NeedsReview, "worker", "anomaly_velocity", nil)
+		}
+		if err := r.Transition(receipt.Matched, "worker", "items_matched", nil); err != nil {
+			return err
+		}
+		// What points.Service stores: line reason codes and the
+		// evaluation, here with the per-receipt cap cutting line 2 and
+		// the bonus (raw 10 000 + 8 000 + 2 000, cap 15 000).
+		r.Items[0].PointsKopecks, r.Items[0].PointsReason = 10000, rules.ReasonEarned
+		r.Items[1].PointsKopecks, r.Items[1].PointsReason = 5000, rules.CapPerReceipt
+		r.Items[2].PointsReason = rules.ReasonNotMatched
+		r.PointsKopecks = 15000
+		eval := rules.Result{Eligible: true, TotalKopecks: 15000,
+			Lines: []rules.LineResult{
+				{LineNo: 1, SKU: "a", RawKopecks: 10000, PointsKopecks: 10000, Reason: rules.ReasonEarned},
+				{LineNo: 2, SKU: "b", RawKopecks: 8000, PointsKopecks: 5000, Reason: rules.CapPerReceipt},
+				{LineNo: 3, Reason: rules.ReasonNotMatched}},
+			Bonus: &rules.BonusResult{Name: "Два SKU в чеке", RawKopecks: 2000, Reason: rules.CapPerReceipt},
+			Caps:  []rules.CapHit{{Cap: rules.CapPerReceipt, LimitKopecks: 15000, CutKopecks: 5000}}}
+		if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+			IdempotencyKey: ledger.ReceiptKey(r.ID, 1), Kind: ledger.KindReceiptCredit, ClientID: r.ClientID,
+			ProgramID: *r.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID, OccurredOn: r.PurchasedAt,
+			Postings: ledger.Credit(r.ClientID, *r.ProgramID, r.ParticipantID, r.PointsKopecks, false),
+		}); err != nil {
+			return err
+		}
+		return r.Transition(receipt.Credited, "worker", "points_credited", map[string]any{
+			"program_id": prog, "rule_version": 1, "evaluation": eval, "points_kopecks": r.PointsKopecks})
+	})
+	if err != nil {
+		tb.Fatalf("update receipt: %v", err)
+	}
+	return r
 }
 
 func must(tb testing.TB, err error) {
