@@ -1,12 +1,8 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,36 +15,7 @@ import (
 // upload posts a registry file as the browser's multipart form does.
 func (e *fullEnv) upload(t *testing.T, c *client, programID int64, fields map[string]string, name, content string) (*http.Response, string) {
 	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	for k, v := range fields {
-		if err := w.WriteField(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if name != "" {
-		fw, err := w.CreateFormFile("file", name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(fw, content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest("POST", fmt.Sprintf("/dashboard/p/%d/registries", programID), &b)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	for k, v := range c.cookies {
-		req.AddCookie(&http.Cookie{Name: k, Value: v})
-	}
-	resp, err := e.app.Test(req, 30_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
+	return e.postFile(t, c, fmt.Sprintf("/dashboard/p/%d/registries", programID), fields, name, content)
 }
 
 // uploaded follows an upload's redirect to its page.

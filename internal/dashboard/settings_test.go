@@ -13,17 +13,31 @@ import (
 	"testing"
 )
 
-// upload posts a file as the settings page's import form does.
-func (e *env) upload(t *testing.T, c *client, path, name string, content []byte) (*http.Response, string) {
+// postFile posts fields and, when name is set, a file as a browser's
+// multipart form does.
+func (e *env) postFile(t *testing.T, c *client, path string, fields map[string]string, name, content string) (*http.Response, string) {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	_ = mw.WriteField("_csrf", c.csrf)
-	fw, _ := mw.CreateFormFile("file", name)
-	_, _ = fw.Write(content)
-	_ = mw.Close()
-	req := httptest.NewRequest("POST", path, &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if name != "" {
+		fw, err := w.CreateFormFile("file", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(fw, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", path, &b)
+	req.Header.Set("Content-Type", w.FormDataContentType())
 	for k, v := range c.cookies {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
@@ -31,8 +45,14 @@ func (e *env) upload(t *testing.T, c *client, path, name string, content []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// importCatalog posts a catalog file to the settings page's import form.
+func (e *env) importCatalog(t *testing.T, c *client, path string, content []byte) (*http.Response, string) {
+	t.Helper()
+	return e.postFile(t, c, path, map[string]string{"_csrf": c.csrf}, "catalog.csv", string(content))
 }
 
 // catalogCSV is the program's catalog as the settings page exports it.
@@ -101,7 +121,7 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 	w := csv.NewWriter(&file)
 	_ = w.WriteAll(edited)
 	e.do(t, m, "GET", base, nil)
-	if resp, body := e.upload(t, m, base+"/skus/import", "catalog.csv", file.Bytes()); resp.StatusCode != http.StatusSeeOther {
+	if resp, body := e.importCatalog(t, m, base+"/skus/import", file.Bytes()); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("import: %d %s", resp.StatusCode, body)
 	}
 	imported := e.catalogCSV(t, m, v.ProgramID)
@@ -113,17 +133,17 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 
 	// What must change nothing.
 	e.do(t, m, "GET", base, nil)
-	if resp, _ := e.upload(t, m, base+"/skus/import", "catalog.csv", []byte("sku_id;brand\nx;y\n")); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := e.importCatalog(t, m, base+"/skus/import", []byte("sku_id;brand\nx;y\n")); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("broken file: %d, want 400", resp.StatusCode)
 	}
 	other := e.mustLogin(t, k.ManagerEmail)
 	e.do(t, other, "GET", fmt.Sprintf("/dashboard/p/%d/settings", k.ProgramID), nil)
-	if resp, _ := e.upload(t, other, base+"/skus/import", "catalog.csv", file.Bytes()); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := e.importCatalog(t, other, base+"/skus/import", file.Bytes()); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("another client's manager importing: %d, want 404", resp.StatusCode)
 	}
 	mod := e.mustLogin(t, v.ModeratorMail)
 	e.do(t, mod, "GET", base, nil)
-	if resp, _ := e.upload(t, mod, base+"/skus/import", "catalog.csv", file.Bytes()); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := e.importCatalog(t, mod, base+"/skus/import", file.Bytes()); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("moderator importing: %d, want 403", resp.StatusCode)
 	}
 	if after := e.catalogCSV(t, m, v.ProgramID); fmt.Sprint(after) != fmt.Sprint(imported) {
