@@ -4,7 +4,7 @@
 #   docker run --rm -e DATABASE_URL=... -e REDIS_URL=... loyaltyjam migrate up
 #   docker run --rm -p 8080:8080 -v lj-photos:/data -e DATABASE_URL=... -e REDIS_URL=... \
 #     -e JWT_SECRET=... -e OPERATOR_TOKEN=... -e SMS_API_KEY=... loyaltyjam serve
-#   docker run --rm -v lj-photos:/data -e DATABASE_URL=... -e REDIS_URL=... loyaltyjam worker
+#   docker run --rm -v lj-photos:/data -e DATABASE_URL=... -e REDIS_URL=... -e CREDENTIALS_KEY=... loyaltyjam worker
 # serve and worker share PHOTO_DIR (/data/photos): mount the same volume in both.
 
 FROM golang:1.26-bookworm AS build

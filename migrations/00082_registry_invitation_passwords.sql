@@ -3,9 +3,10 @@
 -- sent on every channel of the round (internal/registry Processor).
 --
 -- A round's first delivery attempt generates the password, stores its hash
--- in participants.password_hash and keeps the plain text here, in the same
--- transaction, so every channel and every retry of the round sends the same
--- credentials. The plain text is erased as soon as no invitation of the
+-- in participants.password_hash and keeps the password here, sealed with
+-- AES-256-GCM under CREDENTIALS_KEY (internal/sealbox, bound to participant
+-- and round), in the same transaction, so every channel and every retry of
+-- the round sends the same credentials. It is erased as soon as no invitation of the
 -- round is pending any more (each one sent or failed). password_set false:
 -- the round keeps the participant's current password (they had signed in
 -- and the re-send did not ask for new credentials).

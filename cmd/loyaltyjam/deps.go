@@ -19,7 +19,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
 
 // deps are the long-lived resources shared by the server roles.
@@ -39,6 +41,20 @@ type deps struct {
 	receipts *receiptdb.Store
 	// points turns verified receipts into points (matching, rules, ledger).
 	points *points.Service
+}
+
+// registryStore is the registry store with invitation passwords sealed by
+// CREDENTIALS_KEY (a random per-process key when it is unset).
+func (d *deps) registryStore() *registrydb.Store {
+	var opts []registrydb.Option
+	if len(d.cfg.CredentialsKey) > 0 {
+		box, err := sealbox.New(d.cfg.CredentialsKey)
+		if err != nil {
+			panic(err) // config checked the length
+		}
+		opts = append(opts, registrydb.WithSealer(box))
+	}
+	return registrydb.New(d.db, opts...)
 }
 
 // loadConfig loads the configuration and builds the logger.

@@ -23,7 +23,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -93,7 +92,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		return nil, nil, err
 	}
 	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
-	registries := registry.NewService(registrydb.New(d.db), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
+	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved,

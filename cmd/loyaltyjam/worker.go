@@ -14,7 +14,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -31,6 +30,9 @@ func runWorker(ctx context.Context, _ []string, _, stderr io.Writer) error {
 	cfg, log, err := loadConfig(stderr)
 	if err != nil {
 		return err
+	}
+	if err := cfg.ForWorker(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
 	log.Info("starting worker", "config", cfg.String())
 	d, err := openDeps(ctx, cfg, log)
@@ -131,7 +133,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
 	ledger := ledgerdb.New(d.db)
 	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
-	registries := registrydb.New(d.db)
+	registries := d.registryStore()
 	// An unconfigured channel must reach the processor as a nil interface,
 	// not as an interface holding a nil pointer.
 	var regSMS registry.SMSSender

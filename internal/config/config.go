@@ -39,6 +39,9 @@ type Config struct {
 	WorkerConcurrency int
 	// OperatorToken guards operator endpoints (queue dashboard, metrics) when set.
 	OperatorToken Secret
+	// CredentialsKey (32 bytes) seals generated passwords while their
+	// invitations wait to be delivered; empty: a random key per process.
+	CredentialsKey []byte
 	// AppLink is the participant app's download page, put in invitations.
 	AppLink string
 	// RegistrySecondApproval: a points registry crediting at least this many
@@ -145,6 +148,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		PhotoDir:          e.str("PHOTO_DIR", "./.local/photos"),
 		WorkerConcurrency: e.intRange("WORKER_CONCURRENCY", 10, 1, 1000),
 		OperatorToken:     e.secret("OPERATOR_TOKEN", ""),
+		CredentialsKey:    e.key("CREDENTIALS_KEY"),
 		WorkerMetricsAddr: e.str("WORKER_METRICS_ADDR", ":9090"),
 		AppLink:           e.str("APP_LINK", "https://loyaltyjam.ru/app"),
 		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
@@ -204,6 +208,17 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	return c, nil
 }
 
+// ForWorker reports the settings a worker cannot run without in
+// production: the key that seals invitation passwords between their
+// delivery attempts (every worker must share it, and keep it across
+// restarts).
+func (c Config) ForWorker() error {
+	if c.Env == "production" && len(c.CredentialsKey) == 0 {
+		return errors.New("CREDENTIALS_KEY must be set in production (32 bytes as 64 hex digits, e.g. openssl rand -hex 32)")
+	}
+	return nil
+}
+
 // ForServe reports the settings that the HTTP API cannot run without in
 // production (tools such as migrate or a worker need neither): a JWT
 // secret that signs participant tokens, and an operator token, without
@@ -231,7 +246,7 @@ func (c Config) String() string {
 		"HTTP_ADDR": c.HTTPAddr, "PUBLIC_URL": c.PublicURL, "LOG_LEVEL": c.LogLevel,
 		"LOG_FORMAT": c.LogFormat, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 		"PHOTO_DIR": c.PhotoDir, "WORKER_CONCURRENCY": strconv.Itoa(c.WorkerConcurrency),
-		"OPERATOR_TOKEN": c.OperatorToken.String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
+		"OPERATOR_TOKEN": c.OperatorToken.String(), "CREDENTIALS_KEY": Secret(c.CredentialsKey).String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
 		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
 		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,

@@ -87,3 +87,27 @@ func TestServeNeedsSecretsInProduction(t *testing.T) {
 		t.Errorf("development needs no secrets: %v", c.ForServe())
 	}
 }
+
+func TestCredentialsKey(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"DATABASE_URL": "postgres://localhost/db", "REDIS_URL": "redis://localhost:6379/0"}
+	c, err := LoadFrom(lookup(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ForWorker(); err == nil || !strings.Contains(err.Error(), "CREDENTIALS_KEY") {
+		t.Errorf("a production worker without CREDENTIALS_KEY: %v", err)
+	}
+	base["CREDENTIALS_KEY"] = "not-a-key"
+	if _, err := LoadFrom(lookup(base)); err == nil || !strings.Contains(err.Error(), "CREDENTIALS_KEY") {
+		t.Errorf("a malformed key: %v", err)
+	}
+	key := strings.Repeat("5a", 32)
+	base["CREDENTIALS_KEY"] = key
+	if c, err = LoadFrom(lookup(base)); err != nil || len(c.CredentialsKey) != 32 || c.ForWorker() != nil {
+		t.Fatalf("a hex key: %v, %d bytes", err, len(c.CredentialsKey))
+	}
+	if s := c.String(); strings.Contains(s, key) || strings.Contains(s, string(c.CredentialsKey)) {
+		t.Errorf("String() leaks the key")
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
 
 // env reads typed settings and collects every problem, naming the variable.
@@ -30,6 +32,20 @@ func (e *env) str(name, def string) string {
 }
 
 func (e *env) secret(name, def string) Secret { return Secret(e.str(name, def)) }
+
+// key reads an optional 32-byte key (hex or base64).
+func (e *env) key(name string) []byte {
+	v, ok := e.raw(name)
+	if !ok {
+		return nil
+	}
+	k, err := sealbox.ParseKey(v)
+	if err != nil {
+		e.fail(name, "must be 32 bytes written as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
+		return nil
+	}
+	return k
+}
 
 func (e *env) oneOf(name, def string, allowed ...string) string {
 	v := e.str(name, def)

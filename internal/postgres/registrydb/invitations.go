@@ -50,7 +50,7 @@ type queryRower interface {
 // roundPassword reads what the round of inv decided: decided false if
 // nothing yet; registry.ErrInvitationSettled if the round's password was
 // erased (every invitation of the round was sent or failed).
-func roundPassword(ctx context.Context, q queryRower, inv registry.Invitation) (pw string, decided bool, err error) {
+func (s *Store) roundPassword(ctx context.Context, q queryRower, inv registry.Invitation) (pw string, decided bool, err error) {
 	var set bool
 	var plain *string
 	err = q.QueryRow(ctx, `SELECT password_set, password FROM registry_invitation_passwords
@@ -65,15 +65,27 @@ func roundPassword(ctx context.Context, q queryRower, inv registry.Invitation) (
 	case plain == nil:
 		return "", true, nil
 	}
-	return *plain, true, nil
+	pw, err = s.box.Open(*plain, passwordAD(inv))
+	if err != nil {
+		return "", true, fmt.Errorf("registrydb: invitation password of participant %d round %d: %w (was CREDENTIALS_KEY changed?)",
+			inv.ParticipantID, inv.Round, err)
+	}
+	return pw, true, nil
+}
+
+// passwordAD binds a sealed password to its row: copied to another
+// participant or round, it does not open.
+func passwordAD(inv registry.Invitation) []byte {
+	return fmt.Appendf(nil, "registry_invitation_passwords:%d:%d", inv.ParticipantID, inv.Round)
 }
 
 // InvitationPassword implements registry.Applier: one password per
-// participant and round. The plain text is kept in
-// registry_invitation_passwords only while an invitation of the round is
-// pending, so a retry or the other channel sends the same one.
+// participant and round. The password is kept in
+// registry_invitation_passwords, sealed (AES-256-GCM, CREDENTIALS_KEY), only
+// while an invitation of the round is pending, so a retry or the other
+// channel sends the same one.
 func (s *Store) InvitationPassword(ctx context.Context, inv registry.Invitation, gen registry.GeneratePassword) (string, error) {
-	pw, decided, err := roundPassword(ctx, s.db, inv)
+	pw, decided, err := s.roundPassword(ctx, s.db, inv)
 	if err != nil || decided {
 		return pw, err
 	}
@@ -106,7 +118,7 @@ func (s *Store) InvitationPassword(ctx context.Context, inv registry.Invitation,
 			return registry.ErrInvitationSettled
 		}
 		var decided bool
-		if pw, decided, err = roundPassword(ctx, tx, inv); err != nil || decided {
+		if pw, decided, err = s.roundPassword(ctx, tx, inv); err != nil || decided {
 			return err
 		}
 		if !mayReset && !inv.NewPassword {
@@ -122,7 +134,7 @@ func (s *Store) InvitationPassword(ctx context.Context, inv registry.Invitation,
 		}
 		pw = plain
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_invitation_passwords (participant_id, round, password_set, password)
-			VALUES ($1, $2, true, $3)`, inv.ParticipantID, inv.Round, plain); err != nil {
+			VALUES ($1, $2, true, $3)`, inv.ParticipantID, inv.Round, s.box.Seal(plain, passwordAD(inv))); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE participants SET password_hash = $2 WHERE id = $1`, inv.ParticipantID, hash)

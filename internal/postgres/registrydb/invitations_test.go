@@ -73,6 +73,13 @@ func TestPasswordInvitationOnePasswordPerRound(t *testing.T) {
 	}
 	smsPW := passwordIn(t, m.Text)
 	hash := f.hash(t, phone)
+	// While the e-mail is pending the password is kept, sealed: the
+	// database never holds it in clear.
+	var sealed string
+	must(t, f.db.QueryRow(ctx, `SELECT password FROM registry_invitation_passwords WHERE password IS NOT NULL`).Scan(&sealed))
+	if strings.Contains(sealed, smsPW) || !strings.HasPrefix(sealed, "v1:") {
+		t.Errorf("kept password is not sealed: %q", sealed)
+	}
 	// The participant signs in with the SMS password before the retry.
 	if err := login(phone, smsPW); err != nil {
 		t.Fatalf("sign-in with the SMS password: %v", err)

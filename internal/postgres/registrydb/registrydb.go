@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
 
 // Store implements registry.Store and registry.Applier.
@@ -24,7 +26,28 @@ type Store struct {
 	// BatchSize is how many point lines are posted between progress
 	// updates.
 	BatchSize int
+	// box seals invitation passwords while they wait to be delivered.
+	box Sealer
 }
+
+// Sealer encrypts a secret bound to associated data (sealbox.Box).
+type Sealer interface {
+	Seal(plain string, ad []byte) string
+	Open(sealed string, ad []byte) (string, error)
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSealer keeps invitation passwords sealed with box. Every process
+// that delivers invitations must use the same key (CREDENTIALS_KEY).
+func WithSealer(box Sealer) Option { return func(s *Store) { s.box = box } }
+
+// processBox is the sealer of a Store built without one: a random key per
+// process, so a password still pending when the process restarts cannot be
+// read back (its delivery fails until the 72 h give-up; it can be re-sent).
+// Production configures CREDENTIALS_KEY instead.
+var processBox = sync.OnceValue(func() Sealer { return sealbox.Random() })
 
 var (
 	_ registry.Store   = (*Store)(nil)
@@ -32,7 +55,16 @@ var (
 )
 
 // New returns a Store on db.
-func New(db *pgxpool.Pool) *Store { return &Store{db: db, BatchSize: 2000} }
+func New(db *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{db: db, BatchSize: 2000}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.box == nil {
+		s.box = processBox()
+	}
+	return s
+}
 
 // Participants returns the client's participants by phone.
 func (s *Store) Participants(ctx context.Context, clientID int64) (map[string]registry.ExistingParticipant, error) {
