@@ -27,7 +27,8 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer m.Close()
 	switch args[0] {
 	case "up":
-		return m.Up(ctx, log)
+		_, err := m.Up(ctx, log)
+		return err
 	case "down":
 		return m.Down(ctx, log)
 	case "status":

@@ -56,7 +56,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	err = m.Up(ctx, log)
+	_, err = m.Up(ctx, log)
 	m.Close()
 	if err != nil {
 		return err

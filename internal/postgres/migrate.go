@@ -36,13 +36,13 @@ func NewMigrator(url string) (*Migrator, error) {
 // Close releases the connection.
 func (m *Migrator) Close() error { return m.db.Close() }
 
-// Up applies every pending migration.
-func (m *Migrator) Up(ctx context.Context, log *slog.Logger) error {
+// Up applies every pending migration and returns how many it applied.
+func (m *Migrator) Up(ctx context.Context, log *slog.Logger) (int, error) {
 	res, err := m.p.Up(ctx)
 	for _, r := range res {
 		log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
 	}
-	return err
+	return len(res), err
 }
 
 // Down rolls back the most recent migration.

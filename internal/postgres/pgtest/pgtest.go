@@ -123,7 +123,7 @@ func makeTemplate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = m.Up(ctx, slog.New(slog.DiscardHandler))
+	_, err = m.Up(ctx, slog.New(slog.DiscardHandler))
 	m.Close()
 	if err != nil {
 		return "", fmt.Errorf("migrate template: %w", err)

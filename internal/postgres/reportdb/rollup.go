@@ -226,6 +226,15 @@ func apply(ctx context.Context, tx pgx.Tx, s state, sign int64) error {
 	return nil
 }
 
+// Stale reports whether a receipt of a program has no rollup state, that
+// is, whether the rollups miss receipts that Rebuild would count.
+func Stale(ctx context.Context, db *pgxpool.Pool) (bool, error) {
+	var stale bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM receipts r WHERE r.program_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM rpt_receipt_state s WHERE s.receipt_id = r.id))`).Scan(&stale)
+	return stale, err
+}
+
 // Rebuild recomputes every rollup from the receipts and their items, with
 // the same definitions as Hook. It locks the rollup tables while it runs.
 // Use it after a bulk load (seed --scale) or to repair.
