@@ -37,7 +37,7 @@ func barChart(pts []reportdb.Point, grain string, link func(reportdb.Point) stri
 		bh := (h - padT - padB) * float64(p.SKUSumKopecks) / float64(max)
 		x := padL + float64(i)*bw
 		label := p.Start.Format("02.01")
-		title := fmt.Sprintf("%s: продажи %s, единиц %s, чеков %s (начислено %s)", p.Start.Format("02.01.2006"),
+		title := fmt.Sprintf("%s: продажи %s, единиц %s; загружено чеков %s, из них начислено %s. Нажмите — чеки продаж за период", p.Start.Format("02.01.2006"),
 			kpi.Roubles(p.SKUSumKopecks), kpi.Units(p.UnitsMilli), kpi.Int(p.Receipts), kpi.Int(p.Credited))
 		fmt.Fprintf(&b, `<a href="%s"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="bar"><title>%s</title></rect></a>`,
 			html.EscapeString(link(p)), x+1, h-padB-bh, max1(bw-2, 1), bh, html.EscapeString(title))
