@@ -11,7 +11,14 @@
 // left alone, and the ledger's idempotency key "receipt:<id>:v<version>"
 // refuses a second credit.
 //
-// Per program the credit path is serialized by a lock on the program's
-// budget account, taken before the cap counters are read, so caps and the
-// budget hold under concurrent receipts.
+// Caps and the budget hold under concurrent receipts without serializing a
+// program's credits through the whole evaluation: the cap windows are read
+// under transaction-scoped advisory locks on the participant (and on the
+// shop when the rules cap the shop's day), taken before any ledger lock;
+// the budget is read unlocked and spent by ledgerdb.Post, which locks the
+// budget account and refuses to overdraw it. On that refusal the receipt is
+// evaluated again under ledgerdb.LockBudget, so it gets what is left of the
+// budget or nothing, as if the credits had run one after another. A
+// program's credits therefore wait for each other only from the budget
+// update to commit.
 package points

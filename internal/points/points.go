@@ -217,8 +217,19 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	if !ok {
 		return s.transition(r, receipt.NeedsReview, actor, ReasonRulesMissing, map[string]any{"program_id": prog.ID})
 	}
-	// Serialize this program's credits from here to commit.
-	budget, err := ledgerdb.LockBudget(ctx, tx, prog.ClientID, prog.ID)
+	// The cap windows are read under locks on what they count (the
+	// participant, and the shop when the rules cap it), held to commit, so
+	// two receipts of one participant or shop cannot both spend the same
+	// room. The budget is not locked here: Post locks the budget account
+	// and refuses to overdraw it. Whenever the budget would decide the
+	// amount (it cut the points, or Post refused them) the receipt is
+	// evaluated again under the budget lock, so the outcome is the one a
+	// locked read would give. One program's credits thus serialize only
+	// from the budget update to commit, not through the whole evaluation.
+	if err := lockCaps(ctx, tx, prog.ID, r.ParticipantID, shopID, ruleSet.Caps.ShopDay > 0); err != nil {
+		return err
+	}
+	budget, err := ledgerdb.AccountBalance(ctx, tx, ledger.BudgetAccount(prog.ClientID, prog.ID))
 	if err != nil {
 		return err
 	}
@@ -231,71 +242,140 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	if uploaded.IsZero() {
 		uploaded = now
 	}
-	res := rules.Evaluate(rules.Input{
+	in := rules.Input{
 		Now: now, Rules: ruleSet, Program: prog.Program, Participant: participant, Shop: shop,
 		Receipt: rules.Receipt{Operation: r.Operation, PurchasedAt: r.PurchasedAt, UploadedAt: uploaded,
 			SellerINN: r.SellerINN, KKTRegNumber: r.KKTRegNumber, Address: r.RetailAddress},
 		Lines: lines, Earned: counters, BudgetKopecks: budget,
-	})
-	data := map[string]any{"program_id": prog.ID, "rule_version": version, "evaluation": res}
-	if !res.Eligible {
-		for i := range r.Items {
-			r.Items[i].PointsReason = res.Reason
-		}
-		return s.transition(r, receipt.Rejected, actor, res.Reason, data)
 	}
-	for i, lr := range res.Lines {
-		r.Items[i].PointsKopecks, r.Items[i].PointsReason = lr.PointsKopecks, lr.Reason
-	}
-	if res.TotalKopecks == 0 {
-		reason := "no_eligible_items"
-		if len(res.Caps) > 0 {
-			reason = res.Caps[len(res.Caps)-1].Cap
-			if reason != rules.CapBudget {
-				reason = ReasonPointsCapped
-			}
-		}
-		return s.transition(r, receipt.NoEligibleItems, actor, reason, data)
-	}
-	if !approved {
-		a, err := activity(ctx, tx, r.ParticipantID, shopID, r.KKTRegNumber, uploaded, r.PurchasedAt)
-		if err != nil {
-			return err
-		}
-		if reason := rules.CheckAnomaly(a, s.thresholds); reason != "" {
-			for i := range r.Items {
-				r.Items[i].PointsKopecks = 0
-			}
-			data["activity"] = a
-			data["proposed_kopecks"] = res.TotalKopecks
-			return s.transition(r, receipt.NeedsReview, actor, reason, data)
-		}
-	}
-	pending := prog.Crediting == "period_close"
-	t := ledger.Transaction{
-		IdempotencyKey: ledger.ReceiptKey(r.ID, version), Kind: ledger.KindReceiptCredit,
-		ClientID: prog.ClientID, ProgramID: prog.ID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
-		OccurredOn: day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
-		Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
-	}
-	switch _, err := ledgerdb.Post(ctx, tx, t); {
-	case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
-	case errors.Is(err, ledger.ErrBudgetExhausted):
-		for i := range r.Items {
-			r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, rules.CapBudget
-		}
-		return s.transition(r, receipt.NoEligibleItems, actor, rules.CapBudget, data)
-	default:
+	budgetLocked := false
+	checked := approved
+	lockBudget := func() error {
+		var err error
+		in.BudgetKopecks, err = ledgerdb.LockBudget(ctx, tx, prog.ClientID, prog.ID)
+		budgetLocked = err == nil
 		return err
 	}
-	r.PointsKopecks = res.TotalKopecks
-	reason := "points_credited"
-	if pending {
-		reason = "points_pending"
+	for {
+		res := rules.Evaluate(in)
+		if !budgetLocked && budgetCut(res) {
+			// The budget decides the amount: decide it on the locked
+			// balance, as every credit did before, not on a read that
+			// may be stale.
+			if err := lockBudget(); err != nil {
+				return err
+			}
+			continue
+		}
+		data := map[string]any{"program_id": prog.ID, "rule_version": version, "evaluation": res}
+		if !res.Eligible {
+			for i := range r.Items {
+				r.Items[i].PointsReason = res.Reason
+			}
+			return s.transition(r, receipt.Rejected, actor, res.Reason, data)
+		}
+		for i, lr := range res.Lines {
+			r.Items[i].PointsKopecks, r.Items[i].PointsReason = lr.PointsKopecks, lr.Reason
+		}
+		if res.TotalKopecks == 0 {
+			reason := "no_eligible_items"
+			if len(res.Caps) > 0 {
+				reason = res.Caps[len(res.Caps)-1].Cap
+				if reason != rules.CapBudget {
+					reason = ReasonPointsCapped
+				}
+			}
+			return s.transition(r, receipt.NoEligibleItems, actor, reason, data)
+		}
+		if !checked {
+			a, err := activity(ctx, tx, r.ParticipantID, shopID, r.KKTRegNumber, uploaded, r.PurchasedAt)
+			if err != nil {
+				return err
+			}
+			if reason := rules.CheckAnomaly(a, s.thresholds); reason != "" {
+				for i := range r.Items {
+					r.Items[i].PointsKopecks = 0
+				}
+				data["activity"] = a
+				data["proposed_kopecks"] = res.TotalKopecks
+				return s.transition(r, receipt.NeedsReview, actor, reason, data)
+			}
+			// The anomaly check does not depend on the amount: once is enough.
+			checked = true
+		}
+		pending := prog.Crediting == "period_close"
+		t := ledger.Transaction{
+			IdempotencyKey: ledger.ReceiptKey(r.ID, version), Kind: ledger.KindReceiptCredit,
+			ClientID: prog.ClientID, ProgramID: prog.ID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
+			OccurredOn: day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
+			Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
+		}
+		switch _, err := ledgerdb.Post(ctx, tx, t); {
+		case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
+		case errors.Is(err, ledger.ErrBudgetExhausted) && !budgetLocked:
+			// The balance read above was spent meanwhile (or never was
+			// there). Take the budget lock, as every credit of the program
+			// did before, and evaluate again against what is left: the
+			// receipt gets the budget's rest, or nothing.
+			if err := lockBudget(); err != nil {
+				return err
+			}
+			continue
+		case errors.Is(err, ledger.ErrBudgetExhausted):
+			for i := range r.Items {
+				r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, rules.CapBudget
+			}
+			return s.transition(r, receipt.NoEligibleItems, actor, rules.CapBudget, data)
+		default:
+			return err
+		}
+		r.PointsKopecks = res.TotalKopecks
+		reason := "points_credited"
+		if pending {
+			reason = "points_pending"
+		}
+		data["points_kopecks"] = res.TotalKopecks
+		return s.transition(r, receipt.Credited, actor, reason, data)
 	}
-	data["points_kopecks"] = res.TotalKopecks
-	return s.transition(r, receipt.Credited, actor, reason, data)
 }
+
+// budgetCut reports whether the budget cut res's points.
+func budgetCut(res rules.Result) bool {
+	for _, c := range res.Caps {
+		if c.Cap == rules.CapBudget {
+			return true
+		}
+	}
+	return false
+}
+
+// lockCaps takes, until tx ends, the locks under which the cap windows of a
+// credit to participantID (and, if shopCap, of its shop) in programID are
+// read and spent: transaction-scoped advisory locks, taken in one order
+// (participant, then shop) before any ledger row lock, so they cannot
+// deadlock with each other or with Post. A hash collision only makes two
+// unrelated credits wait for each other.
+func lockCaps(ctx context.Context, tx pgx.Tx, programID, participantID, shopID int64, shopCap bool) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		lockCapParticipant, fmt.Sprintf("%d:%d", programID, participantID)); err != nil {
+		return fmt.Errorf("lock participant caps: %w", err)
+	}
+	if !shopCap || shopID == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		lockCapShop, fmt.Sprintf("%d:%d", programID, shopID)); err != nil {
+		return fmt.Errorf("lock shop caps: %w", err)
+	}
+	return nil
+}
+
+// Advisory lock classes (the first key of pg_advisory_xact_lock(int, int);
+// registrydb uses 74210070).
+const (
+	lockCapParticipant int32 = 74210071
+	lockCapShop        int32 = 74210072
+)
 
 // reverse handles a return receipt: it finds the credited sale it undoes
 // and takes back the points of the returned lines (pro rata by quantity;

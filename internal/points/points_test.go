@@ -473,3 +473,99 @@ func TestCatalogChangeInvalidatesMatcher(t *testing.T) {
 		t.Fatalf("after alias: %s %d %+v", r.Status, r.PointsKopecks, r.Items[0])
 	}
 }
+
+// processAll sends the receipts through Process at once and returns them
+// processed.
+func (e *env) processAll(ids []string) []receipt.Receipt {
+	e.t.Helper()
+	ctx := context.Background()
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() { errs <- e.receipts.Update(ctx, id, e.svc.Process) }()
+	}
+	for range ids {
+		must(e.t, <-errs)
+	}
+	out := make([]receipt.Receipt, len(ids))
+	for i, id := range ids {
+		r, err := e.receipts.Get(ctx, id)
+		must(e.t, err)
+		out[i] = r
+	}
+	return out
+}
+
+// Concurrent receipts never spend a cap window or the budget twice: the cap
+// windows are read under the participant's and the shop's locks, the
+// budget under Post's account lock with a second evaluation when it ran out.
+func TestConcurrentCreditsKeepCapsAndBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		budget       int64
+		caps         rules.Caps
+		participants int
+		want         int64 // total credited
+	}{
+		{name: "participant day cap", budget: 1_000_000, caps: rules.Caps{ParticipantDay: 20000}, participants: 1, want: 20000},
+		{name: "shop day cap", budget: 1_000_000, caps: rules.Caps{ShopDay: 30000}, participants: 4, want: 30000},
+		{name: "budget runs out", budget: 40000, participants: 4, want: 40000},
+		{name: "budget and caps", budget: 50000, caps: rules.Caps{ParticipantDay: 20000}, participants: 4, want: 50000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := testRules()
+			r.Caps = tc.caps
+			e := newEnv(t, "immediate", tc.budget, r)
+			pids := []int64{e.participant}
+			for i := 1; i < tc.participants; i++ {
+				var id int64
+				must(t, e.db.QueryRow(ctx, `INSERT INTO participants (client_id, phone, role, shop_id, status)
+					VALUES ($1, $2, 'seller', $3, 'active') RETURNING id`, e.client, fmt.Sprintf("+7900111%04d", i), e.shop).Scan(&id))
+				pids = append(pids, id)
+			}
+			ids := make([]string, 12)
+			for i := range ids {
+				e.participant = pids[i%len(pids)]
+				ids[i] = e.newVerified(1, yesterday(), saleItems())
+			}
+			var total int64
+			perParticipant := map[int64]int64{}
+			for _, r := range e.processAll(ids) {
+				switch r.Status {
+				case receipt.Credited:
+				case receipt.NoEligibleItems:
+					if r.PointsKopecks != 0 {
+						t.Fatalf("%s no_eligible_items with %d points", r.ID, r.PointsKopecks)
+					}
+				default:
+					t.Fatalf("%s %s/%s", r.ID, r.Status, r.StatusReason)
+				}
+				total += r.PointsKopecks
+				perParticipant[r.ParticipantID] += r.PointsKopecks
+			}
+			if total != tc.want {
+				t.Fatalf("credited %d in all, want %d", total, tc.want)
+			}
+			var ledgerTotal int64
+			for _, pid := range pids {
+				b, err := e.ledger.Balance(ctx, pid)
+				must(t, err)
+				if b.AvailableKopecks != perParticipant[pid] {
+					t.Fatalf("participant %d balance %+v, receipts say %d", pid, b, perParticipant[pid])
+				}
+				if c := tc.caps.ParticipantDay; c > 0 && b.AvailableKopecks > c {
+					t.Fatalf("participant %d got %d beyond the day cap %d", pid, b.AvailableKopecks, c)
+				}
+				ledgerTotal += b.AvailableKopecks
+			}
+			left, err := ledgerdb.AccountBalance(ctx, e.db, ledger.BudgetAccount(e.client, e.program))
+			must(t, err)
+			if left < 0 || left != tc.budget-ledgerTotal {
+				t.Fatalf("budget left %d, want %d", left, tc.budget-ledgerTotal)
+			}
+			e.checkLedger()
+		})
+	}
+}

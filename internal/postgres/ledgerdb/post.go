@@ -209,8 +209,9 @@ func accountWhere(a ledger.Account) (string, []any) {
 
 // LockBudget creates the program's budget account if needed, locks it until
 // tx ends and returns its balance: what the program can still pay. Holding
-// this lock while computing a receipt's points serializes the credits of
-// one program, so caps and the budget are read and spent atomically.
+// it serializes everything that spends the program's budget (registry
+// uploads hold it throughout; points takes it only when Post refused a
+// credit for the budget, to evaluate the receipt again against what is left).
 func LockBudget(ctx context.Context, tx pgx.Tx, clientID, programID int64) (int64, error) {
 	id, err := ensureAccount(ctx, tx, ledger.BudgetAccount(clientID, programID))
 	if err != nil {
