@@ -10,27 +10,37 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 )
+
+// vetlugaCatalog creates the client vetluga in db and returns the header and
+// vetluga's rows of the small test catalog, as CSV lines.
+func vetlugaCatalog(t *testing.T, db *pgxpool.Pool) []string {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), `INSERT INTO clients (code, name) VALUES ('vetluga', 'Ветлуга')`); err != nil {
+		t.Fatal(err)
+	}
+	all, err := os.ReadFile("../../internal/catalog/testdata/catalog_small.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for i, l := range strings.Split(strings.TrimSpace(string(all)), "\n") {
+		if i == 0 || strings.Contains(l, ",vetluga,") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
 
 func TestCatalogImportAllOrNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	if _, err := db.Exec(ctx, `INSERT INTO clients (code, name) VALUES ('vetluga', 'Ветлуга')`); err != nil {
-		t.Fatal(err)
-	}
-	good, err := os.ReadFile("../../internal/catalog/testdata/catalog_small.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for i, l := range strings.Split(strings.TrimSpace(string(good)), "\n") {
-		if i == 0 || strings.Contains(l, ",vetluga,") {
-			lines = append(lines, l)
-		}
-	}
+	lines := vetlugaCatalog(t, db)
 	dir := t.TempDir()
 	badPath := filepath.Join(dir, "bad.csv")
 	// The last row has a broken GTIN check digit.
@@ -83,19 +93,7 @@ func TestSKUImport(t *testing.T) {
 		}
 	}
 	db, url := pgtest.New(t)
-	if _, err := db.Exec(ctx, `INSERT INTO clients (code, name) VALUES ('vetluga', 'Ветлуга')`); err != nil {
-		t.Fatal(err)
-	}
-	good, err := os.ReadFile("../../internal/catalog/testdata/catalog_small.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for i, l := range strings.Split(strings.TrimSpace(string(good)), "\n") {
-		if i == 0 || strings.Contains(l, ",vetluga,") {
-			lines = append(lines, l)
-		}
-	}
+	lines := vetlugaCatalog(t, db)
 	path := filepath.Join(t.TempDir(), "vetluga.csv")
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
