@@ -323,18 +323,32 @@ func TestProcessOutcomes(t *testing.T) {
 	}
 }
 
-func TestReturnReversesSale(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	e := newEnv(t, "immediate", 1_000_000, testRules())
+// creditedSale processes saleItems as participant 1's receipt of two days
+// ago and requires it credited.
+func (e *env) creditedSale(t *testing.T) receipt.Receipt {
+	t.Helper()
 	sale := e.process(e.newVerified(1, yesterday().Add(-24*time.Hour), saleItems()))
 	if sale.Status != receipt.Credited {
 		t.Fatalf("sale %s/%s", sale.Status, sale.StatusReason)
 	}
-	// Two partial returns, one of the two canisters of antifreeze each:
-	// both reverse their share.
+	return sale
+}
+
+// oneCanister is the return of one of the sale's two canisters of antifreeze.
+func oneCanister() []receipt.Item {
 	part := saleItems()[:1]
 	part[0].QuantityMilli, part[0].SumKopecks = 1000, 45000
+	return part
+}
+
+func TestReturnReversesSale(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, "immediate", 1_000_000, testRules())
+	e.creditedSale(t)
+	// Two partial returns, one of the two canisters of antifreeze each:
+	// both reverse their share.
+	part := oneCanister()
 	ret := e.process(e.newVerified(2, yesterday(), part))
 	if ret.Status != receipt.Credited || ret.StatusReason != "return_reversed" || ret.PointsKopecks != -5000 {
 		t.Fatalf("partial return: %s/%s %d", ret.Status, ret.StatusReason, ret.PointsKopecks)
@@ -422,12 +436,8 @@ func TestConcurrentReturnsNeverExceedSale(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, "immediate", 1_000_000, testRules())
-	sale := e.process(e.newVerified(1, yesterday().Add(-24*time.Hour), saleItems()))
-	if sale.Status != receipt.Credited {
-		t.Fatalf("sale %s/%s", sale.Status, sale.StatusReason)
-	}
-	part := saleItems()[:1]
-	part[0].QuantityMilli, part[0].SumKopecks = 1000, 45000
+	e.creditedSale(t)
+	part := oneCanister()
 	ids := make([]string, 4)
 	for i := range ids {
 		ids[i] = e.newVerified(2, yesterday(), part)
