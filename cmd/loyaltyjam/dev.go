@@ -7,12 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
@@ -68,17 +65,9 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
-	if err := ensureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	applied, err := postgres.MigrateUp(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
-	}
-	applied, err := m.Up(ctx, log)
-	m.Close()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
 	}
 	d, err := openDeps(ctx, cfg, log)
 	if err != nil {
@@ -152,35 +141,6 @@ func serveBackground(ctx context.Context, g *errgroup.Group, addr string, h http
 		return srv.Shutdown(sctx)
 	})
 	return nil
-}
-
-// ensureDatabase creates the database of dbURL if the server lacks it, so a
-// fresh PostgreSQL needs no manual step.
-func ensureDatabase(ctx context.Context, dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	if name == "" || name == "postgres" {
-		return nil
-	}
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return err
-	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return err
 }
 
 func printDevBanner(w io.Writer, cfg config.Config, sims simURLs) {

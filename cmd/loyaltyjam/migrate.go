@@ -20,15 +20,17 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if args[0] == "up" {
+		// Creates the database first when the server lacks it.
+		_, err := postgres.MigrateUp(ctx, cfg.DatabaseURL, log)
+		return err
+	}
 	m, err := postgres.NewMigrator(cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	switch args[0] {
-	case "up":
-		_, err := m.Up(ctx, log)
-		return err
 	case "down":
 		return m.Down(ctx, log)
 	case "status":

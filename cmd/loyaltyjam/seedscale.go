@@ -52,13 +52,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
-	m, err := postgres.NewMigrator(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	_, err = m.Up(ctx, log)
-	m.Close()
-	if err != nil {
+	if _, err := postgres.MigrateUp(ctx, cfg.DatabaseURL, log); err != nil {
 		return err
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
@@ -67,7 +61,8 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 	now := time.Now().UTC()
-	if err := seed.Demo(ctx, db, now.AddDate(0, -*months, 0)); err != nil {
+	// The same call as dev: programs live now, whatever history --scale adds.
+	if err := seed.Demo(ctx, db, now); err != nil {
 		return err
 	}
 	if *scale == 0 {

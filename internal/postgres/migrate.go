@@ -3,10 +3,15 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -43,6 +48,83 @@ func (m *Migrator) Up(ctx context.Context, log *slog.Logger) (int, error) {
 		log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
 	}
 	return len(res), err
+}
+
+// MigrateUp creates the database of dbURL when the server lacks it (see
+// EnsureDatabase) and applies every pending migration: what `migrate up`,
+// `seed` and `dev` do first, so a fresh PostgreSQL needs no manual step. It
+// returns how many migrations it applied.
+func MigrateUp(ctx context.Context, dbURL string, log *slog.Logger) (int, error) {
+	created, err := EnsureDatabase(ctx, dbURL)
+	if err != nil {
+		return 0, err
+	}
+	if created {
+		log.InfoContext(ctx, "database created", "database", databaseName(dbURL))
+	}
+	m, err := NewMigrator(dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	n, err := m.Up(ctx, log)
+	if err != nil {
+		return n, fmt.Errorf("migrate: %w", err)
+	}
+	return n, nil
+}
+
+// EnsureDatabase creates the database that dbURL names if the server lacks
+// it, connecting to the maintenance database "postgres" of the same server
+// with the same credentials. It reports whether it created it. A URL naming
+// "postgres" (or no database) needs nothing. Two processes racing to create
+// it both succeed.
+func EnsureDatabase(ctx context.Context, dbURL string) (bool, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return false, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	name := databaseName(dbURL)
+	if name == "" || name == "postgres" {
+		return false, nil
+	}
+	admin := *u
+	admin.Path, admin.RawPath = "/postgres", ""
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return false, fmt.Errorf("connect to PostgreSQL to create database %q: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return false, err
+	}
+	if exists {
+		return false, nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		if isDuplicateDatabase(err) {
+			return false, nil // created meanwhile by another process
+		}
+		return false, fmt.Errorf("create database %q: %w", name, err)
+	}
+	return true, nil
+}
+
+// isDuplicateDatabase: 42P04 duplicate_database, or 23505 when a concurrent
+// CREATE DATABASE of the same name won the race on pg_database's index.
+func isDuplicateDatabase(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "42P04" || pg.Code == "23505")
+}
+
+// databaseName is the database dbURL names, unescaped ("" if none or unparsable).
+func databaseName(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 // Down rolls back the most recent migration.

@@ -101,8 +101,19 @@ var DemoRules = rules.Rules{
 	Caps:    rules.Caps{PerReceipt: 50_000, ParticipantDay: 200_000},
 }
 
-// Demo loads the demo data set into db. now sets the program dates: each
-// program runs from the first day of now's month for a year.
+// ProgramDates are the dates of the demo programs seeded at now: from the
+// first day of the previous month (so a month of history fits inside) to a
+// year after now's month ends, so a program seeded today is live today and
+// for the next year.
+func ProgramDates(now time.Time) (start, end time.Time) {
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return first.AddDate(0, -1, 0), first.AddDate(1, 1, -1)
+}
+
+// Demo loads the demo data set into db; `seed` and `dev` both call it with
+// the current time. now sets the program dates (ProgramDates); a demo
+// program that has ended by now (a database seeded long ago) gets its end
+// moved to ProgramDates's, so the demo keeps accepting receipts.
 func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 	skus, rowErrs, err := catalog.ParseCSV(bytes.NewReader(catalogCSV))
 	if err != nil {
@@ -112,8 +123,7 @@ func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	end := start.AddDate(1, 0, -1)
+	start, end := ProgramDates(now)
 	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		for _, c := range Clients {
 			if _, err := tx.Exec(ctx, `INSERT INTO clients (code, name, inn) VALUES ($1, $2, $3)
@@ -122,8 +132,9 @@ func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO programs (client_id, code, name, status, starts_on, ends_on, budget_kopecks)
 				SELECT id, $2, $3, 'live', $4, $5, $6 FROM clients WHERE code = $1
-				ON CONFLICT (client_id, code) DO NOTHING`,
-				c.Code, c.ProgramCode, c.ProgramName, start, end, c.BudgetKopecks); err != nil {
+				ON CONFLICT (client_id, code) DO UPDATE SET ends_on = EXCLUDED.ends_on
+				WHERE programs.ends_on < $7::date AND programs.status = 'live'`,
+				c.Code, c.ProgramCode, c.ProgramName, start, end, c.BudgetKopecks, now); err != nil {
 				return fmt.Errorf("program %s: %w", c.ProgramCode, err)
 			}
 		}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+)
+
+// missingDatabaseURL returns the URL of a database that does not exist yet
+// on the test server, named so that it needs quoting (upper case, a dash),
+// and drops it when t ends.
+func missingDatabaseURL(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	name := "lj_Run-" + hex.EncodeToString(b)
+	u, err := url.Parse(pgtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, pgtest.ServerURL())
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	})
+	return u.String()
+}
+
+// TestMigrateUpCreatesDatabase: `loyaltyjam migrate up` against a server
+// that lacks the database creates it (a quoted identifier) and migrates it;
+// a second run changes nothing.
+func TestMigrateUpCreatesDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("applies every migration: skipped with -short")
+	}
+	ctx := context.Background()
+	dbURL := missingDatabaseURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("LOG_LEVEL", "error")
+	var out bytes.Buffer
+	for i := range 2 {
+		if err := run(ctx, []string{"migrate", "up"}, &out, &out); err != nil {
+			t.Fatalf("migrate up (run %d): %v\n%s", i+1, err, &out)
+		}
+	}
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM programs`).Scan(&n); err != nil {
+		t.Fatalf("migrated schema: %v", err)
+	}
+}
+
+// TestSeedCommandProgramsAreLive: `loyaltyjam seed` (the production path,
+// not dev) leaves every demo program live today, so a receipt bought now is
+// inside the program's dates.
+func TestSeedCommandProgramsAreLive(t *testing.T) {
+	ctx := context.Background()
+	db, dbURL := pgtest.New(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("LOG_LEVEL", "error")
+	var out bytes.Buffer
+	if err := run(ctx, []string{"seed"}, &out, &out); err != nil {
+		t.Fatalf("seed: %v\n%s", err, &out)
+	}
+	rows, err := db.Query(ctx, `SELECT code, starts_on::text, ends_on::text,
+		status = 'live' AND current_date BETWEEN starts_on AND ends_on AND ends_on >= current_date + 180 FROM programs ORDER BY code`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prog struct {
+		Code, Start, End string
+		Live             bool
+	}
+	progs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[prog])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(progs) == 0 {
+		t.Fatal("seed made no programs")
+	}
+	for _, p := range progs {
+		if !p.Live {
+			t.Errorf("program %s runs %s…%s: not live today for the months ahead", p.Code, p.Start, p.End)
+		}
+	}
+}
