@@ -93,10 +93,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: log.With("component", "ofdsim")})
-	for _, s := range seed.Shops {
-		kind := s.Kind
-		sim.RegisterShop(s.FN, ofdsim.Shop{Name: s.Chain + " (" + s.Name + ")", INN: s.INN, Address: s.Address, KKTRegID: s.KKT, Kind: kind})
-	}
+	registerDemoShops(sim)
 	if err := serveBackground(ctx, g, devOFDSimAddr, sim); err != nil {
 		return err
 	}

@@ -47,9 +47,7 @@ func TestProductEndToEnd(t *testing.T) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: quiet})
-	for _, s := range seed.Shops {
-		sim.RegisterShop(s.FN, ofdsim.Shop{Name: s.Chain + " (" + s.Name + ")", INN: s.INN, Address: s.Address, KKTRegID: s.KKT, Kind: s.Kind})
-	}
+	registerDemoShops(sim)
 	ofdLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
 func init() {
@@ -29,6 +30,7 @@ func runOFDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	masters := fs.String("master-tokens", "", "comma-separated Open API master tokens to accept (empty: any)")
 	assortment := fs.String("assortment", "", "CSV file replacing the embedded assortment (kind,name,price_kopecks,gtin,marked,weight,nds)")
 	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of Open API temporary tokens")
+	demoShops := fs.Bool("demo-shops", true, "know the shops `loyaltyjam seed` creates (their fiscal drives, INN, KKT), as dev does; false: every fiscal drive gets an invented shop")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -49,7 +51,11 @@ func runOFDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: ofdsim.New(cfg), ReadHeaderTimeout: 10 * time.Second}
+	sim := ofdsim.New(cfg)
+	if *demoShops {
+		registerDemoShops(sim)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "ofdsim listening on http://%s\n", ln.Addr())
 	log.Info("ofdsim_started", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
@@ -64,6 +70,16 @@ func runOFDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 		return err
+	}
+}
+
+// registerDemoShops tells sim the demo shops of the seed (internal/seed):
+// a receipt from one of their fiscal drives comes from that shop, with the
+// INN and KKT registration number the seeded shop has, so the pipeline's
+// shop check passes. dev and the standalone ofdsim both call it.
+func registerDemoShops(sim *ofdsim.Server) {
+	for _, s := range seed.Shops {
+		sim.RegisterShop(s.FN, ofdsim.Shop{Name: s.Chain + " (" + s.Name + ")", INN: s.INN, Address: s.Address, KKTRegID: s.KKT, Kind: s.Kind})
 	}
 }
 

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
 // missingDatabaseURL returns the URL of a database that does not exist yet
@@ -100,6 +105,45 @@ func TestSeedCommandProgramsAreLive(t *testing.T) {
 	for _, p := range progs {
 		if !p.Live {
 			t.Errorf("program %s runs %s…%s: not live today for the months ahead", p.Code, p.Start, p.End)
+		}
+	}
+}
+
+// TestOFDSimCommandKnowsSeededShops: a standalone `loyaltyjam ofdsim` (the
+// production-shaped start, not dev) answers for a seeded shop's fiscal drive
+// with that shop's INN and KKT, so the pipeline's shop check passes.
+func TestOFDSimCommandKnowsSeededShops(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"ofdsim", "-addr", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ofdsim: %v", err)
+		}
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("ofdsim printed no address: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "ofdsim listening on "))
+	client, err := ofd.NewProverkacheka(ofd.ProverkachekaConfig{BaseURL: base, Token: "any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range seed.Shops {
+		r, err := client.Fetch(ctx, ofd.Query{FN: s.FN, FD: 77, FP: 1234567890, Operation: 1})
+		if err != nil {
+			t.Fatalf("shop %s: %v", s.Code, err)
+		}
+		if r.SellerINN != s.INN || r.KKTRegID != s.KKT {
+			t.Errorf("shop %s: simulator says INN %s, KKT %s; the seed has INN %s, KKT %s", s.Code, r.SellerINN, r.KKTRegID, s.INN, s.KKT)
 		}
 	}
 }
