@@ -113,7 +113,11 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	}
 	g.Go(func() error { return serveHTTP(ctx, d, app, ln) })
 	g.Go(func() error { return serveWorker(ctx, d) })
-	printDevBanner(stdout, cfg, sims)
+	qrs, err := seed.FreshQRs(ctx, d.db, time.Now())
+	if err != nil {
+		return err
+	}
+	printDevBanner(stdout, cfg, sims, qrs)
 	return g.Wait()
 }
 
@@ -140,7 +144,7 @@ func serveBackground(ctx context.Context, g *errgroup.Group, addr string, h http
 	return nil
 }
 
-func printDevBanner(w io.Writer, cfg config.Config, sims simURLs) {
+func printDevBanner(w io.Writer, cfg config.Config, sims simURLs, qrs []seed.QR) {
 	base := cfg.PublicURL
 	fmt.Fprintf(w, `
 Loyalty Jam is running (development mode, every external service simulated).
@@ -164,10 +168,15 @@ Demo password for every login below: %[3]s
 	for _, u := range seed.Users {
 		fmt.Fprintf(w, "    %-26s %s\n", u.Email, u.Role)
 	}
-	fmt.Fprintln(w, "  a receipt QR from each demo shop (upload it as `qr`; any fp/i work, the simulator invents the items):")
-	now := time.Now()
-	for i, s := range seed.Shops {
-		fmt.Fprintf(w, "    %-9s t=%s&s=%d.00&fn=%s&i=%d&fp=%d&n=1\n", s.Code, now.Format("20060102T1504"), 500+i*250, s.FN, 1000+i, 3000000000+i)
-	}
+	printDemoQRs(w, qrs)
 	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+}
+
+// printDemoQRs prints one fresh receipt QR per demo shop (seed.FreshQRs):
+// `dev` and `seed` print them, a newcomer uploads one.
+func printDemoQRs(w io.Writer, qrs []seed.QR) {
+	fmt.Fprintln(w, "  a fresh receipt QR from each demo shop (upload it as `qr`; the simulator invents the items):")
+	for _, q := range qrs {
+		fmt.Fprintf(w, "    %-9s %s\n", q.Shop.Code, q.Text)
+	}
 }

@@ -152,8 +152,17 @@ func TestProductEndToEnd(t *testing.T) {
 		}
 	}
 	// The simulator invents the items from the fiscal identity: this one (the
-	// first QR that `make run` prints) holds program SKUs of the shop's client.
-	qr := fmt.Sprintf("t=%s&s=500.00&fn=%s&i=1000&fp=3000000000&n=1", time.Now().Format("20060102T1504"), shop.FN)
+	// QR that `make run` prints for the shop) holds program SKUs of its client.
+	qrs, err := seed.FreshQRs(ctx, d.db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qr string
+	for _, q := range qrs {
+		if q.Shop.Code == shop.Code {
+			qr = q.Text
+		}
+	}
 	var accepted struct{ ID, Status string }
 	if st := call("POST", api+"/v1/receipts", tokens.AccessToken, map[string]string{"qr": qr}, &accepted); st != http.StatusAccepted {
 		t.Fatalf("upload: %d %+v", st, accepted)

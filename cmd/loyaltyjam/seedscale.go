@@ -66,7 +66,12 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *scale == 0 {
-		fmt.Fprintln(stdout, "demo data set loaded")
+		qrs, err := seed.FreshQRs(ctx, db, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo data set loaded; every demo login's password is %s\n", seed.DemoPassword)
+		printDemoQRs(stdout, qrs)
 		return nil
 	}
 	start := time.Now()
