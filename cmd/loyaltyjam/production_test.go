@@ -284,4 +284,3 @@ func loopbackAddr(t *testing.T) string {
 	t.Fatal("no free port in 127.0.0.1:18800–18899")
 	return ""
 }
-
