@@ -1,14 +1,24 @@
 # The two commands a newcomer needs (see README.md):
 #   make run   - the whole product locally: API, worker and simulators, migrated and seeded
 #   make test  - the whole test suite against real PostgreSQL and Redis
+#   make stop  - stop the project-local PostgreSQL and Redis those started
 # Both find or start PostgreSQL and Redis through scripts/with-services.sh.
 
 GO ?= go
 
-.PHONY: run test build vet fmt bench
+.PHONY: run stop test build vet fmt bench
 
+# Builds first (saying so: the first build takes a minute), then runs the
+# binary, which prints migrating…, seeding… and ready: with the URLs.
 run:
-	./scripts/with-services.sh $(GO) run ./cmd/loyaltyjam dev
+	@echo "building… ($(GO) build -o bin/loyaltyjam ./cmd/loyaltyjam)"
+	@CGO_ENABLED=0 $(GO) build -o bin/loyaltyjam ./cmd/loyaltyjam
+	@./scripts/with-services.sh bin/loyaltyjam dev
+
+# Stops the project-local PostgreSQL and Redis (under .local/) that run or
+# test started; servers it did not start are left alone.
+stop:
+	@./scripts/with-services.sh --stop
 
 test:
 	./scripts/with-services.sh --chromium $(GO) test -race -count=1 ./...

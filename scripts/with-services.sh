@@ -9,6 +9,10 @@
 #      installed with apt-get first if the binaries are missing.
 # LJ_LOCAL_SERVICES=1 skips step 2 (forces the project-local servers).
 #
+# --stop (only argument): stop the project-local PostgreSQL and Redis under
+# .local/ that an earlier run started (make stop); servers it did not start
+# (DATABASE_URL / REDIS_URL, the standard ports) are left alone.
+#
 # --chromium (first argument): also make sure headless Chromium is installed
 # (apt-get), for the dashboard's browser test. When it cannot be installed
 # the run goes on and that test skips, saying why.
@@ -19,6 +23,8 @@ local_dir="$root/.local"
 db_name=${LJ_DB_NAME:-loyaltyjam}
 pg_port=${LJ_PG_PORT:-54329}
 redis_port=${LJ_REDIS_PORT:-63799}
+
+local_used=""
 
 say() { printf 'with-services: %s\n' "$*" >&2; }
 
@@ -78,6 +84,7 @@ start_local_pg() {
       -o "-p $pg_port -k $run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
   fi
   export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/$db_name?sslmode=disable"
+  local_used="$local_used PostgreSQL (127.0.0.1:$pg_port)"
 }
 
 start_local_redis() {
@@ -90,7 +97,38 @@ start_local_redis() {
     for _ in $(seq 50); do port_open "$redis_port" && break; sleep 0.1; done
   fi
   export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  local_used="$local_used Redis (127.0.0.1:$redis_port)"
 }
+
+stop_local() {
+  local bin data runas=()
+  data="$local_dir/pg/data"
+  if [ -s "$data/postmaster.pid" ]; then
+    bin=$(pg_bin || true)
+    [ "$(id -u)" = 0 ] && runas=(runuser -u postgres --)
+    if [ -n "$bin" ] && "${runas[@]}" "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null; then
+      say "stopped the project-local PostgreSQL ($data)"
+    fi
+  else
+    say "no project-local PostgreSQL running ($data)"
+  fi
+  if port_open "$redis_port" && [ -d "$local_dir/redis" ] && command -v redis-cli >/dev/null; then
+    # Only ours: the one whose working directory is .local/redis.
+    if [ "$(redis-cli -p "$redis_port" CONFIG GET dir 2>/dev/null | sed -n 2p)" = "$local_dir/redis" ]; then
+      redis-cli -p "$redis_port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+      say "stopped the project-local Redis (127.0.0.1:$redis_port)"
+    else
+      say "the Redis on 127.0.0.1:$redis_port is not the project-local one: left running"
+    fi
+  else
+    say "no project-local Redis running on 127.0.0.1:$redis_port"
+  fi
+}
+
+if [ "${1:-}" = --stop ]; then
+  stop_local
+  exit 0
+fi
 
 if [ "${1:-}" = --chromium ]; then
   shift
@@ -112,6 +150,9 @@ if [ -z "${REDIS_URL:-}" ]; then
   else
     start_local_redis
   fi
+fi
+if [ -n "$local_used" ]; then
+  say "the project-local$local_used keep running after this command; stop them with: make stop"
 fi
 say "DATABASE_URL=$(printf '%s' "$DATABASE_URL" | sed -E 's#//([^:/@]+):[^@]*@#//\1:***@#')"
 say "REDIS_URL=$(printf '%s' "$REDIS_URL" | sed -E 's#//:?[^@/]*@#//***@#')"

@@ -65,6 +65,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	fmt.Fprintln(stdout, "migrating…")
 	applied, err := postgres.MigrateUp(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
@@ -74,6 +75,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer d.Close()
+	fmt.Fprintln(stdout, "seeding…")
 	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
@@ -86,11 +88,13 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("check dashboard rollups: %w", err)
 	}
 	if applied > 0 || stale {
+		fmt.Fprintln(stdout, "rebuilding dashboard rollups…")
 		if err := reportdb.Rebuild(ctx, d.db); err != nil {
 			return fmt.Errorf("rebuild dashboard rollups: %w", err)
 		}
 	}
 
+	fmt.Fprintln(stdout, "starting API, worker and simulators…")
 	g, ctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: log.With("component", "ofdsim")})
 	registerDemoShops(sim)
@@ -147,7 +151,7 @@ func serveBackground(ctx context.Context, g *errgroup.Group, addr string, h http
 func printDevBanner(w io.Writer, cfg config.Config, sims simURLs, qrs []seed.QR) {
 	base := cfg.PublicURL
 	fmt.Fprintf(w, `
-Loyalty Jam is running (development mode, every external service simulated).
+ready: Loyalty Jam is running (development mode, every external service simulated).
 
   API            %[1]s            health: %[1]s/healthz  ready: %[1]s/readyz
   OFD simulator  http://%[2]s   (proverkacheka + FNS Open API; stats at /_sim/stats)
@@ -169,7 +173,7 @@ Demo password for every login below: %[3]s
 		fmt.Fprintf(w, "    %-26s %s\n", u.Email, u.Role)
 	}
 	printDemoQRs(w, qrs)
-	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+	fmt.Fprintln(w, "\nStop with Ctrl-C. The PostgreSQL and Redis it used keep running; `make stop` stops the project-local ones (scripts/with-services.sh --stop).")
 }
 
 // printDemoQRs prints one fresh receipt QR per demo shop (seed.FreshQRs):
