@@ -76,7 +76,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	}
 	defer d.Close()
 	fmt.Fprintln(stdout, "seeding…")
-	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
+	if err := seed.Run(ctx, d.db, time.Now()); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	// The pipeline's hook keeps the dashboard's rollups; rebuild them only
@@ -97,7 +97,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "starting API, worker and simulators…")
 	g, ctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: log.With("component", "ofdsim")})
-	registerDemoShops(sim)
+	seed.RegisterShops(sim)
 	if err := serveBackground(ctx, g, devOFDSimAddr, sim); err != nil {
 		return err
 	}

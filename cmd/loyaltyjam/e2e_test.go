@@ -47,7 +47,7 @@ func TestProductEndToEnd(t *testing.T) {
 
 	g, gctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: quiet})
-	registerDemoShops(sim)
+	seed.RegisterShops(sim)
 	ofdLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func runOFDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sim := ofdsim.New(cfg)
 	if *demoShops {
-		registerDemoShops(sim)
+		seed.RegisterShops(sim)
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "ofdsim listening on http://%s\n", ln.Addr())
@@ -70,16 +70,6 @@ func runOFDSim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 		return err
-	}
-}
-
-// registerDemoShops tells sim the demo shops of the seed (internal/seed):
-// a receipt from one of their fiscal drives comes from that shop, with the
-// INN and KKT registration number the seeded shop has, so the pipeline's
-// shop check passes. dev and the standalone ofdsim both call it.
-func registerDemoShops(sim *ofdsim.Server) {
-	for _, s := range seed.Shops {
-		sim.RegisterShop(s.FN, ofdsim.Shop{Name: s.Chain + " (" + s.Name + ")", INN: s.INN, Address: s.Address, KKTRegID: s.KKT, Kind: s.Kind})
 	}
 }
 

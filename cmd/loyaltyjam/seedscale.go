@@ -62,7 +62,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer db.Close()
 	now := time.Now().UTC()
 	// The same call as dev: programs live now, whatever history --scale adds.
-	if err := seed.Demo(ctx, db, now); err != nil {
+	if err := seed.Run(ctx, db, now); err != nil {
 		return err
 	}
 	if *scale == 0 {

@@ -1,8 +1,9 @@
-// Package seed loads the demo data set that `loyaltyjam dev` (make run)
-// starts with: two manufacturers, a live program each with a budget, shops
-// with the fiscal details the OFD simulator knows, participants and
-// dashboard users with known passwords, and the SKU catalogs. Seeding is
-// idempotent: running it again changes nothing.
+// Package seed loads the demo data set that `loyaltyjam dev` (make run) and
+// `loyaltyjam seed` start with: two manufacturers, a live program each with
+// a budget, shops with the fiscal details the OFD simulator knows,
+// participants and dashboard users with known passwords, the SKU catalogs
+// (Demo), and a month of activity made through the product's own pipeline
+// (Activity). Seeding is idempotent: running it again changes nothing.
 package seed
 
 import (
