@@ -15,6 +15,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -76,7 +77,11 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	}
 	defer d.Close()
 	fmt.Fprintln(stdout, "seeding…")
-	if err := seed.Run(ctx, d.db, time.Now()); err != nil {
+	photos, err := photostore.NewDir(cfg.PhotoDir)
+	if err != nil {
+		return err
+	}
+	if err := seed.Run(ctx, d.db, time.Now(), photos); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	// The pipeline's hook keeps the dashboard's rollups; rebuild them only

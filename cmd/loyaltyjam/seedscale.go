@@ -15,6 +15,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -62,7 +63,11 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer db.Close()
 	now := time.Now().UTC()
 	// The same call as dev: programs live now, whatever history --scale adds.
-	if err := seed.Run(ctx, db, now); err != nil {
+	photos, err := photostore.NewDir(cfg.PhotoDir)
+	if err != nil {
+		return err
+	}
+	if err := seed.Run(ctx, db, now, photos); err != nil {
 		return err
 	}
 	if *scale == 0 {

@@ -16,18 +16,20 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/verify"
 )
 
 // Run loads the demo data set (Demo) and a month of activity (Activity) at
-// now: what `loyaltyjam seed` and `loyaltyjam dev` both do.
-func Run(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
+// now: what `loyaltyjam seed` and `loyaltyjam dev` both do. photos keeps the
+// photos of the seeded task reports (the API's PHOTO_DIR).
+func Run(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskdb.PhotoStore) error {
 	if err := Demo(ctx, db, now); err != nil {
 		return err
 	}
-	if err := Activity(ctx, db, now); err != nil {
+	if err := Activity(ctx, db, now, photos); err != nil {
 		return fmt.Errorf("demo activity: %w", err)
 	}
 	return nil
@@ -62,13 +64,15 @@ const (
 // postings, statuses, events and dashboard rollups are the ones the worker
 // would make. The month holds credited sales, sales without program SKUs,
 // receipts the operator or the rules reject, receipts waiting for a
-// moderator, and a return that takes a sale's points back. Afterwards the
-// dashboard rollups are rebuilt.
+// moderator, and a return that takes a sale's points back; and a weekly
+// photo-report task per client with reports in every state (seedTasks).
+// Afterwards the dashboard rollups are rebuilt.
 //
 // It is deterministic (a fixed random sequence; dates relative to now) and
-// idempotent: every seeded receipt carries an idempotency key, so running it
-// again on the same database adds nothing.
-func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
+// idempotent: every seeded receipt carries an idempotency key and the task
+// is made once per client, so running it again on the same database adds
+// nothing.
+func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskdb.PhotoStore) error {
 	now = now.UTC()
 	// Every step runs at the simulated moment it happened (a.at): the
 	// upload, the operator's answer, the rules' checks of upload time and
@@ -143,7 +147,11 @@ func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 			return err
 		}
 	}
-	if !a.created {
+	tasks, err := seedTasks(ctx, db, now, photos)
+	if err != nil {
+		return fmt.Errorf("demo tasks: %w", err)
+	}
+	if !a.created && !tasks {
 		return nil
 	}
 	return reportdb.Rebuild(ctx, db)

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
+	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
+	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
 func TestDemoIsIdempotent(t *testing.T) {
@@ -55,13 +57,17 @@ func TestActivityFillsTheDashboard(t *testing.T) {
 	pool, _ := pgtest.New(t)
 	ctx := context.Background()
 	now := time.Now()
+	photos, err := photostore.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	seedAll := func() {
 		t.Helper()
 		start := time.Now()
 		if err := seed.Demo(ctx, pool, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := seed.Activity(ctx, pool, now); err != nil {
+		if err := seed.Activity(ctx, pool, now, photos); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("seeded in %s", time.Since(start).Round(time.Millisecond))
@@ -88,6 +94,26 @@ func TestActivityFillsTheDashboard(t *testing.T) {
 	for _, want := range []string{"credited", "credited:return", "rejected", "needs_review"} {
 		if statuses[want] == 0 {
 			t.Errorf("no %s receipt seeded: %v", want, statuses)
+		}
+	}
+
+	taskStates := map[string]int{}
+	trows, err := pool.Query(ctx, `SELECT status, count(*) FROM task_submissions GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for trows.Next() {
+		var s string
+		var n int
+		if err := trows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		taskStates[s] = n
+	}
+	t.Logf("seeded task reports by state: %v", taskStates)
+	for _, st := range task.Statuses {
+		if taskStates[string(st)] == 0 {
+			t.Errorf("no task report %s seeded: %v", st, taskStates)
 		}
 	}
 
@@ -124,7 +150,8 @@ func TestActivityFillsTheDashboard(t *testing.T) {
 
 	counts := func() map[string]int {
 		m := map[string]int{}
-		for _, tbl := range []string{"receipts", "receipt_events", "ledger_transactions", "ledger_postings", "rpt_receipt_state"} {
+		for _, tbl := range []string{"receipts", "receipt_events", "ledger_transactions", "ledger_postings", "rpt_receipt_state",
+			"tasks", "task_submissions"} {
 			var n int
 			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -147,7 +174,11 @@ func TestFreshQRsAreNotUsed(t *testing.T) {
 	pool, _ := pgtest.New(t)
 	ctx := context.Background()
 	now := time.Now()
-	if err := seed.Run(ctx, pool, now); err != nil {
+	photos, err := photostore.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Run(ctx, pool, now, photos); err != nil {
 		t.Fatal(err)
 	}
 	first, err := seed.FreshQRs(ctx, pool, now)
