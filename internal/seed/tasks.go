@@ -59,7 +59,7 @@ func seedTasks(ctx context.Context, db *pgxpool.Pool, now time.Time, photos task
 	rng := rand.New(rand.NewPCG(2026, 60))
 	weekStart := func(weeksAgo int) time.Time {
 		d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-		d = d.AddDate(0, 0, -((int(d.Weekday())+6)%7)) // Monday
+		d = d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
 		return d.AddDate(0, 0, -7*weeksAgo)
 	}
 	created := false
