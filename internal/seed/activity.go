@@ -65,7 +65,8 @@ const (
 // would make. The month holds credited sales, sales without program SKUs,
 // receipts the operator or the rules reject, receipts waiting for a
 // moderator, and a return that takes a sale's points back; and a weekly
-// photo-report task per client with reports in every state (seedTasks).
+// photo-report task per client with reports in every state (seedTasks);
+// an applied points registry per client (seedRegistries).
 // Afterwards the dashboard rollups are rebuilt.
 //
 // It is deterministic (a fixed random sequence; dates relative to now) and
@@ -79,16 +80,16 @@ func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskd
 	// upload rate.
 	a := &activity{db: db, now: now, at: now, fds: map[string]int64{}}
 	clock := func() time.Time { return a.at }
-	a.sim = ofdsim.New(ofdsim.Config{Now: clock})
+	a.sim = ofdsim.New(ofdsim.Config{Now: clock, Logger: quiet})
 	RegisterShops(a.sim)
 	fetcher, err := ofd.NewProverkacheka(ofd.ProverkachekaConfig{BaseURL: "http://ofdsim.seed", Token: "seed",
-		HTTPClient: &http.Client{Transport: handlerTransport{a.sim}}, Now: clock})
+		HTTPClient: &http.Client{Transport: handlerTransport{a.sim}}, Now: clock, Logger: quiet})
 	if err != nil {
 		return err
 	}
 	a.store = receiptdb.New(db, receiptdb.WithEventHook(reportdb.Hook))
 	a.svc, err = verify.New(verify.Deps{Store: a.store, Fetcher: fetcher, Scheduler: noFollowUps{},
-		Processor: points.New(points.WithClock(clock))},
+		Processor: points.New(points.WithClock(clock), points.WithLogger(quiet)), Logger: quiet},
 		verify.Config{Now: clock, CallTimeout: 10 * time.Second})
 	if err != nil {
 		return err
@@ -151,7 +152,11 @@ func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskd
 	if err != nil {
 		return fmt.Errorf("demo tasks: %w", err)
 	}
-	if !a.created && !tasks {
+	registries, err := seedRegistries(ctx, db, now)
+	if err != nil {
+		return fmt.Errorf("demo registries: %w", err)
+	}
+	if !a.created && !tasks && !registries {
 		return nil
 	}
 	return reportdb.Rebuild(ctx, db)

@@ -117,6 +117,11 @@ func TestActivityFillsTheDashboard(t *testing.T) {
 		}
 	}
 
+	var applied int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM registry_uploads WHERE status = 'applied'`).Scan(&applied); err != nil || applied != len(seed.Clients) {
+		t.Errorf("applied registries: %d (%v), want one per client", applied, err)
+	}
+
 	// Every figure of every rollup table, per program.
 	for _, q := range []string{
 		`SELECT min(x) FROM (SELECT sum(receipts) x FROM rpt_day GROUP BY program_id UNION ALL SELECT sum(sum_kopecks) FROM rpt_day GROUP BY program_id
@@ -151,7 +156,7 @@ func TestActivityFillsTheDashboard(t *testing.T) {
 	counts := func() map[string]int {
 		m := map[string]int{}
 		for _, tbl := range []string{"receipts", "receipt_events", "ledger_transactions", "ledger_postings", "rpt_receipt_state",
-			"tasks", "task_submissions"} {
+			"tasks", "task_submissions", "registry_uploads"} {
 			var n int
 			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
 				t.Fatal(err)

@@ -55,7 +55,7 @@ func seedTasks(ctx context.Context, db *pgxpool.Pool, now time.Time, photos task
 		}
 		return at
 	}
-	store := taskdb.New(db, photos, taskdb.WithClock(clock))
+	store := taskdb.New(db, photos, taskdb.WithClock(clock), taskdb.WithLogger(quiet))
 	rng := rand.New(rand.NewPCG(2026, 60))
 	weekStart := func(weeksAgo int) time.Time {
 		d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
