@@ -76,12 +76,14 @@ func TestMigrateUpCreatesDatabase(t *testing.T) {
 
 // TestSeedCommandProgramsAreLive: `loyaltyjam seed` (the production path,
 // not dev) leaves every demo program live today, so a receipt bought now is
-// inside the program's dates.
+// inside the program's dates, and with a month of activity on its
+// dashboard.
 func TestSeedCommandProgramsAreLive(t *testing.T) {
 	ctx := context.Background()
 	db, dbURL := pgtest.New(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("PHOTO_DIR", t.TempDir())
 	var out bytes.Buffer
 	if err := run(ctx, []string{"seed"}, &out, &out); err != nil {
 		t.Fatalf("seed: %v\n%s", err, &out)
@@ -106,6 +108,15 @@ func TestSeedCommandProgramsAreLive(t *testing.T) {
 		if !p.Live {
 			t.Errorf("program %s runs %s…%s: not live today for the months ahead", p.Code, p.Start, p.End)
 		}
+	}
+	// Not an empty demo: every program's dashboard has credited sales.
+	var empty int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM programs p WHERE NOT EXISTS
+		(SELECT 1 FROM rpt_day d WHERE d.program_id = p.id AND d.status = 'credited' AND d.points_kopecks > 0 AND d.sku_sum_kopecks > 0)`).Scan(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if empty > 0 {
+		t.Errorf("%d demo programs have no credited sales on the dashboard after seed", empty)
 	}
 }
 
