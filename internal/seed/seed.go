@@ -103,12 +103,12 @@ var DemoRules = rules.Rules{
 }
 
 // ProgramDates are the dates of the demo programs seeded at now: from the
-// first day of the previous month (so a month of history fits inside) to a
-// year after now's month ends, so a program seeded today is live today and
-// for the next year.
+// first day of the previous month (so a month of history fits inside) to
+// the last day of the twelve months starting with now's, so a program
+// seeded today is live today and for the next eleven months at least.
 func ProgramDates(now time.Time) (start, end time.Time) {
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	return first.AddDate(0, -1, 0), first.AddDate(1, 1, -1)
+	return first.AddDate(0, -1, 0), first.AddDate(1, 0, -1)
 }
 
 // Demo loads the demo data set into db; `seed` and `dev` both call it with
