@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -54,12 +56,32 @@ var devSims = simsFlags{fcmAddr: "127.0.0.1:8092", smsAddr: "127.0.0.1:8093", sm
 
 const devOFDSimAddr = "127.0.0.1:8091"
 
-func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ofdAddr := fs.String("ofdsim-addr", devOFDSimAddr, "OFD simulator listen address")
+	simAddrs := devSims
+	fs.StringVar(&simAddrs.fcmAddr, "fcm-addr", devSims.fcmAddr, "FCM simulator listen address")
+	fs.StringVar(&simAddrs.smsAddr, "sms-addr", devSims.smsAddr, "SMS gateway simulator listen address")
+	fs.StringVar(&simAddrs.smtpAddr, "smtp-addr", devSims.smtpAddr, "SMTP simulator listen address")
+	fs.StringVar(&simAddrs.emailHTTPAddr, "email-http-addr", devSims.emailHTTPAddr, "listen address of the page showing received e-mail")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	// The development defaults point at the simulators where they listen.
+	defaults := maps.Clone(devDefaults)
+	defaults["PROVERKACHEKA_URL"], defaults["FNS_OPENAPI_URL"] = "http://"+*ofdAddr, "http://"+*ofdAddr
+	defaults["FCM_ENDPOINT"] = "http://" + simAddrs.fcmAddr + "/v1"
+	defaults["SMS_GATEWAY_URL"] = "http://" + simAddrs.smsAddr
+	defaults["SMTP_ADDR"] = simAddrs.smtpAddr
+	if a, ok := os.LookupEnv("HTTP_ADDR"); ok && a != "" {
+		defaults["PUBLIC_URL"] = "http://" + a
+	}
 	cfg, err := config.LoadFrom(func(k string) (string, bool) {
 		if v, ok := os.LookupEnv(k); ok && v != "" {
 			return v, true
 		}
-		v, ok := devDefaults[k]
+		v, ok := defaults[k]
 		return v, ok
 	})
 	if err != nil {
@@ -103,10 +125,10 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	sim := ofdsim.New(ofdsim.Config{Logger: log.With("component", "ofdsim")})
 	seed.RegisterShops(sim)
-	if err := serveBackground(ctx, g, devOFDSimAddr, sim); err != nil {
+	if err := serveBackground(ctx, g, *ofdAddr, sim); err != nil {
 		return err
 	}
-	sims, stopSims, err := startNotifySims(ctx, devSims, log)
+	sims, stopSims, err := startNotifySims(ctx, simAddrs, log)
 	if err != nil {
 		return err
 	}
@@ -126,7 +148,7 @@ func runDev(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printDevBanner(stdout, cfg, sims, qrs)
+	printDevBanner(stdout, cfg, *ofdAddr, sims, qrs)
 	return g.Wait()
 }
 
@@ -153,7 +175,7 @@ func serveBackground(ctx context.Context, g *errgroup.Group, addr string, h http
 	return nil
 }
 
-func printDevBanner(w io.Writer, cfg config.Config, sims simURLs, qrs []seed.QR) {
+func printDevBanner(w io.Writer, cfg config.Config, ofdAddr string, sims simURLs, qrs []seed.QR) {
 	base := cfg.PublicURL
 	fmt.Fprintf(w, `
 ready: Loyalty Jam is running (development mode, every external service simulated).
@@ -168,7 +190,7 @@ ready: Loyalty Jam is running (development mode, every external service simulate
   Queues         %[1]s/operator/queues   metrics: %[1]s/metrics
 
 Demo password for every login below: %[3]s
-`, base, devOFDSimAddr, seed.DemoPassword, sims.sms, sims.fcm, sims.emailHTTP, sims.smtp)
+`, base, ofdAddr, seed.DemoPassword, sims.sms, sims.fcm, sims.emailHTTP, sims.smtp)
 	fmt.Fprintln(w, "  participants (phone / login):")
 	for _, p := range seed.Participants {
 		fmt.Fprintf(w, "    %-10s %s / %-9s %s, %s\n", p.Client, p.Phone, p.Login, p.Role, p.Shop)
