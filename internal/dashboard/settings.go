@@ -56,7 +56,7 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	burn := kpi.BurnPerDay(b.Last30Kopecks, b.BurnDays)
+	burn := b.BurnPerDay()
 	forecast := kpi.BudgetForecast(today, p.EndsOn, b.BalanceKopecks, burn)
 	type kindSpend struct {
 		Label  string
@@ -76,8 +76,8 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	}
 	var maxMonth int64 = 1
 	for _, m := range b.Monthly {
-		if m.SKUSumKopecks > maxMonth {
-			maxMonth = m.SKUSumKopecks
+		if m.SpentKopecks > maxMonth {
+			maxMonth = m.SpentKopecks
 		}
 	}
 	type bar struct {
@@ -88,7 +88,7 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	}
 	var bars []bar
 	for _, m := range b.Monthly {
-		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SKUSumKopecks), max(m.SKUSumKopecks*100/maxMonth, 0), m.SKUSumKopecks})
+		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SpentKopecks), max(m.SpentKopecks*100/maxMonth, 0), m.SpentKopecks})
 	}
 	d := s.pageData(c, s.period(c))
 	d["SKUs"], d["Rules"], d["B"], d["Burn"], d["Remaining"] = skus, rv, b, burn, b.BalanceKopecks
