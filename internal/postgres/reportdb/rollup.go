@@ -285,14 +285,14 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 			sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched, is_return)
 		SELECT r.id, r.client_id, r.program_id,
 			CASE WHEN r.fn IS NOT NULL THEN r.purchased_at::date ELSE (r.created_at AT TIME ZONE 'UTC')::date END,
-			r.status, COALESCE(r.shop_id, 0), r.participant_id, `+returnSign+` * COALESCE(r.sum_kopecks, 0), r.points_kopecks,
+			r.status, COALESCE(r.shop_id, 0), r.participant_id, ` + returnSign + ` * COALESCE(r.sum_kopecks, 0), r.points_kopecks,
 			COALESCE(s.ids, '{}'), COALESCE(s.units, '{}'), COALESCE(s.sums, '{}'), COALESCE(s.points, '{}'),
-			COALESCE(u.names, '{}'), r.operation IS NOT DISTINCT FROM `+opReturn+`
+			COALESCE(u.names, '{}'), r.operation IS NOT DISTINCT FROM ` + opReturn + `
 		FROM receipts r
 		LEFT JOIN LATERAL (
 			SELECT array_agg(sku_id ORDER BY sku_id) ids, array_agg(units ORDER BY sku_id) units,
 				array_agg(sums ORDER BY sku_id) sums, array_agg(points ORDER BY sku_id) points
-			FROM (SELECT sku_id, `+returnSign+` * SUM(quantity_milli)::bigint units, `+returnSign+` * SUM(sum_kopecks)::bigint sums,
+			FROM (SELECT sku_id, ` + returnSign + ` * SUM(quantity_milli)::bigint units, ` + returnSign + ` * SUM(sum_kopecks)::bigint sums,
 					SUM(points_kopecks)::bigint points
 				FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id IS NOT NULL
 				GROUP BY sku_id) g
