@@ -112,7 +112,12 @@ func (s *Server) overview(c *fiber.Ctx) error {
 	d["KPIs"] = kpi.Compute(in)
 	d["Outcomes"] = outcomes
 	d["Total"] = kpi.TotalReceipts(in.ReceiptsByStatus)
-	d["Chart"] = barChart(series, grain, link)
+	// Every day (week) of the period up to today, the quiet ones as zero.
+	end := per.To
+	if tomorrow := dayOf(s.o.Now()).AddDate(0, 0, 1); tomorrow.Before(end) {
+		end = tomorrow
+	}
+	d["Chart"] = barChart(fillDays(series, per.From, end, grain), grain, link)
 	d["Grain"] = grain
 	return s.render(c, "overview", d)
 }
