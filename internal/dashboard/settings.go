@@ -16,6 +16,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	programrules "github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 // spendNames name what the budget paid for, by ledger transaction kind.
@@ -40,7 +41,8 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	type ruleView struct {
 		Version       int
 		EffectiveFrom time.Time
-		Pretty        string
+		Pretty        string // the stored JSON, for the curious
+		Desc          *programrules.Description
 	}
 	var rv []ruleView
 	for _, r := range rules {
@@ -49,7 +51,12 @@ func (s *Server) settings(c *fiber.Ctx) error {
 			buf.Reset()
 			buf.Write(r.Body)
 		}
-		rv = append(rv, ruleView{r.Version, r.EffectiveFrom, buf.String()})
+		v := ruleView{Version: r.Version, EffectiveFrom: r.EffectiveFrom, Pretty: buf.String()}
+		if parsed, err := programrules.Parse(r.Body); err == nil {
+			desc := programrules.Describe(parsed)
+			v.Desc = &desc
+		}
+		rv = append(rv, v)
 	}
 	today := s.o.Now()
 	b, err := s.store.Budget(ctx, p, today)
