@@ -2,6 +2,8 @@ package dashboard_test
 
 import (
 	"fmt"
+	"html"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -171,5 +173,67 @@ func TestOverviewChartEveryDayRoundTicks(t *testing.T) {
 		if vals[i-1]-vals[i] != step {
 			t.Errorf("ticks %v are not evenly spaced", vals)
 		}
+	}
+}
+
+var unmatchedCountRe = regexp.MustCompile(`id="unmatched-count">([0-9]+)<`)
+
+// TestUnmatchedForeign: «Не наш товар» takes a line off the unmatched page
+// and its count, lists it with who marked it, and can be taken back; only
+// the client's managers may mark, only their own client's lines.
+func TestUnmatchedForeign(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v, k := e.data.Vetluga, e.data.Krasnodol
+	c := e.mustLogin(t, v.ManagerEmail)
+	page := fmt.Sprintf("/dashboard/p/%d/unmatched", v.ProgramID)
+	count := func() (string, string) {
+		t.Helper()
+		_, body := e.do(t, c, "GET", page, nil)
+		m := unmatchedCountRe.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("unmatched page has no count")
+		}
+		return m[1], body
+	}
+	n, body := count()
+	if n != "1" || !strings.Contains(body, v.Unmatched) {
+		t.Fatalf("unmatched page before: count %s", n)
+	}
+	resp, _ := e.do(t, c, "POST", page+"/foreign", url.Values{"_csrf": {c.csrf}, "name": {v.Unmatched}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("mark foreign: %d", resp.StatusCode)
+	}
+	if _, flash := e.do(t, c, "GET", resp.Header.Get("Location"), nil); !strings.Contains(flash, "Строка отмечена как «не наш товар».") {
+		t.Error("no confirmation after marking")
+	}
+	n, body = count()
+	table := body[strings.Index(body, `id="unmatched"`):]
+	table = table[:strings.Index(table, "</table>")]
+	if n != "0" || strings.Contains(table, v.Unmatched) || !strings.Contains(body, `id="foreign"`) {
+		t.Errorf("after marking: count %s, line still in the table: %v", n, strings.Contains(table, v.Unmatched))
+	}
+	norm := regexp.MustCompile(`name="norm" value="([^"]+)"`).FindStringSubmatch(body)
+	if norm == nil {
+		t.Fatal("no undo form")
+	}
+	// A moderator may not mark; nobody marks another client's lines.
+	mod := e.mustLogin(t, v.ModeratorMail)
+	if resp, _ := e.do(t, mod, "POST", page+"/foreign", url.Values{"_csrf": {mod.csrf}, "name": {"x"}}); resp.StatusCode != 403 {
+		t.Errorf("moderator marks: %d", resp.StatusCode)
+	}
+	kpage := fmt.Sprintf("/dashboard/p/%d/unmatched/foreign", k.ProgramID)
+	if resp, _ := e.do(t, c, "POST", kpage, url.Values{"_csrf": {c.csrf}, "name": {k.Unmatched}}); resp.StatusCode != 404 && resp.StatusCode != 403 {
+		t.Errorf("vetluga marks krasnodol's line: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, c, "POST", page+"/foreign", url.Values{"_csrf": {c.csrf}, "name": {"  "}}); resp.StatusCode != 400 {
+		t.Errorf("empty name: %d", resp.StatusCode)
+	}
+	resp, _ = e.do(t, c, "POST", page+"/foreign/undo", url.Values{"_csrf": {c.csrf}, "norm": {html.UnescapeString(norm[1])}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("undo: %d", resp.StatusCode)
+	}
+	if n, body := count(); n != "1" || !strings.Contains(body, v.Unmatched) {
+		t.Errorf("after undo: count %s", n)
 	}
 }

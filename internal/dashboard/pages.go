@@ -451,7 +451,7 @@ func (s *Server) reject(c *fiber.Ctx) error {
 
 func (s *Server) unmatched(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), program(c)
-	rows, err := s.store.Unmatched(ctx, p, 200)
+	rows, total, err := s.store.Unmatched(ctx, p, 200)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -459,8 +459,13 @@ func (s *Server) unmatched(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	foreign, err := s.foreignLines(ctx, p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
 	d := s.pageData(c, s.period(c))
 	d["Rows"], d["SKUs"], d["Flash"] = rows, skus, c.Query("done")
+	d["Total"], d["Foreign"] = total, foreign
 	return s.render(c, "unmatched", d)
 }
 

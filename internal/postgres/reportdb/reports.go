@@ -570,21 +570,35 @@ type Unmatched struct {
 	LastDay time.Time
 }
 
-// Unmatched lists line names of the program's receipts that matched no SKU
-// and have no confirmed alias yet, the most frequent first.
-func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, error) {
-	rows, err := s.db.Query(ctx, `SELECT u.name, u.lines, u.last_day FROM rpt_unmatched u
+// unmatchedWhere selects the program's ($1, client $2) unmatched line
+// names still to decide: no confirmed alias, not marked «не наш товар»
+// (catalog_foreign_lines, by normalised name; rows without one yet by the
+// exact name).
+const unmatchedWhere = `FROM rpt_unmatched u
 		WHERE u.program_id = $1 AND u.client_id = $2 AND u.lines > 0
 		AND NOT EXISTS (SELECT 1 FROM sku_aliases a WHERE a.client_id = u.client_id AND a.alias = u.name)
+		AND NOT EXISTS (SELECT 1 FROM catalog_foreign_lines f WHERE f.client_id = u.client_id
+			AND (f.name_norm = u.name_norm OR f.name = u.name))`
+
+// Unmatched lists line names of the program's receipts that matched no SKU,
+// have no confirmed alias yet and were not marked as another
+// manufacturer's goods, the most frequent first, and how many there are.
+func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, int64, error) {
+	var total int64
+	if err := s.db.QueryRow(ctx, `SELECT count(*) `+unmatchedWhere, p.ID, p.ClientID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT u.name, u.lines, u.last_day `+unmatchedWhere+`
 		ORDER BY u.lines DESC, u.name LIMIT $3`, p.ID, p.ClientID, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
 		var u Unmatched
 		err := r.Scan(&u.Name, &u.Lines, &u.LastDay)
 		return u, err
 	})
+	return list, total, err
 }
 
 // ParticipantRow is one line of the participants list.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -238,11 +239,15 @@ func apply(ctx context.Context, tx pgx.Tx, s state, sign int64) error {
 		}
 	}
 	if len(s.Unmatched) > 0 {
-		batch.Queue(`INSERT INTO rpt_unmatched AS t (program_id, name, client_id, lines, last_day)
-			SELECT $1, n, $2, $3, $4 FROM unnest($5::text[]) AS n
+		norms := make([]string, len(s.Unmatched))
+		for i, n := range s.Unmatched {
+			norms[i] = catalog.Normalize(n)
+		}
+		batch.Queue(`INSERT INTO rpt_unmatched AS t (program_id, name, client_id, lines, last_day, name_norm)
+			SELECT $1, u.n, $2, $3, $4, u.norm FROM unnest($5::text[], $6::text[]) AS u(n, norm)
 			ON CONFLICT (program_id, name) DO UPDATE SET lines = t.lines + EXCLUDED.lines,
-			last_day = GREATEST(t.last_day, EXCLUDED.last_day)`,
-			s.ProgramID, s.ClientID, sign, s.Day, s.Unmatched)
+			last_day = GREATEST(t.last_day, EXCLUDED.last_day), name_norm = EXCLUDED.name_norm`,
+			s.ProgramID, s.ClientID, sign, s.Day, s.Unmatched, norms)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("rollup: %w", err)
@@ -332,5 +337,30 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 			return fmt.Errorf("rebuild rollups: %w", err)
 		}
 	}
+	if err := fillNorms(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
+}
+
+// fillNorms sets rpt_unmatched.name_norm (catalog.Normalize of the name,
+// Go code) where it is missing.
+func fillNorms(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT name FROM rpt_unmatched WHERE name_norm IS NULL`)
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	norms := make([]string, len(names))
+	for i, n := range names {
+		norms[i] = catalog.Normalize(n)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE rpt_unmatched t SET name_norm = u.norm FROM unnest($1::text[], $2::text[]) AS u(n, norm)
+		WHERE t.name = u.n AND t.name_norm IS NULL`, names, norms); err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	return nil
 }
