@@ -107,4 +107,6 @@ func fillDays(pts []reportdb.Point, from, to time.Time, grain string) []reportdb
 }
 
 // dayOf is t's calendar day (UTC, as the rollups date receipts).
-func dayOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dayOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

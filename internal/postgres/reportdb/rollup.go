@@ -31,8 +31,16 @@ type state struct {
 }
 
 // sales reports whether the receipt's lines count in verified sales (net
-// of returns): a sale or a return, confirmed and not rejected.
-func (s state) sales() bool { return kpi.IsSales(s.Status) }
+// of returns): a sale confirmed and not rejected, or a return that took
+// back (part of) such a sale (credited, reason return_reversed). A return
+// that found no sale of the participant to reverse (no_eligible_items)
+// returns nothing the figures counted, so it subtracts nothing.
+func (s state) sales() bool {
+	if s.Return {
+		return s.Status == string(receipt.Credited)
+	}
+	return kpi.IsSales(s.Status)
+}
 
 // saleReceipt is 1 for a verified sale receipt (not a return), else 0: what
 // the receipt counts add.
@@ -301,7 +309,7 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 					SUM(points_kopecks)::bigint points
 				FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id IS NOT NULL
 				GROUP BY sku_id) g
-		) s ON r.status IN ('credited', 'no_eligible_items')
+		) s ON r.status IN ('credited', 'no_eligible_items') AND (r.operation IS DISTINCT FROM `+opReturn+` OR r.status = 'credited')
 		LEFT JOIN LATERAL (
 			SELECT array_agg(DISTINCT name ORDER BY name) names FROM receipt_items i
 			WHERE i.receipt_id = r.id AND i.sku_id IS NULL AND i.match_how = 'none' AND i.name <> ''
