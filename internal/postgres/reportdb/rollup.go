@@ -309,7 +309,7 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 					SUM(points_kopecks)::bigint points
 				FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id IS NOT NULL
 				GROUP BY sku_id) g
-		) s ON r.status IN ('credited', 'no_eligible_items') AND (r.operation IS DISTINCT FROM `+opReturn+` OR r.status = 'credited')
+		) s ON r.status IN ('credited', 'no_eligible_items') AND (r.operation IS DISTINCT FROM ` + opReturn + ` OR r.status = 'credited')
 		LEFT JOIN LATERAL (
 			SELECT array_agg(DISTINCT name ORDER BY name) names FROM receipt_items i
 			WHERE i.receipt_id = r.id AND i.sku_id IS NULL AND i.match_how = 'none' AND i.name <> ''
