@@ -1,10 +1,12 @@
 package dashboard_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"html"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,4 +238,69 @@ func TestUnmatchedForeign(t *testing.T) {
 	if n, body := count(); n != "1" || !strings.Contains(body, v.Unmatched) {
 		t.Errorf("after undo: count %s", n)
 	}
+}
+
+// TestExportsNetReturn: after a sale and its return the sales exports of
+// every dimension and the overview's figures read as before. (The receipt
+// count column counts sales receipts: the sale is one, its return none.)
+func TestExportsNetReturn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	v := &e.data.Vetluga
+	c := e.mustLogin(t, v.ManagerEmail)
+	base := fmt.Sprintf("/dashboard/p/%d", v.ProgramID)
+	kpiRe := regexp.MustCompile(`(?s)data-kpi="(verified_units|verified_sum|points_credited)">.*?<div class="kpi-value">\s*(.*?)\s*</div>`)
+	snapshot := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, by := range []string{"sku", "shop", "chain", "region", "participant"} {
+			u := base + "/sales/export?" + url.Values{"by": {by}, "format": {"csv"}, "from": {"2026-02"}, "to": {"2026-03"}}.Encode()
+			resp, body := e.do(t, c, "GET", u, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET %s: %d", u, resp.StatusCode)
+			}
+			out[by] = netFigures(t, body)
+		}
+		_, body := e.do(t, c, "GET", base+"/overview?from=2026-02&to=2026-03", nil)
+		for _, m := range kpiRe.FindAllStringSubmatch(body, -1) {
+			out[m[1]] = m[2]
+		}
+		if len(out) != 8 {
+			t.Fatalf("overview KPIs not found: %v", out)
+		}
+		return out
+	}
+	before := snapshot()
+	sale := reporttest.AddReceipt(t, e.data.Receipts, v, &v.ShopIDs[1], 2, time.Date(2026, 3, 3, 11, 0, 0, 0, time.UTC), receipt.Credited)
+	reporttest.AddReturn(t, e.data.Receipts, v, sale, time.Date(2026, 3, 4, 11, 0, 0, 0, time.UTC))
+	after := snapshot()
+	for k, b := range before {
+		if after[k] != b {
+			t.Errorf("%s after a sale and its return:\n%s\nbefore:\n%s", k, after[k], b)
+		}
+	}
+}
+
+// netFigures is an exported sales table without its receipt count column
+// and without rows whose units, sums and points are all zero.
+func netFigures(t *testing.T, body string) string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	col := slices.Index(recs[0], "Чеков")
+	if col < 0 {
+		t.Fatalf("export has no receipt count column: %q", recs[0])
+	}
+	var out []string
+	for _, r := range recs {
+		r = slices.Delete(r, col, col+1)
+		zero := func(v string) bool { return strings.Trim(v, "0.,\u00a0 ") == "" }
+		if z := r[col : col+3]; zero(z[0]) && zero(z[1]) && zero(z[2]) {
+			continue
+		}
+		out = append(out, strings.Join(r, ";"))
+	}
+	return strings.Join(out, "\n")
 }
