@@ -138,6 +138,8 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/moderation/:rid/reject", s.reject)
 	p.Get("/unmatched", s.unmatched)
 	p.Post("/unmatched/confirm", s.confirmAlias)
+	p.Post("/unmatched/foreign", s.markForeign)
+	p.Post("/unmatched/foreign/undo", s.unmarkForeign)
 	p.Get("/participants", s.participants)
 	p.Get("/participants/export", s.participantsExport)
 	p.Get("/participants/:id", s.participantPage)

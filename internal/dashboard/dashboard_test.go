@@ -429,7 +429,8 @@ func settingsPage(t *testing.T, e *env, c *client) {
 	_, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/settings", e.data.Vetluga.ProgramID), nil)
 	// Two receipts of 150 points in the 30 days to 15 March: 10 a day,
 	// which would last ~50 000 days; the program ends on 31.12.2026.
-	for _, want := range []string{`id="burn">10<`, "чеки 300", "хватит до окончания программы 31.12.2026", `id="budget-spent">600 `} {
+	for _, want := range []string{`id="burn" data-kopecks="1000" data-window="30000" data-days="30">10<`, "чеки 300",
+		"хватит до окончания программы 31.12.2026", `id="budget-spent" data-kopecks="60000">600 `} {
 		if !strings.Contains(body, want) {
 			t.Errorf("settings page lacks %q", want)
 		}

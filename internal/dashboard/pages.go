@@ -112,7 +112,12 @@ func (s *Server) overview(c *fiber.Ctx) error {
 	d["KPIs"] = kpi.Compute(in)
 	d["Outcomes"] = outcomes
 	d["Total"] = kpi.TotalReceipts(in.ReceiptsByStatus)
-	d["Chart"] = barChart(series, grain, link)
+	// Every day (week) of the period up to today, the quiet ones as zero.
+	end := per.To
+	if tomorrow := dayOf(s.o.Now()).AddDate(0, 0, 1); tomorrow.Before(end) {
+		end = tomorrow
+	}
+	d["Chart"] = barChart(fillDays(series, per.From, end, grain), grain, link)
 	d["Grain"] = grain
 	return s.render(c, "overview", d)
 }
@@ -446,7 +451,7 @@ func (s *Server) reject(c *fiber.Ctx) error {
 
 func (s *Server) unmatched(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), program(c)
-	rows, err := s.store.Unmatched(ctx, p, 200)
+	rows, total, err := s.store.Unmatched(ctx, p, 200)
 	if err != nil {
 		return s.fail(c, err)
 	}
@@ -454,8 +459,13 @@ func (s *Server) unmatched(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	foreign, err := s.foreignLines(ctx, p.ClientID)
+	if err != nil {
+		return s.fail(c, err)
+	}
 	d := s.pageData(c, s.period(c))
 	d["Rows"], d["SKUs"], d["Flash"] = rows, skus, c.Query("done")
+	d["Total"], d["Foreign"] = total, foreign
 	return s.render(c, "unmatched", d)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	programrules "github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 // spendNames name what the budget paid for, by ledger transaction kind.
@@ -40,7 +41,8 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	type ruleView struct {
 		Version       int
 		EffectiveFrom time.Time
-		Pretty        string
+		Pretty        string // the stored JSON, for the curious
+		Desc          *programrules.Description
 	}
 	var rv []ruleView
 	for _, r := range rules {
@@ -49,14 +51,19 @@ func (s *Server) settings(c *fiber.Ctx) error {
 			buf.Reset()
 			buf.Write(r.Body)
 		}
-		rv = append(rv, ruleView{r.Version, r.EffectiveFrom, buf.String()})
+		v := ruleView{Version: r.Version, EffectiveFrom: r.EffectiveFrom, Pretty: buf.String()}
+		if parsed, err := programrules.Parse(r.Body); err == nil {
+			desc := programrules.Describe(parsed)
+			v.Desc = &desc
+		}
+		rv = append(rv, v)
 	}
 	today := s.o.Now()
 	b, err := s.store.Budget(ctx, p, today)
 	if err != nil {
 		return s.fail(c, err)
 	}
-	burn := kpi.BurnPerDay(b.Last30Kopecks, b.BurnDays)
+	burn := b.BurnPerDay()
 	forecast := kpi.BudgetForecast(today, p.EndsOn, b.BalanceKopecks, burn)
 	type kindSpend struct {
 		Label  string
@@ -76,8 +83,8 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	}
 	var maxMonth int64 = 1
 	for _, m := range b.Monthly {
-		if m.SKUSumKopecks > maxMonth {
-			maxMonth = m.SKUSumKopecks
+		if m.SpentKopecks > maxMonth {
+			maxMonth = m.SpentKopecks
 		}
 	}
 	type bar struct {
@@ -88,7 +95,7 @@ func (s *Server) settings(c *fiber.Ctx) error {
 	}
 	var bars []bar
 	for _, m := range b.Monthly {
-		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SKUSumKopecks), max(m.SKUSumKopecks*100/maxMonth, 0), m.SKUSumKopecks})
+		bars = append(bars, bar{monthLabel(m.Start), kpi.Points(m.SpentKopecks), max(m.SpentKopecks*100/maxMonth, 0), m.SpentKopecks})
 	}
 	d := s.pageData(c, s.period(c))
 	d["SKUs"], d["Rules"], d["B"], d["Burn"], d["Remaining"] = skus, rv, b, burn, b.BalanceKopecks

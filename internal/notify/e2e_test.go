@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -632,6 +633,52 @@ func TestReceiptHookIntents(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("intents:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestReturnIntentSaysPointsTakenBack: a return receipt that reversed its
+// sale is credited with negative points; the seller is told the points
+// were taken back, not that the receipt earned none.
+func TestReturnIntentSaysPointsTakenBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pid, prog := e.participant(t, "")
+	cid := e.int64(t, `SELECT client_id FROM participants WHERE id = $1`, pid)
+	r := &receipt.Receipt{ClientID: cid, ParticipantID: pid, ProgramID: &prog, Source: receipt.SourceQR,
+		FN: "9999078900012345", FD: 78, FP: 1, Operation: 2, PurchasedAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), SumKopecks: 65000}
+	_ = r.Transition(receipt.Verifying, "worker", "verifying", nil)
+	if _, err := e.receipts.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.receipts.Update(ctx, r.ID, func(_ context.Context, _ pgx.Tx, r *receipt.Receipt) error {
+		for _, to := range []receipt.Status{receipt.Verified, receipt.Matched} {
+			if err := r.Transition(to, "worker", "test", nil); err != nil {
+				return err
+			}
+		}
+		r.PointsKopecks = -3200
+		return r.Transition(receipt.Credited, "worker", notify.ReasonReturnReversed, map[string]any{"reversed_kopecks": 3200})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	var raw []byte
+	if err := e.pool.QueryRow(ctx, `SELECT event_type, data FROM notification_intents WHERE participant_id = $1`, pid).
+		Scan(&typ, &raw); err != nil {
+		t.Fatal(err)
+	}
+	var d notify.Data
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	c, err := notify.Render(notify.EventType(typ), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Title != "Возврат: списано 32 балла" || !strings.Contains(c.Body, "баллы за его покупку списаны") ||
+		strings.Contains(c.Title+c.Body, "баллов нет") {
+		t.Errorf("return notification %s: %q / %q", typ, c.Title, c.Body)
 	}
 }
 

@@ -169,8 +169,16 @@ func receiptContent(d Data, title, body string) (Content, error) {
 	}, nil
 }
 
+// ReasonReturnReversed is the reason of a return receipt that took back
+// the points of the sale it returns (points.Service): it is credited with
+// negative points.
+const ReasonReturnReversed = "return_reversed"
+
 func renderReceiptCredited(d Data) (Content, error) {
-	if d.PointsKopecks <= 0 {
+	if d.PointsKopecks < 0 {
+		return renderReturnReversed(d)
+	}
+	if d.PointsKopecks == 0 {
 		return Content{}, fmt.Errorf("%w: points_kopecks", errMissing)
 	}
 	pts := Points(d.PointsKopecks)
@@ -187,7 +195,26 @@ func renderReceiptCredited(d Data) (Content, error) {
 	return receiptContent(d, title, body)
 }
 
+// renderReturnReversed tells the seller that a return receipt took back
+// −d.PointsKopecks points of the sale it returns.
+func renderReturnReversed(d Data) (Content, error) {
+	pts := Points(-d.PointsKopecks)
+	subject := "Чек возврата"
+	if d.PurchasedAt != nil && !d.PurchasedAt.IsZero() {
+		subject += " от " + d.PurchasedAt.Format("02.01.2006")
+	}
+	if d.SumKopecks > 0 {
+		subject += " на " + Roubles(d.SumKopecks)
+	}
+	body := subject + " подтверждён: товар вернули в магазин, баллы за его покупку списаны. Программа" + program(d) + ": −" + pts + "."
+	return receiptContent(d, "Возврат: списано "+pts, body)
+}
+
 func renderReceiptNoPoints(d Data) (Content, error) {
+	if strings.HasPrefix(d.Reason, "return_") && d.Reason != ReasonReturnReversed && strings.TrimSpace(d.ReasonMessage) != "" {
+		// A return whose sale earned nothing here: nothing to take back.
+		return receiptContent(d, "Возврат: баллы не списаны", strings.TrimSpace(d.ReasonMessage))
+	}
 	body := receiptSubject(d) + " подтверждён, но в нём нет товаров, участвующих в программе" + program(d) + "."
 	return receiptContent(d, "Чек проверен: баллов нет", body)
 }

@@ -95,7 +95,9 @@ func ReceiptHook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []re
 		if typ == notify.ReceiptCredited {
 			d.PointsKopecks = r.PointsKopecks
 			d.Pending = e.Reason == "points_pending"
-			if d.PointsKopecks <= 0 {
+			// Negative: a return took the sale's points back, which the
+			// seller must hear as such, not as "no points".
+			if d.PointsKopecks == 0 {
 				typ = notify.ReceiptNoPoints // nothing to celebrate
 			}
 		}

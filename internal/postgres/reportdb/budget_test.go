@@ -79,6 +79,7 @@ func TestBudgetAndRedemptionFromLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	budgetAddsUp(t, b)
 	if b.SpentKopecks != 960000 || b.BalanceKopecks != p.BudgetKopecks-960000 {
 		t.Errorf("spent %d balance %d, want 960000 and %d", b.SpentKopecks, b.BalanceKopecks, p.BudgetKopecks-960000)
 	}
@@ -88,7 +89,7 @@ func TestBudgetAndRedemptionFromLedger(t *testing.T) {
 		t.Errorf("last 30 days: %d by kind %v over %d days", b.Last30Kopecks, b.Last30ByKind, b.BurnDays)
 	}
 	if n := len(b.Monthly); n == 0 || !b.Monthly[n-1].Start.Equal(time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)) ||
-		b.Monthly[n-1].SKUSumKopecks != 900000 {
+		b.Monthly[n-1].SpentKopecks != 900000 {
 		t.Errorf("monthly spending: %v, want this month's 900000 last", b.Monthly)
 	}
 

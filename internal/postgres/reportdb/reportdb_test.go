@@ -120,14 +120,14 @@ func TestOverviewAndIsolation(t *testing.T) {
 	if err != nil || len(q) != 2 {
 		t.Errorf("review queue: %d %v", len(q), err)
 	}
-	un, err := s.Unmatched(ctx, p, 10)
+	un, _, err := s.Unmatched(ctx, p, 10)
 	if err != nil || len(un) != 1 || un[0].Name != d.Vetluga.Unmatched {
 		t.Errorf("unmatched: %v %v", un, err)
 	}
 	if err := s.ConfirmAlias(ctx, d.Vetluga.ClientID, d.Vetluga.SKUIDs[0], un[0].Name); err != nil {
 		t.Fatal(err)
 	}
-	if un, _ := s.Unmatched(ctx, p, 10); len(un) != 0 {
+	if un, _, _ := s.Unmatched(ctx, p, 10); len(un) != 0 {
 		t.Errorf("confirmed alias still listed: %v", un)
 	}
 	if err := s.ConfirmAlias(ctx, d.Vetluga.ClientID, d.Krasnodol.SKUIDs[0], "x"); err != reportdb.ErrNotFound {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
-	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 )
 
 // Program is a client's program as the dashboard lists it.
@@ -271,7 +270,8 @@ func (s *Store) salesByParticipant(ctx context.Context, p Program, per Period, l
 		FROM (SELECT t.participant_id, t.participant_id::text key, SUM(t.receipts)::bigint n, SUM(t.units_milli)::bigint units,
 				SUM(t.sum_kopecks)::bigint total, SUM(t.points_kopecks)::bigint points
 			FROM rpt_month_participant t
-			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4 AND t.receipts <> 0
+			WHERE t.program_id = $1 AND t.client_id = $2 AND t.month >= $3 AND t.month < $4
+				AND (t.receipts <> 0 OR t.sum_kopecks <> 0 OR t.points_kopecks <> 0)
 			GROUP BY t.participant_id HAVING SUM(t.receipts) <> 0 OR SUM(t.sum_kopecks) <> 0
 			ORDER BY total DESC, key` + lim + `) t
 		JOIN participants pa ON pa.id = t.participant_id AND pa.client_id = $2 LEFT JOIN shops sh ON sh.id = pa.shop_id
@@ -339,12 +339,16 @@ type ReceiptRow struct {
 	At              time.Time // purchase time (upload time when unknown)
 	Status          string
 	StatusReason    string
-	SumKopecks      int64
+	SumKopecks      int64 // negative for a return receipt: it takes its sum back out of the sales
 	PointsKopecks   int64
 	ShopName        string
 	ParticipantID   int64
 	ParticipantName string
 }
+
+// signedSum is a receipt r's sum as lists and exports show it: negative
+// for a return (operation 2), as the rollups count it.
+const signedSum = returnSign + ` * COALESCE(r.sum_kopecks, 0)`
 
 // byUpload are statuses whose receipts may have no fiscal identity, and so
 // no purchase time: those are dated by upload time.
@@ -418,7 +422,7 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 			common = append(common, in)
 		}
 	}
-	const cols = `r.status, r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
+	const cols = `r.status, r.status_reason, ` + signedSum + `, r.points_kopecks,
 		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')`
 	const joins = ` LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id`
 	lim := fmt.Sprint(f.Limit)
@@ -503,7 +507,7 @@ func scanReceiptRow(r pgx.CollectableRow) (ReceiptRow, error) {
 // first.
 func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]ReceiptRow, error) {
 	rows, err := s.db.Query(ctx, `SELECT r.id::text, COALESCE(r.purchased_at, r.created_at AT TIME ZONE 'UTC'), r.status,
-		r.status_reason, COALESCE(r.sum_kopecks, 0), r.points_kopecks, COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
+		r.status_reason, `+signedSum+`, r.points_kopecks, COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
 		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
 		WHERE r.program_id = $1 AND r.client_id = $2 AND r.status = 'needs_review' ORDER BY r.created_at, r.id LIMIT $3`,
 		p.ID, p.ClientID, limit)
@@ -566,21 +570,35 @@ type Unmatched struct {
 	LastDay time.Time
 }
 
-// Unmatched lists line names of the program's receipts that matched no SKU
-// and have no confirmed alias yet, the most frequent first.
-func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, error) {
-	rows, err := s.db.Query(ctx, `SELECT u.name, u.lines, u.last_day FROM rpt_unmatched u
+// unmatchedWhere selects the program's ($1, client $2) unmatched line
+// names still to decide: no confirmed alias, not marked «не наш товар»
+// (catalog_foreign_lines, by normalised name; rows without one yet by the
+// exact name).
+const unmatchedWhere = `FROM rpt_unmatched u
 		WHERE u.program_id = $1 AND u.client_id = $2 AND u.lines > 0
 		AND NOT EXISTS (SELECT 1 FROM sku_aliases a WHERE a.client_id = u.client_id AND a.alias = u.name)
+		AND NOT EXISTS (SELECT 1 FROM catalog_foreign_lines f WHERE f.client_id = u.client_id
+			AND (f.name_norm = u.name_norm OR f.name = u.name))`
+
+// Unmatched lists line names of the program's receipts that matched no SKU,
+// have no confirmed alias yet and were not marked as another
+// manufacturer's goods, the most frequent first, and how many there are.
+func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, int64, error) {
+	var total int64
+	if err := s.db.QueryRow(ctx, `SELECT count(*) `+unmatchedWhere, p.ID, p.ClientID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT u.name, u.lines, u.last_day `+unmatchedWhere+`
 		ORDER BY u.lines DESC, u.name LIMIT $3`, p.ID, p.ClientID, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
 		var u Unmatched
 		err := r.Scan(&u.Name, &u.Lines, &u.LastDay)
 		return u, err
 	})
+	return list, total, err
 }
 
 // ParticipantRow is one line of the participants list.
@@ -689,52 +707,51 @@ func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, li
 	})
 }
 
-// Budget is a program's budget and how fast it burns. Spending is what
-// leaves the program's budget account in the ledger: receipt credits, task
-// rewards, registry credits, net of reversals and registry debits
-// (SpendKinds), dated by the transaction's business date (occurred_on:
-// purchase date, task approval) or, without one (registry lines), the day
-// it was posted. All-time spending and the balance are the ledger's own;
-// in the windows, receipt credits are read from rpt_day (see Budget).
+// Budget is a program's budget and how fast it burns. Every figure is a
+// sum of one table, rpt_budget_day (what left the program's budget
+// account per business day and transaction kind, kept by a trigger on the
+// ledger postings): receipt credits, task rewards, registry credits, net
+// of return reversals and registry debits, dated by the transaction's
+// business date (occurred_on: purchase date of the sale, task approval)
+// or, without one (registry lines), the UTC day it was posted. So
+// SpentKopecks = Σ Monthly, BalanceKopecks = FundedKopecks − SpentKopecks,
+// and the burn rate and forecast come from the same rows.
 type Budget struct {
 	BudgetKopecks  int64 // programs.budget_kopecks
 	FundedKopecks  int64 // put into the budget account by funding transactions
-	SpentKopecks   int64 // paid out of the budget account, all time (funded − balance)
+	SpentKopecks   int64 // paid out of the budget account, all time: Σ Monthly
 	Last30Kopecks  int64 // paid out in the BurnDays days up to today
 	BurnDays       int   // 30, or fewer when the program started less than 30 days ago
 	BalanceKopecks int64 // the program_budget ledger account: what it can still pay
 	// Last30ByKind splits Last30Kopecks by transaction kind
-	// (ledger.KindReceiptCredit, KindTaskReward, KindRegistryCredit, …).
+	// (ledger.KindReceiptCredit, KindTaskReward, KindReversal, …).
 	Last30ByKind map[string]int64
-	// Monthly is the spending per month of the last 12 months
-	// (SKUSumKopecks holds the points): receipt credits from rpt_day, the
-	// other kinds from the ledger.
-	Monthly []Point
+	// Monthly is the spending per calendar month, every month with
+	// spending, oldest first.
+	Monthly []BudgetMonth
+}
+
+// BudgetMonth is one month's spending of a budget.
+type BudgetMonth struct {
+	Start        time.Time // first day
+	SpentKopecks int64
 }
 
 // BurnWindow is the number of days the burn rate averages over.
 const BurnWindow = 30
 
-// SpendKinds are the ledger transaction kinds that move points out of (or
-// back into) a program's budget: what the burn rate counts.
-var SpendKinds = []string{ledger.KindReceiptCredit, ledger.KindReversal, ledger.KindTaskReward,
-	ledger.KindRegistryCredit, ledger.KindRegistryDebit}
-
-// spendFrom selects the program's transactions of kinds $6 dated in
-// [$3, $4) by occurred_on, or by posting day when they have none, with x.amount
-// their posting on the budget account $5 ($1 program, $2 client). It walks
-// the (program_id, kind, occurred_on) index and looks each transaction's
-// posting up by transaction, so the cost follows the transactions in the
-// window, not all the budget's postings.
-const spendFrom = `FROM ledger_transactions lt,
-	LATERAL (SELECT SUM(lp.amount_kopecks) amount FROM ledger_postings lp WHERE lp.transaction_id = lt.id AND lp.account_id = $5) x
-	WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind = ANY($6)
-	AND ((lt.occurred_on >= $3::date AND lt.occurred_on < $4::date)
-		OR (lt.occurred_on IS NULL AND lt.created_at >= $3::date AND lt.created_at < $4::date))`
+// BurnPerDay is b's average spend per day over its burn window (kopecks).
+func (b Budget) BurnPerDay() int64 { return kpi.BurnPerDay(b.Last30Kopecks, b.BurnDays) }
 
 // Budget returns p's budget figures as of today.
 func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget, error) {
 	b := Budget{BudgetKopecks: p.BudgetKopecks, Last30ByKind: map[string]int64{}}
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	end := day.AddDate(0, 0, 1)
+	b.BurnDays = BurnWindow
+	if start := p.StartsOn; start.After(end.AddDate(0, 0, -BurnWindow)) {
+		b.BurnDays = max(1, int(end.Sub(start).Hours()/24))
+	}
 	var account int64
 	err := s.db.QueryRow(ctx, `SELECT id, balance_kopecks FROM ledger_accounts WHERE kind = 'program_budget' AND client_id = $2
 		AND program_id = $1 AND participant_id IS NULL`, p.ID, p.ClientID).Scan(&account, &b.BalanceKopecks)
@@ -744,66 +761,38 @@ func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget,
 	if err != nil {
 		return b, err
 	}
-	// Funding transactions are few; all-time spending is what they put in
-	// minus what is left (the balance is the sum of the postings).
+	// Funding transactions are few.
 	if err := s.db.QueryRow(ctx, `SELECT COALESCE(SUM(lp.amount_kopecks), 0)::bigint FROM ledger_transactions lt
 		JOIN ledger_postings lp ON lp.transaction_id = lt.id AND lp.account_id = $3
 		WHERE lt.program_id = $1 AND lt.client_id = $2 AND lt.kind = 'program_funding'`, p.ID, p.ClientID, account).
 		Scan(&b.FundedKopecks); err != nil {
 		return b, err
 	}
-	b.SpentKopecks = b.FundedKopecks - b.BalanceKopecks
-	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	end := day.AddDate(0, 0, 1)
-	b.BurnDays = BurnWindow
-	if start := p.StartsOn; start.After(end.AddDate(0, 0, -BurnWindow)) {
-		b.BurnDays = max(1, int(end.Sub(start).Hours()/24))
-	}
-	// Receipt credits are most of the ledger (a month of them at scale is
-	// tens of thousands of transactions): their sum by purchase day comes
-	// from rpt_day, which the receipt store maintains in the transaction
-	// that posts them (credited receipts' points, dated like occurred_on);
-	// the other kinds, which are few, from the ledger itself.
-	rows, err := s.db.Query(ctx, `SELECT '`+ledger.KindReceiptCredit+`', COALESCE(SUM(points_kopecks), 0)::bigint FROM rpt_day
-			WHERE program_id = $1 AND client_id = $2 AND status = 'credited' AND day >= $3::date AND day < $4::date
-		UNION ALL
-		SELECT lt.kind, COALESCE(-SUM(x.amount), 0)::bigint `+spendFrom+` AND lt.kind <> '`+ledger.KindReceiptCredit+`' GROUP BY lt.kind`,
-		p.ID, p.ClientID, end.AddDate(0, 0, -b.BurnDays), end, account, SpendKinds)
+	// One read of the table: per month and kind, and the window per kind.
+	rows, err := s.db.Query(ctx, `SELECT date_trunc('month', day)::date, kind, SUM(spent_kopecks)::bigint,
+			COALESCE(SUM(spent_kopecks) FILTER (WHERE day >= $3 AND day < $4), 0)::bigint
+		FROM rpt_budget_day WHERE program_id = $1 AND client_id = $2 GROUP BY 1, 2 ORDER BY 1, 2`,
+		p.ID, p.ClientID, end.AddDate(0, 0, -b.BurnDays), end)
 	if err != nil {
 		return b, err
 	}
+	defer rows.Close()
 	for rows.Next() {
+		var m time.Time
 		var kind string
-		var n int64
-		if err := rows.Scan(&kind, &n); err != nil {
+		var all, window int64
+		if err := rows.Scan(&m, &kind, &all, &window); err != nil {
 			return b, err
 		}
-		if n != 0 {
-			b.Last30ByKind[kind] = n
+		b.SpentKopecks += all
+		if n := len(b.Monthly); n == 0 || !b.Monthly[n-1].Start.Equal(m) {
+			b.Monthly = append(b.Monthly, BudgetMonth{Start: m})
 		}
-		b.Last30Kopecks += n
+		b.Monthly[len(b.Monthly)-1].SpentKopecks += all
+		if window != 0 {
+			b.Last30ByKind[kind] += window
+		}
+		b.Last30Kopecks += window
 	}
-	if err := rows.Err(); err != nil {
-		return b, err
-	}
-	// Per month: receipt credits from the rollup (a year of them is most of
-	// the ledger; rpt_day holds the same points by purchase day), the other
-	// kinds, which are few, from the ledger.
-	from := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -11, 0)
-	rows, err = s.db.Query(ctx, `SELECT m, SUM(n)::bigint FROM (
-			SELECT date_trunc('month', day)::date m, SUM(points_kopecks) n FROM rpt_day
-				WHERE program_id = $1 AND client_id = $2 AND status = 'credited' AND day >= $3 AND day < $4 GROUP BY 1
-			UNION ALL
-			SELECT date_trunc('month', COALESCE(lt.occurred_on, lt.created_at::date))::date, -SUM(x.amount) `+spendFrom+`
-				AND lt.kind <> '`+ledger.KindReceiptCredit+`' GROUP BY 1) t
-		GROUP BY m HAVING SUM(n) <> 0 ORDER BY m`, p.ID, p.ClientID, from, end, account, SpendKinds)
-	if err != nil {
-		return b, err
-	}
-	b.Monthly, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Point, error) {
-		var pt Point
-		err := r.Scan(&pt.Start, &pt.SKUSumKopecks)
-		return pt, err
-	})
-	return b, err
+	return b, rows.Err()
 }

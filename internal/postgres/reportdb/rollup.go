@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
+	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
@@ -22,9 +24,32 @@ type state struct {
 	SumKopecks, PointsKopecks                  int64
 	SKUIDs, SKUUnits, SKUSums, SKUPoints       []int64
 	Unmatched                                  []string
+	// Return: a return receipt (operation 2). Its amounts are stored
+	// negative (units, sums; its points already are), so sales net of
+	// returns is a plain sum; it is no sales receipt in the counts.
+	Return bool
 }
 
-func (s state) sales() bool { return kpi.IsSales(s.Status) }
+// sales reports whether the receipt's lines count in verified sales (net
+// of returns): a sale confirmed and not rejected, or a return that took
+// back (part of) such a sale (credited, reason return_reversed). A return
+// that found no sale of the participant to reverse (no_eligible_items)
+// returns nothing the figures counted, so it subtracts nothing.
+func (s state) sales() bool {
+	if s.Return {
+		return s.Status == string(receipt.Credited)
+	}
+	return kpi.IsSales(s.Status)
+}
+
+// saleReceipt is 1 for a verified sale receipt (not a return), else 0: what
+// the receipt counts add.
+func (s state) saleReceipt() int64 {
+	if s.sales() && !s.Return {
+		return 1
+	}
+	return 0
+}
 
 // stateOf computes r's contribution; ok is false for a receipt of no
 // program (nothing to report it under).
@@ -32,8 +57,14 @@ func stateOf(r *receipt.Receipt) (state, bool) {
 	if r.ProgramID == nil {
 		return state{}, false
 	}
+	// A return takes its goods and money back out of the sales: its
+	// quantities and sums count negative.
+	var sign int64 = 1
+	if r.Operation == fiscal.OpIncomeReturn {
+		sign = -1
+	}
 	s := state{ClientID: r.ClientID, ProgramID: *r.ProgramID, ParticipantID: r.ParticipantID,
-		Status: string(r.Status), SumKopecks: r.SumKopecks, PointsKopecks: r.PointsKopecks}
+		Status: string(r.Status), SumKopecks: sign * r.SumKopecks, PointsKopecks: r.PointsKopecks, Return: sign < 0}
 	if r.ShopID != nil {
 		s.ShopID = *r.ShopID
 	}
@@ -61,9 +92,9 @@ func stateOf(r *receipt.Receipt) (state, bool) {
 			a = &agg{}
 			bySKU[*it.SKUID] = a
 		}
-		a.units += it.QuantityMilli
-		a.sum += it.SumKopecks
-		a.points += it.PointsKopecks
+		a.units += sign * it.QuantityMilli
+		a.sum += sign * it.SumKopecks
+		a.points += it.PointsKopecks // a return's line points are negative already
 	}
 	ids := make([]int64, 0, len(bySKU))
 	for id := range bySKU {
@@ -119,10 +150,10 @@ func Hook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.E
 		return nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO rpt_receipt_state (receipt_id, client_id, program_id, day, status, shop_id,
-		participant_id, sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+		participant_id, sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched, is_return)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		r.ID, cur.ClientID, cur.ProgramID, cur.Day, cur.Status, cur.ShopID, cur.ParticipantID, cur.SumKopecks,
-		cur.PointsKopecks, cur.SKUIDs, cur.SKUUnits, cur.SKUSums, cur.SKUPoints, cur.Unmatched); err != nil {
+		cur.PointsKopecks, cur.SKUIDs, cur.SKUUnits, cur.SKUSums, cur.SKUPoints, cur.Unmatched, cur.Return); err != nil {
 		return fmt.Errorf("rollup state: %w", err)
 	}
 	return apply(ctx, tx, cur, 1)
@@ -131,9 +162,10 @@ func Hook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.E
 func takeState(ctx context.Context, tx pgx.Tx, id string) (state, bool, error) {
 	var s state
 	err := tx.QueryRow(ctx, `DELETE FROM rpt_receipt_state WHERE receipt_id = $1 RETURNING client_id, program_id, day,
-		status, shop_id, participant_id, sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched`, id).
+		status, shop_id, participant_id, sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched,
+		is_return`, id).
 		Scan(&s.ClientID, &s.ProgramID, &s.Day, &s.Status, &s.ShopID, &s.ParticipantID, &s.SumKopecks, &s.PointsKopecks,
-			&s.SKUIDs, &s.SKUUnits, &s.SKUSums, &s.SKUPoints, &s.Unmatched)
+			&s.SKUIDs, &s.SKUUnits, &s.SKUSums, &s.SKUPoints, &s.Unmatched, &s.Return)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, false, nil
 	}
@@ -178,10 +210,11 @@ func apply(ctx context.Context, tx pgx.Tx, s state, sign int64) error {
 		units += s.SKUUnits[i]
 		skuSum += s.SKUSums[i]
 	}
-	var salesReceipt int64
+	var sales int64 // 1 when the receipt's points count (a sale or a return)
 	if s.sales() {
-		salesReceipt = 1
+		sales = 1
 	}
+	saleReceipt := s.saleReceipt()
 	batch := &pgx.Batch{}
 	batch.Queue(`INSERT INTO rpt_day AS t (program_id, day, status, client_id, receipts, sum_kopecks, points_kopecks, units_milli, sku_sum_kopecks)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
@@ -194,31 +227,35 @@ func apply(ctx context.Context, tx pgx.Tx, s state, sign int64) error {
 		ON CONFLICT (program_id, month, participant_id) DO UPDATE SET uploads = t.uploads + EXCLUDED.uploads,
 		receipts = t.receipts + EXCLUDED.receipts, units_milli = t.units_milli + EXCLUDED.units_milli,
 		sum_kopecks = t.sum_kopecks + EXCLUDED.sum_kopecks, points_kopecks = t.points_kopecks + EXCLUDED.points_kopecks`,
-		s.ProgramID, monthOf(s.Day), s.ParticipantID, s.ClientID, sign, sign*salesReceipt, sign*units, sign*skuSum,
-		sign*s.PointsKopecks*salesReceipt)
+		s.ProgramID, monthOf(s.Day), s.ParticipantID, s.ClientID, sign, sign*saleReceipt, sign*units, sign*skuSum,
+		sign*s.PointsKopecks*sales)
 	if s.sales() {
 		batch.Queue(`INSERT INTO rpt_day_shop AS t (program_id, day, shop_id, client_id, receipts, units_milli, sum_kopecks, points_kopecks)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
 			ON CONFLICT (program_id, day, shop_id) DO UPDATE SET receipts = t.receipts + EXCLUDED.receipts,
 			units_milli = t.units_milli + EXCLUDED.units_milli, sum_kopecks = t.sum_kopecks + EXCLUDED.sum_kopecks,
 			points_kopecks = t.points_kopecks + EXCLUDED.points_kopecks`,
-			s.ProgramID, s.Day, s.ShopID, s.ClientID, sign, sign*units, sign*skuSum, sign*s.PointsKopecks)
+			s.ProgramID, s.Day, s.ShopID, s.ClientID, sign*saleReceipt, sign*units, sign*skuSum, sign*s.PointsKopecks)
 		if len(s.SKUIDs) > 0 {
 			batch.Queue(`INSERT INTO rpt_day_sku AS t (program_id, day, sku_id, client_id, lines, units_milli, sum_kopecks, points_kopecks)
-				SELECT $1, $2, u.sku, $3, $4, $4 * u.units, $4 * u.sums, $4 * u.points
+				SELECT $1, $2, u.sku, $3, $9, $4 * u.units, $4 * u.sums, $4 * u.points
 				FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS u(sku, units, sums, points)
 				ON CONFLICT (program_id, day, sku_id) DO UPDATE SET lines = t.lines + EXCLUDED.lines,
 				units_milli = t.units_milli + EXCLUDED.units_milli, sum_kopecks = t.sum_kopecks + EXCLUDED.sum_kopecks,
 				points_kopecks = t.points_kopecks + EXCLUDED.points_kopecks`,
-				s.ProgramID, s.Day, s.ClientID, sign, s.SKUIDs, s.SKUUnits, s.SKUSums, s.SKUPoints)
+				s.ProgramID, s.Day, s.ClientID, sign, s.SKUIDs, s.SKUUnits, s.SKUSums, s.SKUPoints, sign*saleReceipt)
 		}
 	}
 	if len(s.Unmatched) > 0 {
-		batch.Queue(`INSERT INTO rpt_unmatched AS t (program_id, name, client_id, lines, last_day)
-			SELECT $1, n, $2, $3, $4 FROM unnest($5::text[]) AS n
+		norms := make([]string, len(s.Unmatched))
+		for i, n := range s.Unmatched {
+			norms[i] = catalog.Normalize(n)
+		}
+		batch.Queue(`INSERT INTO rpt_unmatched AS t (program_id, name, client_id, lines, last_day, name_norm)
+			SELECT $1, u.n, $2, $3, $4, u.norm FROM unnest($5::text[], $6::text[]) AS u(n, norm)
 			ON CONFLICT (program_id, name) DO UPDATE SET lines = t.lines + EXCLUDED.lines,
-			last_day = GREATEST(t.last_day, EXCLUDED.last_day)`,
-			s.ProgramID, s.ClientID, sign, s.Day, s.Unmatched)
+			last_day = GREATEST(t.last_day, EXCLUDED.last_day), name_norm = EXCLUDED.name_norm`,
+			s.ProgramID, s.ClientID, sign, s.Day, s.Unmatched, norms)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("rollup: %w", err)
@@ -234,6 +271,13 @@ func Stale(ctx context.Context, db *pgxpool.Pool) (bool, error) {
 		AND NOT EXISTS (SELECT 1 FROM rpt_receipt_state s WHERE s.receipt_id = r.id))`).Scan(&stale)
 	return stale, err
 }
+
+// returnSign is -1 for a return receipt r, else 1 (SQL); opReturn is the
+// operation type of a return.
+const (
+	opReturn   = "2" // fiscal.OpIncomeReturn
+	returnSign = "(CASE WHEN r.operation = " + opReturn + " THEN -1 ELSE 1 END)"
+)
 
 // Rebuild recomputes every rollup from the receipts and their items, with
 // the same definitions as Hook. It locks the rollup tables while it runs.
@@ -251,21 +295,21 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 		FROM receipts r JOIN receipt_items i ON i.receipt_id = r.id
 		WHERE r.program_id IS NOT NULL AND r.fn IS NOT NULL AND i.sku_id IS NOT NULL`,
 		`INSERT INTO rpt_receipt_state (receipt_id, client_id, program_id, day, status, shop_id, participant_id,
-			sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched)
+			sum_kopecks, points_kopecks, sku_ids, sku_units_milli, sku_sums, sku_points, unmatched, is_return)
 		SELECT r.id, r.client_id, r.program_id,
 			CASE WHEN r.fn IS NOT NULL THEN r.purchased_at::date ELSE (r.created_at AT TIME ZONE 'UTC')::date END,
-			r.status, COALESCE(r.shop_id, 0), r.participant_id, COALESCE(r.sum_kopecks, 0), r.points_kopecks,
+			r.status, COALESCE(r.shop_id, 0), r.participant_id, ` + returnSign + ` * COALESCE(r.sum_kopecks, 0), r.points_kopecks,
 			COALESCE(s.ids, '{}'), COALESCE(s.units, '{}'), COALESCE(s.sums, '{}'), COALESCE(s.points, '{}'),
-			COALESCE(u.names, '{}')
+			COALESCE(u.names, '{}'), r.operation IS NOT DISTINCT FROM ` + opReturn + `
 		FROM receipts r
 		LEFT JOIN LATERAL (
 			SELECT array_agg(sku_id ORDER BY sku_id) ids, array_agg(units ORDER BY sku_id) units,
 				array_agg(sums ORDER BY sku_id) sums, array_agg(points ORDER BY sku_id) points
-			FROM (SELECT sku_id, SUM(quantity_milli)::bigint units, SUM(sum_kopecks)::bigint sums,
+			FROM (SELECT sku_id, ` + returnSign + ` * SUM(quantity_milli)::bigint units, ` + returnSign + ` * SUM(sum_kopecks)::bigint sums,
 					SUM(points_kopecks)::bigint points
 				FROM receipt_items i WHERE i.receipt_id = r.id AND i.sku_id IS NOT NULL
 				GROUP BY sku_id) g
-		) s ON r.status IN ('credited', 'no_eligible_items')
+		) s ON r.status IN ('credited', 'no_eligible_items') AND (r.operation IS DISTINCT FROM ` + opReturn + ` OR r.status = 'credited')
 		LEFT JOIN LATERAL (
 			SELECT array_agg(DISTINCT name ORDER BY name) names FROM receipt_items i
 			WHERE i.receipt_id = r.id AND i.sku_id IS NULL AND i.match_how = 'none' AND i.name <> ''
@@ -278,18 +322,18 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 		FROM rpt_receipt_state GROUP BY program_id, day, status`,
 		`INSERT INTO rpt_month_participant (program_id, month, participant_id, client_id, uploads, receipts, units_milli, sum_kopecks, points_kopecks)
 		SELECT program_id, date_trunc('month', day)::date, participant_id, min(client_id), count(*),
-			count(*) FILTER (WHERE status IN ('credited', 'no_eligible_items')),
+			count(*) FILTER (WHERE status IN ('credited', 'no_eligible_items') AND NOT is_return),
 			COALESCE(SUM((SELECT SUM(x) FROM unnest(sku_units_milli) x)), 0),
 			COALESCE(SUM((SELECT SUM(x) FROM unnest(sku_sums) x)), 0),
 			COALESCE(SUM(points_kopecks) FILTER (WHERE status IN ('credited', 'no_eligible_items')), 0)
 		FROM rpt_receipt_state GROUP BY 1, 2, 3`,
 		`INSERT INTO rpt_day_shop (program_id, day, shop_id, client_id, receipts, units_milli, sum_kopecks, points_kopecks)
-		SELECT program_id, day, shop_id, min(client_id), count(*),
+		SELECT program_id, day, shop_id, min(client_id), count(*) FILTER (WHERE NOT is_return),
 			COALESCE(SUM((SELECT SUM(x) FROM unnest(sku_units_milli) x)), 0),
 			COALESCE(SUM((SELECT SUM(x) FROM unnest(sku_sums) x)), 0), SUM(points_kopecks)
 		FROM rpt_receipt_state WHERE status IN ('credited', 'no_eligible_items') GROUP BY 1, 2, 3`,
 		`INSERT INTO rpt_day_sku (program_id, day, sku_id, client_id, lines, units_milli, sum_kopecks, points_kopecks)
-		SELECT program_id, day, u.sku, min(client_id), count(*), SUM(u.units), SUM(u.sums), SUM(u.points)
+		SELECT program_id, day, u.sku, min(client_id), count(*) FILTER (WHERE NOT is_return), SUM(u.units), SUM(u.sums), SUM(u.points)
 		FROM rpt_receipt_state, unnest(sku_ids, sku_units_milli, sku_sums, sku_points) AS u(sku, units, sums, points)
 		WHERE status IN ('credited', 'no_eligible_items') GROUP BY program_id, day, u.sku`,
 		`INSERT INTO rpt_unmatched (program_id, name, client_id, lines, last_day)
@@ -301,5 +345,30 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 			return fmt.Errorf("rebuild rollups: %w", err)
 		}
 	}
+	if err := fillNorms(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
+}
+
+// fillNorms sets rpt_unmatched.name_norm (catalog.Normalize of the name,
+// Go code) where it is missing.
+func fillNorms(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT name FROM rpt_unmatched WHERE name_norm IS NULL`)
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	norms := make([]string, len(names))
+	for i, n := range names {
+		norms[i] = catalog.Normalize(n)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE rpt_unmatched t SET name_norm = u.norm FROM unnest($1::text[], $2::text[]) AS u(n, norm)
+		WHERE t.name = u.n AND t.name_norm IS NULL`, names, norms); err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	return nil
 }

@@ -277,3 +277,59 @@ func must(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// AddReturn stores a return receipt (operation 2) of the whole sale saleID,
+// bought at at, the way points.Service leaves one that reversed its sale:
+// the sale's lines, credited with their points negative, and the reversal
+// posted back into the program's budget dated by the sale's purchase day.
+// It returns the return receipt's id.
+func AddReturn(tb testing.TB, store *receiptdb.Store, t *Tenant, saleID string, at time.Time) string {
+	tb.Helper()
+	ctx := context.Background()
+	sale, err := store.Get(ctx, saleID)
+	if err != nil {
+		tb.Fatalf("get sale: %v", err)
+	}
+	fd := fdSeq.Add(1)
+	prog := t.ProgramID
+	r := &receipt.Receipt{ClientID: t.ClientID, ParticipantID: sale.ParticipantID, ProgramID: &prog, ShopID: sale.ShopID,
+		Source: receipt.SourceQR, IdempotencyKey: fmt.Sprintf("ret-%d-%d", t.ClientID, fd),
+		FN: sale.FN, FD: fd, FP: 1000 + fd, Operation: 2, PurchasedAt: at, SumKopecks: sale.SumKopecks}
+	must(tb, r.Transition(receipt.Received, fmt.Sprintf("participant:%d", sale.ParticipantID), "uploaded_qr", nil))
+	must(tb, r.Transition(receipt.Decoded, "worker", "qr_decoded", nil))
+	must(tb, r.Transition(receipt.Queued, "worker", "enqueued", nil))
+	if _, err := store.Create(ctx, r); err != nil {
+		tb.Fatalf("create return: %v", err)
+	}
+	err = store.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+		for _, to := range []receipt.Status{receipt.Verifying, receipt.Verified, receipt.Matched} {
+			if err := r.Transition(to, "worker", "test", nil); err != nil {
+				return err
+			}
+		}
+		r.SellerName, r.RetailAddress, r.KKTRegNumber = sale.SellerName, sale.RetailAddress, sale.KKTRegNumber
+		r.Items = append([]receipt.Item(nil), sale.Items...)
+		for i := range r.Items {
+			r.Items[i].PointsKopecks, r.Items[i].PointsReason = -r.Items[i].PointsKopecks, "return_reversed"
+		}
+		r.ItemsChanged = true
+		r.PointsKopecks = -sale.PointsKopecks
+		if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+			IdempotencyKey: ledger.ReversalKey(sale.ID) + ":return:" + r.ID, Kind: ledger.KindReversal,
+			ClientID: r.ClientID, ProgramID: prog, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
+			OccurredOn: sale.PurchasedAt, Memo: "возврат",
+			Postings: []ledger.Posting{
+				{Account: ledger.AvailableAccount(r.ClientID, prog, r.ParticipantID), AmountKopecks: -sale.PointsKopecks},
+				{Account: ledger.BudgetAccount(r.ClientID, prog), AmountKopecks: sale.PointsKopecks},
+			},
+		}); err != nil {
+			return err
+		}
+		return r.Transition(receipt.Credited, "worker", "return_reversed",
+			map[string]any{"sale_receipt_id": sale.ID, "reversed_kopecks": sale.PointsKopecks})
+	})
+	if err != nil {
+		tb.Fatalf("update return: %v", err)
+	}
+	return r.ID
+}
