@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/url"
 	"strconv"
 	"time"
@@ -261,7 +262,10 @@ func (s *Server) receipts(c *fiber.Ctx) error {
 		}
 		v.Set("before_at", last.At.Format(time.RFC3339Nano))
 		v.Set("before_id", last.ID)
-		d["Next"] = v.Encode()
+		// template.URL: an encoded query string, so html/template keeps
+		// its & and = (a plain string in a URL attribute is escaped as
+		// one value, and the next page would lose every filter).
+		d["Next"] = template.URL(v.Encode())
 	}
 	exp := url.Values{}
 	for k, val := range form {
@@ -269,7 +273,7 @@ func (s *Server) receipts(c *fiber.Ctx) error {
 			exp.Set(k, val)
 		}
 	}
-	d["ExportQuery"] = exp.Encode()
+	d["ExportQuery"] = template.URL(exp.Encode())
 	if f.ShopID != 0 || f.NoShop || f.ParticipantID != 0 || f.SKUID != 0 || f.Chain != "" || f.Region != "" || f.NoChain || f.NoRegion {
 		d["Narrowed"] = true
 	}
@@ -352,13 +356,15 @@ func (s *Server) photo(c *fiber.Ctx) error {
 	if err != nil {
 		return s.errorPage(c, fiber.StatusNotFound, "Фото нет.")
 	}
-	defer rc.Close()
 	ct := "image/jpeg"
 	if len(r.PhotoKey) > 4 && r.PhotoKey[len(r.PhotoKey)-4:] == ".png" {
 		ct = "image/png"
 	}
 	c.Set(fiber.HeaderContentType, ct)
 	c.Set("Cache-Control", "private, max-age=3600")
+	// The body is read after the handler returns: the response owns rc
+	// from here and closes it once sent (fasthttp closes an io.Closer body
+	// stream), so it must not be closed here.
 	return c.SendStream(rc)
 }
 
