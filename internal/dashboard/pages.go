@@ -199,9 +199,15 @@ func (s *Server) salesExport(c *fiber.Ctx) error {
 			"Продажи в прошлом периоде, ₽", "Изменение"}}
 	for _, l := range lines {
 		t.Rows = append(t.Rows, []any{l.Key, l.Label, l.Extra, l.Receipts, qty(l.UnitsMilli), money(l.SumKopecks),
-			money(l.PointsKopecks), money(l.Prev.SumKopecks), l.Change})
+			money(l.PointsKopecks), money(l.Prev.SumKopecks), changeCell(l.SumKopecks, l.Prev.SumKopecks)})
 	}
 	return sendTable(c, t, c.Query("format", "csv"))
+}
+
+// changeCell is the relative change from prev to cur as an export cell.
+func changeCell(cur, prev int64) percent {
+	bp, ok := kpi.Change(cur, prev)
+	return percent{bp: bp, ok: ok, text: change(cur, prev)}
 }
 
 // receiptFilter reads the receipt search form; drill-down links use the
@@ -293,7 +299,10 @@ func (s *Server) receiptsExport(c *fiber.Ctx) error {
 	// The rows are read page by page while the file is written; the source
 	// may run after the handler returns, so it captures what it needs of c.
 	ctx, pid := c.UserContext(), program(c)
-	head := []string{"ID", "Дата покупки", "Статус", "Причина", "Сумма, ₽", "Баллы", "Магазин", "Участник"}
+	loc := pid.Location
+	head := []string{"ID", "Дата покупки (по чеку)", "Загружен (" + zoneName(loc) + ")", "Статус", "Код статуса", "Причина",
+		"Код причины", "Сумма, ₽", "Баллы", "Продавец (по чеку)", "ИНН продавца", "Адрес расчётов", "Магазин участника",
+		"Участник"}
 	return streamTable(c, "receipts-"+form["d_from"]+"-"+form["d_to"], head, c.Query("format", "csv"),
 		func(emit func([]any) error) error {
 			for n := 0; n < maxExportReceipts; {
@@ -302,8 +311,13 @@ func (s *Server) receiptsExport(c *fiber.Ctx) error {
 					return err
 				}
 				for _, r := range rows {
-					if err := emit([]any{r.ID, r.At.Format("2006-01-02 15:04"), statusNames[r.Status], r.StatusReason,
-						money(r.SumKopecks), money(r.PointsKopecks), r.ShopName, r.ParticipantName}); err != nil {
+					bought, uploaded := r.At.Format("02.01.2006 15:04"), ""
+					if r.ByUpload {
+						bought, uploaded = "", r.At.In(loc).Format("02.01.2006 15:04")
+					}
+					if err := emit([]any{r.ID, bought, uploaded, statusNames[r.Status], r.Status, receipt.Message(r.StatusReason),
+						r.StatusReason, money(r.SumKopecks), money(r.PointsKopecks), r.SellerName, r.SellerINN, r.SellerAddress,
+						r.ShopName, r.ParticipantName}); err != nil {
 						return err
 					}
 				}
@@ -479,6 +493,9 @@ func (s *Server) confirmAlias(c *fiber.Ctx) error {
 
 const participantsPage = 50
 
+// participantStatusNames are participants.status in Russian.
+var participantStatusNames = map[string]string{"invited": "приглашён", "active": "активен", "blocked": "заблокирован"}
+
 func (s *Server) participants(c *fiber.Ctx) error {
 	per := s.period(c)
 	page, _ := strconv.Atoi(c.Query("page"))
@@ -506,15 +523,18 @@ func (s *Server) participantsExport(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	loc := program(c).Location
 	t := table{Name: "participants-" + per.FromMonth + "-" + per.ToMonth,
-		Head: []string{"ID", "Имя", "Роль", "Статус", "Магазин", "Последняя активность", "Баланс", "В ожидании",
+		Head: []string{"ID", "Имя", "Роль", "Код роли", "Статус", "Код статуса", "Магазин",
+			"Последняя активность (" + zoneName(loc) + ")", "Баланс", "В ожидании",
 			"Загружено чеков", "Подтверждённых продаж", "Продажи SKU, ₽", "Баллы за чеки в периоде"}}
 	for _, r := range rows {
 		last := ""
 		if r.LastActivity != nil {
-			last = r.LastActivity.Format("2006-01-02 15:04")
+			last = r.LastActivity.In(loc).Format("02.01.2006 15:04")
 		}
-		t.Rows = append(t.Rows, []any{r.ID, r.Name, roleNames[r.Role], r.Status, r.ShopName, last, money(r.BalanceKopecks),
+		t.Rows = append(t.Rows, []any{r.ID, r.Name, roleNames[r.Role], r.Role, participantStatusNames[r.Status], r.Status,
+			r.ShopName, last, money(r.BalanceKopecks),
 			money(r.PendingKopecks), r.Uploads, r.Receipts, money(r.SumKopecks), money(r.PointsKopecks)})
 	}
 	return sendTable(c, t, c.Query("format", "csv"))
