@@ -14,8 +14,8 @@ import (
 // (kopecks, thousandths) converted only when written: in CSV as Russian
 // Excel reads numbers (decimal comma), in XLSX as numbers with a format.
 type (
-	money   int64 // kopecks
-	qty     int64 // thousandths of a unit
+	money int64 // kopecks
+	qty   int64 // thousandths of a unit
 	// percent is a relative change in basis points (kpi.Change), with
 	// the page's text of it (change), which is also what a cell without a
 	// ratio says («новое», «—»).

@@ -58,7 +58,7 @@ var funcs = template.FuncMap{
 	"date": func(t time.Time) string { return t.Format("02.01.2006") },
 	// wall is a purchase time: the shop's wall clock printed on the
 	// receipt, with no zone, shown as it is.
-	"wall": func(t time.Time) string { return t.Format("02.01.2006 15:04") },
+	"wall":   func(t time.Time) string { return t.Format("02.01.2006 15:04") },
 	"iso":    func(t time.Time) string { return t.Format(time.DateOnly) },
 	"change": change,
 	"idstr":  func(n int64) string { return strconv.FormatInt(n, 10) },

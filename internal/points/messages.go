@@ -10,6 +10,10 @@ import (
 const (
 	ReasonNoProgram       = "no_program"
 	ReasonRulesMissing    = "program_rules_missing"
+	// ReasonNoRules: a moderator approved a receipt of a program that has
+	// no rules at all; it ends without points instead of going back to
+	// the moderation queue.
+	ReasonNoRules = "program_rules_none"
 	ReasonReturnNoSale    = "return_no_sale"
 	ReasonReturnNoBalance = "return_insufficient_balance"
 	ReasonPointsCapped    = "points_capped"
@@ -22,6 +26,7 @@ const (
 var Messages = map[string]string{
 	ReasonNoProgram:              "У клиента нет действующей программы для этого чека.",
 	ReasonRulesMissing:           "Для программы не заданы правила начисления. Чек проверит модератор.",
+	ReasonNoRules:                "Модератор подтвердил чек, но у программы нет правил начисления: баллов за чек нет.",
 	ReasonReturnNoSale:           "Возврат: исходная покупка с начисленными баллами не найдена.",
 	ReasonReturnNoBalance:        "Возврат: баллов на счёте недостаточно для списания. Чек проверит модератор.",
 	ReasonPointsCapped:           "Лимит баллов достигнут: за этот чек баллы не начислены.",

@@ -210,9 +210,28 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	if r.Operation == 2 {
 		return s.reverse(ctx, tx, r, prog, actor)
 	}
-	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt)
+	// Outside the program's dates no rules version applies, whatever
+	// versions exist: rejected as such, never sent to a moderator.
+	if rules.OutsideProgram(prog.Program, r.PurchasedAt) {
+		for i := range r.Items {
+			r.Items[i].PointsReason = rules.ReasonOutsideProgram
+		}
+		return s.transition(r, receipt.Rejected, actor, rules.ReasonOutsideProgram, map[string]any{"program_id": prog.ID})
+	}
+	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, false)
 	if err != nil {
 		return err
+	}
+	if !ok && approved {
+		// A moderator approved a purchase made within the program's dates
+		// but before its first rules took effect: those first rules
+		// apply. Sending it back to review would loop.
+		if ruleSet, version, ok, err = s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, true); err != nil {
+			return err
+		}
+		if !ok {
+			return s.transition(r, receipt.NoEligibleItems, actor, ReasonNoRules, map[string]any{"program_id": prog.ID})
+		}
 	}
 	if !ok {
 		return s.transition(r, receipt.NeedsReview, actor, ReasonRulesMissing, map[string]any{"program_id": prog.ID})
