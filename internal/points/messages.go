@@ -8,12 +8,12 @@ import (
 // Reason codes this package uses in receipt transitions that
 // internal/receipt/messages.go does not know yet.
 const (
-	ReasonNoProgram       = "no_program"
-	ReasonRulesMissing    = "program_rules_missing"
+	ReasonNoProgram    = "no_program"
+	ReasonRulesMissing = "program_rules_missing"
 	// ReasonNoRules: a moderator approved a receipt of a program that has
 	// no rules at all; it ends without points instead of going back to
 	// the moderation queue.
-	ReasonNoRules = "program_rules_none"
+	ReasonNoRules         = "program_rules_none"
 	ReasonReturnNoSale    = "return_no_sale"
 	ReasonReturnNoBalance = "return_insufficient_balance"
 	ReasonPointsCapped    = "points_capped"
