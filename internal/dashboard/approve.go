@@ -60,13 +60,13 @@ func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string,
 func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string) error {
 	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
 		if len(r.Items) == 0 {
-			return r.Transition(receipt.Queued, actor, "moderator_approved", nil)
+			return r.Transition(receipt.Queued, actor, receipt.ReasonModeratorApproved, nil)
 		}
 		if a.Credit != nil {
-			r.Note(actor, "moderator_approved", nil)
+			r.Note(actor, receipt.ReasonModeratorApproved, nil)
 			return a.Credit(ctx, tx, r, actor)
 		}
-		return r.Transition(receipt.Matched, actor, "moderator_approved", nil)
+		return r.Transition(receipt.Matched, actor, receipt.ReasonModeratorApproved, nil)
 	})
 }
 

@@ -16,7 +16,10 @@ const (
 	ReasonNoRules         = "program_rules_none"
 	ReasonReturnNoSale    = "return_no_sale"
 	ReasonReturnNoBalance = "return_insufficient_balance"
-	ReasonPointsCapped    = "points_capped"
+	// ReasonReturnNothingLeft: a moderator approved a return whose sale's
+	// points were all spent; nothing is taken back.
+	ReasonReturnNothingLeft = "return_points_spent"
+	ReasonPointsCapped      = "points_capped"
 )
 
 // Messages are the Russian texts of the receipt reason codes this package
@@ -29,6 +32,7 @@ var Messages = map[string]string{
 	ReasonNoRules:                "Модератор подтвердил чек, но у программы нет правил начисления: баллов за чек нет.",
 	ReasonReturnNoSale:           "Возврат: исходная покупка с начисленными баллами не найдена.",
 	ReasonReturnNoBalance:        "Возврат: баллов на счёте недостаточно для списания. Чек проверит модератор.",
+	ReasonReturnNothingLeft:      "Возврат подтверждён модератором; баллы за покупку уже потрачены, списывать нечего.",
 	ReasonPointsCapped:           "Лимит баллов достигнут: за этот чек баллы не начислены.",
 	rules.ReasonNotASale:         rules.Message(rules.ReasonNotASale),
 	rules.ReasonParticipantBlock: rules.Message(rules.ReasonParticipantBlock),

@@ -6,7 +6,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
@@ -60,7 +63,7 @@ func TestModerationSettles(t *testing.T) {
 				return
 			}
 			must(t, e.receipts.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, x *receipt.Receipt) error {
-				x.Note("user:1", "moderator_approved", nil)
+				x.Note("user:1", receipt.ReasonModeratorApproved, nil)
 				return e.svc.ProcessApproved(ctx, tx, x, "user:1")
 			}))
 			r, err := e.receipts.Get(ctx, r.ID)
@@ -84,4 +87,73 @@ func TestModerationSettles(t *testing.T) {
 			e.checkLedger()
 		})
 	}
+}
+
+// TestApprovedReturnSettles: a return whose sale's points were spent goes
+// to a moderator; approved, it takes back what the balance still holds
+// (and, approved again after nothing is left, ends without points)
+// instead of going back to the queue.
+func TestApprovedReturnSettles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, "immediate", 1_000_000, testRules())
+	sale := e.process(e.newVerified(1, yesterday(), saleItems()))
+	if sale.Status != receipt.Credited {
+		t.Fatalf("sale %s/%s", sale.Status, sale.StatusReason)
+	}
+	spend := func(key string, keep int64) {
+		t.Helper()
+		must(t, postgres.WithTx(ctx, e.db, func(tx pgx.Tx) error {
+			bal := e.balance().AvailableKopecks
+			_, err := ledgerdb.Post(ctx, tx, ledger.Transaction{IdempotencyKey: key, Kind: "redemption",
+				ClientID: e.client, ProgramID: e.program, ParticipantID: e.participant,
+				Postings: []ledger.Posting{
+					{Account: ledger.AvailableAccount(e.client, e.program, e.participant), AmountKopecks: -(bal - keep)},
+					{Account: ledger.Account{Kind: ledger.Redemption, ClientID: e.client}, AmountKopecks: bal - keep},
+				}})
+			return err
+		}))
+	}
+	approve := func(id string) receipt.Receipt {
+		t.Helper()
+		must(t, e.receipts.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, x *receipt.Receipt) error {
+			x.Note("user:1", receipt.ReasonModeratorApproved, nil)
+			return e.svc.ProcessApproved(ctx, tx, x, "user:1")
+		}))
+		r, err := e.receipts.Get(ctx, id)
+		must(t, err)
+		return r
+	}
+	spend("spend-1", 100)
+	ret := e.process(e.newVerified(2, yesterday(), saleItems()))
+	if ret.Status != receipt.NeedsReview || ret.StatusReason != points.ReasonReturnNoBalance {
+		t.Fatalf("return without balance: %s/%s", ret.Status, ret.StatusReason)
+	}
+	ret = approve(ret.ID)
+	var lines int64
+	for _, it := range ret.Items {
+		lines += it.PointsKopecks
+	}
+	if ret.Status != receipt.Credited || ret.StatusReason != "return_reversed" || ret.PointsKopecks != -100 || lines != -(100*(saleKopecks-1000)/saleKopecks) {
+		t.Fatalf("approved return: %s/%s %d (lines %d), want credited/return_reversed -100 (lines their share)", ret.Status, ret.StatusReason,
+			ret.PointsKopecks, lines)
+	}
+	if b := e.balance(); b.AvailableKopecks != 0 {
+		t.Errorf("balance %+v", b)
+	}
+
+	// A second sale, all spent, returned: approved, nothing to take back.
+	sale2 := e.process(e.newVerified(1, yesterday(), saleItems()))
+	if sale2.Status != receipt.Credited {
+		t.Fatalf("sale2 %s/%s", sale2.Status, sale2.StatusReason)
+	}
+	spend("spend-2", 0)
+	ret2 := e.process(e.newVerified(2, yesterday(), saleItems()))
+	if ret2.Status != receipt.NeedsReview {
+		t.Fatalf("second return: %s/%s", ret2.Status, ret2.StatusReason)
+	}
+	if ret2 = approve(ret2.ID); ret2.Status != receipt.NoEligibleItems || ret2.StatusReason != points.ReasonReturnNothingLeft {
+		t.Fatalf("approved return of spent points: %s/%s", ret2.Status, ret2.StatusReason)
+	}
+	e.checkLedger()
 }

@@ -1,5 +1,10 @@
 package receipt
 
+// ReasonModeratorApproved is the reason of the event by which a moderator
+// approves a receipt out of needs_review. Verification reads it: a receipt
+// approved without fiscal data is not sent to review a second time.
+const ReasonModeratorApproved = "moderator_approved"
+
 // messages are the participant-facing explanations of reason codes, in
 // Russian. A reason without an entry falls back to a generic text, so a new
 // code never shows an empty line.
@@ -34,7 +39,7 @@ var messages = map[string]string{
 	"return_reversed":          "Возврат товара: баллы за исходную покупку списаны.",
 	"anomaly_velocity":         "Необычно много чеков за короткое время. Чек проверит модератор.",
 	"anomaly_kkt":              "Много чеков с одной кассы от одного продавца. Чек проверит модератор.",
-	"moderator_approved":       "Модератор подтвердил чек.",
+	ReasonModeratorApproved:    "Модератор подтвердил чек.",
 	"moderator_rejected":       "Модератор отклонил чек.",
 	"receipt_too_old":          "Чек слишком старый для участия в программе.",
 	"shop_mismatch":            "Чек пробит не в вашем магазине.",

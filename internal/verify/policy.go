@@ -27,14 +27,10 @@ const (
 	ReasonNoDataAfterReview = "ofd_no_data_after_review"
 )
 
-// ModeratorApproved is the reason of the event by which a moderator
-// approves a receipt (the dashboard's Approver).
-const ModeratorApproved = "moderator_approved"
-
 // approvedAt returns when a moderator last approved r, if ever.
 func approvedAt(r *receipt.Receipt) (time.Time, bool) {
 	for i := len(r.Events) - 1; i >= 0; i-- {
-		if r.Events[i].Reason == ModeratorApproved {
+		if r.Events[i].Reason == receipt.ReasonModeratorApproved {
 			return r.Events[i].At, true
 		}
 	}
