@@ -35,7 +35,11 @@ var (
 // in needs_review (Credit moves it on: the points service matches, applies
 // the rules without the anomaly check and posts); without Credit it moves
 // to matched. One without items (the fiscal data never came) goes back to
-// queued to be verified again.
+// queued to be verified again; verification then ends it verified or, if
+// the operator still has nothing, rejected (verify.ReasonNoDataAfterReview)
+// — never in the queue a second time. The points service likewise settles
+// an approved receipt (points.Service.ProcessApproved), so an approval
+// always ends in a terminal state.
 type DefaultApprover struct {
 	Receipts ReceiptStore
 	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error

@@ -437,7 +437,7 @@ func decisionText(done string, r receipt.Receipt) string {
 	case receipt.Matched:
 		return "Чек подтверждён и сопоставлен с каталогом; баллы начислит обработка чека."
 	case receipt.Queued:
-		return "Чек подтверждён модератором и отправлен на повторную проверку в ФНС."
+		return "Чек подтверждён модератором и отправлен на повторную проверку в ФНС; если данных чека так и не будет, он будет отклонён."
 	case receipt.NoEligibleItems:
 		return "Решение принято, но баллов за чек нет: " + why + " Участник получит уведомление."
 	case receipt.Rejected:
