@@ -8,18 +8,22 @@ import (
 // Reason codes this package uses in receipt transitions that
 // internal/receipt/messages.go does not know yet.
 const (
-	ReasonNoProgram    = "no_program"
-	ReasonRulesMissing = "program_rules_missing"
-	// ReasonNoRules: a moderator approved a receipt of a program that has
-	// no rules at all; it ends without points instead of going back to
-	// the moderation queue.
-	ReasonNoRules         = "program_rules_none"
+	ReasonNoProgram       = "no_program"
+	ReasonRulesMissing    = "program_rules_missing"
 	ReasonReturnNoSale    = "return_no_sale"
 	ReasonReturnNoBalance = "return_insufficient_balance"
-	// ReasonReturnNothingLeft: a moderator approved a return whose sale's
-	// points were all spent; nothing is taken back.
+	ReasonPointsCapped    = "points_capped"
+)
+
+// Reason codes of a moderator's approval that settles a receipt instead of
+// sending it back to the moderation queue.
+const (
+	// ReasonNoRules: the receipt's program has no rules at all; it ends
+	// without points.
+	ReasonNoRules = "program_rules_none"
+	// ReasonReturnNothingLeft: a return whose sale's points were all
+	// spent; nothing is taken back.
 	ReasonReturnNothingLeft = "return_points_spent"
-	ReasonPointsCapped      = "points_capped"
 )
 
 // Messages are the Russian texts of the receipt reason codes this package

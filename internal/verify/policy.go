@@ -22,7 +22,7 @@ const (
 	ReasonPhotoMissing = "photo_missing"
 	// ReasonNoDataAfterReview: a moderator approved a receipt whose fiscal
 	// data had not come, and the operator still gave none (see
-	// afterReview): the receipt is rejected instead of going back to the
+	// Service.apply): the receipt is rejected instead of going back to the
 	// moderation queue, which would loop.
 	ReasonNoDataAfterReview = "ofd_no_data_after_review"
 )
