@@ -295,6 +295,28 @@ func records(skus []SKU) [][]string {
 	return out
 }
 
+// WriteExcelCSV writes SKUs as Russian Excel opens a CSV in columns: the
+// columns of WriteCSV, UTF-8 with a BOM, ';' between fields, a decimal
+// comma in volume and margin_weight, CRLF line ends. ParseCSV reads it back
+// (it detects the delimiter, strips the BOM and takes either decimal mark).
+func WriteExcelCSV(w io.Writer, skus []SKU) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return fmt.Errorf("write catalog: %w", err)
+	}
+	rows := records(skus)
+	for _, row := range rows[1:] {
+		for _, j := range []int{5, 8} { // volume, margin_weight
+			row[j] = strings.Replace(row[j], ".", ",", 1)
+		}
+	}
+	cw := csv.NewWriter(w)
+	cw.Comma, cw.UseCRLF = ';', true
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("write catalog: %w", err)
+	}
+	return nil
+}
+
 // WriteCSV writes SKUs in the layout of catalog.csv: UTF-8 without a BOM, ','
 // delimiter, RFC 4180 quoting, LF line ends. The aliases column is added only
 // when some SKU has aliases, so a catalog without them round-trips byte for

@@ -35,7 +35,11 @@ var (
 // in needs_review (Credit moves it on: the points service matches, applies
 // the rules without the anomaly check and posts); without Credit it moves
 // to matched. One without items (the fiscal data never came) goes back to
-// queued to be verified again.
+// queued to be verified again; verification then ends it verified or, if
+// the operator still has nothing, rejected (verify.ReasonNoDataAfterReview)
+// — never in the queue a second time. The points service likewise settles
+// an approved receipt (points.Service.ProcessApproved), so an approval
+// always ends in a terminal state.
 type DefaultApprover struct {
 	Receipts ReceiptStore
 	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
@@ -60,13 +64,13 @@ func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string,
 func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string) error {
 	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
 		if len(r.Items) == 0 {
-			return r.Transition(receipt.Queued, actor, "moderator_approved", nil)
+			return r.Transition(receipt.Queued, actor, receipt.ReasonModeratorApproved, nil)
 		}
 		if a.Credit != nil {
-			r.Note(actor, "moderator_approved", nil)
+			r.Note(actor, receipt.ReasonModeratorApproved, nil)
 			return a.Credit(ctx, tx, r, actor)
 		}
-		return r.Transition(receipt.Matched, actor, "moderator_approved", nil)
+		return r.Transition(receipt.Matched, actor, receipt.ReasonModeratorApproved, nil)
 	})
 }
 

@@ -2,6 +2,9 @@ package dashboard_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	encsv "encoding/csv"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,6 +26,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
@@ -70,6 +74,9 @@ func TestBrowser(t *testing.T) {
 		registry.Config{SecondApprovalKopecks: secondApproval, Logger: quiet, Now: now})
 	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Photos: photos, Now: now, Logger: quiet,
 		Tasks: tasks, Registries: registries}).Register(app)
+	// A receipt photo (the first in the moderation queue).
+	receiptPhoto := shelfPhoto(t, 11)
+	photoHash := attachPhoto(t, db, photos, data.Vetluga.Review[0], receiptPhoto)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +178,63 @@ func TestBrowser(t *testing.T) {
 		run(p.name, chromedp.Navigate(pb+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), shot(p.name))
 	}
 
+	// The receipt photo: the browser receives the stored bytes.
+	run("receipt photo", chromedp.Navigate(fmt.Sprintf("%s/receipts/%s", pb, v.Review[0])), chromedp.WaitVisible(chromedp.CSS("img.photo")),
+		shot("05-receipt-photo"))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("img.photo").complete`)); err != nil {
+		t.Fatalf("receipt photo never settles: %v", err)
+	}
+	b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector("img.photo").src).then(r => r.arrayBuffer()).then(b => {
+		let s = ""; new Uint8Array(b).forEach(x => s += String.fromCharCode(x)); return btoa(s) })`, chromedp.EvalAwaitPromise))
+	if got, derr := base64.StdEncoding.DecodeString(b64); err != nil || derr != nil || sha256.Sum256(got) != photoHash {
+		t.Errorf("receipt photo: %d bytes of %d arrived (%v %v)", len(got), len(receiptPhoto), err, derr)
+	}
+	loadedPhoto, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("img.photo").naturalWidth > 0`))
+	if err != nil || !loadedPhoto {
+		t.Errorf("receipt photo does not show: %v", err)
+	}
+
+	// Filter the receipts by status, go to page 2, export the filter:
+	// first enough credited receipts for a second page.
+	for i := range 55 {
+		reporttest.AddReceipt(t, data.Receipts, &v, &v.ShopIDs[0], i%3, time.Date(2026, 3, 1+i%14, 9, i, 0, 0, time.UTC),
+			receipt.Credited)
+	}
+	run("filter receipts", chromedp.Navigate(pb+"/receipts"), chromedp.WaitVisible(chromedp.ID("receipts")),
+		chromedp.SetValue(chromedp.CSS(`select[name="status"]`), "credited"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("next-page")), shot("04-receipts-credited"))
+	rowsOf := func() []string {
+		t.Helper()
+		ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#receipts tbody tr")].map(tr =>
+			tr.querySelector("a.receipt-link").href.split("/").pop() + " " + tr.querySelector(".st").className.split("st-")[1])`))
+		if err != nil {
+			t.Fatalf("receipt rows: %v", err)
+		}
+		return ids
+	}
+	shown := rowsOf()
+	run("page 2", chromedp.Click(chromedp.ID("next-page")), chromedp.WaitVisible(chromedp.ID("receipts")), shot("04-receipts-credited-2"))
+	shown = append(shown, rowsOf()...)
+	seenRow := map[string]bool{}
+	var shownIDs []string
+	for _, r := range shown {
+		id, st, _ := strings.Cut(r, " ")
+		if seenRow[id] || st != "credited" {
+			t.Errorf("filtered pages: receipt %s in status %s (repeated %v)", id, st, seenRow[id])
+		}
+		seenRow[id] = true
+		shownIDs = append(shownIDs, id)
+	}
+	var wantIDs []string
+	if err := db.QueryRow(tctx, `SELECT array_agg(id::text ORDER BY purchased_at DESC, id DESC) FROM receipts WHERE program_id = $1
+		AND status = 'credited' AND purchased_at >= '2026-01-01' AND purchased_at < '2026-04-01'`, v.ProgramID).Scan(&wantIDs); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(shownIDs, " ") != strings.Join(wantIDs, " ") {
+		t.Errorf("filtered pages show %d receipts, the filter holds %d", len(shownIDs), len(wantIDs))
+	}
+
 	// Moderation: approve the first receipt of the queue.
 	run("moderation", chromedp.Navigate(pb+"/moderation"), chromedp.WaitVisible(chromedp.ID("queue")), shot("06-moderation"))
 	before := count("#queue button.approve")
@@ -270,17 +334,40 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("export-csv")),
 		chromedp.Click(chromedp.ID("export-csv")),
 	)
-	file := filepath.Join(downloads, "sales-sku-2026-02-2026-03.csv")
-	deadline := time.Now().Add(30 * time.Second)
-	var got []byte
-	for time.Now().Before(deadline) {
-		if got, err = os.ReadFile(file); err == nil && len(got) > 0 {
-			break
+	download := func(file string) []byte {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		var got []byte
+		for time.Now().Before(deadline) {
+			if got, err = os.ReadFile(filepath.Join(downloads, file)); err == nil && len(got) > 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // waiting for the browser's file, not timing an assertion
 		}
-		time.Sleep(100 * time.Millisecond) // waiting for the browser's file, not timing an assertion
+		return got
 	}
-	if !strings.Contains(string(got), "VT-1001") {
-		t.Errorf("downloaded export %s: %q", file, got)
+	if got := download("sales-sku-2026-02-2026-03.csv"); !strings.Contains(string(got), "VT-1001") {
+		t.Errorf("downloaded sales export: %q", got)
+	}
+	// The receipts export of the filtered list holds exactly its rows.
+	run("receipts export", chromedp.Navigate(pb+"/receipts?status=credited"), chromedp.WaitVisible(chromedp.ID("export-csv")),
+		chromedp.Click(chromedp.ID("export-csv")))
+	name := "receipts-" + time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly) + "-2026-03-31.csv"
+	cr := encsv.NewReader(strings.NewReader(strings.TrimPrefix(string(download(name)), "\ufeff")))
+	cr.Comma = ';'
+	table, err := cr.ReadAll()
+	if err != nil || len(table) < 2 {
+		t.Fatalf("receipts export %s: %v", name, err)
+	}
+	var exported []string
+	for _, row := range table[1:] {
+		exported = append(exported, row[0])
+		if row[4] != "credited" {
+			t.Errorf("receipts export: %s in status %s", row[0], row[4])
+		}
+	}
+	if strings.Join(exported, " ") != strings.Join(wantIDs, " ") {
+		t.Errorf("receipts export holds %d receipts, the filtered list %d", len(exported), len(wantIDs))
 	}
 	run("logout", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("email")))
 	t.Logf("screenshots in %s", shots)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -83,7 +84,8 @@ type Server struct {
 	o        Options
 	store    *reportdb.Store
 	approver Approver
-	pages    map[string]*template.Template
+	pagesMu  sync.Mutex
+	pages    map[string]map[string]*template.Template // by time zone, then page
 }
 
 // New returns the dashboard server.
@@ -107,8 +109,7 @@ func New(o Options) *Server {
 	if s.approver == nil {
 		s.approver = DefaultApprover{Receipts: o.Receipts, Credit: o.Credit}
 	}
-	s.pages = parseTemplates()
-	s.addPages()
+	s.pages = map[string]map[string]*template.Template{defaultZone.String(): parseTemplates(defaultZone)}
 	return s
 }
 

@@ -193,7 +193,7 @@ func TestPagesAndExports(t *testing.T) {
 		}
 	}
 	resp, body := e.do(t, c, "GET", fmt.Sprintf("/dashboard/p/%d/sales/export?by=sku&format=csv&from=2026-02&to=2026-03", v.ProgramID), nil)
-	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\ufeffКлюч,SKU") || !strings.Contains(body, ",10000.00,400.00,") {
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "\ufeffКлюч;SKU") || !strings.Contains(body, ";10000,00;400,00;") {
 		t.Errorf("sales csv: %q", body)
 	}
 }

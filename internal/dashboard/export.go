@@ -11,10 +11,19 @@ import (
 )
 
 // Cell types of an exported table. Money and quantities are integers
-// (kopecks, thousandths) converted only when written.
+// (kopecks, thousandths) converted only when written: in CSV as Russian
+// Excel reads numbers (decimal comma), in XLSX as numbers with a format.
 type (
 	money int64 // kopecks
 	qty   int64 // thousandths of a unit
+	// percent is a relative change in basis points (kpi.Change), with
+	// the page's text of it (change), which is also what a cell without a
+	// ratio says («новое», «—»).
+	percent struct {
+		bp   int64
+		ok   bool
+		text string
+	}
 )
 
 // table is one exportable table.
@@ -29,7 +38,7 @@ func (m money) text() string {
 	if m < 0 {
 		sign, m = "-", -m
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, m/100, m%100)
+	return fmt.Sprintf("%s%d,%02d", sign, m/100, m%100)
 }
 
 func (q qty) text() string {
@@ -37,8 +46,8 @@ func (q qty) text() string {
 	if q < 0 {
 		sign, q = "-", -q
 	}
-	s := fmt.Sprintf("%s%d.%03d", sign, q/1000, q%1000)
-	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	s := fmt.Sprintf("%s%d,%03d", sign, q/1000, q%1000)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ",")
 }
 
 func cellText(v any) string {
@@ -47,13 +56,14 @@ func cellText(v any) string {
 		return x.text()
 	case qty:
 		return x.text()
+	case percent:
+		return x.text
 	default:
 		return fmt.Sprint(x)
 	}
 }
 
-// send writes t as CSV (UTF-8 with a BOM, so Excel reads Cyrillic) or
-// XLSX, as format says.
+// sendTable writes t as CSV or XLSX, as format says (see streamTable).
 func sendTable(c *fiber.Ctx, t table, format string) error {
 	return streamTable(c, t.Name, t.Head, format, func(emit func([]any) error) error {
 		for _, r := range t.Rows {
@@ -70,7 +80,10 @@ func sendTable(c *fiber.Ctx, t table, format string) error {
 type rowSource func(emit func(row []any) error) error
 
 // streamTable sends the rows rows produces as CSV or XLSX without keeping
-// them, or the file, in memory. CSV goes out as it is written (Fiber's
+// them, or the file, in memory. The CSV is the one Excel opens in columns
+// on a Russian Windows: UTF-8 with a BOM (so it reads Cyrillic), ';'
+// between fields, a decimal comma, CRLF line ends. In XLSX money,
+// quantities and percentages are numeric cells with a number format. CSV goes out as it is written (Fiber's
 // body stream writer: rows runs after the handler has returned, so it must
 // not touch c); a failure then can no longer change the status, so the
 // file ends with a line saying it is incomplete. XLSX is a zip that needs
@@ -94,6 +107,23 @@ func streamTable(c *fiber.Ctx, name string, head []string, format string, rows r
 			_ = f.Close()
 			return err
 		}
+		// Built-in number formats: 4 "#,##0.00", 10 "0.00%".
+		moneyStyle, err := f.NewStyle(&excelize.Style{NumFmt: 4})
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
+		qtyFmt := "#,##0.###"
+		qtyStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &qtyFmt})
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
+		pctStyle, err := f.NewStyle(&excelize.Style{NumFmt: 10})
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
 		n := 1
 		err = rows(func(r []any) error {
 			n++
@@ -101,9 +131,15 @@ func streamTable(c *fiber.Ctx, name string, head []string, format string, rows r
 			for j, v := range r {
 				switch x := v.(type) {
 				case money:
-					row[j] = float64(x) / 100
+					row[j] = excelize.Cell{StyleID: moneyStyle, Value: float64(x) / 100}
 				case qty:
-					row[j] = float64(x) / 1000
+					row[j] = excelize.Cell{StyleID: qtyStyle, Value: float64(x) / 1000}
+				case percent:
+					if x.ok {
+						row[j] = excelize.Cell{StyleID: pctStyle, Value: float64(x.bp) / 10000}
+					} else {
+						row[j] = x.text
+					}
 				default:
 					row[j] = x
 				}
@@ -131,6 +167,7 @@ func streamTable(c *fiber.Ctx, name string, head []string, format string, rows r
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 			_, _ = w.WriteString("\ufeff")
 			cw := csv.NewWriter(w)
+			cw.Comma, cw.UseCRLF = ';', true
 			_ = cw.Write(head)
 			err := rows(func(r []any) error {
 				rec := make([]string, len(r))

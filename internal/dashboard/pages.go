@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/url"
 	"strconv"
 	"time"
@@ -203,9 +204,15 @@ func (s *Server) salesExport(c *fiber.Ctx) error {
 			"Продажи в прошлом периоде, ₽", "Изменение"}}
 	for _, l := range lines {
 		t.Rows = append(t.Rows, []any{l.Key, l.Label, l.Extra, l.Receipts, qty(l.UnitsMilli), money(l.SumKopecks),
-			money(l.PointsKopecks), money(l.Prev.SumKopecks), l.Change})
+			money(l.PointsKopecks), money(l.Prev.SumKopecks), changeCell(l.SumKopecks, l.Prev.SumKopecks)})
 	}
 	return sendTable(c, t, c.Query("format", "csv"))
+}
+
+// changeCell is the relative change from prev to cur as an export cell.
+func changeCell(cur, prev int64) percent {
+	bp, ok := kpi.Change(cur, prev)
+	return percent{bp: bp, ok: ok, text: change(cur, prev)}
 }
 
 // receiptFilter reads the receipt search form; drill-down links use the
@@ -266,7 +273,10 @@ func (s *Server) receipts(c *fiber.Ctx) error {
 		}
 		v.Set("before_at", last.At.Format(time.RFC3339Nano))
 		v.Set("before_id", last.ID)
-		d["Next"] = v.Encode()
+		// template.URL: an encoded query string, so html/template keeps
+		// its & and = (a plain string in a URL attribute is escaped as
+		// one value, and the next page would lose every filter).
+		d["Next"] = template.URL(v.Encode())
 	}
 	exp := url.Values{}
 	for k, val := range form {
@@ -274,7 +284,7 @@ func (s *Server) receipts(c *fiber.Ctx) error {
 			exp.Set(k, val)
 		}
 	}
-	d["ExportQuery"] = exp.Encode()
+	d["ExportQuery"] = template.URL(exp.Encode())
 	if f.ShopID != 0 || f.NoShop || f.ParticipantID != 0 || f.SKUID != 0 || f.Chain != "" || f.Region != "" || f.NoChain || f.NoRegion {
 		d["Narrowed"] = true
 	}
@@ -294,7 +304,10 @@ func (s *Server) receiptsExport(c *fiber.Ctx) error {
 	// The rows are read page by page while the file is written; the source
 	// may run after the handler returns, so it captures what it needs of c.
 	ctx, pid := c.UserContext(), program(c)
-	head := []string{"ID", "Дата покупки", "Статус", "Причина", "Сумма, ₽", "Баллы", "Магазин", "Участник"}
+	loc := pid.Location
+	head := []string{"ID", "Дата покупки (по чеку)", "Загружен (" + zoneName(loc) + ")", "Статус", "Код статуса", "Причина",
+		"Код причины", "Сумма, ₽", "Баллы", "Продавец (по чеку)", "ИНН продавца", "Адрес расчётов", "Магазин участника",
+		"Участник"}
 	return streamTable(c, "receipts-"+form["d_from"]+"-"+form["d_to"], head, c.Query("format", "csv"),
 		func(emit func([]any) error) error {
 			for n := 0; n < maxExportReceipts; {
@@ -303,8 +316,13 @@ func (s *Server) receiptsExport(c *fiber.Ctx) error {
 					return err
 				}
 				for _, r := range rows {
-					if err := emit([]any{r.ID, r.At.Format("2006-01-02 15:04"), statusNames[r.Status], r.StatusReason,
-						money(r.SumKopecks), money(r.PointsKopecks), r.ShopName, r.ParticipantName}); err != nil {
+					bought, uploaded := r.At.Format("02.01.2006 15:04"), ""
+					if r.ByUpload {
+						bought, uploaded = "", r.At.In(loc).Format("02.01.2006 15:04")
+					}
+					if err := emit([]any{r.ID, bought, uploaded, statusNames[r.Status], r.Status, receipt.Message(r.StatusReason),
+						r.StatusReason, money(r.SumKopecks), money(r.PointsKopecks), r.SellerName, r.SellerINN, r.SellerAddress,
+						r.ShopName, r.ParticipantName}); err != nil {
 						return err
 					}
 				}
@@ -357,13 +375,15 @@ func (s *Server) photo(c *fiber.Ctx) error {
 	if err != nil {
 		return s.errorPage(c, fiber.StatusNotFound, "Фото нет.")
 	}
-	defer rc.Close()
 	ct := "image/jpeg"
 	if len(r.PhotoKey) > 4 && r.PhotoKey[len(r.PhotoKey)-4:] == ".png" {
 		ct = "image/png"
 	}
 	c.Set(fiber.HeaderContentType, ct)
 	c.Set("Cache-Control", "private, max-age=3600")
+	// The body is read after the handler returns: the response owns rc
+	// from here and closes it once sent (fasthttp closes an io.Closer body
+	// stream), so it must not be closed here.
 	return c.SendStream(rc)
 }
 
@@ -422,7 +442,7 @@ func decisionText(done string, r receipt.Receipt) string {
 	case receipt.Matched:
 		return "Чек подтверждён и сопоставлен с каталогом; баллы начислит обработка чека."
 	case receipt.Queued:
-		return "Чек подтверждён модератором и отправлен на повторную проверку в ФНС."
+		return "Чек подтверждён модератором и отправлен на повторную проверку в ФНС; если данных чека так и не будет, он будет отклонён."
 	case receipt.NoEligibleItems:
 		return "Решение принято, но баллов за чек нет: " + why + " Участник получит уведомление."
 	case receipt.Rejected:
@@ -483,6 +503,9 @@ func (s *Server) confirmAlias(c *fiber.Ctx) error {
 
 const participantsPage = 50
 
+// participantStatusNames are participants.status in Russian.
+var participantStatusNames = map[string]string{"invited": "приглашён", "active": "активен", "blocked": "заблокирован"}
+
 func (s *Server) participants(c *fiber.Ctx) error {
 	per := s.period(c)
 	page, _ := strconv.Atoi(c.Query("page"))
@@ -510,15 +533,18 @@ func (s *Server) participantsExport(c *fiber.Ctx) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	loc := program(c).Location
 	t := table{Name: "participants-" + per.FromMonth + "-" + per.ToMonth,
-		Head: []string{"ID", "Имя", "Роль", "Статус", "Магазин", "Последняя активность", "Баланс", "В ожидании",
+		Head: []string{"ID", "Имя", "Роль", "Код роли", "Статус", "Код статуса", "Магазин",
+			"Последняя активность (" + zoneName(loc) + ")", "Баланс", "В ожидании",
 			"Загружено чеков", "Подтверждённых продаж", "Продажи SKU, ₽", "Баллы за чеки в периоде"}}
 	for _, r := range rows {
 		last := ""
 		if r.LastActivity != nil {
-			last = r.LastActivity.Format("2006-01-02 15:04")
+			last = r.LastActivity.In(loc).Format("02.01.2006 15:04")
 		}
-		t.Rows = append(t.Rows, []any{r.ID, r.Name, roleNames[r.Role], r.Status, r.ShopName, last, money(r.BalanceKopecks),
+		t.Rows = append(t.Rows, []any{r.ID, r.Name, roleNames[r.Role], r.Role, participantStatusNames[r.Status], r.Status,
+			r.ShopName, last, money(r.BalanceKopecks),
 			money(r.PendingKopecks), r.Uploads, r.Receipts, money(r.SumKopecks), money(r.PointsKopecks)})
 	}
 	return sendTable(c, t, c.Query("format", "csv"))

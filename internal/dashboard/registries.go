@@ -75,9 +75,15 @@ func (s *Server) registriesPage(c *fiber.Ctx) error {
 	if s.o.Registries == nil {
 		return s.fail(c, errNoRegistries)
 	}
-	prev := s.o.Now().In(time.FixedZone("MSK", 3*3600)).AddDate(0, -1, 0)
-	return s.showRegistries(c, fiber.StatusOK, uploadForm{Period: prev.Format("2006-01"), UnknownShops: registry.UnknownShopsReport,
+	return s.showRegistries(c, fiber.StatusOK, uploadForm{Period: s.lastMonth(c), UnknownShops: registry.UnknownShopsReport,
 		InviteMethod: registry.MethodCode, InviteSMS: true})
+}
+
+// lastMonth is the month before the current one in the program's zone,
+// "2006-01": the default period of a points registry.
+func (s *Server) lastMonth(c *fiber.Ctx) string {
+	now := s.o.Now().In(program(c).Location)
+	return time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
 }
 
 func (s *Server) showRegistries(c *fiber.Ctx, status int, f uploadForm) error {
@@ -102,7 +108,7 @@ func (s *Server) uploadRegistry(c *fiber.Ctx) error {
 		InviteMethod: c.FormValue("invite_method"), InviteSMS: c.FormValue("invite_sms") != "",
 		InviteEmail: c.FormValue("invite_email") != ""}
 	if f.Period == "" {
-		f.Period = s.o.Now().AddDate(0, -1, 0).Format("2006-01")
+		f.Period = s.lastMonth(c)
 	}
 	fail := func(err error) error {
 		e, ok := apperr.As(err)

@@ -53,16 +53,12 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"match": func(s string) string { return matchNames[s] },
-	"date":  func(t time.Time) string { return t.Format("02.01.2006") },
-	"datetime": func(t time.Time) string {
-		return t.Format("02.01.2006 15:04")
-	},
-	"optdatetime": func(t *time.Time) string {
-		if t == nil {
-			return "—"
-		}
-		return t.Format("02.01.2006 15:04")
-	},
+	// date is a calendar date (a period bound, a purchase day, a
+	// program's dates): shown as it is, never moved between zones.
+	"date": func(t time.Time) string { return t.Format("02.01.2006") },
+	// wall is a purchase time: the shop's wall clock printed on the
+	// receipt, with no zone, shown as it is.
+	"wall":   func(t time.Time) string { return t.Format("02.01.2006 15:04") },
 	"iso":    func(t time.Time) string { return t.Format(time.DateOnly) },
 	"change": change,
 	"idstr":  func(n int64) string { return strconv.FormatInt(n, 10) },
@@ -121,14 +117,78 @@ func change(cur, prev int64) string {
 	return kpi.Percent(c)
 }
 
-func parseTemplates() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+// zoneFuncs are the template functions that show instants (uploads,
+// events, ledger movements, sign-ins, task and registry times) in loc, the
+// program's zone, and name it.
+func zoneFuncs(loc *time.Location) template.FuncMap {
+	at := func(t time.Time) string { return t.In(loc).Format("02.01.2006 15:04") }
+	opt := func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return at(*t)
+	}
+	return template.FuncMap{
+		"datetime": at, "optdatetime": opt, "msk": at, "optmsk": opt,
+		"localdate": func(t time.Time) string { return t.In(loc).Format("02.01.2006") },
+		"zone":      func() string { return zoneName(loc) },
+	}
+}
+
+// zoneName names loc for a reader: «МСК» for Moscow, else the IANA name
+// with its offset now.
+func zoneName(loc *time.Location) string {
+	if loc.String() == "Europe/Moscow" {
+		return "МСК"
+	}
+	_, off := time.Now().In(loc).Zone()
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return fmt.Sprintf("%s, UTC%s%d:%02d", loc.String(), sign, off/3600, off%3600/60)
+}
+
+// parseTemplates parses every page with its times shown in loc.
+func parseTemplates(loc *time.Location) map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).Funcs(taskFuncs).Funcs(zoneFuncs(loc)).
+		ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
 	for _, n := range pageNames {
-		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+n+".html"))
-		out[n] = t
+		out[n] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+n+".html"))
+	}
+	for _, n := range extraPages {
+		files := []string{"templates/" + n + ".html"}
+		if n == "tasks_queue" || n == "tasks_submission" {
+			files = append(files, "templates/tasks_card.html")
+		}
+		out[n] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, files...))
 	}
 	return out
+}
+
+// defaultZone is the zone of pages without a program (sign-in, errors):
+// clients.timezone's default.
+var defaultZone = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// templates returns the pages parsed for loc, parsing them on first use:
+// a time zone's functions are bound when a template is parsed, and the
+// clients' zones are few.
+func (s *Server) templates(loc *time.Location) map[string]*template.Template {
+	s.pagesMu.Lock()
+	defer s.pagesMu.Unlock()
+	t, ok := s.pages[loc.String()]
+	if !ok {
+		t = parseTemplates(loc)
+		s.pages[loc.String()] = t
+	}
+	return t
 }
 
 // render executes page with data plus the common fields: the session, the
@@ -145,13 +205,17 @@ func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
 			}
 		}
 	}
+	loc := defaultZone
 	if p, ok := c.Locals(ctxProgram).(reportdb.Program); ok {
 		data["Program"] = p
 		data["Base"] = fmt.Sprintf("%s/p/%d", Prefix, p.ID)
+		if p.Location != nil {
+			loc = p.Location
+		}
 	}
 	data["Page"] = page
 	var buf bytes.Buffer
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := s.templates(loc)[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.o.Logger.ErrorContext(c.UserContext(), "render dashboard page", "page", page, "err", err)
 		c.Status(fiber.StatusInternalServerError)
 		return c.SendString("Внутренняя ошибка.")

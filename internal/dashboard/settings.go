@@ -140,7 +140,7 @@ func (s *Server) skusExport(c *fiber.Ctx) error {
 	format := c.Query("format", "csv")
 	switch format {
 	case "csv":
-		err = catalog.WriteCSV(&buf, list)
+		err = catalog.WriteExcelCSV(&buf, list) // the import reads it back as it is
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	case "xlsx":
 		err = catalog.WriteXLSX(&buf, list)

@@ -62,7 +62,12 @@ func (e *env) catalogCSV(t *testing.T, c *client, pid int64) [][]string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("export: %d", resp.StatusCode)
 	}
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+	if !strings.HasPrefix(body, "\ufeff") {
+		t.Errorf("catalog export has no BOM")
+	}
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff")))
+	r.Comma = ';' // as Russian Excel reads it
+	rows, err := r.ReadAll()
 	if err != nil || len(rows) < 2 {
 		t.Fatalf("export is no catalog CSV: %v %q", err, body)
 	}
@@ -104,7 +109,7 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 	for i := 1; i < len(edited); i++ {
 		if edited[i][wcol] != before[i][wcol] {
 			changed++
-			if edited[i][wcol] != "2.5" && edited[i][wcol] != "2.50" {
+			if edited[i][wcol] != "2,50" {
 				t.Errorf("edited weight exported as %q", edited[i][wcol])
 			}
 		}
@@ -113,12 +118,14 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 		t.Fatalf("%d weights changed by one edit", changed)
 	}
 
-	// Re-import the export with every weight set to 1.25.
+	// Re-import the export, as Excel saves it, with every weight set to 1,25.
 	for i := 1; i < len(edited); i++ {
-		edited[i][wcol] = "1.25"
+		edited[i][wcol] = "1,25"
 	}
 	var file bytes.Buffer
+	file.WriteString("\ufeff")
 	w := csv.NewWriter(&file)
+	w.Comma = ';'
 	_ = w.WriteAll(edited)
 	e.do(t, m, "GET", base, nil)
 	if resp, body := e.importCatalog(t, m, base+"/skus/import", file.Bytes()); resp.StatusCode != http.StatusSeeOther {
@@ -126,7 +133,7 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 	}
 	imported := e.catalogCSV(t, m, v.ProgramID)
 	for i := 1; i < len(imported); i++ {
-		if imported[i][wcol] != "1.25" {
+		if imported[i][wcol] != "1,25" {
 			t.Fatalf("after import row %d has weight %q", i, imported[i][wcol])
 		}
 	}

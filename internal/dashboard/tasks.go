@@ -36,8 +36,8 @@ type TaskStore interface {
 
 var _ TaskStore = (*taskdb.Store)(nil)
 
-// extraPages are the task and registry templates (parsed by addPages, with
-// taskFuncs on top of the common funcs).
+// extraPages are the task and registry templates (parsed by
+// parseTemplates with taskFuncs besides the common funcs).
 var extraPages = []string{"tasks", "tasks_new", "tasks_queue", "tasks_submission", "registries", "registry"}
 
 var recurrenceNames = map[task.Recurrence]string{task.Once: "однократно", task.Daily: "ежедневно",
@@ -59,14 +59,9 @@ var rejectReasonOrder = []string{"photo_unreadable", "not_done", "wrong_shop", "
 var flagSeverity = map[task.FlagCode]string{task.FlagDuplicatePhoto: "bad", task.FlagSimilarPhoto: "bad",
 	task.FlagOutsideGeofence: "bad", task.FlagCaptureOutside: "bad", task.FlagCaptureFuture: "bad"}
 
+// taskFuncs are the task and registry pages' functions; their times
+// ("msk", "optmsk") are zoneFuncs, in the program's zone.
 var taskFuncs = template.FuncMap{
-	"msk": func(t time.Time) string { return t.In(task.Moscow).Format("02.01.2006 15:04") },
-	"optmsk": func(t *time.Time) string {
-		if t == nil {
-			return "—"
-		}
-		return t.In(task.Moscow).Format("02.01.2006 15:04")
-	},
 	"recurrence": func(r task.Recurrence) string { return recurrenceNames[r] },
 	"substatus": func(s task.SubmissionStatus) string {
 		if n, ok := subStatusNames[s]; ok {
@@ -133,18 +128,6 @@ var taskFuncs = template.FuncMap{
 		return m
 	},
 	"add": func(a, b int) int { return a + b },
-}
-
-// addPages parses the task and registry pages into s.pages.
-func (s *Server) addPages() {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).Funcs(taskFuncs).ParseFS(templateFS, "templates/layout.html"))
-	for _, n := range extraPages {
-		files := []string{"templates/" + n + ".html"}
-		if n == "tasks_queue" || n == "tasks_submission" {
-			files = append(files, "templates/tasks_card.html")
-		}
-		s.pages[n] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, files...))
-	}
 }
 
 // registerTasks mounts the task pages on the program group p.
@@ -257,8 +240,9 @@ func (s *Server) newTaskPage(c *fiber.Ctx) error {
 	if err := staff(c).CheckClient(program(c).ClientID, access.ClientManager); err != nil {
 		return s.fail(c, err)
 	}
-	now := s.o.Now().In(task.Moscow)
-	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, task.Moscow)
+	loc := program(c).Location
+	now := s.o.Now().In(loc)
+	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	f := taskForm{StartsAt: start.Format(formTime), DueAt: start.AddDate(0, 1, 0).Format(formTime),
 		Recurrence: string(task.Weekly), PerParticipant: "1", PerShop: "0", MinPhotos: "1", MaxPhotos: "3",
 		Geofence: "0", AutoMin: "3"}
@@ -288,7 +272,7 @@ func (s *Server) createTask(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	p := program(c)
-	f, t, err := readTaskForm(c, p.ID)
+	f, t, err := readTaskForm(c, p.ID, p.Location)
 	if err == nil {
 		_, err = s.o.Tasks.CreateTask(c.UserContext(), staff(c), t)
 	}
@@ -329,7 +313,7 @@ func splitList(v string) []string {
 }
 
 // readTaskForm reads the create form into the form state and a task.
-func readTaskForm(c *fiber.Ctx, programID int64) (taskForm, task.Task, error) {
+func readTaskForm(c *fiber.Ctx, programID int64, loc *time.Location) (taskForm, task.Task, error) {
 	f := taskForm{Title: c.FormValue("title"), Instructions: c.FormValue("instructions"), Reward: c.FormValue("reward"),
 		StartsAt: c.FormValue("starts_at"), DueAt: c.FormValue("due_at"), Recurrence: c.FormValue("recurrence"),
 		PerParticipant: c.FormValue("per_participant"), PerShop: c.FormValue("per_shop"),
@@ -366,10 +350,10 @@ func readTaskForm(c *fiber.Ctx, programID int64) (taskForm, task.Task, error) {
 		return f, t, bad("reward_kopecks", "Вознаграждение — число баллов, например 300 или 150,50.")
 	}
 	t.RewardKopecks = k
-	if t.StartsAt, err = time.ParseInLocation(formTime, f.StartsAt, task.Moscow); err != nil {
+	if t.StartsAt, err = time.ParseInLocation(formTime, f.StartsAt, loc); err != nil {
 		return f, t, bad("starts_at", "Начало: дата и время.")
 	}
-	if t.DueAt, err = time.ParseInLocation(formTime, f.DueAt, task.Moscow); err != nil {
+	if t.DueAt, err = time.ParseInLocation(formTime, f.DueAt, loc); err != nil {
 		return f, t, bad("due_at", "Срок: дата и время.")
 	}
 	for _, x := range []struct {

@@ -15,6 +15,17 @@ const (
 	ReasonPointsCapped    = "points_capped"
 )
 
+// Reason codes of a moderator's approval that settles a receipt instead of
+// sending it back to the moderation queue.
+const (
+	// ReasonNoRules: the receipt's program has no rules at all; it ends
+	// without points.
+	ReasonNoRules = "program_rules_none"
+	// ReasonReturnNothingLeft: a return whose sale's points were all
+	// spent; nothing is taken back.
+	ReasonReturnNothingLeft = "return_points_spent"
+)
+
 // Messages are the Russian texts of the receipt reason codes this package
 // introduces. Until internal/receipt/messages.go holds them, receipt.Message
 // falls back to a generic text; Process also puts the text in the event's
@@ -22,8 +33,10 @@ const (
 var Messages = map[string]string{
 	ReasonNoProgram:              "У клиента нет действующей программы для этого чека.",
 	ReasonRulesMissing:           "Для программы не заданы правила начисления. Чек проверит модератор.",
+	ReasonNoRules:                "Модератор подтвердил чек, но у программы нет правил начисления: баллов за чек нет.",
 	ReasonReturnNoSale:           "Возврат: исходная покупка с начисленными баллами не найдена.",
 	ReasonReturnNoBalance:        "Возврат: баллов на счёте недостаточно для списания. Чек проверит модератор.",
+	ReasonReturnNothingLeft:      "Возврат подтверждён модератором; баллы за покупку уже потрачены, списывать нечего.",
 	ReasonPointsCapped:           "Лимит баллов достигнут: за этот чек баллы не начислены.",
 	rules.ReasonNotASale:         rules.Message(rules.ReasonNotASale),
 	rules.ReasonParticipantBlock: rules.Message(rules.ReasonParticipantBlock),

@@ -208,11 +208,30 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	}
 	r.ProgramID = &prog.ID
 	if r.Operation == 2 {
-		return s.reverse(ctx, tx, r, prog, actor)
+		return s.reverse(ctx, tx, r, prog, actor, approved)
 	}
-	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt)
+	// Outside the program's dates no rules version applies, whatever
+	// versions exist: rejected as such, never sent to a moderator.
+	if rules.OutsideProgram(prog.Program, r.PurchasedAt) {
+		for i := range r.Items {
+			r.Items[i].PointsReason = rules.ReasonOutsideProgram
+		}
+		return s.transition(r, receipt.Rejected, actor, rules.ReasonOutsideProgram, map[string]any{"program_id": prog.ID})
+	}
+	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, false)
 	if err != nil {
 		return err
+	}
+	if !ok && approved {
+		// A moderator approved a purchase made within the program's dates
+		// but before its first rules took effect: those first rules
+		// apply. Sending it back to review would loop.
+		if ruleSet, version, ok, err = s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, true); err != nil {
+			return err
+		}
+		if !ok {
+			return s.transition(r, receipt.NoEligibleItems, actor, ReasonNoRules, map[string]any{"program_id": prog.ID})
+		}
 	}
 	if !ok {
 		return s.transition(r, receipt.NeedsReview, actor, ReasonRulesMissing, map[string]any{"program_id": prog.ID})
@@ -383,7 +402,11 @@ const (
 // in full). A sale may be returned in several receipts: each reversal is
 // keyed on the return receipt, earlier returns of the sale are counted line
 // by line, and no sale is ever reversed beyond what it was credited.
-func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, prog program, actor string) error {
+//
+// A return the participant's balance cannot cover goes to a moderator;
+// approved, it takes back what the balance still holds (nothing left: it
+// ends without points), so the approval settles it.
+func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, prog program, actor string, approved bool) error {
 	perLine := make([]int64, len(r.Items))
 	// The same return sent through again (a retried task): report what it
 	// already reversed, post nothing.
@@ -459,12 +482,52 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 	switch _, err := ledgerdb.Post(ctx, tx, t); {
 	case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		// ErrAlreadyPosted: this very return reversed this sale already.
-	case errors.Is(err, ledger.ErrInsufficientBalance):
+	case errors.Is(err, ledger.ErrInsufficientBalance) && !approved:
 		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
+	case errors.Is(err, ledger.ErrInsufficientBalance):
+		left, err := ledgerdb.AccountBalance(ctx, tx, from)
+		if err != nil {
+			return err
+		}
+		if left <= 0 {
+			for i := range r.Items {
+				r.Items[i].PointsReason = ReasonReturnNothingLeft
+			}
+			return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
+		}
+		scaleLines(perLine, amount, left)
+		amount = left
+		t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
+		if _, err := ledgerdb.Post(ctx, tx, t); err != nil {
+			return err
+		}
 	default:
 		return err
 	}
 	return s.reversed(r, actor, found.ID, amount, perLine)
+}
+
+// scaleLines scales the per-line amounts of a reversal of total to one of
+// part (0 < part < total): each line its share rounded down, and the
+// kopecks the rounding lost (fewer than the lines with an amount) back one
+// each to the first lines that had one, so the lines keep their share of
+// the total (a receipt bonus is no line's).
+func scaleLines(perLine []int64, total, part int64) {
+	had := make([]bool, len(perLine))
+	var lines, sum int64
+	for i, v := range perLine {
+		had[i] = v > 0
+		lines += v
+		perLine[i] = v * part / total
+		sum += perLine[i]
+	}
+	want := lines * part / total
+	for i := 0; sum < want && i < len(perLine); i++ {
+		if had[i] {
+			perLine[i]++
+			sum++
+		}
+	}
 }
 
 // reversed records on the return receipt that it took amount back from the

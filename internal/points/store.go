@@ -75,13 +75,20 @@ func findProgram(ctx context.Context, tx pgx.Tx, clientID int64, programID *int6
 	return p, err == nil, err
 }
 
-// loadRules returns the version of the program's rules in force on day.
-func (s *Service) loadRules(ctx context.Context, tx pgx.Tx, programID int64, day time.Time) (rules.Rules, int, bool, error) {
+// loadRules returns the version of the program's rules in force on day,
+// or, with first, the version that took effect first (for a day before
+// any took effect).
+func (s *Service) loadRules(ctx context.Context, tx pgx.Tx, programID int64, day time.Time, first bool) (rules.Rules, int, bool, error) {
 	var version int
 	var body []byte
-	err := tx.QueryRow(ctx, `SELECT version, body FROM program_rules
+	q := `SELECT version, body FROM program_rules
 		WHERE program_id = $1 AND effective_from <= $2::date
-		ORDER BY effective_from DESC, version DESC LIMIT 1`, programID, day).Scan(&version, &body)
+		ORDER BY effective_from DESC, version DESC LIMIT 1`
+	if first {
+		q = `SELECT version, body FROM program_rules WHERE program_id = $1 AND $2::date IS NOT NULL
+		ORDER BY effective_from, version DESC LIMIT 1`
+	}
+	err := tx.QueryRow(ctx, q, programID, day).Scan(&version, &body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rules.Rules{}, 0, false, nil
 	}

@@ -1,5 +1,10 @@
 package receipt
 
+// ReasonModeratorApproved is the reason of the event by which a moderator
+// approves a receipt out of needs_review. Verification reads it: a receipt
+// approved without fiscal data is not sent to review a second time.
+const ReasonModeratorApproved = "moderator_approved"
+
 // messages are the participant-facing explanations of reason codes, in
 // Russian. A reason without an entry falls back to a generic text, so a new
 // code never shows an empty line.
@@ -38,6 +43,9 @@ var messages = map[string]string{
 	"receipt_too_old":       "Чек слишком старый для участия в программе.",
 	"shop_mismatch":         "Чек пробит не в вашем магазине.",
 	"program_not_active":    "Программа сейчас не действует.",
+
+	// After a moderator's approval (internal/verify).
+	"ofd_no_data_after_review": "Модератор подтвердил чек, но ФНС так и не передала его данные: без товаров чека баллы начислить нельзя.",
 }
 
 // Message returns the Russian explanation of a reason code.

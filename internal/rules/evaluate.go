@@ -319,7 +319,7 @@ func eligibility(in Input) string {
 		return ReasonRoleNotEligible
 	}
 	day := dateOf(in.Receipt.PurchasedAt)
-	if day.Before(dateOf(in.Program.StartsOn)) || day.After(dateOf(in.Program.EndsOn)) {
+	if OutsideProgram(in.Program, in.Receipt.PurchasedAt) {
 		return ReasonOutsideProgram
 	}
 	uploaded := in.Receipt.UploadedAt
@@ -422,6 +422,15 @@ func AddressMatches(receiptAddr, shopAddr string) bool {
 		}
 	}
 	return true
+}
+
+// OutsideProgram reports whether a purchase at purchased (the shop's wall
+// clock) falls outside the program's dates, both days included. Such a
+// receipt is rejected with ReasonOutsideProgram whether or not the program
+// has rules for that day.
+func OutsideProgram(p Program, purchased time.Time) bool {
+	day := dateOf(purchased)
+	return day.Before(dateOf(p.StartsOn)) || day.After(dateOf(p.EndsOn))
 }
 
 func dateOf(t time.Time) time.Time {

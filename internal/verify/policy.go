@@ -20,7 +20,22 @@ const (
 	ReasonRetriesExhausted = "ofd_retries_exhausted"
 	// ReasonPhotoMissing: the stored photo of a receipt is gone.
 	ReasonPhotoMissing = "photo_missing"
+	// ReasonNoDataAfterReview: a moderator approved a receipt whose fiscal
+	// data had not come, and the operator still gave none (see
+	// Service.apply): the receipt is rejected instead of going back to the
+	// moderation queue, which would loop.
+	ReasonNoDataAfterReview = "ofd_no_data_after_review"
 )
+
+// approvedAt returns when a moderator last approved r, if ever.
+func approvedAt(r *receipt.Receipt) (time.Time, bool) {
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		if r.Events[i].Reason == receipt.ReasonModeratorApproved {
+			return r.Events[i].At, true
+		}
+	}
+	return time.Time{}, false
+}
 
 // Outcomes of one task run, used as the "outcome" label of metrics and in
 // logs.

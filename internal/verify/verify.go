@@ -379,8 +379,35 @@ func query(r receipt.Receipt) ofd.Query {
 
 // apply writes the outcome of a provider call onto r (status verifying)
 // and returns the outcome and, when a retry follows, its time.
+//
+// A receipt a moderator approved without fiscal data (back to queued) gets
+// a fresh window from the approval, and what would send it to the
+// moderation queue again rejects it (ReasonNoDataAfterReview): the
+// moderator has already decided, so the queue never sees it twice.
 func (s *Service) apply(r *receipt.Receipt, rec ofd.Receipt, ferr error, now time.Time) (string, *time.Time, error) {
 	deadline := r.CreatedAt.Add(s.cfg.PendingWindow)
+	approved, reviewed := approvedAt(r)
+	if reviewed && approved.Add(s.cfg.PendingWindow).After(deadline) {
+		deadline = approved.Add(s.cfg.PendingWindow)
+	}
+	return s.applyOutcome(r, rec, ferr, now, deadline, reviewed)
+}
+
+// review moves r to needs_review for reason, or, when a moderator has
+// already approved it (reviewed), rejects it with ReasonNoDataAfterReview.
+func review(r *receipt.Receipt, reviewed bool, reason string, data map[string]any) (string, error) {
+	if !reviewed {
+		return OutcomeNeedsReview, r.Transition(receipt.NeedsReview, Actor, reason, data)
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["review_reason"] = reason
+	return OutcomeRejected, r.Transition(receipt.Rejected, Actor, ReasonNoDataAfterReview, data)
+}
+
+// applyOutcome is apply's policy with the verification deadline given.
+func (s *Service) applyOutcome(r *receipt.Receipt, rec ofd.Receipt, ferr error, now, deadline time.Time, reviewed bool) (string, *time.Time, error) {
 	var (
 		rl *ofd.RateLimitedError
 		re *ofd.RejectedError
@@ -408,21 +435,26 @@ func (s *Service) apply(r *receipt.Receipt, rec ofd.Receipt, ferr error, now tim
 	case errors.As(ferr, &re):
 		r.Attempts++
 		to, reason := RejectReason(re)
-		err := r.Transition(to, Actor, reason,
-			map[string]any{"provider": re.Provider, "provider_reason": re.Reason, "provider_message": re.Message})
+		data := map[string]any{"provider": re.Provider, "provider_reason": re.Reason, "provider_message": re.Message}
 		if to == receipt.NeedsReview {
-			return OutcomeNeedsReview, nil, err
+			out, err := review(r, reviewed, reason, data)
+			return out, nil, err
 		}
-		return OutcomeRejected, nil, err
+		return OutcomeRejected, nil, r.Transition(to, Actor, reason, data)
 
 	case errors.Is(ferr, ofd.ErrNotYet):
 		r.Attempts++
 		pr := pendingReason(ferr)
 		data := map[string]any{"provider": provider(rec, ferr), "pending_reason": pr, "attempt": r.Attempts}
 		if pr == "no_data" && countNoData(r.Events)+1 >= s.cfg.NoDataLimit {
-			return OutcomeNeedsReview, nil, r.Transition(receipt.NeedsReview, Actor, ReasonNoData, data)
+			out, err := review(r, reviewed, ReasonNoData, data)
+			return out, nil, err
 		}
 		if !now.Before(deadline) {
+			if reviewed {
+				out, err := review(r, reviewed, "ofd_pending_expired", data)
+				return out, nil, err
+			}
 			return OutcomeExpired, nil, r.Transition(receipt.NeedsReview, Actor, "ofd_pending_expired", data)
 		}
 		next := minTime(now.Add(delayAt(s.cfg.PendingDelays, r.Attempts)), deadline)
@@ -433,6 +465,10 @@ func (s *Service) apply(r *receipt.Receipt, rec ofd.Receipt, ferr error, now tim
 		r.Attempts++
 		data := map[string]any{"provider": provider(rec, ferr), "error": truncate(ferr.Error(), 300), "attempt": r.Attempts}
 		if !now.Before(deadline) {
+			if reviewed {
+				out, err := review(r, reviewed, ReasonRetriesExhausted, data)
+				return out, nil, err
+			}
 			return OutcomeExpired, nil, r.Transition(receipt.NeedsReview, Actor, ReasonRetriesExhausted, data)
 		}
 		next := minTime(now.Add(delayAt(s.cfg.TransientDelays, r.Attempts)), deadline)

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	_ "time/tzdata" // clients' zones, also on an image without the zone database
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,17 +30,46 @@ type Program struct {
 	EndsOn        time.Time
 	BudgetKopecks int64
 	Crediting     string
+	// TimeZone is the client's IANA zone (clients.timezone), the zone the
+	// dashboard shows its times in; Location is it loaded.
+	TimeZone string
+	Location *time.Location
 }
 
-const programCols = `p.id, p.client_id, c.name, c.code, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks, p.crediting`
+const programCols = `p.id, p.client_id, c.name, c.code, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks,
+	p.crediting, c.timezone`
 
 func scanProgram(row pgx.Row) (Program, error) {
 	var p Program
-	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.ClientCode, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn, &p.BudgetKopecks, &p.Crediting)
+	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.ClientCode, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn,
+		&p.BudgetKopecks, &p.Crediting, &p.TimeZone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}
-	return p, err
+	if err != nil {
+		return p, err
+	}
+	// The column's check admits only IANA names PostgreSQL knows; Go
+	// carries its own copy of the zone database (time/tzdata).
+	if p.Location, err = location(p.TimeZone); err != nil {
+		return p, fmt.Errorf("client %d time zone %q: %w", p.ClientID, p.TimeZone, err)
+	}
+	return p, nil
+}
+
+// locations caches loaded zones: every page loads its program.
+var locations sync.Map // string → *time.Location
+
+func location(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
 }
 
 // Programs lists the programs staff may see: its client's, or every
@@ -341,9 +372,17 @@ type ReceiptRow struct {
 	StatusReason    string
 	SumKopecks      int64 // negative for a return receipt: it takes its sum back out of the sales
 	PointsKopecks   int64
-	ShopName        string
+	ShopName        string // the shop the receipt counts for (the participant's)
 	ParticipantID   int64
 	ParticipantName string
+	// The seller from the fiscal data ("" until the operator answered).
+	SellerName    string
+	SellerINN     string
+	SellerAddress string // retail address, else the retail place
+	// ByUpload: At is the upload time (UTC), the receipt having no
+	// purchase time; otherwise At is the purchase time on the receipt,
+	// the shop's wall clock with no zone.
+	ByUpload bool
 }
 
 // signedSum is a receipt r's sum as lists and exports show it: negative
@@ -423,7 +462,7 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 		}
 	}
 	const cols = `r.status, r.status_reason, ` + signedSum + `, r.points_kopecks,
-		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')`
+		COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, ''), ` + sellerCols
 	const joins = ` LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id`
 	lim := fmt.Sprint(f.Limit)
 
@@ -453,7 +492,7 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 	if f.BeforeID != "" {
 		where = append(where, fmt.Sprintf("(%s, %s) < (%s, %s::uuid)", at, id, arg(f.BeforeAt), arg(f.BeforeID)))
 	}
-	q := `SELECT ` + id + ` rid, ` + at + ` at, ` + cols + ` FROM ` + from + joins + `
+	q := `SELECT ` + id + ` rid, ` + at + ` at, false, ` + cols + ` FROM ` + from + joins + `
 		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ` + lim
 	if mixed {
 		// Receipts without one (only received, unreadable and duplicate
@@ -478,13 +517,15 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 		parts := []string{"(" + q + ")"}
 		for _, st := range statuses {
 			where := append([]string{"r.program_id = $1", "r.client_id = $2", "r.fn IS NULL", "r.status = '" + st + "'"}, common...)
-			parts = append(parts, `(SELECT r.id, (r.created_at AT TIME ZONE 'UTC'), `+cols+` FROM receipts r`+joins+
+			parts = append(parts, `(SELECT r.id, (r.created_at AT TIME ZONE 'UTC'), true, `+cols+` FROM receipts r`+joins+
 				` WHERE `+strings.Join(append(where, cond...), " AND ")+` ORDER BY r.created_at DESC, r.id DESC LIMIT `+lim+`)`)
 		}
 		q = `SELECT * FROM (` + strings.Join(parts, " UNION ALL ") + `) u ORDER BY at DESC, rid DESC LIMIT ` + lim
 	}
-	q = `SELECT rid::text, at, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id, participant_name
-		FROM (` + q + `) q(rid, at, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id, participant_name)
+	q = `SELECT rid::text, at, by_upload, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id,
+		participant_name, seller_name, seller_inn, seller_address
+		FROM (` + q + `) q(rid, at, by_upload, status, status_reason, sum_kopecks, points_kopecks, shop_name, participant_id,
+		participant_name, seller_name, seller_inn, seller_address)
 		ORDER BY at DESC, rid DESC`
 	// Planned for its values each time (an unnamed statement): a plan
 	// generic in the dates and status misjudges how many rows the
@@ -497,17 +538,23 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 	return pgx.CollectRows(rows, scanReceiptRow)
 }
 
+// sellerCols are the seller columns of a receipt row, from the fiscal data.
+const sellerCols = `COALESCE(r.seller_name, ''), COALESCE(trim(r.seller_inn), ''),
+	COALESCE(NULLIF(r.retail_address, ''), r.retail_place, '')`
+
 func scanReceiptRow(r pgx.CollectableRow) (ReceiptRow, error) {
 	var x ReceiptRow
-	err := r.Scan(&x.ID, &x.At, &x.Status, &x.StatusReason, &x.SumKopecks, &x.PointsKopecks, &x.ShopName, &x.ParticipantID, &x.ParticipantName)
+	err := r.Scan(&x.ID, &x.At, &x.ByUpload, &x.Status, &x.StatusReason, &x.SumKopecks, &x.PointsKopecks, &x.ShopName,
+		&x.ParticipantID, &x.ParticipantName, &x.SellerName, &x.SellerINN, &x.SellerAddress)
 	return x, err
 }
 
 // ReviewQueue lists the program's receipts waiting for a moderator, oldest
 // first.
 func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]ReceiptRow, error) {
-	rows, err := s.db.Query(ctx, `SELECT r.id::text, COALESCE(r.purchased_at, r.created_at AT TIME ZONE 'UTC'), r.status,
-		r.status_reason, `+signedSum+`, r.points_kopecks, COALESCE(sh.name, ''), r.participant_id, COALESCE(pa.name, '')
+	rows, err := s.db.Query(ctx, `SELECT r.id::text, COALESCE(r.purchased_at, r.created_at AT TIME ZONE 'UTC'),
+		r.purchased_at IS NULL, r.status, r.status_reason, `+signedSum+`, r.points_kopecks, COALESCE(sh.name, ''),
+		r.participant_id, COALESCE(pa.name, ''), `+sellerCols+`
 		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
 		WHERE r.program_id = $1 AND r.client_id = $2 AND r.status = 'needs_review' ORDER BY r.created_at, r.id LIMIT $3`,
 		p.ID, p.ClientID, limit)

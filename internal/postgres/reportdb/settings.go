@@ -152,3 +152,28 @@ func (s *Store) Rules(ctx context.Context, p Program) ([]RuleVersion, error) {
 		return v, err
 	})
 }
+
+// ErrBadTimeZone: the zone is no IANA name PostgreSQL knows
+// (clients_timezone_iana).
+var ErrBadTimeZone = apperr.New(apperr.Invalid, "bad_time_zone",
+	"Часовой пояс — название из базы IANA, например Europe/Moscow или Asia/Novosibirsk.")
+
+// SetClientTimeZone sets the zone the dashboard shows client code's times
+// in (clients.timezone). Returns ErrBadTimeZone for a zone the column's
+// check refuses (and Go could not load), ErrNotFound for an unknown client.
+func (s *Store) SetClientTimeZone(ctx context.Context, code, zone string) error {
+	if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
+		return ErrBadTimeZone
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE clients SET timezone = $2 WHERE code = $1`, code, zone)
+	if postgres.ConstraintViolated(err) == "clients_timezone_iana" {
+		return ErrBadTimeZone
+	}
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
