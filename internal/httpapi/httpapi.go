@@ -1,6 +1,8 @@
 // Package httpapi is the Fiber plumbing shared by every HTTP surface: the
-// app with its error handler, request ids, panic recovery, access logs and
-// health endpoints. Route groups (mobile-api, dashboard, admin) mount on it.
+// app with its error handler, request ids, panic recovery, access logs,
+// the input check (every query and form value is UTF-8 and of bounded
+// length, see checkInput) and health endpoints. Route groups (mobile-api,
+// dashboard, admin) mount on it.
 package httpapi
 
 import (
@@ -26,6 +28,9 @@ type Options struct {
 	// ReadTimeout bounds reading one request (slow clients on bad networks
 	// still get this long to send a photo).
 	ReadTimeout time.Duration
+	// MaxFieldBytes bounds one query or form value (default
+	// DefaultMaxFieldBytes); longer ones answer 422 too_long.
+	MaxFieldBytes int
 }
 
 // ErrorBody is the JSON shape of every error response.
@@ -48,6 +53,9 @@ func New(o Options) *fiber.App {
 	if o.ReadTimeout == 0 {
 		o.ReadTimeout = 60 * time.Second
 	}
+	if o.MaxFieldBytes == 0 {
+		o.MaxFieldBytes = DefaultMaxFieldBytes
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "loyaltyjam",
 		DisableStartupMessage: true,
@@ -61,7 +69,7 @@ func New(o Options) *fiber.App {
 	})
 	app.Use(requestID, accessLog(o.Logger), recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		o.Logger.ErrorContext(c.UserContext(), "panic in handler", "panic", e)
-	}}))
+	}}), checkInput(o.MaxFieldBytes))
 	return app
 }
 
@@ -136,7 +144,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		body := ErrorBody{RequestID: logging.RequestID(ctx)}
 		status := fiber.StatusInternalServerError
 		var fe *fiber.Error
-		if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
+		var se *statusError
+		if errors.As(err, &se) {
+			status, body.Code, body.Message, body.Field = se.status, se.err.Code, se.err.Message, se.err.Field
+		} else if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
 			status, body.Code, body.Message, body.Field = Status(ae.Kind), ae.Code, ae.Message, ae.Field
 		} else if errors.As(err, &fe) {
 			status = fe.Code
