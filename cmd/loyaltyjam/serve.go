@@ -25,6 +25,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
@@ -96,7 +97,9 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved,
-		Tasks: taskStore, Registries: registries})
+		Tasks: taskStore, Registries: registries,
+		Limiter: ratelimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
 	tasks := taskapi.New(taskStore,
 		func(c *fiber.Ctx) (int64, int64, string, error) {

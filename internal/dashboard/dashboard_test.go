@@ -347,6 +347,7 @@ func TestLockout(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Fatalf("attempt %d: %d, want %d", i, resp.StatusCode, want)
 		}
+		e.clock.Add(10 * time.Second) // past the progressive delay after the third
 	}
 	if _, resp := e.login(t, email, seed.DemoPassword); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password while locked: %d", resp.StatusCode)

@@ -11,7 +11,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -181,6 +183,25 @@ func fiberCode(status int) (string, string) {
 		return "internal", "Внутренняя ошибка сервера. Попробуйте ещё раз позже."
 	}
 	return "error", "Ошибка запроса."
+}
+
+// ClientIP is the caller's address. Behind a proxy, header names the
+// header the proxy sets (X-Real-IP) or appends to (X-Forwarded-For): the
+// last entry is the one our proxy wrote, every entry before it came from
+// the client and could be anything, so only the last counts, and only when
+// it is an IP address. Otherwise (or with no header) the peer.
+func ClientIP(c *fiber.Ctx, header string) string {
+	if header == "" {
+		return c.IP()
+	}
+	h := c.Get(header)
+	if i := strings.LastIndexByte(h, ','); i >= 0 {
+		h = h[i+1:]
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSpace(h)); err == nil {
+		return ip.Unmap().String()
+	}
+	return c.IP()
 }
 
 // Checker is a dependency /readyz pings.
