@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/intake"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
@@ -246,6 +247,8 @@ func fail(c *fiber.Ctx, err error) error {
 	var ex *ratelimit.ExceededError
 	if errors.As(err, &ex) {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(ex.RetryAfterSeconds()))
+	} else if errors.Is(err, password.ErrBusy) {
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(password.Shared.RetryAfter()/time.Second)))
 	}
 	return err
 }

@@ -231,3 +231,27 @@ func TestAuth(t *testing.T) {
 	})
 	_ = time.Second
 }
+
+// Password guesses used to be counted per name: ten by login and ten more
+// by phone for the same account. They count per account now.
+func TestLoginGuessesCountPerAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	p := e.participant(t, e.client(t, "live"), "", "active")
+	for i := 0; i < 10; i++ {
+		name := p.Login
+		if i%2 == 1 {
+			name = p.Phone
+		}
+		r := e.do(t, jsonReq("POST", "/v1/auth/login", "", map[string]any{"login": name, "password": "wrong"}))
+		if r.Status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for _, name := range []string{p.Login, "8" + p.Phone[2:]} {
+		r := e.do(t, jsonReq("POST", "/v1/auth/login", "", map[string]any{"login": name, "password": p.Password}))
+		if r.Status != 429 || r.code() != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("11th attempt by %s: %d %s, want 429 too_many_attempts with Retry-After", name, r.Status, r.Body)
+		}
+	}
+}

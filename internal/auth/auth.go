@@ -132,9 +132,12 @@ type Config struct {
 	// PerIPPerHour caps code requests, code guesses and password attempts
 	// per IP per hour (default 60 each).
 	PerIPPerHour int
-	// LoginAttempts caps password attempts per login per 15 minutes
-	// (default 10).
+	// LoginAttempts caps password attempts per account (whether named by
+	// login or by phone) per 15 minutes (default 10).
 	LoginAttempts int
+	// Hasher bounds concurrent password checks (default password.Shared,
+	// process-wide).
+	Hasher *password.Guard
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -175,6 +178,9 @@ func New(store Store, limiter Limiter, sender SMSSender, cfg Config) (*Service, 
 	defi(&cfg.LoginAttempts, 10)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = password.Shared
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -351,17 +357,11 @@ func (s *Service) Login(ctx context.Context, loginOrPhone, pw string, participan
 	}
 	var ps []Participant
 	if phone, err := NormalizePhone(id); err == nil && strings.ContainsAny(id[:1], "+0123456789") {
-		if err := s.limit(ctx, "login:id:"+phone, s.cfg.LoginAttempts, 15*time.Minute); err != nil {
-			return Tokens{}, err
-		}
 		if ps, err = s.store.ParticipantsByPhone(ctx, phone); err != nil {
 			return Tokens{}, err
 		}
 	}
 	if len(ps) == 0 {
-		if err := s.limit(ctx, "login:id:"+strings.ToLower(id), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
-			return Tokens{}, err
-		}
 		p, err := s.store.ParticipantByLogin(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Tokens{}, err
@@ -370,17 +370,38 @@ func (s *Service) Login(ctx context.Context, loginOrPhone, pw string, participan
 			ps = []Participant{p}
 		}
 	}
+	// Guesses count per account, whichever name (login or phone) they
+	// came by, before any password is hashed; for a name nobody has, per
+	// the name.
+	if len(ps) == 0 {
+		if err := s.limit(ctx, "login:id:"+strings.ToLower(id), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
+			return Tokens{}, err
+		}
+	}
+	for _, p := range ps {
+		if err := s.limit(ctx, "login:acct:"+strconv.FormatInt(p.ID, 10), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
+			return Tokens{}, err
+		}
+	}
 	var match []Participant
 	for _, p := range ps {
-		if p.PasswordHash != "" && password.Verify(pw, p.PasswordHash) == nil {
+		if p.PasswordHash == "" {
+			continue
+		}
+		switch err := s.cfg.Hasher.Verify(ctx, pw, p.PasswordHash); {
+		case err == nil:
 			match = append(match, p)
+		case errors.Is(err, password.ErrBusy):
+			return Tokens{}, err
 		}
 	}
 	if len(match) == 0 {
 		if len(ps) == 0 {
 			// Spend the same time as a real check, so timing does not tell
 			// which logins exist.
-			_ = password.Verify(pw, dummyHash)
+			if err := s.cfg.Hasher.Verify(ctx, pw, dummyHash); errors.Is(err, password.ErrBusy) {
+				return Tokens{}, err
+			}
 		}
 		return Tokens{}, ErrBadCredentials
 	}
