@@ -181,7 +181,7 @@ func (a *API) identify(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam"`)
 		return auth.ErrTokenMissing
 	}
-	pr, err := a.auth.ParseAccess(strings.TrimSpace(tok))
+	pr, err := a.auth.Authenticate(c.UserContext(), strings.TrimSpace(tok))
 	if err != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam", error="invalid_token"`)
 		return err

@@ -255,3 +255,40 @@ func TestLoginGuessesCountPerAccount(t *testing.T) {
 		}
 	}
 }
+
+// An access token used to work until it expired, logout or not. It now
+// names its session, and a logged-out session's tokens stop at once; a
+// blocked participant's token stops at once too. Another session of the
+// same participant is not affected.
+func TestAccessTokenRevocation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	c := e.client(t, "live")
+	p := e.participant(t, c, "", "active")
+	gone, kept := e.login(t, p), e.login(t, p)
+	if r := e.do(t, jsonReq("GET", "/v1/me", gone.AccessToken, nil)); r.Status != 200 {
+		t.Fatalf("me before logout: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("POST", "/v1/auth/logout", "", map[string]any{"refresh_token": gone.RefreshToken})); r.Status != 204 {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", gone.AccessToken, nil)); r.Status != 401 || r.code() != "session_revoked" {
+		t.Errorf("access token after logout: %d %s, want 401 session_revoked", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", kept.AccessToken, nil)); r.Status != 200 {
+		t.Errorf("the other session after logout: %d %s", r.Status, r.Body)
+	}
+	// A refreshed token belongs to the same session.
+	r := e.do(t, jsonReq("POST", "/v1/auth/refresh", "", map[string]any{"refresh_token": kept.RefreshToken}))
+	var next tokens
+	r.json(t, &next)
+	if r := e.do(t, jsonReq("GET", "/v1/me", next.AccessToken, nil)); r.Status != 200 {
+		t.Errorf("refreshed token: %d %s", r.Status, r.Body)
+	}
+	if _, err := e.db.Exec(context.Background(), `UPDATE participants SET status = 'blocked' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", next.AccessToken, nil)); r.Status != 403 || r.code() != "participant_blocked" {
+		t.Errorf("blocked participant's token: %d %s, want 403 participant_blocked", r.Status, r.Body)
+	}
+}

@@ -156,3 +156,11 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time
 		familyID, now)
 	return err
 }
+
+// SessionLive implements auth.Store.
+func (s *Store) SessionLive(ctx context.Context, familyID string) (bool, error) {
+	var live bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM auth_refresh_tokens
+		WHERE family_id = $1::uuid AND revoked_at IS NULL)`, familyID).Scan(&live)
+	return live, err
+}
