@@ -160,6 +160,9 @@ func (a *API) Register(app *fiber.App, more ...func(root fiber.Router)) {
 // caller is the signed-in participant of a request.
 type caller struct {
 	auth.Participant
+	// SessionID is the sign-in session (refresh token family) of the
+	// access token.
+	SessionID string
 }
 
 const callerKey = "mobileapi.caller"
@@ -196,7 +199,7 @@ func (a *API) identify(c *fiber.Ctx) error {
 	if p.Status == auth.StatusBlocked {
 		return auth.ErrBlocked
 	}
-	c.Locals(callerKey, &caller{p})
+	c.Locals(callerKey, &caller{Participant: p, SessionID: pr.SessionID})
 	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))
 	return nil
 }
