@@ -80,10 +80,10 @@ type Options struct {
 	// account for LockFor to addresses its owner never signed in from
 	// (default 20).
 	AccountFailures int
-	// IPAttempts caps sign-in attempts that reach the password hash per
-	// address per IPWindow (default 60 per 15 min); over it: 429 before
-	// hashing. Repeated HTTP Basic calls with a password proven within the
-	// last minute are not hashed and not counted.
+	// IPAttempts caps sign-in attempts per address per IPWindow (default
+	// 60 per 15 min); over it: 429 before hashing. Repeated HTTP Basic
+	// calls with a password proven from the same address within the last
+	// minute are neither hashed nor counted.
 	IPAttempts int
 	IPWindow   time.Duration
 	// Limiter counts IPAttempts (*ratelimit.Limiter, shared by every API

@@ -376,7 +376,7 @@ func TestCookieFlags(t *testing.T) {
 		"email": {e.data.Vetluga.ManagerEmail}, "password": {seed.DemoPassword}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: "lj_login_csrf", Value: c.cookies["lj_login_csrf"]})
-	resp, err := e.app.Test(req)
+	resp, err := e.app.Test(req, 30_000)
 	if err != nil {
 		t.Fatal(err)
 	}

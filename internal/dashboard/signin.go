@@ -55,9 +55,9 @@ func errThrottled(retry time.Duration) error {
 // MaxFailures, while the owner signs in from any other address and keeps
 // every session. Only when AccountFailures pile up from many addresses is
 // the account closed, and then only to addresses its owner never signed
-// in from. Every attempt that would reach the password hash is first
-// counted per address (IPAttempts per IPWindow), so a flood is refused
-// before it costs 19 MiB of argon2 each; the hash itself runs under the
+// in from. Every attempt (but a repeat of a password proven from the same
+// address within a minute) is first counted per address (IPAttempts per
+// IPWindow), so a flood is refused before it costs 19 MiB of argon2 each; the hash itself runs under the
 // process-wide password.Guard. It returns ErrStaffUnauthorized, a
 // *ratelimit.ExceededError (429), ErrStaffBusy (503) or a storage error.
 func (s *Server) signIn(ctx context.Context, email, pw, ip string) (reportdb.User, error) {

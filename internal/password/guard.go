@@ -34,10 +34,11 @@ func NewGuard(n int, wait time.Duration, verify func(pw, encoded string) error) 
 	return &Guard{sem: make(chan struct{}, n), wait: wait, verify: verify}
 }
 
-// Shared is the process-wide guard: one slot per core, two seconds of
-// waiting. Every sign-in of the process (participants, staff) goes through
+// Shared is the process-wide guard: one slot per core, at most five
+// seconds of waiting (a queue of about a hundred checks on two cores; a
+// longer one answers 503 at once rather than time out). Every sign-in of the process (participants, staff) goes through
 // it so the bound holds across them.
-var Shared = NewGuard(runtime.GOMAXPROCS(0), 2*time.Second, nil)
+var Shared = NewGuard(runtime.GOMAXPROCS(0), 5*time.Second, nil)
 
 // Verify is Verify under the bound. It returns ErrBusy when no slot frees
 // up within the wait, or ctx's error when ctx ends first.
