@@ -40,9 +40,6 @@ type Alerter interface {
 	LoginAlert(ctx context.Context, a LoginAlert) error
 }
 
-// ErrStaffBusy: every password-hashing slot is taken (503 + Retry-After).
-var ErrStaffBusy = password.ErrBusy
-
 // errThrottled is a sign-in refused before its password is checked.
 func errThrottled(retry time.Duration) error {
 	return &ratelimit.ExceededError{Err: ErrStaffLocked, RetryAfter: retry}
@@ -59,7 +56,7 @@ func errThrottled(retry time.Duration) error {
 // address within a minute) is first counted per address (IPAttempts per
 // IPWindow), so a flood is refused before it costs 19 MiB of argon2 each; the hash itself runs under the
 // process-wide password.Guard. It returns ErrStaffUnauthorized, a
-// *ratelimit.ExceededError (429), ErrStaffBusy (503) or a storage error.
+// *ratelimit.ExceededError (429), password.ErrBusy (503) or a storage error.
 func (s *Server) signIn(ctx context.Context, email, pw, ip string) (reportdb.User, error) {
 	now := s.o.Now()
 	var u reportdb.User
