@@ -2,8 +2,10 @@ package mobileapi_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -290,5 +292,25 @@ func TestAccessTokenRevocation(t *testing.T) {
 	}
 	if r := e.do(t, jsonReq("GET", "/v1/me", next.AccessToken, nil)); r.Status != 403 || r.code() != "participant_blocked" {
 		t.Errorf("blocked participant's token: %d %s, want 403 participant_blocked", r.Status, r.Body)
+	}
+}
+
+// The input check of internal/httpapi holds on the participant app too:
+// bytes that are not UTF-8 in a filter or a form are 400 invalid_utf8.
+func TestInvalidUTF8IsRefusedAtTheEdge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	p := e.participant(t, e.client(t, "live"), "", "active")
+	tok := e.login(t, p).AccessToken
+	r := e.do(t, jsonReq("GET", "/v1/receipts?status=%E0%80%80", tok, nil))
+	if r.Status != 400 || r.code() != "invalid_utf8" {
+		t.Errorf("status filter %%E0%%80%%80: %d %s, want 400 invalid_utf8", r.Status, r.Body)
+	}
+	form := "qr=t%3D20260101T1200%26s%3D1%ff"
+	req := jsonReq("POST", "/v1/receipts", tok, nil)
+	req.Body, req.ContentLength = io.NopCloser(strings.NewReader(form)), int64(len(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r := e.do(t, req); r.Status != 400 || r.code() != "invalid_utf8" {
+		t.Errorf("form qr with %%ff: %d %s, want 400 invalid_utf8", r.Status, r.Body)
 	}
 }
