@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/intake"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
@@ -159,6 +160,9 @@ func (a *API) Register(app *fiber.App, more ...func(root fiber.Router)) {
 // caller is the signed-in participant of a request.
 type caller struct {
 	auth.Participant
+	// SessionID is the sign-in session (refresh token family) of the
+	// access token.
+	SessionID string
 }
 
 const callerKey = "mobileapi.caller"
@@ -180,7 +184,7 @@ func (a *API) identify(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam"`)
 		return auth.ErrTokenMissing
 	}
-	pr, err := a.auth.ParseAccess(strings.TrimSpace(tok))
+	pr, err := a.auth.Authenticate(c.UserContext(), strings.TrimSpace(tok))
 	if err != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="loyaltyjam", error="invalid_token"`)
 		return err
@@ -195,7 +199,7 @@ func (a *API) identify(c *fiber.Ctx) error {
 	if p.Status == auth.StatusBlocked {
 		return auth.ErrBlocked
 	}
-	c.Locals(callerKey, &caller{p})
+	c.Locals(callerKey, &caller{Participant: p, SessionID: pr.SessionID})
 	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))
 	return nil
 }
@@ -246,6 +250,8 @@ func fail(c *fiber.Ctx, err error) error {
 	var ex *ratelimit.ExceededError
 	if errors.As(err, &ex) {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(ex.RetryAfterSeconds()))
+	} else if errors.Is(err, password.ErrBusy) {
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(password.Shared.RetryAfter()/time.Second)))
 	}
 	return err
 }

@@ -2,8 +2,10 @@ package mobileapi_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -230,4 +232,85 @@ func TestAuth(t *testing.T) {
 		}
 	})
 	_ = time.Second
+}
+
+// Password guesses used to be counted per name: ten by login and ten more
+// by phone for the same account. They count per account now.
+func TestLoginGuessesCountPerAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	p := e.participant(t, e.client(t, "live"), "", "active")
+	for i := 0; i < 10; i++ {
+		name := p.Login
+		if i%2 == 1 {
+			name = p.Phone
+		}
+		r := e.do(t, jsonReq("POST", "/v1/auth/login", "", map[string]any{"login": name, "password": "wrong"}))
+		if r.Status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for _, name := range []string{p.Login, "8" + p.Phone[2:]} {
+		r := e.do(t, jsonReq("POST", "/v1/auth/login", "", map[string]any{"login": name, "password": p.Password}))
+		if r.Status != 429 || r.code() != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("11th attempt by %s: %d %s, want 429 too_many_attempts with Retry-After", name, r.Status, r.Body)
+		}
+	}
+}
+
+// An access token used to work until it expired, logout or not. It now
+// names its session, and a logged-out session's tokens stop at once; a
+// blocked participant's token stops at once too. Another session of the
+// same participant is not affected.
+func TestAccessTokenRevocation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	c := e.client(t, "live")
+	p := e.participant(t, c, "", "active")
+	gone, kept := e.login(t, p), e.login(t, p)
+	if r := e.do(t, jsonReq("GET", "/v1/me", gone.AccessToken, nil)); r.Status != 200 {
+		t.Fatalf("me before logout: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("POST", "/v1/auth/logout", "", map[string]any{"refresh_token": gone.RefreshToken})); r.Status != 204 {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", gone.AccessToken, nil)); r.Status != 401 || r.code() != "session_revoked" {
+		t.Errorf("access token after logout: %d %s, want 401 session_revoked", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", kept.AccessToken, nil)); r.Status != 200 {
+		t.Errorf("the other session after logout: %d %s", r.Status, r.Body)
+	}
+	// A refreshed token belongs to the same session.
+	r := e.do(t, jsonReq("POST", "/v1/auth/refresh", "", map[string]any{"refresh_token": kept.RefreshToken}))
+	var next tokens
+	r.json(t, &next)
+	if r := e.do(t, jsonReq("GET", "/v1/me", next.AccessToken, nil)); r.Status != 200 {
+		t.Errorf("refreshed token: %d %s", r.Status, r.Body)
+	}
+	if _, err := e.db.Exec(context.Background(), `UPDATE participants SET status = 'blocked' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me", next.AccessToken, nil)); r.Status != 403 || r.code() != "participant_blocked" {
+		t.Errorf("blocked participant's token: %d %s, want 403 participant_blocked", r.Status, r.Body)
+	}
+}
+
+// The input check of internal/httpapi holds on the participant app too:
+// bytes that are not UTF-8 in a filter or a form are 400 invalid_utf8.
+func TestInvalidUTF8IsRefusedAtTheEdge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultAuth())
+	p := e.participant(t, e.client(t, "live"), "", "active")
+	tok := e.login(t, p).AccessToken
+	r := e.do(t, jsonReq("GET", "/v1/receipts?status=%E0%80%80", tok, nil))
+	if r.Status != 400 || r.code() != "invalid_utf8" {
+		t.Errorf("status filter %%E0%%80%%80: %d %s, want 400 invalid_utf8", r.Status, r.Body)
+	}
+	form := "qr=t%3D20260101T1200%26s%3D1%ff"
+	req := jsonReq("POST", "/v1/receipts", tok, nil)
+	req.Body, req.ContentLength = io.NopCloser(strings.NewReader(form)), int64(len(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r := e.do(t, req); r.Status != 400 || r.code() != "invalid_utf8" {
+		t.Errorf("form qr with %%ff: %d %s, want 400 invalid_utf8", r.Status, r.Body)
+	}
 }

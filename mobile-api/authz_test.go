@@ -2,7 +2,6 @@ package mobileapi_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 )
@@ -59,7 +58,9 @@ func TestCallers(t *testing.T) {
 			return jsonReq("POST", "/v1/receipts", tok, map[string]any{"qr": qrText()})
 		}, 202, 202, ""},
 		{"register device", func(tok string) *http.Request {
-			return jsonReq("POST", "/v1/devices", tok, map[string]any{"token": "fcm-token-" + fmt.Sprint(len(tok)), "platform": "android"})
+			// Each caller its own device (the JWT's signature ends it): a
+			// token bound to another participant's session is refused.
+			return jsonReq("POST", "/v1/devices", tok, map[string]any{"token": "fcm-token-" + tok[max(0, len(tok)-20):], "platform": "android"})
 		}, 204, 204, ""},
 		{"delete device", func(tok string) *http.Request { return jsonReq("DELETE", "/v1/devices/fcm-token-x", tok, nil) }, 204, 204, ""},
 	}
@@ -104,15 +105,47 @@ func TestCallers(t *testing.T) {
 		}
 	})
 
-	t.Run("a device token moves to whoever registers it last; delete only removes own", func(t *testing.T) {
+	t.Run("a device token moves only once the session it is bound to is gone; delete only removes own", func(t *testing.T) {
 		dev := map[string]any{"token": "shared-device-token", "platform": "ios"}
+		ownerOf := func() int64 {
+			var pid int64
+			e.db.QueryRow(ctx, `SELECT participant_id FROM push_devices WHERE token = 'shared-device-token'`).Scan(&pid)
+			return pid
+		}
+		phone := e.login(t, owner)
+		if r := e.do(t, jsonReq("POST", "/v1/devices", phone.AccessToken, dev)); r.Status != 204 {
+			t.Fatalf("owner registers: %d %s", r.Status, r.Body)
+		}
+		// Someone who learnt the token cannot take the owner's pushes.
+		if r := e.do(t, jsonReq("POST", "/v1/devices", otherTok, dev)); r.Status != 409 || r.code() != "device_taken" {
+			t.Fatalf("other registers the owner's token: %d %s, want 409 device_taken", r.Status, r.Body)
+		}
+		if pid := ownerOf(); pid != owner.ID {
+			t.Fatalf("token belongs to %d, want %d", pid, owner.ID)
+		}
+		// A token registered before tokens were bound to sessions is bound
+		// to every live session of its participant.
+		e.db.Exec(ctx, `UPDATE push_devices SET session_id = NULL WHERE token = 'shared-device-token'`)
+		if r := e.do(t, jsonReq("POST", "/v1/devices", otherTok, dev)); r.Status != 409 {
+			t.Fatalf("other takes a legacy token: %d %s, want 409", r.Status, r.Body)
+		}
+		e.do(t, jsonReq("POST", "/v1/devices", phone.AccessToken, dev)) // binds it to the session again
+		// The owner signs out on that phone and someone else signs in there.
+		if r := e.do(t, jsonReq("POST", "/v1/auth/logout", "", map[string]any{"refresh_token": phone.RefreshToken})); r.Status != 204 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		if pid := ownerOf(); pid != 0 {
+			t.Fatalf("after logout the token still belongs to %d", pid)
+		}
 		e.do(t, jsonReq("POST", "/v1/devices", ownerTok, dev))
-		e.do(t, jsonReq("POST", "/v1/devices", otherTok, dev))
-		var pid int64
-		e.db.QueryRow(ctx, `SELECT participant_id FROM push_devices WHERE token = 'shared-device-token'`).Scan(&pid)
-		if pid != other.ID {
+		e.db.Exec(ctx, `UPDATE auth_refresh_tokens SET revoked_at = now() WHERE participant_id = $1`, owner.ID)
+		if r := e.do(t, jsonReq("POST", "/v1/devices", otherTok, dev)); r.Status != 204 {
+			t.Fatalf("other registers once the owner's sessions are gone: %d %s", r.Status, r.Body)
+		}
+		if pid := ownerOf(); pid != other.ID {
 			t.Fatalf("token belongs to %d, want %d", pid, other.ID)
 		}
+		ownerTok = e.login(t, owner).AccessToken
 		e.do(t, jsonReq("DELETE", "/v1/devices/shared-device-token", ownerTok, nil))
 		var n int
 		e.db.QueryRow(ctx, `SELECT count(*) FROM push_devices WHERE token = 'shared-device-token'`).Scan(&n)

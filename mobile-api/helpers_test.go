@@ -367,7 +367,7 @@ func expiredToken(t *testing.T, p tparticipant, c tclient) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := svc.IssueAccess(auth.Participant{ID: p.ID, ClientID: c.ID, Role: "seller"}, time.Now().Add(-2*time.Hour))
+	tok, _, err := svc.IssueAccess(auth.Participant{ID: p.ID, ClientID: c.ID, Role: "seller"}, "5b0c1a52-8d1e-4f3a-9a43-2f6f7f0f2c11", time.Now().Add(-2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

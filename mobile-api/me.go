@@ -101,7 +101,7 @@ func (a *API) registerDevice(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &b); err != nil {
 		return err
 	}
-	if err := a.users.RegisterDevice(c.UserContext(), callerOf(c).ID, b.Token, b.Platform); err != nil {
+	if err := a.users.RegisterDevice(c.UserContext(), callerOf(c).ID, callerOf(c).SessionID, b.Token, b.Platform); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

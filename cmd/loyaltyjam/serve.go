@@ -25,6 +25,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
@@ -96,7 +97,9 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved,
-		Tasks: taskStore, Registries: registries})
+		Tasks: taskStore, Registries: registries,
+		Limiter: ratelimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
 	tasks := taskapi.New(taskStore,
 		func(c *fiber.Ctx) (int64, int64, string, error) {
@@ -119,28 +122,29 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 }
 
 // operatorOnly lets a request through when OPERATOR_TOKEN is unset (local
-// development) or when it carries the token, as a bearer token (scripts,
-// Prometheus) or as the password of HTTP basic auth (a browser).
+// development) or when it carries the token (see operatorAuthorized).
 func operatorOnly(d *deps) fiber.Handler {
 	want := d.cfg.OperatorToken.Value()
 	return func(c *fiber.Ctx) error {
-		if want == "" {
-			return c.Next()
-		}
-		got := c.Get(fiber.HeaderAuthorization)
-		if strings.HasPrefix(got, "Bearer ") {
-			got = strings.TrimPrefix(got, "Bearer ")
-		} else if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got, "Basic ")); err == nil && strings.HasPrefix(got, "Basic ") {
-			_, got, _ = strings.Cut(string(raw), ":")
-		} else {
-			got = ""
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+		if want == "" || operatorAuthorized(c.Get(fiber.HeaderAuthorization), want) {
 			return c.Next()
 		}
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="loyaltyjam operator"`)
 		return apperr.New(apperr.Unauthorized, "operator_token_required", "Нужен токен оператора.")
 	}
+}
+
+// operatorAuthorized reports whether an Authorization header carries the
+// operator token, as a bearer token (scripts, Prometheus) or as the
+// password of HTTP basic auth (a browser).
+func operatorAuthorized(header, want string) bool {
+	got := ""
+	if strings.HasPrefix(header, "Bearer ") {
+		got = strings.TrimPrefix(header, "Bearer ")
+	} else if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(header, "Basic ")); err == nil && strings.HasPrefix(header, "Basic ") {
+		_, got, _ = strings.Cut(string(raw), ":")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 // serveHTTP serves app on ln until ctx ends, then stops accepting and lets

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
@@ -41,9 +42,8 @@ func runWorker(ctx context.Context, _ []string, _, stderr io.Writer) error {
 	}
 	defer d.Close()
 	if addr := cfg.WorkerMetricsAddr; addr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", metrics.Handler(d.metrics))
-		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Addr: addr, Handler: workerMetricsMux(d.metrics, cfg.OperatorToken.Value()),
+			ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 				log.Error("worker metrics listener failed", "addr", addr, "err", err)
@@ -52,6 +52,23 @@ func runWorker(ctx context.Context, _ []string, _, stderr io.Writer) error {
 		defer srv.Close()
 	}
 	return serveWorker(ctx, d)
+}
+
+// workerMetricsMux serves /metrics of reg; with an operator token set, only
+// to requests that carry it (config.ForWorker requires one for any address
+// beyond loopback).
+func workerMetricsMux(reg *prometheus.Registry, token string) *http.ServeMux {
+	h := metrics.Handler(reg)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if token != "" && !operatorAuthorized(r.Header.Get("Authorization"), token) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="loyaltyjam operator"`)
+			http.Error(w, "operator token required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	return mux
 }
 
 // serveWorker runs the Asynq server and the periodic scheduler until ctx

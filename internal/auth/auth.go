@@ -100,6 +100,10 @@ type Store interface {
 	RevokeByToken(ctx context.Context, hash []byte, now time.Time) error
 	// RevokeFamily revokes every token of a family.
 	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
+	// SessionLive reports whether the sign-in session (refresh token
+	// family) still has a token that is not revoked; an unknown family is
+	// not live.
+	SessionLive(ctx context.Context, familyID string) (bool, error)
 }
 
 // Limiter counts attempts (see package ratelimit).
@@ -132,9 +136,12 @@ type Config struct {
 	// PerIPPerHour caps code requests, code guesses and password attempts
 	// per IP per hour (default 60 each).
 	PerIPPerHour int
-	// LoginAttempts caps password attempts per login per 15 minutes
-	// (default 10).
+	// LoginAttempts caps password attempts per account (whether named by
+	// login or by phone) per 15 minutes (default 10).
 	LoginAttempts int
+	// Hasher bounds concurrent password checks (default password.Shared,
+	// process-wide).
+	Hasher *password.Guard
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -176,6 +183,9 @@ func New(store Store, limiter Limiter, sender SMSSender, cfg Config) (*Service, 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = password.Shared
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -195,6 +205,7 @@ var (
 	ErrTokenMissing   = apperr.New(apperr.Unauthorized, "unauthorized", "Требуется вход в приложение.")
 	ErrTokenInvalid   = apperr.New(apperr.Unauthorized, "token_invalid", "Недействительный токен доступа. Войдите снова.")
 	ErrTokenExpired   = apperr.New(apperr.Unauthorized, "token_expired", "Срок действия токена истёк. Обновите токен.")
+	ErrSessionEnded   = apperr.New(apperr.Unauthorized, "session_revoked", "Сессия завершена. Войдите снова.")
 	ErrSMSUnavailable = apperr.New(apperr.Unavailable, "sms_unavailable", "Не удалось отправить SMS. Попробуйте ещё раз через минуту.")
 	ErrChoice         = apperr.New(apperr.Conflict, "participant_choice_required", "Номер зарегистрирован в нескольких программах. Выберите программу и повторите вход.")
 )
@@ -351,17 +362,11 @@ func (s *Service) Login(ctx context.Context, loginOrPhone, pw string, participan
 	}
 	var ps []Participant
 	if phone, err := NormalizePhone(id); err == nil && strings.ContainsAny(id[:1], "+0123456789") {
-		if err := s.limit(ctx, "login:id:"+phone, s.cfg.LoginAttempts, 15*time.Minute); err != nil {
-			return Tokens{}, err
-		}
 		if ps, err = s.store.ParticipantsByPhone(ctx, phone); err != nil {
 			return Tokens{}, err
 		}
 	}
 	if len(ps) == 0 {
-		if err := s.limit(ctx, "login:id:"+strings.ToLower(id), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
-			return Tokens{}, err
-		}
 		p, err := s.store.ParticipantByLogin(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Tokens{}, err
@@ -370,17 +375,38 @@ func (s *Service) Login(ctx context.Context, loginOrPhone, pw string, participan
 			ps = []Participant{p}
 		}
 	}
+	// Guesses count per account, whichever name (login or phone) they
+	// came by, before any password is hashed; for a name nobody has, per
+	// the name.
+	if len(ps) == 0 {
+		if err := s.limit(ctx, "login:id:"+strings.ToLower(id), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
+			return Tokens{}, err
+		}
+	}
+	for _, p := range ps {
+		if err := s.limit(ctx, "login:acct:"+strconv.FormatInt(p.ID, 10), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
+			return Tokens{}, err
+		}
+	}
 	var match []Participant
 	for _, p := range ps {
-		if p.PasswordHash != "" && password.Verify(pw, p.PasswordHash) == nil {
+		if p.PasswordHash == "" {
+			continue
+		}
+		switch err := s.cfg.Hasher.Verify(ctx, pw, p.PasswordHash); {
+		case err == nil:
 			match = append(match, p)
+		case errors.Is(err, password.ErrBusy):
+			return Tokens{}, err
 		}
 	}
 	if len(match) == 0 {
 		if len(ps) == 0 {
 			// Spend the same time as a real check, so timing does not tell
 			// which logins exist.
-			_ = password.Verify(pw, dummyHash)
+			if err := s.cfg.Hasher.Verify(ctx, pw, dummyHash); errors.Is(err, password.ErrBusy) {
+				return Tokens{}, err
+			}
 		}
 		return Tokens{}, ErrBadCredentials
 	}
@@ -446,7 +472,7 @@ func (s *Service) signIn(ctx context.Context, p Participant) (Tokens, error) {
 	if err := s.store.CreateRefresh(ctx, RefreshToken{FamilyID: family, ParticipantID: p.ID, Hash: hash, ExpiresAt: now.Add(s.cfg.RefreshTTL)}); err != nil {
 		return Tokens{}, err
 	}
-	return s.tokens(p, refresh, now)
+	return s.tokens(p, family, refresh, now)
 }
 
 // Refresh rotates a refresh token: the old one stops working and a new
@@ -479,10 +505,11 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		}
 		return Tokens{}, ErrBlocked
 	}
-	return s.tokens(p, next, now)
+	return s.tokens(p, old.FamilyID, next, now)
 }
 
-// Logout revokes the session of the refresh token. Unknown tokens are
+// Logout revokes the session of the refresh token, and with it every
+// access token of the session (see Authenticate). Unknown tokens are
 // ignored: logging out twice is not an error.
 func (s *Service) Logout(ctx context.Context, refresh string) error {
 	hash, ok := hashRefresh(refresh)
@@ -556,10 +583,12 @@ type Tokens struct {
 	Participant   Participant
 }
 
-// Claims are the access token's claims.
+// Claims are the access token's claims. SessionID (sid) is the refresh
+// token family the token was issued for.
 type Claims struct {
-	ClientID int64  `json:"cid"`
-	Role     string `json:"role"`
+	ClientID  int64  `json:"cid"`
+	Role      string `json:"role"`
+	SessionID string `json:"sid"`
 	jwt.RegisteredClaims
 }
 
@@ -568,6 +597,7 @@ type Principal struct {
 	ParticipantID int64
 	ClientID      int64
 	Role          string
+	SessionID     string
 }
 
 const (
@@ -575,18 +605,22 @@ const (
 	audience = "mobile"
 )
 
-func (s *Service) tokens(p Participant, refresh string, now time.Time) (Tokens, error) {
-	access, exp, err := s.IssueAccess(p, now)
+func (s *Service) tokens(p Participant, sessionID, refresh string, now time.Time) (Tokens, error) {
+	access, exp, err := s.IssueAccess(p, sessionID, now)
 	if err != nil {
 		return Tokens{}, err
 	}
 	return Tokens{AccessToken: access, AccessExpires: exp, RefreshToken: refresh, Participant: p}, nil
 }
 
-// IssueAccess signs an access token for p valid from now for AccessTTL.
-func (s *Service) IssueAccess(p Participant, now time.Time) (string, time.Time, error) {
+// IssueAccess signs an access token for p in session sessionID (a refresh
+// token family) valid from now for AccessTTL.
+func (s *Service) IssueAccess(p Participant, sessionID string, now time.Time) (string, time.Time, error) {
+	if sessionID == "" {
+		return "", time.Time{}, errors.New("auth: an access token needs its session")
+	}
 	exp := now.Add(s.cfg.AccessTTL)
-	c := Claims{ClientID: p.ClientID, Role: p.Role, RegisteredClaims: jwt.RegisteredClaims{
+	c := Claims{ClientID: p.ClientID, Role: p.Role, SessionID: sessionID, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Audience: jwt.ClaimStrings{audience}, Subject: strconv.FormatInt(p.ID, 10),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}}
@@ -611,5 +645,29 @@ func (s *Service) ParseAccess(token string) (Principal, error) {
 	if err != nil || id <= 0 || c.ClientID <= 0 {
 		return Principal{}, ErrTokenInvalid
 	}
-	return Principal{ParticipantID: id, ClientID: c.ClientID, Role: c.Role}, nil
+	if c.SessionID == "" {
+		// Issued before tokens named their session: the app refreshes it.
+		return Principal{}, ErrTokenExpired
+	}
+	return Principal{ParticipantID: id, ClientID: c.ClientID, Role: c.Role, SessionID: c.SessionID}, nil
+}
+
+// Authenticate is ParseAccess plus the revocation check: a token of a
+// session that was logged out (or revoked for a reused refresh token) is
+// refused with ErrSessionEnded, at once rather than when it expires. It
+// costs one indexed lookup. (A blocked participant is refused by the
+// caller, which loads the participant anyway.)
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	pr, err := s.ParseAccess(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	live, err := s.store.SessionLive(ctx, pr.SessionID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !live {
+		return Principal{}, ErrSessionEnded
+	}
+	return pr, nil
 }

@@ -31,12 +31,13 @@ func TestAccessToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := s.IssueAccess(auth.Participant{ID: 7, ClientID: 3, Role: "seller"}, now)
+	const sid = "5b0c1a52-8d1e-4f3a-9a43-2f6f7f0f2c11"
+	tok, _, err := s.IssueAccess(auth.Participant{ID: 7, ClientID: 3, Role: "seller"}, sid, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := s.ParseAccess(tok)
-	if err != nil || p != (auth.Principal{ParticipantID: 7, ClientID: 3, Role: "seller"}) {
+	if err != nil || p != (auth.Principal{ParticipantID: 7, ClientID: 3, Role: "seller", SessionID: sid}) {
 		t.Fatalf("%+v %v", p, err)
 	}
 	clock = now.Add(16 * time.Minute)

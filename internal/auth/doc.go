@@ -24,4 +24,12 @@
 //     the call with participant_id. Tokens are per participant.
 //   - Reusing a rotated refresh token revokes its whole family (the sign-in
 //     session): whoever holds a copy is signed out.
+//   - An access token names its session (claim sid, the refresh token
+//     family). Authenticate refuses a token whose session was logged out
+//     or revoked (one indexed lookup per request), so logout takes effect
+//     at once, not when the token expires; blocking takes effect at once
+//     because every request loads the participant.
+//   - Password guesses count per account (login and phone alike) before
+//     any hash, and hashes run under the process-wide password.Shared
+//     bound (ErrBusy → 503 when it stays full).
 package auth

@@ -7,6 +7,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
@@ -48,8 +50,9 @@ type Config struct {
 	// kopecks needs a second person to confirm it (maker-checker); 0 turns
 	// the check off.
 	RegistrySecondApproval int64
-	// WorkerMetricsAddr is where a `worker` process serves /metrics; empty
-	// turns that listener off.
+	// WorkerMetricsAddr is where a `worker` process serves /metrics
+	// (default 127.0.0.1:9090); set but empty turns that listener off. Any
+	// address beyond loopback needs OperatorToken (see ForWorker).
 	WorkerMetricsAddr string
 
 	Auth  Auth
@@ -149,7 +152,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		WorkerConcurrency: e.intRange("WORKER_CONCURRENCY", 10, 1, 1000),
 		OperatorToken:     e.secret("OPERATOR_TOKEN", ""),
 		CredentialsKey:    e.key("CREDENTIALS_KEY"),
-		WorkerMetricsAddr: e.str("WORKER_METRICS_ADDR", ":9090"),
+		WorkerMetricsAddr: e.strOrEmpty("WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		AppLink:           e.str("APP_LINK", "https://loyaltyjam.ru/app"),
 		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
 			1<<62)),
@@ -208,15 +211,34 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	return c, nil
 }
 
-// ForWorker reports the settings a worker cannot run without in
-// production: the key that seals invitation passwords between their
+// ForWorker reports the settings a worker cannot run without: in
+// production the key that seals invitation passwords between their
 // delivery attempts (every worker must share it, and keep it across
-// restarts).
+// restarts); anywhere, an operator token when /metrics listens beyond
+// loopback.
 func (c Config) ForWorker() error {
+	var errs []error
 	if c.Env == "production" && len(c.CredentialsKey) == 0 {
-		return errors.New("CREDENTIALS_KEY must be set in production (32 bytes as 64 hex digits, e.g. openssl rand -hex 32)")
+		errs = append(errs, errors.New("CREDENTIALS_KEY must be set in production (32 bytes as 64 hex digits, e.g. openssl rand -hex 32)"))
 	}
-	return nil
+	if c.WorkerMetricsAddr != "" && !loopback(c.WorkerMetricsAddr) && len(c.OperatorToken) < 16 {
+		errs = append(errs, fmt.Errorf("WORKER_METRICS_ADDR %q is reachable beyond this host: set OPERATOR_TOKEN (at least 16 characters), bind 127.0.0.1, or set it empty to turn /metrics off", c.WorkerMetricsAddr))
+	}
+	return errors.Join(errs...)
+}
+
+// loopback reports whether a listen address (host:port) accepts only
+// connections from this host. An empty host (":9090") is every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // ForServe reports the settings that the HTTP API cannot run without in

@@ -111,3 +111,47 @@ func TestCredentialsKey(t *testing.T) {
 		t.Errorf("String() leaks the key")
 	}
 }
+
+// The worker's /metrics listened on every interface without auth, and an
+// empty WORKER_METRICS_ADDR did not turn it off.
+func TestWorkerMetricsAddr(t *testing.T) {
+	t.Parallel()
+	base := func() map[string]string {
+		return map[string]string{"DATABASE_URL": "postgres://localhost/db", "REDIS_URL": "redis://localhost:6379/0",
+			"LJ_ENV": "development"}
+	}
+	cases := []struct {
+		name     string
+		set      map[string]string
+		wantAddr string
+		wantErr  bool
+	}{
+		{"default is loopback", nil, "127.0.0.1:9090", false},
+		{"empty turns it off", map[string]string{"WORKER_METRICS_ADDR": ""}, "", false},
+		{"blank turns it off", map[string]string{"WORKER_METRICS_ADDR": "  "}, "", false},
+		{"every interface needs a token", map[string]string{"WORKER_METRICS_ADDR": ":9090"}, ":9090", true},
+		{"a public address needs a token", map[string]string{"WORKER_METRICS_ADDR": "10.0.0.5:9090"}, "10.0.0.5:9090", true},
+		{"with a token it may", map[string]string{"WORKER_METRICS_ADDR": "0.0.0.0:9090", "OPERATOR_TOKEN": strings.Repeat("o", 16)}, "0.0.0.0:9090", false},
+		{"ipv6 loopback", map[string]string{"WORKER_METRICS_ADDR": "[::1]:9090"}, "[::1]:9090", false},
+		{"localhost", map[string]string{"WORKER_METRICS_ADDR": "localhost:9090"}, "localhost:9090", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := base()
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			c, err := LoadFrom(lookup(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.WorkerMetricsAddr != tc.wantAddr {
+				t.Errorf("addr %q, want %q", c.WorkerMetricsAddr, tc.wantAddr)
+			}
+			err = c.ForWorker()
+			if (err != nil) != tc.wantErr || (err != nil && !strings.Contains(err.Error(), "OPERATOR_TOKEN")) {
+				t.Errorf("ForWorker: %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}

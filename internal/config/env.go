@@ -31,6 +31,15 @@ func (e *env) str(name, def string) string {
 	return def
 }
 
+// strOrEmpty is str for a setting that an explicitly empty value turns
+// off: only an unset variable takes def.
+func (e *env) strOrEmpty(name, def string) string {
+	if v, ok := e.lookup(name); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
 func (e *env) secret(name, def string) Secret { return Secret(e.str(name, def)) }
 
 // key reads an optional 32-byte key (hex or base64).

@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 )
 
 // loginCSRFCookie carries the token of the sign-in form before a session
@@ -31,7 +31,7 @@ func (s *Server) showLogin(c *fiber.Ctx, status int, email, msg string) error {
 // the form does not tell which e-mails exist.
 const (
 	msgBadCredentials = "Неверный e-mail или пароль."
-	msgLocked         = "Слишком много неудачных попыток. Вход временно заблокирован, попробуйте через 15 минут."
+	msgLocked         = "Слишком много неудачных попыток с этого адреса. Вход с него временно приостановлен, попробуйте позже."
 )
 
 func (s *Server) login(c *fiber.Ctx) error {
@@ -43,31 +43,18 @@ func (s *Server) login(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	pw := c.FormValue("password")
 	now := s.o.Now()
-	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, reportdb.ErrNotFound) {
-		// Spend the time a hash check takes, so timing does not reveal
-		// whether the e-mail exists.
-		_ = password.Verify(pw, dummyHash)
+	u, err := s.signIn(ctx, email, pw, s.clientIP(c))
+	var ex *ratelimit.ExceededError
+	switch {
+	case errors.Is(err, ErrStaffUnauthorized):
 		return s.showLogin(c, fiber.StatusUnauthorized, email, msgBadCredentials)
-	}
-	if err != nil {
-		return s.fail(c, err)
-	}
-	if u.LockedUntil != nil && u.LockedUntil.After(now) {
+	case errors.As(err, &ex):
+		s.retryAfter(c, err)
 		return s.showLogin(c, fiber.StatusTooManyRequests, email, msgLocked)
-	}
-	if password.Verify(pw, u.PasswordHash) != nil {
-		locked, err := s.store.LoginFailed(ctx, u.ID, now, s.o.MaxFailures, s.o.LockFor)
-		if err != nil {
-			return s.fail(c, err)
-		}
-		s.o.Logger.WarnContext(ctx, "dashboard sign-in failed", "user_id", u.ID, "locked", locked != nil)
-		if locked != nil {
-			return s.showLogin(c, fiber.StatusTooManyRequests, email, msgLocked)
-		}
-		return s.showLogin(c, fiber.StatusUnauthorized, email, msgBadCredentials)
-	}
-	if err := s.store.LoginSucceeded(ctx, u.ID); err != nil {
+	case errors.Is(err, password.ErrBusy):
+		s.retryAfter(c, err)
+		return s.showLogin(c, fiber.StatusServiceUnavailable, email, password.ErrBusy.Message)
+	case err != nil:
 		return s.fail(c, err)
 	}
 	tok := randomToken()

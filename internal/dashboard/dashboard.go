@@ -24,6 +24,8 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -70,8 +72,33 @@ type Options struct {
 	// the request came over HTTPS.
 	SecureCookies bool
 	SessionTTL    time.Duration // default 12h
-	MaxFailures   int           // failed sign-ins before a lock, default 5
-	LockFor       time.Duration // default 15 min
+	// MaxFailures wrong passwords from one address shut that address out
+	// of the account for LockFor (default 5, 15 min); the third and later
+	// already wait 1 s, 2 s, … (see signIn).
+	MaxFailures int
+	LockFor     time.Duration
+	// AccountFailures wrong passwords from all addresses together close the
+	// account for LockFor to addresses its owner never signed in from
+	// (default 20).
+	AccountFailures int
+	// IPAttempts caps sign-in attempts per address per IPWindow (default
+	// 60 per 15 min); over it: 429 before hashing. Repeated HTTP Basic
+	// calls with a password proven from the same address within the last
+	// minute are neither hashed nor counted.
+	IPAttempts int
+	IPWindow   time.Duration
+	// Limiter counts IPAttempts (*ratelimit.Limiter, shared by every API
+	// process); nil: an in-process counter.
+	Limiter Limiter
+	// Hasher runs password checks under a concurrency bound; nil:
+	// password.Shared (one slot per core, process-wide).
+	Hasher *password.Guard
+	// Alerter tells a user about failed sign-ins to their account; nil: the
+	// failures are only logged.
+	Alerter Alerter
+	// TrustedProxyHeader names the header our reverse proxy puts the
+	// client's address in (X-Real-IP, X-Forwarded-For); empty: the peer.
+	TrustedProxyHeader string
 
 	// Tasks backs the task pages (*taskdb.Store); nil: they answer 404.
 	Tasks TaskStore
@@ -86,6 +113,7 @@ type Server struct {
 	approver Approver
 	pagesMu  sync.Mutex
 	pages    map[string]map[string]*template.Template // by time zone, then page
+	recent   *recentSignIns
 }
 
 // New returns the dashboard server.
@@ -105,7 +133,22 @@ func New(o Options) *Server {
 	if o.LockFor == 0 {
 		o.LockFor = 15 * time.Minute
 	}
-	s := &Server{o: o, store: reportdb.New(o.DB), approver: o.Approver}
+	if o.AccountFailures == 0 {
+		o.AccountFailures = 20
+	}
+	if o.IPAttempts == 0 {
+		o.IPAttempts = 60
+	}
+	if o.IPWindow == 0 {
+		o.IPWindow = 15 * time.Minute
+	}
+	if o.Limiter == nil {
+		o.Limiter = &memLimiter{now: o.Now, m: map[string]memWindow{}}
+	}
+	if o.Hasher == nil {
+		o.Hasher = password.Shared
+	}
+	s := &Server{o: o, store: reportdb.New(o.DB), approver: o.Approver, recent: newRecent()}
 	if s.approver == nil {
 		s.approver = DefaultApprover{Receipts: o.Receipts, Credit: o.Credit}
 	}
@@ -175,6 +218,9 @@ func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
 }
+
+// clientIP is the caller's address (see httpapi.ClientIP).
+func (s *Server) clientIP(c *fiber.Ctx) string { return httpapi.ClientIP(c, s.o.TrustedProxyHeader) }
 
 func (s *Server) secure(c *fiber.Ctx) bool { return s.o.SecureCookies || c.Protocol() == "https" }
 

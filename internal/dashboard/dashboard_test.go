@@ -347,6 +347,7 @@ func TestLockout(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Fatalf("attempt %d: %d, want %d", i, resp.StatusCode, want)
 		}
+		e.clock.Add(10 * time.Second) // past the progressive delay after the third
 	}
 	if _, resp := e.login(t, email, seed.DemoPassword); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password while locked: %d", resp.StatusCode)
@@ -375,7 +376,7 @@ func TestCookieFlags(t *testing.T) {
 		"email": {e.data.Vetluga.ManagerEmail}, "password": {seed.DemoPassword}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: "lj_login_csrf", Value: c.cookies["lj_login_csrf"]})
-	resp, err := e.app.Test(req)
+	resp, err := e.app.Test(req, 30_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
-	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 )
 
@@ -19,7 +18,7 @@ var (
 	ErrStaffUnauthorized = apperr.New(apperr.Unauthorized, "staff_unauthorized",
 		"Войдите в кабинет или передайте e-mail и пароль (HTTP Basic).")
 	ErrStaffLocked = apperr.New(apperr.RateLimited, "staff_locked",
-		"Слишком много неудачных попыток входа. Попробуйте через 15 минут.")
+		"Слишком много неудачных попыток входа с этого адреса. Повторите позже.")
 	ErrStaffCSRF = apperr.New(apperr.Forbidden, "csrf_token_required",
 		"Для изменений из браузера нужен заголовок X-CSRF-Token из сессии кабинета.")
 )
@@ -28,8 +27,8 @@ var (
 // dashboard user: by the dashboard session cookie (a state-changing request
 // must then carry the session's CSRF token in X-CSRF-Token, because the
 // cookie is sent by the browser on its own), or by HTTP Basic with e-mail
-// and password (scripts), which counts failures towards the same lock-out
-// as the sign-in form.
+// and password (scripts), which goes through the same per-address limits
+// and throttling as the sign-in form (see signIn).
 func (s *Server) Staff(c *fiber.Ctx) (access.Staff, error) {
 	ctx := c.UserContext()
 	if h := c.Get(fiber.HeaderAuthorization); strings.HasPrefix(h, "Basic ") {
@@ -38,23 +37,10 @@ func (s *Server) Staff(c *fiber.Ctx) (access.Staff, error) {
 		if err != nil || !ok {
 			return access.Staff{}, ErrStaffUnauthorized
 		}
-		now := s.o.Now()
-		u, err := s.store.UserByEmail(ctx, email)
-		if errors.Is(err, reportdb.ErrNotFound) {
-			_ = password.Verify(pw, dummyHash)
-			return access.Staff{}, ErrStaffUnauthorized
-		}
+		u, err := s.signIn(ctx, email, pw, s.clientIP(c))
 		if err != nil {
+			s.retryAfter(c, err)
 			return access.Staff{}, err
-		}
-		if u.LockedUntil != nil && u.LockedUntil.After(now) {
-			return access.Staff{}, ErrStaffLocked
-		}
-		if password.Verify(pw, u.PasswordHash) != nil {
-			if _, err := s.store.LoginFailed(ctx, u.ID, now, s.o.MaxFailures, s.o.LockFor); err != nil {
-				return access.Staff{}, err
-			}
-			return access.Staff{}, ErrStaffUnauthorized
 		}
 		return u.Staff(), nil
 	}

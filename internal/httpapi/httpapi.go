@@ -1,6 +1,8 @@
 // Package httpapi is the Fiber plumbing shared by every HTTP surface: the
-// app with its error handler, request ids, panic recovery, access logs and
-// health endpoints. Route groups (mobile-api, dashboard, admin) mount on it.
+// app with its error handler, request ids, panic recovery, access logs,
+// the input check (every query and form value is UTF-8 and of bounded
+// length, see checkInput) and health endpoints. Route groups (mobile-api,
+// dashboard, admin) mount on it.
 package httpapi
 
 import (
@@ -9,7 +11,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,6 +30,9 @@ type Options struct {
 	// ReadTimeout bounds reading one request (slow clients on bad networks
 	// still get this long to send a photo).
 	ReadTimeout time.Duration
+	// MaxFieldBytes bounds one query or form value (default
+	// DefaultMaxFieldBytes); longer ones answer 422 too_long.
+	MaxFieldBytes int
 }
 
 // ErrorBody is the JSON shape of every error response.
@@ -48,6 +55,9 @@ func New(o Options) *fiber.App {
 	if o.ReadTimeout == 0 {
 		o.ReadTimeout = 60 * time.Second
 	}
+	if o.MaxFieldBytes == 0 {
+		o.MaxFieldBytes = DefaultMaxFieldBytes
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "loyaltyjam",
 		DisableStartupMessage: true,
@@ -61,7 +71,7 @@ func New(o Options) *fiber.App {
 	})
 	app.Use(requestID, accessLog(o.Logger), recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		o.Logger.ErrorContext(c.UserContext(), "panic in handler", "panic", e)
-	}}))
+	}}), checkInput(o.MaxFieldBytes))
 	return app
 }
 
@@ -136,7 +146,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		body := ErrorBody{RequestID: logging.RequestID(ctx)}
 		status := fiber.StatusInternalServerError
 		var fe *fiber.Error
-		if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
+		var se *statusError
+		if errors.As(err, &se) {
+			status, body.Code, body.Message, body.Field = se.status, se.err.Code, se.err.Message, se.err.Field
+		} else if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
 			status, body.Code, body.Message, body.Field = Status(ae.Kind), ae.Code, ae.Message, ae.Field
 		} else if errors.As(err, &fe) {
 			status = fe.Code
@@ -170,6 +183,25 @@ func fiberCode(status int) (string, string) {
 		return "internal", "Внутренняя ошибка сервера. Попробуйте ещё раз позже."
 	}
 	return "error", "Ошибка запроса."
+}
+
+// ClientIP is the caller's address. Behind a proxy, header names the
+// header the proxy sets (X-Real-IP) or appends to (X-Forwarded-For): the
+// last entry is the one our proxy wrote, every entry before it came from
+// the client and could be anything, so only the last counts, and only when
+// it is an IP address. Otherwise (or with no header) the peer.
+func ClientIP(c *fiber.Ctx, header string) string {
+	if header == "" {
+		return c.IP()
+	}
+	h := c.Get(header)
+	if i := strings.LastIndexByte(h, ','); i >= 0 {
+		h = h[i+1:]
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSpace(h)); err == nil {
+		return ip.Unmap().String()
+	}
+	return c.IP()
 }
 
 // Checker is a dependency /readyz pings.

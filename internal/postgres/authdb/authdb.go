@@ -143,10 +143,14 @@ func (s *Store) RotateRefresh(ctx context.Context, hash []byte, now time.Time, n
 	return old, err
 }
 
-// RevokeByToken implements auth.Store.
+// RevokeByToken implements auth.Store. The push tokens registered in the
+// session go with it: after logout the device gets no more of the
+// participant's notifications.
 func (s *Store) RevokeByToken(ctx context.Context, hash []byte, now time.Time) error {
-	_, err := s.db.Exec(ctx, `UPDATE auth_refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL
-		AND family_id = (SELECT family_id FROM auth_refresh_tokens WHERE token_hash = $1)`, hash, now)
+	_, err := s.db.Exec(ctx, `WITH fam AS (SELECT family_id FROM auth_refresh_tokens WHERE token_hash = $1),
+		revoked AS (UPDATE auth_refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL
+			AND family_id = (SELECT family_id FROM fam))
+		DELETE FROM push_devices WHERE session_id = (SELECT family_id FROM fam)`, hash, now)
 	return err
 }
 
@@ -155,4 +159,12 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time
 	_, err := s.db.Exec(ctx, `UPDATE auth_refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
 		familyID, now)
 	return err
+}
+
+// SessionLive implements auth.Store.
+func (s *Store) SessionLive(ctx context.Context, familyID string) (bool, error) {
+	var live bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM auth_refresh_tokens
+		WHERE family_id = $1::uuid AND revoked_at IS NULL)`, familyID).Scan(&live)
+	return live, err
 }

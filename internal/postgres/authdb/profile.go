@@ -101,17 +101,37 @@ func (s *Store) Programs(ctx context.Context, clientID int64, statuses ...string
 var ErrBadDevice = &apperr.Error{Kind: apperr.Invalid, Code: "invalid_device",
 	Message: "Неверный токен устройства или платформа (android, ios, web).", Field: "token"}
 
-// RegisterDevice stores a push token for the participant. A token already
-// registered moves to this participant (the phone changed hands or the
-// user signed in as someone else) and its last_seen_at is refreshed.
-func (s *Store) RegisterDevice(ctx context.Context, participantID int64, token, platform string) error {
+// ErrDeviceTaken is a push token bound to another participant's live
+// session.
+var ErrDeviceTaken = &apperr.Error{Kind: apperr.Conflict, Code: "device_taken",
+	Message: "Это устройство привязано к другому участнику. Пусть он выйдет из приложения на нём, затем повторите.", Field: "token"}
+
+// RegisterDevice stores a push token for the participant, bound to the
+// sign-in session sessionID that registers it. The same participant may
+// register it again (last_seen_at and the session are refreshed). A token
+// bound to another participant moves only when the session it is bound to
+// is gone (logged out, revoked or expired): the phone changed hands, or
+// its user signed out and in as someone else. While that session lives it
+// is ErrDeviceTaken: knowing someone's token must not redirect their
+// pushes.
+func (s *Store) RegisterDevice(ctx context.Context, participantID int64, sessionID, token, platform string) error {
 	if len(token) < 8 || len(token) > 4096 || (platform != "android" && platform != "ios" && platform != "web") {
 		return ErrBadDevice
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO push_devices (participant_id, token, platform) VALUES ($1, $2, $3)
+	var owner int64
+	err := s.db.QueryRow(ctx, `INSERT INTO push_devices (participant_id, token, platform, session_id) VALUES ($1, $2, $3, $4::uuid)
 		ON CONFLICT ON CONSTRAINT push_devices_token_key DO UPDATE
-		SET participant_id = EXCLUDED.participant_id, platform = EXCLUDED.platform, last_seen_at = now()`,
-		participantID, token, platform)
+		SET participant_id = EXCLUDED.participant_id, platform = EXCLUDED.platform, session_id = EXCLUDED.session_id,
+		    last_seen_at = now()
+		WHERE push_devices.participant_id = EXCLUDED.participant_id
+		   OR NOT EXISTS (SELECT 1 FROM auth_refresh_tokens r
+		                   WHERE r.revoked_at IS NULL AND r.expires_at > now()
+		                     AND (r.family_id = push_devices.session_id
+		                          OR push_devices.session_id IS NULL AND r.participant_id = push_devices.participant_id))
+		RETURNING participant_id`, participantID, token, platform, sessionID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrDeviceTaken
+	}
 	return err
 }
 

@@ -253,6 +253,9 @@ func (s *Store) Export(ctx context.Context, code string) ([]catalog.SKU, error) 
 // time. Confirming the same alias for the same SKU again is a no-op; an
 // alias held by another SKU is ErrAliasTaken.
 func (s *Store) ConfirmAlias(ctx context.Context, clientID int64, skuCode, alias string) error {
+	if err := catalog.CheckAliasLength(alias); err != nil {
+		return err
+	}
 	if catalog.Normalize(alias) == "" {
 		return ErrAliasEmpty
 	}

@@ -58,26 +58,6 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM dashboard_users WHERE lower(email) = lower($1)`, email))
 }
 
-// LoginFailed counts a failed sign-in of userID. When the count reaches
-// maxFailures the account is locked until now+lockFor and the count starts
-// again, so after the lock expires the user gets maxFailures more tries.
-// It returns the lock's end if this failure locked the account.
-func (s *Store) LoginFailed(ctx context.Context, userID int64, now time.Time, maxFailures int, lockFor time.Duration) (*time.Time, error) {
-	var locked *time.Time
-	err := s.db.QueryRow(ctx, `UPDATE dashboard_users SET
-		locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::timestamptz ELSE locked_until END,
-		failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-		WHERE id = $1 RETURNING CASE WHEN locked_until = $3::timestamptz THEN locked_until END`,
-		userID, maxFailures, now.Add(lockFor)).Scan(&locked)
-	return locked, err
-}
-
-// LoginSucceeded clears the failure count and any lock.
-func (s *Store) LoginSucceeded(ctx context.Context, userID int64) error {
-	_, err := s.db.Exec(ctx, `UPDATE dashboard_users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, userID)
-	return err
-}
-
 // Session is a signed-in dashboard session.
 type Session struct {
 	User      User
@@ -96,13 +76,14 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, userID int6
 }
 
 // SessionByHash returns the live session with tokenHash at now, or
-// ErrNotFound. A locked user's sessions stop working.
+// ErrNotFound. Failed sign-ins never end a session: they may be a
+// stranger's (see SignInFailed).
 func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
 	var ss Session
 	var role string
 	err := s.db.QueryRow(ctx, `SELECT u.id, COALESCE(u.client_id, 0), u.email, u.name, u.role, s.csrf_token, s.expires_at
 		FROM dashboard_sessions s JOIN dashboard_users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2 AND (u.locked_until IS NULL OR u.locked_until <= $2)`, tokenHash, now).
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, now).
 		Scan(&ss.User.ID, &ss.User.ClientID, &ss.User.Email, &ss.User.Name, &role, &ss.CSRFToken, &ss.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ss, ErrNotFound

@@ -111,6 +111,9 @@ func (s *Store) ConfirmAlias(ctx context.Context, clientID, skuID int64, alias s
 	if alias == "" {
 		return apperr.New(apperr.Invalid, "alias_empty", "Пустое название строки.")
 	}
+	if err := catalog.CheckAliasLength(alias); err != nil {
+		return err
+	}
 	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM skus WHERE client_id = $1 AND id = $2)`, clientID, skuID).Scan(&ok); err != nil {
