@@ -135,7 +135,7 @@ var (
 	ErrBadPeriod       = apperr.New(apperr.Invalid, "registry_bad_period", "Период: месяц в виде 2026-03 или половина месяца 2026-03-1 / 2026-03-2.")
 	ErrBadOptions      = apperr.New(apperr.Invalid, "registry_bad_options", "Неверные параметры реестра: unknown_shops — report или create; invite — sms, email; invite_method — code или password.")
 	ErrNotConfirmable  = apperr.New(apperr.Conflict, "registry_not_confirmable", "Реестр нельзя подтвердить: он уже подтверждён, отклонён или применён.")
-	ErrSecondApproval  = apperr.New(apperr.Forbidden, "registry_second_approval_required", "Сумма реестра выше порога: подтвердить его должен другой сотрудник, не тот, кто загрузил.")
+	ErrSecondApproval  = apperr.New(apperr.Forbidden, "registry_second_approval_required", "Начисления реестра выше порога (сам реестр, вместе с прежними реестрами периода или одному участнику за 30 дней): подтвердить его должен другой сотрудник, не тот, кто загрузил.")
 	ErrNotApplied      = apperr.New(apperr.Conflict, "registry_not_applied", "Приглашения можно отправить повторно только после применения реестра участников.")
 	ErrBudget          = apperr.New(apperr.Conflict, "budget_exhausted", "Бюджета программы не хватает на начисления реестра: ничего не начислено.")
 )
