@@ -3,6 +3,11 @@ package workers_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +73,61 @@ func TestSquattedReceiptReachesRightfulSeller(t *testing.T) {
 	}
 	if e.credits(t, squat.ID) != 0 {
 		t.Fatal("the squat was credited")
+	}
+}
+
+// A provider that finds a receipt by its requisites without the sum
+// returns the operator's data; a claim whose sum disagrees is rejected as
+// sum_mismatch (not a generic mismatch) and releases the identity, and the
+// seller with the real sum is credited.
+func TestWrongSumClaimIsSumMismatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	// The simulator behind a front that drops "s" from the query.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		v, _ := url.ParseQuery(string(body))
+		v.Del("s")
+		enc := v.Encode()
+		r.Body, r.ContentLength = io.NopCloser(strings.NewReader(enc)), int64(len(enc))
+		e.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	f, err := ofd.NewProverkacheka(ofd.ProverkachekaConfig{BaseURL: front.URL, Token: "test-token", UseFields: true})
+	mustT(t, err)
+	_, h := e.service(t, svcOptions{processor: &testProcessor{}, fetcher: f})
+
+	n := seq.Add(1)
+	real := fiscal.Payload{Time: time.Now().Add(-time.Hour).UTC().Truncate(time.Minute), SumKopecks: 180_000,
+		FN: scenarioFN(0, 0), FD: uint32(n), FP: uint32(3_000_000 + n), Operation: 1}
+	_, err = e.proverkacheka(t).Fetch(ctx, ofd.Query{FN: real.FN, FD: uint64(real.FD), FP: uint64(real.FP),
+		Operation: 1, Time: real.Time, SumKopecks: real.SumKopecks, Raw: real.Canonical()})
+	mustT(t, err)
+	var rival, squatter int64
+	mustT(t, e.pool.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Rival') RETURNING id`).Scan(&rival))
+	mustT(t, e.pool.QueryRow(ctx, `INSERT INTO participants (client_id, phone, role) VALUES ($1, '+79990000778', 'seller')
+		RETURNING id`, rival).Scan(&squatter))
+	claim := func(client, participant int64, p fiscal.Payload) string {
+		r := &receipt.Receipt{ClientID: client, ParticipantID: participant, Source: receipt.SourceQR, QRRaw: p.Canonical(),
+			QRCanonical: p.Canonical(), FN: p.FN, FD: int64(p.FD), FP: int64(p.FP), Operation: p.Operation,
+			PurchasedAt: p.Time, SumKopecks: p.SumKopecks}
+		mustT(t, r.Transition(receipt.Decoded, "participant", "uploaded_qr", nil))
+		mustT(t, r.Transition(receipt.Queued, "system", "enqueued", nil))
+		created, err := e.store.Create(ctx, r)
+		if err != nil || !created {
+			t.Fatalf("claim by %d: created=%v err=%v", participant, created, err)
+		}
+		mustT(t, h.Verify(ctx, verifyTask(t, r.ID)))
+		return r.ID
+	}
+	wrong := real
+	wrong.SumKopecks = 1_800_000
+	squat := e.get(t, claim(rival, squatter, wrong))
+	if squat.Status != receipt.Rejected || squat.StatusReason != "sum_mismatch" || !squat.IdentityReleased {
+		t.Fatalf("wrong-sum claim: %s (%s) released=%v", squat.Status, squat.StatusReason, squat.IdentityReleased)
+	}
+	if got := e.get(t, claim(1, 1, real)); got.Status != receipt.Credited {
+		t.Fatalf("seller's claim: %s (%s)", got.Status, got.StatusReason)
 	}
 }
