@@ -46,7 +46,7 @@ type deps struct {
 // registryStore is the registry store with invitation passwords sealed by
 // CREDENTIALS_KEY (a random per-process key when it is unset).
 func (d *deps) registryStore() *registrydb.Store {
-	var opts []registrydb.Option
+	opts := []registrydb.Option{registrydb.WithSecondApproval(d.cfg.RegistrySecondApproval)}
 	if len(d.cfg.CredentialsKey) > 0 {
 		box, err := sealbox.New(d.cfg.CredentialsKey)
 		if err != nil {

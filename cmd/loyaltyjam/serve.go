@@ -92,7 +92,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
+	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
 	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,

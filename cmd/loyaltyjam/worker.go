@@ -149,7 +149,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
 		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
 	ledger := ledgerdb.New(d.db)
-	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log))
+	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
 	registries := d.registryStore()
 	// An unconfigured channel must reach the processor as a nil interface,
 	// not as an interface holding a nil pointer.

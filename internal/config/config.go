@@ -50,6 +50,10 @@ type Config struct {
 	// kopecks needs a second person to confirm it (maker-checker); 0 turns
 	// the check off.
 	RegistrySecondApproval int64
+	// TaskSecondApproval: approving a task report whose reward is at least
+	// this many kopecks takes two different staff members, and such a
+	// report is never auto-approved; 0 turns the check off.
+	TaskSecondApproval int64
 	// WorkerMetricsAddr is where a `worker` process serves /metrics
 	// (default 127.0.0.1:9090); set but empty turns that listener off. Any
 	// address beyond loopback needs OperatorToken (see ForWorker).
@@ -156,6 +160,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		AppLink:           e.str("APP_LINK", "https://loyaltyjam.ru/app"),
 		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
 			1<<62)),
+		TaskSecondApproval: int64(e.intRange("TASK_SECOND_APPROVAL_KOPECKS", 1_000_000, 0, 1<<62)),
 	}
 	c.Auth = Auth{
 		JWTSecret:       e.secret("JWT_SECRET", ""),
@@ -269,7 +274,8 @@ func (c Config) String() string {
 		"LOG_FORMAT": c.LogFormat, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 		"PHOTO_DIR": c.PhotoDir, "WORKER_CONCURRENCY": strconv.Itoa(c.WorkerConcurrency),
 		"OPERATOR_TOKEN": c.OperatorToken.String(), "CREDENTIALS_KEY": Secret(c.CredentialsKey).String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
-		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
+		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10),
+		"TASK_SECOND_APPROVAL_KOPECKS":     strconv.FormatInt(c.TaskSecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
 		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,
 		"FNS_OPENAPI_TOKEN": c.OFD.FNSOpenAPIToken.String(), "FCM_PROJECT_ID": c.Push.ProjectID,

@@ -636,20 +636,28 @@ func (s *Server) reviewSubmission(c *fiber.Ctx) error {
 	out, err := s.o.Tasks.Review(c.UserContext(), staff(c), sub.ID, r)
 	if err != nil {
 		e, ok := apperr.As(err)
-		if !ok || (e.Kind != apperr.Invalid && e.Kind != apperr.Conflict) {
+		second := errors.Is(err, task.ErrSecondApproval)
+		if !ok || (e.Kind != apperr.Invalid && e.Kind != apperr.Conflict && !second) {
 			return s.fail(c, err)
 		}
 		status := fiber.StatusUnprocessableEntity
-		if e.Kind == apperr.Conflict {
+		switch {
+		case e.Kind == apperr.Conflict:
 			status = fiber.StatusConflict
+		case second:
+			status = fiber.StatusForbidden
 		}
 		if cur, err := s.programSubmission(c); err == nil {
 			sub = cur
 		}
 		return s.showSubmission(c, status, sub, e.Message)
 	}
-	if c.FormValue("from") == "queue" {
-		return c.Redirect(fmt.Sprintf("%s/queue?done=%s", s.tasksBase(c), reviewDone[action]), fiber.StatusSeeOther)
+	done := reviewDone[action]
+	if action == task.ActApprove && out.Status != task.Approved {
+		done = "first_approval" // a large reward: another person approves it too
 	}
-	return c.Redirect(fmt.Sprintf("%s/submissions/%d?done=%s", s.tasksBase(c), out.ID, reviewDone[action]), fiber.StatusSeeOther)
+	if c.FormValue("from") == "queue" {
+		return c.Redirect(fmt.Sprintf("%s/queue?done=%s", s.tasksBase(c), done), fiber.StatusSeeOther)
+	}
+	return c.Redirect(fmt.Sprintf("%s/submissions/%d?done=%s", s.tasksBase(c), out.ID, done), fiber.StatusSeeOther)
 }

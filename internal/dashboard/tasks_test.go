@@ -42,8 +42,8 @@ type fullEnv struct {
 	enqueued []int64
 }
 
-// secondApproval is the maker-checker threshold of the test service:
-// 10 000 points.
+// secondApproval is the maker-checker threshold of the test services
+// (registries and task rewards): 10 000 points.
 const secondApproval = 1_000_000
 
 func newFullEnv(t *testing.T) *fullEnv {
@@ -57,8 +57,9 @@ func newFullEnv(t *testing.T) *fullEnv {
 		t.Fatal(err)
 	}
 	e := &fullEnv{db: db}
-	e.tasks = taskdb.New(db, photos, taskdb.WithClock(clk.Now), taskdb.WithLogger(quiet))
-	store := registrydb.New(db)
+	e.tasks = taskdb.New(db, photos, taskdb.WithClock(clk.Now), taskdb.WithLogger(quiet),
+		taskdb.WithSecondApproval(secondApproval))
+	store := registrydb.New(db, registrydb.WithSecondApproval(secondApproval))
 	e.processor = registry.NewProcessor(store, nil, nil, registry.ProcessorConfig{Logger: quiet})
 	e.registry = registry.NewService(store, registry.EnqueueFunc(func(_ context.Context, id int64, _ string) error {
 		e.mu.Lock()
@@ -356,5 +357,45 @@ func TestTaskPages(t *testing.T) {
 	}
 	if x, _ := e.tasks.Task(t.Context(), staffOf(t, e.db, v.ManagerEmail), tk.ID); x.Status != task.Active {
 		t.Errorf("krasnodol archived vetluga's task")
+	}
+}
+
+// A task reward over the second-approval limit: the moderator's approval is
+// recorded as the first, the same person cannot add the second, and the
+// manager's approval credits it.
+func TestLargeTaskRewardNeedsTwoApprovers(t *testing.T) {
+	t.Parallel()
+	e := newFullEnv(t)
+	v := e.data.Vetluga
+	base := fmt.Sprintf("/dashboard/p/%d/tasks", v.ProgramID)
+	mgr := e.mustLogin(t, v.ManagerEmail)
+	e.do(t, mgr, "GET", base+"/new", nil)
+	tk := e.createTask(t, mgr, "Большая выкладка")
+	if _, err := e.db.Exec(t.Context(), `UPDATE tasks SET reward_kopecks = $2 WHERE id = $1`, tk.ID, 2*secondApproval); err != nil {
+		t.Fatal(err)
+	}
+	s := e.submit(t, tk, 0, shelfPhoto(t, 7), true)
+	before := participantPoints(t, e.db, v.ProgramID, s.ParticipantID)
+	approve := fmt.Sprintf("%s/submissions/%d/approve", base, s.ID)
+
+	mod := e.mustLogin(t, v.ModeratorMail)
+	e.do(t, mod, "GET", base+"/queue", nil)
+	resp, _ := e.do(t, mod, "POST", approve, url.Values{"_csrf": {mod.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=first_approval") {
+		t.Fatalf("first approval: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := e.do(t, mod, "POST", approve, url.Values{"_csrf": {mod.csrf}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "второе подтверждение должен дать другой сотрудник") {
+		t.Fatalf("the same moderator again: %d %s", resp.StatusCode, errorText(body))
+	}
+	if got := participantPoints(t, e.db, v.ProgramID, s.ParticipantID); got != before {
+		t.Fatalf("one person's approvals credited %d", got-before)
+	}
+	resp, _ = e.do(t, mgr, "POST", approve, url.Values{"_csrf": {mgr.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=approved") {
+		t.Fatalf("second approval: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := participantPoints(t, e.db, v.ProgramID, s.ParticipantID); got-before != 2*secondApproval {
+		t.Fatalf("after the second approval: credited %d, want %d", got-before, 2*secondApproval)
 	}
 }

@@ -579,3 +579,17 @@ func TestConcurrentCreditsKeepCapsAndBudget(t *testing.T) {
 		})
 	}
 }
+
+// The reasons of internal/rules and internal/points that say a receipt
+// does not belong to its claimant are the ones receipt.ReleasesIdentity
+// lists as strings (it imports neither package).
+func TestNotBelongingReasonsReleaseIdentity(t *testing.T) {
+	t.Parallel()
+	for _, r := range []string{rules.ReasonShopMismatch, rules.ReasonNoShop, rules.ReasonProgramNotActive,
+		rules.ReasonOutsideProgram, rules.ReasonTooOld, rules.ReasonInFuture, rules.ReasonRoleNotEligible,
+		rules.ReasonParticipantBlock, points.ReasonNoProgram} {
+		if !receipt.ReleasesIdentity(receipt.Matched, receipt.Rejected, r) {
+			t.Errorf("rejection for %s keeps the fiscal identity", r)
+		}
+	}
+}

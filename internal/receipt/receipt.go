@@ -86,15 +86,19 @@ type Receipt struct {
 	QRRaw          string
 	QRCanonical    string
 	// Fiscal identity and QR fields; empty until the QR is read.
-	FN          string
-	FD          int64
-	FP          int64
-	Operation   int
-	PurchasedAt time.Time // local wall-clock time of the shop, UTC location
-	SumKopecks  int64
-	PhotoKey    string
-	GeoLat      *float64
-	GeoLon      *float64
+	// IdentityReleased: the claim was rejected as not belonging to its
+	// claimant (ReleasesIdentity), so FN/FD/FP no longer keep another
+	// participant from claiming the receipt.
+	IdentityReleased bool
+	FN               string
+	FD               int64
+	FP               int64
+	Operation        int
+	PurchasedAt      time.Time // local wall-clock time of the shop, UTC location
+	SumKopecks       int64
+	PhotoKey         string
+	GeoLat           *float64
+	GeoLon           *float64
 	// From the fiscal data operator.
 	OFDProvider   string
 	SellerName    string
@@ -157,6 +161,9 @@ func (r *Receipt) Transition(to Status, actor, reason string, data map[string]an
 		return fmt.Errorf("receipt %s: transition %s → %s not allowed", r.ID, r.Status, to)
 	}
 	r.pending = append(r.pending, Event{From: r.Status, To: to, Actor: actor, Reason: reason, Message: eventMessage(reason, data), Data: data})
+	if ReleasesIdentity(r.Status, to, reason) {
+		r.IdentityReleased = true
+	}
 	r.Status = to
 	r.StatusReason = reason
 	return nil
@@ -181,4 +188,33 @@ func (r *Receipt) TakePending() []Event {
 	p := r.pending
 	r.pending = nil
 	return p
+}
+
+// releasing are the reasons of an automatic decision that the claim does
+// not belong to its claimant — another shop or client, a program or role
+// that does not cover it, data the fiscal operator does not confirm, a sum
+// that disagrees — so it must not keep the receipt's fiscal identity from
+// the rightful seller, who may be a participant of another client. Codes of
+// internal/rules, internal/points and internal/verify (listed here as
+// strings: receipt imports none of them; migration 00100 repeats the list
+// for rows stored before).
+var releasing = map[Status]map[string]bool{
+	Rejected: {
+		"shop_mismatch": true, "no_shop": true, "no_program": true, "program_not_active": true,
+		"outside_program_dates": true, "receipt_too_old": true, "purchase_in_future": true,
+		"role_not_eligible": true, "participant_blocked": true,
+		"ofd_not_found": true, "ofd_invalid": true, "ofd_mismatch": true, "sum_mismatch": true,
+		"ofd_no_data_after_review": true,
+	},
+	// None of the client's products: the receipt may be another client's.
+	NoEligibleItems: {"no_eligible_items": true, "program_rules_none": true},
+}
+
+// ReleasesIdentity reports whether moving a claim from → to for reason
+// gives its fiscal identity back, so another participant can claim the
+// receipt. A moderator's rejection, a reversal of a credited receipt and a
+// capped or budget-limited receipt keep it: a person decided, or the
+// receipt did belong.
+func ReleasesIdentity(from, to Status, reason string) bool {
+	return from != Credited && releasing[to][reason]
 }

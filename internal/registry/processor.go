@@ -74,7 +74,11 @@ type Applier interface {
 	ApplyParticipants(ctx context.Context, id int64) (Result, error)
 	// ApplyPoints posts a points upload's differences in one transaction
 	// after checking the budget (ErrBudget: nothing posted), reporting
-	// progress on the upload as it goes, and marks it applied.
+	// progress on the upload as it goes, and marks it applied. Under the
+	// same locks it re-checks maker-checker (NeedsSecondApproval against
+	// the registries applied so far): an upload its own uploader confirmed
+	// that now needs a second person is put back to validated and
+	// ErrAwaitsSecondApproval returned, nothing posted.
 	ApplyPoints(ctx context.Context, id int64) (Result, error)
 	// Fail marks an upload failed with a reason.
 	Fail(ctx context.Context, id int64, code, message string) error
@@ -179,6 +183,11 @@ func (p *Processor) apply(ctx context.Context, u Upload) error {
 		res, err = p.store.ApplyParticipants(ctx, u.ID)
 	} else {
 		res, err = p.store.ApplyPoints(ctx, u.ID)
+	}
+	if errors.Is(err, ErrAwaitsSecondApproval) {
+		// Back with the staff: another person confirms it (a new task).
+		p.cfg.Logger.WarnContext(ctx, "registry_awaits_second_approval", "upload_id", u.ID)
+		return nil
 	}
 	if e, ok := apperr.As(err); ok && e.Kind != apperr.Internal {
 		// A domain outcome (budget short): final, nothing was changed.

@@ -135,7 +135,7 @@ var (
 	ErrBadPeriod       = apperr.New(apperr.Invalid, "registry_bad_period", "Период: месяц в виде 2026-03 или половина месяца 2026-03-1 / 2026-03-2.")
 	ErrBadOptions      = apperr.New(apperr.Invalid, "registry_bad_options", "Неверные параметры реестра: unknown_shops — report или create; invite — sms, email; invite_method — code или password.")
 	ErrNotConfirmable  = apperr.New(apperr.Conflict, "registry_not_confirmable", "Реестр нельзя подтвердить: он уже подтверждён, отклонён или применён.")
-	ErrSecondApproval  = apperr.New(apperr.Forbidden, "registry_second_approval_required", "Сумма реестра выше порога: подтвердить его должен другой сотрудник, не тот, кто загрузил.")
+	ErrSecondApproval  = apperr.New(apperr.Forbidden, "registry_second_approval_required", "Начисления реестра выше порога (сам реестр, вместе с прежними реестрами периода или одному участнику за 30 дней): подтвердить его должен другой сотрудник, не тот, кто загрузил.")
 	ErrNotApplied      = apperr.New(apperr.Conflict, "registry_not_applied", "Приглашения можно отправить повторно только после применения реестра участников.")
 	ErrBudget          = apperr.New(apperr.Conflict, "budget_exhausted", "Бюджета программы не хватает на начисления реестра: ничего не начислено.")
 )
@@ -155,6 +155,10 @@ type Store interface {
 	// PeriodPaid returns what registries paid per participant in a
 	// program's period.
 	PeriodPaid(ctx context.Context, programID int64, period string) (map[int64]int64, error)
+	// Credited returns what the client's applied registries credited: in
+	// the program's period in total, and per participant of participantIDs
+	// within ApprovalWindow.
+	Credited(ctx context.Context, clientID, programID int64, period string, participantIDs []int64) (Credited, error)
 	// Create stores a validated or rejected upload with its rows (one of
 	// participants or points is used, by u.Kind) and returns its id.
 	Create(ctx context.Context, u Upload, participants []ParticipantRow, points []PointLine) (int64, error)
@@ -191,7 +195,10 @@ func (f EnqueueFunc) EnqueueRegistry(ctx context.Context, uploadID int64, reason
 // Config of the Service.
 type Config struct {
 	// SecondApprovalKopecks: a points registry crediting at least this much
-	// must be confirmed by someone other than its uploader; 0 disables.
+	// — alone, with what the period's earlier registries credited, or to one
+	// participant with their registry credits of the last ApprovalWindow —
+	// must be confirmed by someone other than its uploader; 0 disables. The
+	// applier (registrydb.WithSecondApproval) must use the same value.
 	SecondApprovalKopecks int64
 	// MaxFileBytes bounds an upload (DefaultMaxFileBytes when 0).
 	MaxFileBytes int
@@ -332,7 +339,20 @@ func (s *Service) Upload(ctx context.Context, staff access.Staff, req UploadRequ
 		plines, pv, perrs = ParsePoints(t, existing, prev)
 		u.Points = &pv
 		u.ItemsTotal = len(plines)
-		u.NeedsSecondApproval = s.cfg.SecondApprovalKopecks > 0 && pv.CreditKopecks >= s.cfg.SecondApprovalKopecks
+		if s.cfg.SecondApprovalKopecks > 0 && len(perrs) == 0 {
+			credits := Credits(plines)
+			ids := make([]int64, 0, len(credits))
+			for id := range credits {
+				ids = append(ids, id)
+			}
+			done, err := s.store.Credited(ctx, req.ClientID, req.ProgramID, req.Period, ids)
+			if err != nil {
+				return Upload{}, err
+			}
+			// A first look for the preview and the confirm button; the
+			// applying transaction decides again under its locks.
+			u.NeedsSecondApproval = NeedsSecondApproval(s.cfg.SecondApprovalKopecks, credits, done)
+		}
 	}
 	errs = append(errs, perrs...)
 	slices.SortStableFunc(errs, func(a, b RowError) int { return a.Line - b.Line })

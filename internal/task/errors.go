@@ -16,6 +16,7 @@ var (
 	ErrParticipantLimit   = apperr.New(apperr.Conflict, "task_participant_limit", "Вы уже выполнили это задание максимальное число раз за период.")
 	ErrShopLimit          = apperr.New(apperr.Conflict, "task_shop_limit", "В этом магазине задание уже выполнено максимальное число раз за период.")
 	ErrBadStatus          = apperr.New(apperr.Conflict, "task_submission_bad_status", "Действие недоступно в текущем статусе отчёта.")
+	ErrSecondApproval     = apperr.New(apperr.Forbidden, "task_second_approval_required", "Вознаграждение выше порога: второе подтверждение должен дать другой сотрудник.")
 	ErrAlreadyReviewed    = apperr.New(apperr.Conflict, "task_submission_already_reviewed", "Отчёт уже проверен.")
 	ErrSlotOver           = apperr.New(apperr.Conflict, "task_slot_over", "Период выполнения задания закончился, возьмите задание заново.")
 	ErrBadReason          = apperr.New(apperr.Invalid, "task_bad_reason", "Укажите причину отклонения из списка.")

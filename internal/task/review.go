@@ -163,11 +163,14 @@ type Submission struct {
 	// PointsKopecks is what approval credited (0 until approved).
 	PointsKopecks int64
 	ReviewedBy    int64 // 0: auto-approved or not reviewed
-	AutoApproved  bool
-	TakenAt       time.Time
-	SubmittedAt   *time.Time
-	ReviewedAt    *time.Time
-	UpdatedAt     time.Time
+	// FirstApprovedBy is the staff member whose approval of a reward over
+	// the second-approval limit waits for another person's (0: none).
+	FirstApprovedBy int64
+	AutoApproved    bool
+	TakenAt         time.Time
+	SubmittedAt     *time.Time
+	ReviewedAt      *time.Time
+	UpdatedAt       time.Time
 }
 
 // Photo is one stored photo of a report.

@@ -143,7 +143,7 @@ func (s *Service) markDuplicate(ctx context.Context, id, text string, p fiscal.P
 		if r.Status != receipt.Received {
 			return errSkip
 		}
-		if err := tx.QueryRow(ctx, `SELECT id::text FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3`,
+		if err := tx.QueryRow(ctx, `SELECT id::text FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3 AND NOT identity_released`,
 			p.FN, int64(p.FD), int64(p.FP)).Scan(&other); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}

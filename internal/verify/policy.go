@@ -25,6 +25,9 @@ const (
 	// Service.apply): the receipt is rejected instead of going back to the
 	// moderation queue, which would loop.
 	ReasonNoDataAfterReview = "ofd_no_data_after_review"
+	// ReasonSumMismatch: the operator's total differs from the claim's sum
+	// (rejected; the fiscal identity is released, receipt.ReleasesIdentity).
+	ReasonSumMismatch = "sum_mismatch"
 )
 
 // approvedAt returns when a moderator last approved r, if ever.
@@ -97,8 +100,12 @@ func RejectReason(re *ofd.RejectedError) (receipt.Status, string) {
 		return receipt.Rejected, "ofd_not_found"
 	case ofd.ReasonOperationExpense, ofd.ReasonOperationExpRet:
 		return receipt.Rejected, "ofd_operation_type"
+	case ofd.ReasonMismatchSum:
+		// The claim's sum disagrees with the operator's: a claim of
+		// someone else's receipt by its printed fn/i/fp looks like this.
+		return receipt.Rejected, ReasonSumMismatch
 	case ofd.ReasonMismatchFN, ofd.ReasonMismatchFD, ofd.ReasonMismatchFP, ofd.ReasonMismatchOp,
-		ofd.ReasonMismatchSum, ofd.ReasonMismatchTime, ofd.ReasonItemsSum:
+		ofd.ReasonMismatchTime, ofd.ReasonItemsSum:
 		return receipt.Rejected, "ofd_mismatch"
 	default: // invalid_receipt (proverkacheka code 0), invalid_fiscal_sign (406), bad_request (400), unknown
 		return receipt.Rejected, "ofd_invalid"

@@ -46,7 +46,7 @@ func TestRejectReason(t *testing.T) {
 		{ofd.ReasonAutonomousKKT, receipt.NeedsReview, "ofd_standalone_kkt"},
 		{ofd.ReasonOperationExpense, receipt.Rejected, "ofd_operation_type"},
 		{ofd.ReasonOperationExpRet, receipt.Rejected, "ofd_operation_type"},
-		{ofd.ReasonMismatchSum, receipt.Rejected, "ofd_mismatch"},
+		{ofd.ReasonMismatchSum, receipt.Rejected, "sum_mismatch"},
 		{ofd.ReasonMismatchTime, receipt.Rejected, "ofd_mismatch"},
 		{ofd.ReasonItemsSum, receipt.Rejected, "ofd_mismatch"},
 		{"something_new", receipt.Rejected, "ofd_invalid"},

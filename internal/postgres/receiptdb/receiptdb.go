@@ -59,7 +59,7 @@ const columns = `id, client_id, participant_id, program_id, shop_id, status, sta
 	COALESCE(sum_kopecks, 0), COALESCE(photo_key, ''), geo_lat, geo_lon, COALESCE(ofd_provider, ''),
 	COALESCE(seller_name, ''), COALESCE(seller_inn, ''), COALESCE(retail_place, ''),
 	COALESCE(retail_address, ''), COALESCE(kkt_reg_number, ''), ofd_raw, points_kopecks, attempts,
-	next_attempt_at, verified_at, created_at, updated_at`
+	next_attempt_at, verified_at, created_at, updated_at, identity_released`
 
 func scan(row pgx.Row) (receipt.Receipt, error) {
 	var r receipt.Receipt
@@ -69,7 +69,7 @@ func scan(row pgx.Row) (receipt.Receipt, error) {
 		&source, &r.IdempotencyKey, &r.QRRaw, &r.QRCanonical, &r.FN, &r.FD, &r.FP, &r.Operation, &purchased,
 		&r.SumKopecks, &r.PhotoKey, &r.GeoLat, &r.GeoLon, &r.OFDProvider, &r.SellerName, &r.SellerINN,
 		&r.RetailPlace, &r.RetailAddress, &r.KKTRegNumber, &r.OFDRaw, &r.PointsKopecks, &r.Attempts,
-		&r.NextAttemptAt, &r.VerifiedAt, &r.CreatedAt, &r.UpdatedAt)
+		&r.NextAttemptAt, &r.VerifiedAt, &r.CreatedAt, &r.UpdatedAt, &r.IdentityReleased)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -96,15 +96,41 @@ func nullInt(n int64) *int64 {
 
 // Create stores a new receipt with the events recorded on it (at least the
 // first). If the participant already sent the same idempotency key or the
-// same fiscal identity, it returns that receipt and created=false. If
-// another participant owns the fiscal identity it returns ErrClaimedByOther.
+// same fiscal identity, it returns that receipt and created=false — also
+// when their claim of it was rejected and released the identity, so one
+// participant cannot claim a receipt over and over. If another
+// participant's live, credited or moderated claim holds the fiscal
+// identity it returns ErrClaimedByOther; a claim rejected as not belonging
+// to its claimant (receipt.ReleasesIdentity) holds nothing.
 func (s *Store) Create(ctx context.Context, r *receipt.Receipt) (created bool, err error) {
+	// A holder found by the unique index can release the identity before
+	// it is looked up (its rejection commits in between): insert again.
+	for attempt := 0; ; attempt++ {
+		created, err = s.create(ctx, r)
+		if !errors.Is(err, errReleased) || attempt == 3 {
+			return created, err
+		}
+	}
+}
+
+var errReleased = errors.New("receiptdb: fiscal identity released meanwhile")
+
+func (s *Store) create(ctx context.Context, r *receipt.Receipt) (created bool, err error) {
+	var own string
 	err = postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		var purchased *time.Time
 		var op *int
 		var sum *int64
 		if r.FN != "" {
 			purchased, op, sum = &r.PurchasedAt, &r.Operation, &r.SumKopecks
+			err := tx.QueryRow(ctx, `SELECT id::text FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3
+				AND identity_released AND participant_id = $4 LIMIT 1`, r.FN, r.FD, r.FP, r.ParticipantID).Scan(&own)
+			if err == nil {
+				return errIdempotent
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO receipts (client_id, participant_id, program_id, shop_id, status,
 			status_reason, source, idempotency_key, qr_raw, qr_canonical, fn, fd, fp, operation, purchased_at,
@@ -127,6 +153,13 @@ func (s *Store) Create(ctx context.Context, r *receipt.Receipt) (created bool, e
 	switch {
 	case err == nil:
 		return true, nil
+	case errors.Is(err, errIdempotent) && own != "":
+		existing, gerr := s.Get(ctx, own)
+		if gerr != nil {
+			return false, gerr
+		}
+		*r = existing
+		return false, nil
 	case errors.Is(err, errIdempotent):
 		existing, gerr := s.byKey(ctx, r.ParticipantID, r.IdempotencyKey)
 		if gerr != nil {
@@ -136,6 +169,9 @@ func (s *Store) Create(ctx context.Context, r *receipt.Receipt) (created bool, e
 		return false, nil
 	case postgres.IsUniqueViolation(err, "receipts_fiscal_identity_key"):
 		existing, gerr := s.byIdentity(ctx, r.FN, r.FD, r.FP)
+		if errors.Is(gerr, ErrNotFound) {
+			return false, errReleased
+		}
 		if gerr != nil {
 			return false, gerr
 		}
@@ -155,7 +191,8 @@ func (s *Store) byKey(ctx context.Context, participantID int64, key string) (rec
 }
 
 func (s *Store) byIdentity(ctx context.Context, fn string, fd, fp int64) (receipt.Receipt, error) {
-	return scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3`, fn, fd, fp))
+	return scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3
+		AND NOT identity_released`, fn, fd, fp))
 }
 
 // Get returns the receipt with its items and events.
@@ -316,12 +353,13 @@ func (s *Store) save(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
 		qr_raw = $6, qr_canonical = $7, fn = $8, fd = $9, fp = $10, operation = $11, purchased_at = $12,
 		sum_kopecks = $13, ofd_provider = $14, seller_name = $15, seller_inn = $16, retail_place = $17,
 		retail_address = $18, kkt_reg_number = $19, ofd_raw = $20, points_kopecks = $21, attempts = $22,
-		next_attempt_at = $23, verified_at = $24, photo_key = $25, updated_at = now()
+		next_attempt_at = $23, verified_at = $24, photo_key = $25, identity_released = $26, updated_at = now()
 		WHERE id = $1`,
 		r.ID, r.ProgramID, r.ShopID, string(r.Status), r.StatusReason, nullStr(r.QRRaw), nullStr(r.QRCanonical),
 		nullStr(r.FN), nullInt(r.FD), nullInt(r.FP), op, purchased, sum, nullStr(r.OFDProvider),
 		nullStr(r.SellerName), nullStr(r.SellerINN), nullStr(r.RetailPlace), nullStr(r.RetailAddress),
-		nullStr(r.KKTRegNumber), raw, r.PointsKopecks, r.Attempts, r.NextAttemptAt, r.VerifiedAt, nullStr(r.PhotoKey))
+		nullStr(r.KKTRegNumber), raw, r.PointsKopecks, r.Attempts, r.NextAttemptAt, r.VerifiedAt, nullStr(r.PhotoKey),
+		r.IdentityReleased)
 	if err != nil {
 		return fmt.Errorf("update receipt: %w", err)
 	}

@@ -189,13 +189,20 @@ type target struct {
 // registry.ErrBudget before posting anything. Otherwise it posts debits,
 // then credits, each as its own ledger transaction under
 // registry.LineKey, updates the period balances and marks the upload
-// applied; progress is published every BatchSize lines.
+// applied; progress is published every BatchSize lines. Maker-checker is
+// decided again here, under the client's credits lock and the budget lock
+// (see needsSecondPerson): an upload that needs a second person and was
+// confirmed by its uploader goes back to validated and
+// registry.ErrAwaitsSecondApproval is returned, nothing posted.
 func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, error) {
-	var res registry.Result
+	var (
+		res    registry.Result
+		awaits bool
+	)
 	progress := s.startProgress(context.WithoutCancel(ctx), id)
 	defer progress.stop()
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		res = registry.Result{}
+		res, awaits = registry.Result{}, false
 		u, err := lockUploadTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -216,6 +223,10 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 			return err
 		}
 		pending := crediting == "period_close"
+		// Before the budget lock, in the order every registry takes them.
+		if err := lockClientCreditsTx(ctx, tx, u.ClientID); err != nil {
+			return err
+		}
 		budget, err := ledgerdb.LockBudget(ctx, tx, u.ClientID, u.ProgramID)
 		if err != nil {
 			return err
@@ -277,6 +288,19 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 		var b int64
 		if _, err := pgx.ForEachRow(rows, []any{&pid, &b}, func() error { bal[pid] = b; return nil }); err != nil {
 			return err
+		}
+		creditMap := map[int64]int64{}
+		for _, t := range targets {
+			if d := t.amount - t.credited; d > 0 {
+				creditMap[t.participantID] = d
+			}
+		}
+		switch need, err := s.needsSecondPerson(ctx, tx, u, creditMap); {
+		case err != nil:
+			return err
+		case need:
+			awaits = true
+			return returnForApproval(ctx, tx, id)
 		}
 		var credits, debits []*target
 		for _, t := range targets {
@@ -385,5 +409,8 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 		}
 		return finish(ctx, tx, id, res, len(targets))
 	})
+	if err == nil && awaits {
+		return registry.Result{}, registry.ErrAwaitsSecondApproval
+	}
 	return res, err
 }

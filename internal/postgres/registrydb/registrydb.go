@@ -28,6 +28,8 @@ type Store struct {
 	BatchSize int
 	// box seals invitation passwords while they wait to be delivered.
 	box Sealer
+	// secondApproval is the maker-checker threshold (WithSecondApproval).
+	secondApproval int64
 }
 
 // Sealer encrypts a secret bound to associated data (sealbox.Box).

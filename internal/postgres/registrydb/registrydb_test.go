@@ -45,7 +45,7 @@ func setup(t *testing.T, n int, budget int64, threshold int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	f := &fixture{db: db, store: registrydb.New(db)}
+	f := &fixture{db: db, store: registrydb.New(db, registrydb.WithSecondApproval(threshold))}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Акме') RETURNING id`).Scan(&f.client))
 	var other int64
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Конкурент') RETURNING id`).Scan(&other))

@@ -236,7 +236,7 @@ func (s *Store) Review(ctx context.Context, st access.Staff, id int64, r task.Re
 		actor := staffActor(st)
 		switch r.Action {
 		case task.ActApprove:
-			err = s.approve(ctx, tx, &sub, actor, st.UserID)
+			err = s.approveReviewed(ctx, tx, &sub, actor, st.UserID)
 		case task.ActReject, task.ActRework, task.ActClaim:
 			err = s.decide(ctx, tx, &sub, to, r, actor, st.UserID)
 		}
@@ -255,6 +255,35 @@ func (s *Store) Review(ctx context.Context, st access.Staff, id int64, r task.Re
 	return subs[0], err
 }
 
+// approveReviewed is a staff member's approval. A reward at or over the
+// second-approval limit is credited only by a second, different person:
+// the first approval is recorded (the report stays in review), the same
+// person approving again gets task.ErrSecondApproval, and the CHECK
+// task_submissions_second_approver refuses anything else. The submission
+// row is locked, so two approvals cannot both be "the first".
+func (s *Store) approveReviewed(ctx context.Context, tx pgx.Tx, sub *task.Submission, actor string, by int64) error {
+	if s.secondApproval <= 0 || sub.RewardKopecks < s.secondApproval {
+		return s.approve(ctx, tx, sub, actor, by)
+	}
+	switch sub.FirstApprovedBy {
+	case 0:
+		now := s.now()
+		if _, err := tx.Exec(ctx, `UPDATE task_submissions SET status = 'in_review', needs_second_approval = true,
+			first_approved_by = $2, first_approved_at = $3, reviewed_by = $2, updated_at = $3 WHERE id = $1`,
+			sub.ID, by, now); err != nil {
+			return err
+		}
+		_, err := s.event(ctx, tx, sub.ID, sub.Status, task.InReview, actor, "first_approval", "")
+		return err
+	case by:
+		return task.ErrSecondApproval
+	}
+	if _, err := tx.Exec(ctx, `UPDATE task_submissions SET needs_second_approval = true WHERE id = $1`, sub.ID); err != nil {
+		return err
+	}
+	return s.approve(ctx, tx, sub, actor, by)
+}
+
 // lockSub reads and locks a submission (of participantID, when not 0).
 func lockSub(ctx context.Context, tx pgx.Tx, id, participantID int64) (task.Submission, error) {
 	return scanSub(tx.QueryRow(ctx, `SELECT `+subColumns+` FROM task_submissions s
@@ -266,8 +295,12 @@ func lockSub(ctx context.Context, tx pgx.Tx, id, participantID int64) (task.Subm
 // the unit of the limits back.
 func (s *Store) decide(ctx context.Context, tx pgx.Tx, sub *task.Submission, to task.SubmissionStatus, r task.Review, actor string, by int64) error {
 	now := s.now()
+	// A rejection or rework ends a pending first approval: a reworked
+	// report needs two approvals again.
 	if _, err := tx.Exec(ctx, `UPDATE task_submissions SET status = $2, reason_code = $3, review_comment = $4,
-		reviewed_by = NULLIF($5, 0), reviewed_at = CASE WHEN $2 = 'in_review' THEN reviewed_at ELSE $6 END, updated_at = $6
+		reviewed_by = NULLIF($5, 0), reviewed_at = CASE WHEN $2 = 'in_review' THEN reviewed_at ELSE $6 END, updated_at = $6,
+		first_approved_by = CASE WHEN $2 = 'in_review' THEN first_approved_by END,
+		first_approved_at = CASE WHEN $2 = 'in_review' THEN first_approved_at END
 		WHERE id = $1`, sub.ID, string(to), r.ReasonCode, r.Comment, by, now); err != nil {
 		return err
 	}

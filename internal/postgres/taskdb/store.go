@@ -58,6 +58,9 @@ type Store struct {
 	now       func() time.Time
 	threshold int
 	log       *slog.Logger
+	// secondApproval: rewards of at least this many kopecks need two
+	// different approvers (0: off).
+	secondApproval int64
 }
 
 // Option configures a Store.
@@ -73,6 +76,10 @@ func WithNotifier(n ReviewNotifier) Option { return func(s *Store) { s.notifier 
 // WithNearDuplicateThreshold sets the largest perceptual-hash distance
 // flagged as a near-duplicate (default imagehash.DefaultThreshold).
 func WithNearDuplicateThreshold(bits int) Option { return func(s *Store) { s.threshold = bits } }
+
+// WithSecondApproval makes approving a report whose reward is at least
+// kopecks take two different staff members (maker-checker); 0 turns it off.
+func WithSecondApproval(kopecks int64) Option { return func(s *Store) { s.secondApproval = kopecks } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -124,7 +131,8 @@ func scanTask(row pgx.Row) (task.Task, error) {
 const subColumns = `s.id, s.client_id, s.program_id, s.task_id, t.title, s.participant_id, s.shop_id,
 	s.slot, s.slot_starts_at, s.slot_due_at, s.status, s.reason_code, s.review_comment, s.answers,
 	s.comment, s.geo_lat, s.geo_lon, s.captured_at, s.flags, s.reward_kopecks, s.points_kopecks,
-	COALESCE(s.reviewed_by, 0), s.auto_approved, s.taken_at, s.submitted_at, s.reviewed_at, s.updated_at`
+	COALESCE(s.reviewed_by, 0), s.auto_approved, s.taken_at, s.submitted_at, s.reviewed_at, s.updated_at,
+	COALESCE(s.first_approved_by, 0)`
 
 func scanSub(row pgx.Row) (task.Submission, error) {
 	var s task.Submission
@@ -133,7 +141,7 @@ func scanSub(row pgx.Row) (task.Submission, error) {
 	err := row.Scan(&s.ID, &s.ClientID, &s.ProgramID, &s.TaskID, &s.TaskTitle, &s.ParticipantID, &s.ShopID,
 		&s.Slot.N, &s.Slot.Start, &s.Slot.End, &status, &s.ReasonCode, &s.ReviewComment, &answers,
 		&s.Comment, &s.Lat, &s.Lon, &s.CapturedAt, &flags, &s.RewardKopecks, &s.PointsKopecks,
-		&s.ReviewedBy, &s.AutoApproved, &s.TakenAt, &s.SubmittedAt, &s.ReviewedAt, &s.UpdatedAt)
+		&s.ReviewedBy, &s.AutoApproved, &s.TakenAt, &s.SubmittedAt, &s.ReviewedAt, &s.UpdatedAt, &s.FirstApprovedBy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, task.ErrSubmissionNotFound
 	}
