@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/intake"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 type receiptAccepted struct {
@@ -92,6 +94,8 @@ type itemDTO struct {
 	MatchReason   string  `json:"match_reason"`
 	PointsKopecks int64   `json:"points_kopecks"`
 	PointsReason  string  `json:"points_reason"`
+	// PointsExplanation says in Russian why the line earned what it did.
+	PointsExplanation string `json:"points_explanation"`
 }
 
 type eventDTO struct {
@@ -187,15 +191,40 @@ func (a *API) getReceipt(c *fiber.Ctx) error {
 		d.Fiscal = &fiscalDTO{FN: r.FN, FD: r.FD, FP: r.FP, Operation: r.Operation, PurchasedAt: *purchasedAt(r),
 			SumKopecks: r.SumKopecks, QR: r.QRCanonical}
 	}
+	rates := lineRates(r)
 	for _, it := range r.Items {
 		d.Items = append(d.Items, itemDTO{LineNo: it.LineNo, Name: it.Name, PriceKopecks: it.PriceKopecks,
 			QuantityMilli: it.QuantityMilli, SumKopecks: it.SumKopecks, GTIN: strPtr(it.GTIN), SKUID: it.SKUID,
 			MatchHow: strPtr(it.MatchHow), MatchReason: it.MatchReason, PointsKopecks: it.PointsKopecks,
-			PointsReason: it.PointsReason})
+			PointsReason: it.PointsReason, PointsExplanation: receipt.LineExplanation(it, rates[it.LineNo])})
 	}
 	for _, e := range r.Events {
 		d.Events = append(d.Events, eventDTO{At: e.At, FromStatus: strPtr(string(e.From)), ToStatus: string(e.To),
 			Reason: e.Reason, Message: e.Message})
 	}
 	return c.JSON(d)
+}
+
+// lineRates reads the rate each line earned at from the latest evaluation
+// the points service stored with an event ("evaluation", a rules.Result),
+// keyed by line number; empty when the receipt was never evaluated.
+func lineRates(r receipt.Receipt) map[int]receipt.Rate {
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		raw, ok := r.Events[i].Data["evaluation"]
+		if !ok {
+			continue
+		}
+		var res rules.Result
+		b, err := json.Marshal(raw)
+		if err != nil || json.Unmarshal(b, &res) != nil {
+			return nil
+		}
+		rates := make(map[int]receipt.Rate, len(res.Lines))
+		for _, l := range res.Lines {
+			rates[l.LineNo] = receipt.Rate{PercentBP: l.PercentBP, FixedPerUnitKopecks: l.FixedPerUnitKopecks,
+				FactorBP: l.FactorBP, Promo: l.Promo, RawKopecks: l.RawKopecks}
+		}
+		return rates
+	}
+	return nil
 }

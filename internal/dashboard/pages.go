@@ -11,10 +11,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
-	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
@@ -574,53 +572,18 @@ func (s *Server) participantPage(c *fiber.Ctx) error {
 	return s.render(c, "participant", d)
 }
 
-// matchReasons are the Russian explanations of why a line matched no SKU
-// (catalog.Result.Reason, plus "sku_unknown" of the points service).
-var matchReasons = map[string]string{
-	catalog.ReasonEmpty:          "после служебных пометок от названия ничего не осталось",
-	catalog.ReasonGTINNotOurs:    "GTIN из кода маркировки не из каталога программы",
-	catalog.ReasonNoBrand:        "ни брендов, ни артикулов программы в названии",
-	catalog.ReasonCodeNotOurs:    "артикул серии клиента, которого нет в каталоге",
-	catalog.ReasonExcludedOffer:  "подарочный набор, концентрат, розлив или пробник — не участвует",
-	catalog.ReasonSizeMismatch:   "товар программы в объёме, которого нет в каталоге",
-	catalog.ReasonVariant:        "вариант товара, которого нет ни у одного SKU",
-	catalog.ReasonUnknownProduct: "в названии незнакомые слова вместо названия SKU",
-	catalog.ReasonNoCandidate:    "бренд программы, но название не указывает ни на один её товар",
-	catalog.ReasonAmbiguous:      "подходит к нескольким SKU — подтвердите псевдоним",
-	"sku_unknown":                "SKU больше нет в каталоге",
-}
+// matchReason is the Russian text of a line's match reason code (the one
+// table in internal/receipt); a text that is not a known code (older data)
+// is shown as it is.
+func matchReason(code string) string { return receipt.MatchMessage(code) }
 
-// matchReason is the Russian text of a line's match reason code; a text
-// that is not a known code (older data) is shown as it is.
-func matchReason(code string) string {
-	if m, ok := matchReasons[code]; ok {
-		return m
-	}
-	return code
-}
-
-// genericReceiptMessage is what receipt.Message says of a code it does not
-// know.
-var genericReceiptMessage = receipt.Message("\x00unknown")
-
-// pointsReason is the Russian text of a line's points reason code: the
-// rules engine's texts first (earned, caps, eligibility), then the points
-// service's own codes, then the receipt's (return_reversed). An unknown
-// code is shown as it is.
+// pointsReason is the Russian text of a line's points reason code (the one
+// table in internal/receipt). An unknown code is shown as it is.
 func pointsReason(code string) string {
-	if code == "" {
-		return ""
+	if code == "" || !receipt.HasMessage(code) {
+		return code
 	}
-	if m := rules.Message(code); m != "" {
-		return m
-	}
-	if m, ok := points.Messages[code]; ok {
-		return m
-	}
-	if m := receipt.Message(code); m != genericReceiptMessage {
-		return m
-	}
-	return code
+	return receipt.Message(code)
 }
 
 // lineView is one item of the receipt page with its reasons in Russian.

@@ -168,6 +168,13 @@ func Parse(raw string) (Payload, error) {
 		if h := strings.IndexByte(s, '#'); h >= 0 {
 			s = s[:h]
 		}
+		s = nestedPayload(s)
+	}
+	// A copy where only the separators are encoded ("t=…%26s=…%26fn=…"):
+	// with no raw '&' a '%26' cannot be part of a value (no fiscal value
+	// holds '&'), so it is the separator.
+	if !strings.Contains(s, "&") && containsFold(s, "%26") {
+		s = replaceFold(s, "%26", "&")
 	}
 
 	vals := make(map[string]string, 6)
@@ -200,6 +207,34 @@ func Parse(raw string) (Payload, error) {
 	}
 	p.Raw = raw
 	return p, nil
+}
+
+// nestedPayload returns the fiscal payload carried URL-encoded in one
+// parameter of a link's query, as in the CloudPayments receipt link
+// "https://qr.cloudpayments.ru/receipt?q=t%3D…%26s%3D…", or query itself when
+// its own keys are the fiscal ones (or no parameter carries a payload). Only
+// one level is unwrapped, so the work stays linear in the input.
+func nestedPayload(query string) string {
+	for _, part := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if k = strings.ToLower(strings.TrimSpace(unescape(k))); isField(k) || k == "fd" {
+			return query
+		}
+	}
+	for _, part := range strings.Split(query, "&") {
+		_, v, ok := strings.Cut(part, "=")
+		if !ok || !containsFold(v, "%3d") {
+			continue
+		}
+		u, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		if containsFold(u, "fn=") {
+			return strings.TrimSpace(u)
+		}
+	}
+	return query
 }
 
 func isField(k string) bool {

@@ -80,6 +80,17 @@ func TestParseValid(t *testing.T) {
 		{"link with payload", "https://example.nalog.ru/check?t=20200709T2008&s=7273.00&fn=9282440300688488&i=14186&fp=1460060363&n=1",
 			Payload{Time: at(2020, 7, 9, 20, 8, 0), SumKopecks: 727300, FN: "9282440300688488", FD: 14186, FP: 1460060363, Operation: 1},
 			"t=20200709T2008&s=7273.00&fn=9282440300688488&i=14186&fp=1460060363&n=1"},
+		// A CloudPayments receipt link: the payload URL-encoded in "q".
+		{"cloudpayments link", "https://qr.cloudpayments.ru/receipt?q=t%3D20190102T1012%26s%3D1500.00%26fn%3D9289000100361829%26i%3D1297%26fp%3D3513813562%26n%3D1",
+			Payload{Time: at(2019, 1, 2, 10, 12, 0), SumKopecks: 150000, FN: "9289000100361829", FD: 1297, FP: 3513813562, Operation: 1},
+			"t=20190102T1012&s=1500.00&fn=9289000100361829&i=1297&fp=3513813562&n=1"},
+		// A copy where only '&' is encoded.
+		{"only & encoded", "t=20190102T1012%26s=1500.00%26fn=9289000100361829%26i=1297%26fp=3513813562%26n=1",
+			Payload{Time: at(2019, 1, 2, 10, 12, 0), SumKopecks: 150000, FN: "9289000100361829", FD: 1297, FP: 3513813562, Operation: 1},
+			"t=20190102T1012&s=1500.00&fn=9289000100361829&i=1297&fp=3513813562&n=1"},
+		{"cloudpayments link, lower-case escapes", "https://qr.cloudpayments.ru/receipt?q=t%3d20190102T1012%26s%3d1500.00%26fn%3d9289000100361829%26i%3d1297%26fp%3d3513813562%26n%3d1",
+			Payload{Time: at(2019, 1, 2, 10, 12, 0), SumKopecks: 150000, FN: "9289000100361829", FD: 1297, FP: 3513813562, Operation: 1},
+			"t=20190102T1012&s=1500.00&fn=9289000100361829&i=1297&fp=3513813562&n=1"},
 		{"leap day, max sum", "t=20240229T2359&s=2814749767106.55&fn=0000000000000000&i=4294967295&fp=4294967295&n=3",
 			Payload{Time: at(2024, 2, 29, 23, 59, 0), SumKopecks: MaxSumKopecks, FN: "0000000000000000", FD: 4294967295, FP: 4294967295, Operation: 3},
 			"t=20240229T2359&s=2814749767106.55&fn=0000000000000000&i=4294967295&fp=4294967295&n=3"},

@@ -16,7 +16,7 @@ type EventType string
 const (
 	ReceiptCredited    EventType = "receipt_credited"          // points for a receipt
 	ReceiptNoPoints    EventType = "receipt_no_eligible_items" // verified, nothing eligible
-	ReceiptRejected    EventType = "receipt_rejected"          // rejected (also by a moderator, or a reversal)
+	ReceiptRejected    EventType = "receipt_rejected"          // not accepted: rejected (also by a moderator, or a reversal), unreadable or a duplicate
 	ReceiptNeedsReview EventType = "receipt_needs_review"      // a moderator will decide
 	PointsReleased     EventType = "points_released"           // pending points became available
 	TaskReviewed       EventType = "task_reviewed"             // a task report approved or rejected

@@ -224,8 +224,16 @@ func renderReceiptRejected(d Data) (Content, error) {
 	if why == "" {
 		why = "Чек не прошёл проверку."
 	}
-	if d.Reason == "return_reversed" {
+	switch d.Reason {
+	case "return_reversed":
 		return receiptContent(d, "Баллы за чек списаны", why)
+	case "qr_not_found":
+		// The photo could not be read: what to do is in why.
+		return receiptContent(d, "Чек не распознан", why)
+	case "photo_missing":
+		return receiptContent(d, "Загрузите чек ещё раз", why)
+	case "duplicate_claim":
+		return receiptContent(d, "Чек уже загружен", why)
 	}
 	return receiptContent(d, "Чек отклонён", receiptSubject(d)+" отклонён. "+why)
 }

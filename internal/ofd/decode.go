@@ -2,6 +2,8 @@ package ofd
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -356,21 +358,56 @@ func decodeItem(raw json.RawMessage) (Item, error) {
 			errs = append(errs, fmt.Errorf("ofd: quantity: %w", err))
 		}
 	}
-	if v, ok := f.get("productCodeNew"); ok {
-		it.GTIN = gtinFromCodes(v)
-	}
+	it.GTIN = itemGTIN(f)
 	return it, errors.Join(errs...)
+}
+
+// itemGTIN reads the GTIN from every form a marking code takes in receipt
+// JSON, in order of how much they say (see testdata/README.md):
+//
+//   - productCodeNew: FFD 1.2 tags 1300–1309, an object keyed by the kind
+//     ({"gs1m": {"gtin": …, "rawProductCode": …}}, "ean13", "itf14", …);
+//   - productCodeData: the FNS «Проверка чеков» app's parsed form of a
+//     code, {"gtin": 4606419014681, "rawProductCode": …, "sernum": …} (the
+//     GTIN may be a JSON number), or keyed by kind like productCodeNew;
+//   - nomenclatureCode / productCode: FFD 1.05/1.1 tag 1162 «код товара»,
+//     the tag's bytes written as hex ("44 4D 04 2E …") or base64
+//     ("RE0ELx+W…"): two bytes of code type, then the GTIN as a 6-byte
+//     big-endian integer, then the serial in ASCII — or a parsed object or
+//     a raw scanned code as text.
+func itemGTIN(f fields) string {
+	for _, k := range []string{"productCodeNew", "productCodeData", "nomenclatureCode", "productCode"} {
+		v, ok := f.get(k)
+		if !ok {
+			continue
+		}
+		var g string
+		if s, ok := scalar(v); ok {
+			g = gtinFromText(s)
+		} else {
+			g = gtinFromCodes(v)
+		}
+		if g != "" {
+			return g
+		}
+	}
+	return ""
 }
 
 // codeKeys are the productCodeNew kinds (tags 1300–1309) in preference order.
 var codeKeys = []string{"gs1m", "gs1", "ean13", "itf14", "ean8", "kmk", "mi", "egais2", "egais3", "undefined"}
 
-// gtinFromCodes extracts a GTIN from productCodeNew, normalised: GTIN-14 with
-// a leading zero becomes EAN-13. Invalid or missing codes give "".
+// gtinFromCodes extracts a GTIN from a code object: keyed by kind
+// (productCodeNew) or the code itself ({"gtin": …, "rawProductCode": …}),
+// normalised: GTIN-14 with a leading zero becomes EAN-13. Invalid or
+// missing codes give "".
 func gtinFromCodes(v json.RawMessage) string {
 	f, err := objectOf(v)
 	if err != nil {
 		return ""
+	}
+	if g := gtinFromCode(f); g != "" {
+		return g
 	}
 	for _, k := range codeKeys {
 		cv, ok := f.get(k)
@@ -381,21 +418,84 @@ func gtinFromCodes(v json.RawMessage) string {
 		if err != nil {
 			continue
 		}
-		g := c.str("gtin")
-		if g == "" {
-			raw := c.str("rawProductCode")
-			switch {
-			case strings.HasPrefix(raw, "01") && len(raw) >= 16 && allDigits(raw[2:16]):
-				g = raw[2:16]
-			case allDigits(raw) && (len(raw) == 8 || len(raw) == 13 || len(raw) == 14):
-				g = raw
-			}
-		}
-		if g = NormalizeGTIN(g); g != "" {
+		if g := gtinFromCode(c); g != "" {
 			return g
 		}
 	}
 	return ""
+}
+
+// gtinFromCode reads one code object: its gtin (a string or a number),
+// else the GTIN inside its rawProductCode.
+func gtinFromCode(c fields) string {
+	g := c.str("gtin")
+	if g != "" && !allDigits(g) {
+		if n, err := parseInteger(g); err == nil && n > 0 {
+			g = strconv.FormatInt(n, 10) // a number written as 4.606419014681e12
+		}
+	}
+	if g = NormalizeGTIN(g); g != "" {
+		return g
+	}
+	return gtinFromRaw(c.str("rawProductCode"))
+}
+
+// gtinFromRaw reads the GTIN of a scanned code: a GS1 string starting
+// with AI 01, or a bare EAN-8/13 or ITF-14.
+func gtinFromRaw(raw string) string {
+	switch {
+	case strings.HasPrefix(raw, "01") && len(raw) >= 16 && allDigits(raw[2:16]):
+		return NormalizeGTIN(raw[2:16])
+	case allDigits(raw) && (len(raw) == 8 || len(raw) == 13 || len(raw) == 14):
+		return NormalizeGTIN(raw)
+	}
+	return ""
+}
+
+// Tag 1162 code types (the first two bytes) whose next six bytes are a
+// GTIN: "DM" (a DataMatrix mark: tobacco, shoes, milk…), EAN-8, EAN-13,
+// ITF-14 and "RF" (fur, whose control sign carries no GTIN we can trust, so
+// it is left out).
+var tag1162GTIN = map[uint16]bool{0x444D: true, 0x4508: true, 0x450D: true, 0x490E: true}
+
+// gtinFromText reads a marking code given as text: a raw scanned code, or
+// the bytes of tag 1162 as hex or base64.
+func gtinFromText(s string) string {
+	if g := gtinFromRaw(s); g != "" {
+		return g
+	}
+	b := tag1162Bytes(s)
+	if len(b) < 8 || !tag1162GTIN[uint16(b[0])<<8|uint16(b[1])] {
+		return ""
+	}
+	var n uint64
+	for _, c := range b[2:8] {
+		n = n<<8 | uint64(c)
+	}
+	if n == 0 {
+		return ""
+	}
+	return NormalizeGTIN(fmt.Sprintf("%014d", n))
+}
+
+// tag1162Bytes decodes hex (spaces allowed) or base64 text; nil if it is
+// neither.
+func tag1162Bytes(s string) []byte {
+	compact := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == ':' {
+			return -1
+		}
+		return r
+	}, s)
+	if b, err := hex.DecodeString(compact); err == nil {
+		return b
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b
+		}
+	}
+	return nil
 }
 
 // NormalizeGTIN trims g and drops the leading zeros of a GTIN-14 that pad an

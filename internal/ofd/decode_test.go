@@ -1,6 +1,8 @@
 package ofd
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +210,57 @@ func TestDecodeVariants(t *testing.T) {
 			}
 			tc.check(t, r)
 		})
+	}
+}
+
+// Every marking-code form a receipt export uses gives the line's GTIN
+// (testdata/README.md says where each fixture comes from).
+func TestDecodeMarkingCodeForms(t *testing.T) {
+	t.Parallel()
+	for file, want := range map[string][]string{
+		"fns_app_productcodedata.json": {"", "4606419014681", "5060608748358"},
+		"tag1162_forms.json":           {"4606419014681", "4606419014681", "4607036340658", "46070363", "", "5060608748358"},
+	} {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join("testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := DecodeReceipt(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range r.Items {
+				got = append(got, it.GTIN)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("GTINs (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// Inline variants of the same forms.
+	for name, tc := range map[string]struct{ item, want string }{
+		"productCodeData gtin as string":   {`"productCodeData":{"gtin":"04606419014681"}`, "4606419014681"},
+		"productCodeData gtin in exponent": {`"productCodeData":{"gtin":4.606419014681e12}`, "4606419014681"},
+		"productCodeData raw only":         {`"productCodeData":{"rawProductCode":"0104606419014681215*ttfD"}`, "4606419014681"},
+		"productCodeData keyed by kind":    {`"productCodeData":{"gs1m":{"gtin":"04606419014681"}}`, "4606419014681"},
+		"1162 hex without spaces":          {`"nomenclatureCode":"444D043083F81419352A74746644"`, "4606419014681"},
+		"1162 base64 unpadded":             {`"nomenclatureCode":"RE0EMIP4FBk1KnR0ZkQ"`, "4606419014681"},
+		"1162 parsed object":               {`"nomenclatureCode":{"gtin":"04606419014681","sernum":"5*ttfD"}`, "4606419014681"},
+		"productCode bare EAN-13":          {`"productCode":"4607036340658"`, "4607036340658"},
+		"productCodeNew wins":              {`"productCodeNew":{"ean13":{"gtin":"4607036340658"}},"productCodeData":{"gtin":4606419014681}`, "4607036340658"},
+		"short 1162":                       {`"productCode":"44 4D 04"`, ""},
+		"text that is no code":             {`"productCode":"ABC-123"`, ""},
+	} {
+		r, err := DecodeReceipt([]byte(`{"fiscalDriveNumber":"1","totalSum":1,"items":[{"name":"x","sum":1,` + tc.item + `}]}`))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := r.Items[0].GTIN; got != tc.want {
+			t.Errorf("%s: GTIN %q, want %q", name, got, tc.want)
+		}
 	}
 }
 

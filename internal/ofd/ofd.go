@@ -47,7 +47,8 @@ type Item struct {
 	// SumKopecks is the line total.
 	SumKopecks int64
 	// GTIN is the EAN-13 (or GTIN-8/14 without a leading zero) read from the
-	// marking code (productCodeNew), "" when the item is not marked.
+	// marking code (productCodeNew, productCodeData, tag 1162 as
+	// nomenclatureCode/productCode), "" when the item is not marked.
 	GTIN string
 	// ProductType is tag 1212 (1 товар, 2 подакцизный, … 33 маркированный in FFD 1.2 samples), 0 if absent.
 	ProductType int

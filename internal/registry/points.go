@@ -36,6 +36,37 @@ func ParsePeriod(p string) (time.Time, error) {
 	return d, nil
 }
 
+var (
+	monthNominative = [...]string{"январь", "февраль", "март", "апрель", "май", "июнь",
+		"июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь"}
+	monthGenitive = [...]string{"января", "февраля", "марта", "апреля", "мая", "июня",
+		"июля", "августа", "сентября", "октября", "ноября", "декабря"}
+)
+
+// PeriodName is a period as people read it after «за»: "2026-12" is
+// "декабрь 2026", a half month "2026-12-1" is "1–15 декабря 2026" and
+// "2026-12-2" is "16–31 декабря 2026". A string that is not a period is
+// returned as it is.
+func PeriodName(p string) string {
+	m := periodPattern.FindStringSubmatch(p)
+	if m == nil {
+		return p
+	}
+	first, err := ParsePeriod(p)
+	if err != nil {
+		return p
+	}
+	mo := int(first.Month()) - 1
+	switch m[3] {
+	case "1":
+		return fmt.Sprintf("1–15 %s %d", monthGenitive[mo], first.Year())
+	case "2":
+		last := first.AddDate(0, 1, -first.Day()).Day()
+		return fmt.Sprintf("16–%d %s %d", last, monthGenitive[mo], first.Year())
+	}
+	return fmt.Sprintf("%s %d", monthNominative[mo], first.Year())
+}
+
 // PointLine is what a points registry says one participant gets for the
 // period: the sum of their lines.
 type PointLine struct {

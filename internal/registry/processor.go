@@ -39,6 +39,19 @@ type Invitation struct {
 	Email      string `json:"-"`
 	Name       string `json:"-"`
 	ClientName string `json:"-"`
+	// ProgramName is the program the participant is invited to: the
+	// client's program running now, else its latest ("" if it has none).
+	ProgramName string `json:"-"`
+}
+
+// programName is what the invitation names: the program, which is what
+// the participant will see in the app, not the client's legal name; the
+// client's name only when it has no program yet.
+func (inv Invitation) programName() string {
+	if inv.ProgramName != "" {
+		return inv.ProgramName
+	}
+	return inv.ClientName
 }
 
 // Invitation statuses.
@@ -282,7 +295,7 @@ func (p *Processor) send(ctx context.Context, inv Invitation, pw string) (string
 		if p.sms == nil {
 			return "", errNoChannel
 		}
-		text := fmt.Sprintf("Вас пригласили в программу «%s». Приложение: %s %s %s", inv.ClientName, p.cfg.AppLink, login, how)
+		text := fmt.Sprintf("Вас пригласили в программу «%s». Приложение: %s %s %s", inv.programName(), p.cfg.AppLink, login, how)
 		r, err := p.sms.Send(ctx, sms.Message{To: inv.Phone, Text: text})
 		return r.ID, err
 	case ChannelEmail:
@@ -296,9 +309,9 @@ func (p *Processor) send(ctx context.Context, inv Invitation, pw string) (string
 		text := fmt.Sprintf("%s\n\nВас пригласили в программу мотивации «%s».\n\n"+
 			"1. Установите приложение Loyalty Jam: %s\n2. %s\n3. %s\n\n"+
 			"Фотографируйте QR-код чеков с продажами — баллы за них придут в приложение.\n",
-			hello, inv.ClientName, p.cfg.AppLink, login, how)
+			hello, inv.programName(), p.cfg.AppLink, login, how)
 		r, err := p.mail.Send(ctx, email.Message{To: inv.Email, ToName: inv.Name,
-			Subject: fmt.Sprintf("Приглашение в программу «%s»", inv.ClientName), Text: text})
+			Subject: fmt.Sprintf("Приглашение в программу «%s»", inv.programName()), Text: text})
 		return r.MessageID, err
 	}
 	return "", errNoChannel

@@ -276,6 +276,28 @@ func TestParsePeriod(t *testing.T) {
 	}
 }
 
+// A period reads as a month in Russian wherever people see it
+// (notifications, ledger memos): «за декабрь 2026», not «за 2026-12».
+func TestPeriodName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"2026-12":   "декабрь 2026",
+		"2026-01":   "январь 2026",
+		"2026-05":   "май 2026",
+		"2026-03-1": "1–15 марта 2026",
+		"2026-03-2": "16–31 марта 2026",
+		"2026-02-2": "16–28 февраля 2026",
+		"2028-02-2": "16–29 февраля 2028",
+		"2026-09-2": "16–30 сентября 2026",
+		"2026-13":   "2026-13",
+		"":          "",
+	} {
+		if got := registry.PeriodName(in); got != want {
+			t.Errorf("PeriodName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func FuzzReadTable(f *testing.F) {
 	f.Add([]byte("телефон;баллы\n+79991234567;10\n"))
 	f.Add([]byte("phone,points\n\"+7999\"\"1\",1,5\n"))

@@ -92,6 +92,13 @@ type LineResult struct {
 	Reason string
 	// Promo names the promo applied, if any.
 	Promo string `json:",omitempty"`
+	// The rate that applied to an earning line, so a seller can be shown
+	// why it earned what it did: PercentBP of the line's sum (500 = 5 %) or
+	// FixedPerUnitKopecks per unit, times FactorBP (the SKU's margin weight
+	// times the promo multiplier, 10000 = ×1). Zero when no rule applied.
+	PercentBP           int64 `json:",omitempty"`
+	FixedPerUnitKopecks int64 `json:",omitempty"`
+	FactorBP            int64 `json:",omitempty"`
 }
 
 // BonusResult is the receipt bonus paid, if any.
@@ -202,6 +209,11 @@ func Evaluate(in Input) Result {
 		}
 		margin := min(max(l.MarginBP, 1), maxMarginBP)
 		e := in.Rules.Earn[rule]
+		lr.PercentBP, lr.FixedPerUnitKopecks = e.PercentBP, e.FixedPerUnitKopecks
+		if e.FixedPerUnitKopecks > 0 {
+			lr.PercentBP = 0
+		}
+		lr.FactorBP = mulDivHalfDown(margin, mult, basisPoints)
 		if e.FixedPerUnitKopecks > 0 {
 			lr.RawKopecks = mulDivHalfDown(e.FixedPerUnitKopecks*min(l.QuantityMilli, 1<<30), margin*mult,
 				quantityScale*basisPoints*basisPoints)

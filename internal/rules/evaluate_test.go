@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
 
 var now = time.Date(2025, 3, 20, 12, 0, 0, 0, time.UTC)
@@ -188,7 +190,7 @@ func TestEvaluate(t *testing.T) {
 			var sum int64
 			for _, l := range res.Lines {
 				sum += l.PointsKopecks
-				if l.Reason == "" || Message(l.Reason) == "" {
+				if l.Reason == "" || !receipt.HasMessage(l.Reason) {
 					t.Errorf("line %d: reason %q without a message", l.LineNo, l.Reason)
 				}
 			}
@@ -198,7 +200,7 @@ func TestEvaluate(t *testing.T) {
 			if sum != res.TotalKopecks {
 				t.Errorf("lines and bonus sum to %d, total %d", sum, res.TotalKopecks)
 			}
-			if res.Reason != "" && Message(res.Reason) == "" {
+			if res.Reason != "" && !receipt.HasMessage(res.Reason) {
 				t.Errorf("reason %q has no message", res.Reason)
 			}
 			// Deterministic: the same input, the same result.

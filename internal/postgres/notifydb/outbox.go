@@ -54,10 +54,16 @@ var receiptEvent = map[receipt.Status]notify.EventType{
 	receipt.NoEligibleItems: notify.ReceiptNoPoints,
 	receipt.Rejected:        notify.ReceiptRejected,
 	receipt.NeedsReview:     notify.ReceiptNeedsReview,
+	// A photo the worker could not read, or a receipt someone already
+	// uploaded, fails after the API answered 202: the seller must hear it
+	// and learn what to do (the reason's text says it).
+	receipt.Unreadable: notify.ReceiptRejected,
+	receipt.Duplicate:  notify.ReceiptRejected,
 }
 
 // ReceiptHook is a receiptdb.EventHook: for every stored event that moves a
-// receipt into credited, no_eligible_items, rejected or needs_review
+// receipt into credited, no_eligible_items, rejected, unreadable, duplicate
+// or needs_review
 // (including moderators' decisions from needs_review) it writes an intent
 // in the same transaction. The dedup key is
 // "receipt:<id>:<status>:<n>", n counting how often the receipt reached

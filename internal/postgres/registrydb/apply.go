@@ -322,7 +322,8 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 		if res.CreditKopecks > budget+res.DebitKopecks {
 			return registry.ErrBudget
 		}
-		memo := "период " + u.Period // the kind says what it is (ledger.Reason)
+		period := registry.PeriodName(u.Period)
+		memo := "за " + period // the kind says what it is (ledger.Reason)
 		var programName string
 		if err := tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, u.ProgramID).Scan(&programName); err != nil {
 			return fmt.Errorf("registrydb: program name: %w", err)
@@ -352,7 +353,7 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 						es[i].memo = memo + ": " + t.comment
 					}
 					if d < 0 {
-						es[i].kind, es[i].memo = KindRegistryDebit, "Исправление реестра за "+u.Period
+						es[i].kind, es[i].memo = KindRegistryDebit, "Исправление реестра за "+period
 					}
 				}
 				// Keys already in the ledger were posted by a run whose
@@ -372,7 +373,7 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 						// outbox delivers it once the points are there.
 						if _, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: t.participantID,
 							Type: notify.RegistryCredited, DedupKey: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version),
-							Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: pending, Title: u.Period}}); err != nil {
+							Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: pending, Title: period}}); err != nil {
 							return fmt.Errorf("registrydb: notify: %w", err)
 						}
 					}

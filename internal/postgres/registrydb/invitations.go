@@ -13,20 +13,29 @@ import (
 
 const invitationColumns = `i.id, i.upload_id, i.participant_id, i.channel, i.method, i.round, i.new_password, i.status,
 	i.attempts, i.error_code, i.created_at, i.last_attempt_at, i.sent_at, i.signed_in_at,
-	p.phone, COALESCE(p.email, ''), p.name, c.name`
+	p.phone, COALESCE(p.email, ''), p.name, c.name, COALESCE(pr.name, '')`
+
+// invitationProgram picks the program an invitation names, as a receipt
+// uploaded today would find it (points.findProgram): the client's program
+// running today, live before test, else the client's latest one.
+const invitationProgram = `LEFT JOIN LATERAL (SELECT name FROM programs
+		WHERE client_id = c.id
+		ORDER BY (status IN ('live', 'test') AND current_date BETWEEN starts_on AND ends_on) DESC,
+		         (status = 'live') DESC, CASE WHEN status IN ('live', 'test') THEN id END ASC, id DESC
+		LIMIT 1) pr ON true`
 
 func scanInvitation(r pgx.CollectableRow) (registry.Invitation, error) {
 	var v registry.Invitation
 	err := r.Scan(&v.ID, &v.UploadID, &v.ParticipantID, &v.Channel, &v.Method, &v.Round, &v.NewPassword, &v.Status,
 		&v.Attempts, &v.ErrorCode, &v.CreatedAt, &v.LastAttemptAt, &v.SentAt, &v.SignedInAt,
-		&v.Phone, &v.Email, &v.Name, &v.ClientName)
+		&v.Phone, &v.Email, &v.Name, &v.ClientName, &v.ProgramName)
 	return v, err
 }
 
 func (s *Store) invitations(ctx context.Context, where string, id int64) ([]registry.Invitation, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+invitationColumns+`
 		FROM registry_invitations i JOIN participants p ON p.id = i.participant_id
-		JOIN clients c ON c.id = p.client_id WHERE i.upload_id = $1 `+where+` ORDER BY i.id`, id)
+		JOIN clients c ON c.id = p.client_id `+invitationProgram+` WHERE i.upload_id = $1 `+where+` ORDER BY i.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("registrydb: invitations: %w", err)
 	}

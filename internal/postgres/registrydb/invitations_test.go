@@ -294,3 +294,33 @@ func TestConcurrentInvitationRunsShareThePassword(t *testing.T) {
 		}
 	}
 }
+
+// An invitation names the program the participant joins, as the app shows
+// it, not the client's legal name.
+func TestInvitationNamesTheProgram(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 0, 0, 0)
+	s := withSenders(t, f)
+	ctx := context.Background()
+	_, err := f.db.Exec(ctx, `UPDATE clients SET name = 'ООО «Ветлужский завод автохимии»' WHERE id = $1`, f.client)
+	must(t, err)
+	const phone, mail = "+79160000001", "anna@example.ru"
+	u := f.uploadParticipants(t, "ФИО;Телефон;Роль;E-mail\nАнна;"+phone+";продавец;"+mail+"\n",
+		registry.Options{Invite: []string{"sms", "email"}})
+	_, err = f.svc.Confirm(ctx, f.checker, u.ID)
+	must(t, err)
+	must(t, f.proc.Process(ctx, u.ID))
+	m, ok := s.sms.Last(phone)
+	if !ok {
+		t.Fatal("no SMS")
+	}
+	e, ok := s.mail.Last(mail)
+	if !ok {
+		t.Fatal("no e-mail")
+	}
+	for what, text := range map[string]string{"SMS": m.Text, "e-mail": e.Text, "subject": e.Subject} {
+		if !strings.Contains(text, "«Продажи»") || strings.Contains(text, "Ветлужский") {
+			t.Errorf("%s names %q, want the program «Продажи»", what, text)
+		}
+	}
+}

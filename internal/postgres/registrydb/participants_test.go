@@ -78,15 +78,16 @@ func TestParticipantRegistryAppliesOnceAndInvites(t *testing.T) {
 	if shops != 2 || people != 2 {
 		t.Errorf("shops %d, participants with a shop %d", shops, people)
 	}
-	// 3 SMS and 2 e-mails (one participant has no e-mail), with the login.
+	// 3 SMS and 2 e-mails (one participant has no e-mail), with the login,
+	// naming the program (not the client).
 	for _, p := range []string{"+79160000001", "+79160000002", "+79160000003"} {
 		m, ok := s.sms.Last(p)
-		if !ok || !strings.Contains(m.Text, p) || !strings.Contains(m.Text, "Акме") {
+		if !ok || !strings.Contains(m.Text, p) || !strings.Contains(m.Text, "«Продажи»") {
 			t.Errorf("sms to %s: %v %q", p, ok, m.Text)
 		}
 	}
 	e, ok := s.mail.Last("anna@example.ru")
-	if !ok || !strings.Contains(e.Subject, "Акме") || !strings.Contains(e.Text, "Иванова Анна") || !strings.Contains(e.Text, "https://lj.example/app") {
+	if !ok || !strings.Contains(e.Subject, "«Продажи»") || !strings.Contains(e.Text, "Иванова Анна") || !strings.Contains(e.Text, "https://lj.example/app") {
 		t.Errorf("e-mail: %v %+v", ok, e)
 	}
 	invs, err := f.svc.Invitations(ctx, f.maker, u.ID)

@@ -186,6 +186,16 @@ func TestSameRegistryTwiceCreditsOnce(t *testing.T) {
 	if intents != 3 || people != 3 {
 		t.Errorf("registry_credited intents: %d for %d participants, want 3 for 3", intents, people)
 	}
+	// The period reads as a month: «за март 2026», in the notification and
+	// in the ledger memo the participant sees in the history.
+	var title, memo string
+	must(t, f.db.QueryRow(context.Background(), `SELECT data->>'title' FROM notification_intents
+		WHERE event_type = 'registry_credited' LIMIT 1`).Scan(&title))
+	must(t, f.db.QueryRow(context.Background(), `SELECT memo FROM ledger_transactions
+		WHERE kind LIKE 'registry%' LIMIT 1`).Scan(&memo))
+	if title != "март 2026" || !strings.HasPrefix(memo, "за март 2026") {
+		t.Errorf("period shown as %q (notification), %q (memo), want «март 2026»", title, memo)
+	}
 }
 
 func TestConcurrentConfirmAndProcessCreditOnce(t *testing.T) {
