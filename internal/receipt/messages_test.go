@@ -20,7 +20,7 @@ import (
 // and the match reasons of lines:
 //
 //   - string constants named Reason…, Cap… or Anomaly… in the packages that
-//     decide a receipt's fate (rules, points, verify) — match reasons from
+//     decide a receipt's fate (receipt, rules, points, verify) — match reasons from
 //     catalog's Reason… constants;
 //   - string literals passed as the reason of Receipt.Transition /
 //     Receipt.Note / points' transition / verify's markUnreadable;
@@ -50,7 +50,7 @@ func producedReasons(t *testing.T) (reasons, matchReasons map[string][]string) {
 		}
 		m[s] = append(m[s], where+":"+strconv.Itoa(fset.Position(bl.Pos()).Line))
 	}
-	constPkgs := map[string]map[string][]string{"rules": reasons, "points": reasons, "verify": reasons, "catalog": matchReasons}
+	constPkgs := map[string]map[string][]string{"receipt": reasons, "rules": reasons, "points": reasons, "verify": reasons, "catalog": matchReasons}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
