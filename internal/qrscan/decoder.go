@@ -23,11 +23,11 @@ const (
 	// default.
 	EffortFull Effort = iota
 	// EffortFast runs only the steps marked Fast: meant for the request path,
-	// where most photos decode in a few milliseconds.
+	// where most photos decode in a few milliseconds. There is no "the rest
+	// only" effort: the request path gives up when its budget ends, often
+	// before its fast steps ran (the API was busy), so the worker that takes
+	// the photo over runs the whole ladder.
 	EffortFast
-	// EffortRemainder runs only the steps EffortFast skips: meant for a
-	// background worker that finishes photos the request path gave up on.
-	EffortRemainder
 )
 
 // Options configures a Decoder. Zero values select the defaults.
@@ -73,7 +73,7 @@ func New(opts Options) *Decoder {
 	}
 	var steps []Step
 	for _, s := range ladder {
-		if opts.Effort == EffortFull || (opts.Effort == EffortFast) == s.Fast {
+		if opts.Effort == EffortFull || s.Fast {
 			steps = append(steps, s)
 		}
 	}
