@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/heaptest"
 	"github.com/loyaltyjam/loyaltyjam/internal/sheet"
 	"github.com/loyaltyjam/loyaltyjam/internal/sheet/sheettest"
 )
@@ -82,7 +83,7 @@ func TestBombs(t *testing.T) {
 			data := tc.bomb.XLSX(t)
 			var err error
 			rows := 0
-			h := sheettest.Measure(func() {
+			h := heaptest.Measure(func() {
 				_, err = sheet.ReadXLSX(data, tc.lim, func(sheet.Row) error { rows++; return nil })
 			})
 			e, _ := apperr.As(err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/heaptest"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
@@ -258,7 +259,7 @@ func TestUploadBombs(t *testing.T) {
 			data := tc.bomb.XLSX(t)
 			var status int
 			var body map[string]any
-			h := sheettest.Measure(func() { status, body = e.upload(t, "maker", points, data) })
+			h := heaptest.Measure(func() { status, body = e.upload(t, "maker", points, data) })
 			if status != tc.wantStatus || body["code"] != tc.wantCode {
 				t.Fatalf("%d %v, want %d %s", status, body, tc.wantStatus, tc.wantCode)
 			}

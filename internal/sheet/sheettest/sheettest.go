@@ -1,6 +1,6 @@
 // Package sheettest builds hostile spreadsheets for tests: XLSX
 // decompression bombs that are a few kilobytes to a few megabytes on the
-// wire and inflate to gigabytes, and measures the heap a call takes.
+// wire and inflate to gigabytes.
 package sheettest
 
 import (
@@ -8,11 +8,8 @@ import (
 	"bytes"
 	"compress/flate"
 	"hash/crc32"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 // Bomb describes a workbook whose sheet or shared strings part repeats
@@ -124,50 +121,4 @@ func (b Bomb) XLSX(tb testing.TB) []byte {
 		tb.Fatal(err)
 	}
 	return out.Bytes()
-}
-
-// Heap is what a call did to the heap.
-type Heap struct {
-	// PeakInuse is the highest HeapInuse seen during the call above the
-	// HeapInuse before it (sampled every millisecond).
-	PeakInuse int64
-	// Alloc is the bytes allocated during the call (TotalAlloc delta).
-	Alloc uint64
-}
-
-// Measure runs fn and reports its heap use. Run it outside parallel tests:
-// the heap is the process's.
-func Measure(fn func()) Heap {
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	peak := before.HeapInuse
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&m)
-				mu.Lock()
-				peak = max(peak, m.HeapInuse)
-				mu.Unlock()
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	wg.Wait()
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	peak = max(peak, after.HeapInuse)
-	return Heap{PeakInuse: int64(peak) - int64(before.HeapInuse), Alloc: after.TotalAlloc - before.TotalAlloc}
 }
