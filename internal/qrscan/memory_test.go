@@ -52,7 +52,7 @@ func rgbPNG(t testing.TB, w, h int) []byte {
 // API's) hold at most about its MemoryBudget, however many photos arrive
 // at once. 8 concurrent 9-MP colour PNGs cost 45 MB each (36 MB of RGBA, 9
 // of grey); with a 64 MiB budget they decode one at a time. Before the
-// budget all 8 decoded at once (+409 MiB here; +69 MiB with it). Not parallel: it measures
+// budget all 8 decoded at once (+357 MiB here; +79 MiB with it). Not parallel: it measures
 // the heap.
 func TestMemoryBudget(t *testing.T) {
 	photo := rgbPNG(t, 3000, 3000)
@@ -60,7 +60,7 @@ func TestMemoryBudget(t *testing.T) {
 	if cost != 3000*3000*5 {
 		t.Fatalf("DecodeCost = %d", cost)
 	}
-	d := New(Options{MemoryBudget: 64 << 20})
+	d := New(Options{MemoryBudget: 64 << 20, MaxAttempts: 1})
 	h := heaptest.Measure(func() {
 		var wg sync.WaitGroup
 		for range 8 {
@@ -75,7 +75,7 @@ func TestMemoryBudget(t *testing.T) {
 		wg.Wait()
 	})
 	t.Logf("8 × 3000×3000 PNG at once: peak heap +%d MiB, allocated %d MiB", h.PeakInuse>>20, h.Alloc>>20)
-	if h.PeakInuse > 160<<20 {
+	if h.PeakInuse > 160<<20 && !heaptest.Race {
 		t.Errorf("peak heap +%d MiB, want < 160 MiB", h.PeakInuse>>20)
 	}
 
