@@ -269,6 +269,7 @@ func (p *pkg) sheet(f *zip.File, sst []string, fn func(Row) error) ([]Range, err
 		shareID string
 		text    *strings.Builder // where character data goes, nil outside v/f/t
 		inIS    bool
+		inCell  bool // RawToken does not match end tags to start tags
 		hasF    bool
 		shared  = map[string]string{}
 	)
@@ -291,11 +292,12 @@ func (p *pkg) sheet(f *zip.File, sst []string, fn func(Row) error) ([]Range, err
 				if r, err := strconv.Atoi(attr(t, "r")); err == nil && r > 0 {
 					n = r
 				}
-				row, inRow, col = Row{Line: n}, true, -1
+				row, inRow, inCell, col = Row{Line: n}, true, false, -1
 			case "c":
 				if !inRow {
 					continue
 				}
+				inCell = true
 				col++
 				if ref := attr(t, "r"); ref != "" {
 					if j, ok := columnIndex(ref); ok {
@@ -348,9 +350,10 @@ func (p *pkg) sheet(f *zip.File, sst []string, fn func(Row) error) ([]Range, err
 			case "is":
 				inIS = false
 			case "c":
-				if !inRow {
+				if !inRow || !inCell {
 					continue
 				}
+				inCell = false
 				v := val.String()
 				if typ == "s" {
 					i, err := strconv.Atoi(strings.TrimSpace(v))

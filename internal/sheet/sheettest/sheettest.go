@@ -80,7 +80,7 @@ func (b Bomb) XLSX(tb testing.TB) []byte {
 	} else {
 		put("xl/sharedStrings.xml", sstHead+`<si><t>телефон</t></si>`+sstTail)
 	}
-	chunk := strings.Repeat(unit, max(1, (1<<20)/len(unit)))
+	chunk := strings.Repeat(unit, max(1, int(min(1<<20, b.Inflate))/len(unit)))
 	n := max(1, (b.Inflate-int64(len(head)+len(tail)))/int64(len(chunk)))
 	seg := func(s string, final bool) []byte {
 		var buf bytes.Buffer
