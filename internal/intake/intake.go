@@ -65,8 +65,8 @@ type Config struct {
 	MaxPhotoBytes  int64         // default 15 MiB
 	MaxPhotoPixels int           // default 50 million
 	// RequestDecodeBytes bounds the memory one request-path decode may
-	// take (qrscan.DecodeCost, default 64 MiB: a 16-MP colour PNG, a
-	// 21-MP JPEG). A bigger photo is accepted without decoding and read by
+	// take (qrscan.DecodeCost, default 64 MiB: a 16-MP colour JPEG or
+	// PNG, 5 bytes a pixel counting the grey plane). A bigger photo is accepted without decoding and read by
 	// a worker, whose decoder bounds its decodes by the process's memory
 	// budget: the API's memory does not grow with photo dimensions.
 	RequestDecodeBytes int64
