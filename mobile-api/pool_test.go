@@ -41,8 +41,10 @@ func TestDecodePoolIsBounded(t *testing.T) {
 	dec := &stuckDecoder{entered: make(chan struct{}, 16)}
 	e := newEnvWith(t, cfg, func(d *mobileapi.Deps) { d.Decoder = dec })
 	c := e.client(t, "live")
-	p := e.participant(t, c, "", "active")
-	tok := e.login(t, p).AccessToken
+	var toks []string
+	for range 6 { // one decode at a time per participant: the burst is several people's
+		toks = append(toks, e.login(t, e.participant(t, c, "", "active")).AccessToken)
+	}
 	photo := qrPNG(t, qrText())
 
 	const burst = 6
@@ -52,7 +54,7 @@ func TestDecodePoolIsBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = e.do(t, multipartReq("/v1/receipts", tok, map[string]any{"photo": photo}))
+			answers[i] = e.do(t, multipartReq("/v1/receipts", toks[i], map[string]any{"photo": photo}))
 		}()
 	}
 	// Both slots are taken: the API still answers.
@@ -63,12 +65,46 @@ func TestDecodePoolIsBounded(t *testing.T) {
 			t.Fatal("no decode started")
 		}
 	}
-	if r := e.do(t, jsonReq("GET", "/v1/me", tok, nil)); r.Status != http.StatusOK {
+	if r := e.do(t, jsonReq("GET", "/v1/me", toks[0], nil)); r.Status != http.StatusOK {
 		t.Errorf("GET /v1/me during the burst: %d %s", r.Status, r.Body)
 	}
 	wg.Wait()
 	if most := dec.most.Load(); most != int32(cfg.DecodeWorkers) {
 		t.Errorf("%d decodes ran at once, want exactly DECODE_WORKERS = %d", most, cfg.DecodeWorkers)
+	}
+	for i, r := range answers {
+		var a accepted
+		r.json(t, &a)
+		if r.Status != http.StatusAccepted || a.Status != "received" {
+			t.Errorf("upload %d: %d %s, want 202 received", i, r.Status, r.Body)
+		}
+	}
+}
+
+// TestOneDecodePerParticipant: one participant's burst of photos runs one
+// request-path decode at a time; the others are accepted at once (202
+// "received") for a worker, so one person cannot take every decode slot.
+func TestOneDecodePerParticipant(t *testing.T) {
+	t.Parallel()
+	cfg := defaultAuth()
+	cfg.DecodeWorkers = 4
+	cfg.DecodeBudget = 2 * time.Second
+	dec := &stuckDecoder{entered: make(chan struct{}, 16)}
+	e := newEnvWith(t, cfg, func(d *mobileapi.Deps) { d.Decoder = dec })
+	tok := e.login(t, e.participant(t, e.client(t, "live"), "", "active")).AccessToken
+	photo := qrPNG(t, qrText())
+	var wg sync.WaitGroup
+	answers := make([]resp, 4)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = e.do(t, multipartReq("/v1/receipts", tok, map[string]any{"photo": photo}))
+		}()
+	}
+	wg.Wait()
+	if most := dec.most.Load(); most != 1 {
+		t.Errorf("%d decodes of one participant ran at once, want 1", most)
 	}
 	for i, r := range answers {
 		var a accepted

@@ -49,7 +49,7 @@ type qrFlags struct {
 
 func (f *qrFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ladder, "ladder", "default", "ladder: default, previous (first ladder, binarized samples only), cascade (earlier gozxing cascade) or plain (one gozxing attempt)")
-	fs.StringVar(&f.effort, "effort", "full", "effort: full, fast (request path) or remainder (worker after a fast pass)")
+	fs.StringVar(&f.effort, "effort", "full", "effort: full (worker) or fast (request path)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "time limit per image (0 = none)")
 }
 
@@ -71,10 +71,8 @@ func (f *qrFlags) decoder() (*qrscan.Decoder, error) {
 		opts.Effort = qrscan.EffortFull
 	case "fast":
 		opts.Effort = qrscan.EffortFast
-	case "remainder":
-		opts.Effort = qrscan.EffortRemainder
 	default:
-		return nil, fmt.Errorf("%w: -effort %q: want full, fast or remainder", errUsage, f.effort)
+		return nil, fmt.Errorf("%w: -effort %q: want full or fast", errUsage, f.effort)
 	}
 	return qrscan.New(opts), nil
 }

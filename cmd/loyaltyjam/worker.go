@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
@@ -127,10 +128,9 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 		Scheduler: workers.NewScheduler(d.queue),
 		Processor: d.points,
 		Photos:    photos,
-		QR: qrscan.New(qrscan.Options{MaxBytes: d.cfg.Auth.MaxPhotoBytes, MaxPixels: d.cfg.Auth.MaxPhotoPixels,
-			Effort: qrscan.EffortRemainder}),
-		Recorder: pm,
-		Logger:   d.log,
+		QR:        workerQR(d.cfg),
+		Recorder:  pm,
+		Logger:    d.log,
 	}, verify.Config{
 		CallTimeout:   d.cfg.OFD.CallTimeout,
 		PendingWindow: d.cfg.OFD.PendingWindow,
@@ -206,4 +206,12 @@ func every(ctx context.Context, interval time.Duration, fn func(context.Context)
 		case <-t.C:
 		}
 	}
+}
+
+// workerQR is the worker's QR decoder. A photo reaches the worker when the
+// request path ran out of its budget (often only because the API was busy),
+// so the worker runs the whole ladder: it must read whatever the request
+// path could have read.
+func workerQR(cfg config.Config) *qrscan.Decoder {
+	return qrscan.New(qrscan.Options{MaxBytes: cfg.Auth.MaxPhotoBytes, MaxPixels: cfg.Auth.MaxPhotoPixels})
 }

@@ -10,6 +10,9 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet"
 )
 
 // Columns of the catalog file, in the order WriteCSV writes them. aliases is
@@ -58,21 +61,16 @@ func (e RowError) Error() string {
 // row errors means the file as a whole is unreadable (bad header, broken
 // quoting, too large).
 func ParseCSV(r io.Reader) ([]SKU, []RowError, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxImportBytes+1))
+	data, err := readLimited(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read catalog: %w", err)
-	}
-	if len(data) > maxImportBytes {
-		return nil, nil, fmt.Errorf("catalog is larger than %d bytes", maxImportBytes)
+		return nil, nil, err
 	}
 	data = decodeText(data)
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = detectDelimiter(data)
-	cr.FieldsPerRecord = -1
+	cr := sheet.NewCSV(bytes.NewReader(data), detectDelimiter(data), sheet.Limits{})
 	var records [][]string
 	var lines []int
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
@@ -83,11 +81,27 @@ func ParseCSV(r io.Reader) ([]SKU, []RowError, error) {
 			}
 			return nil, nil, fmt.Errorf("read catalog: %w", err)
 		}
-		line, _ := cr.FieldPos(0)
 		records = append(records, rec)
 		lines = append(lines, line)
 	}
 	return parseRecords(records, lines)
+}
+
+// ErrFileTooLarge is returned by the parsers for a file over
+// maxImportBytes.
+var ErrFileTooLarge = apperr.New(apperr.TooLarge, "catalog_file_too_large",
+	fmt.Sprintf("Файл каталога больше %d МБ: разделите его на несколько.", maxImportBytes>>20))
+
+// readLimited reads a whole import file of at most maxImportBytes.
+func readLimited(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxImportBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	if len(data) > maxImportBytes {
+		return nil, ErrFileTooLarge
+	}
+	return data, nil
 }
 
 // decodeText strips a UTF-8 BOM and turns Windows-1251 bytes into UTF-8. Any

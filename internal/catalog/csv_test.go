@@ -10,6 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet/sheettest"
 )
 
 const header = "sku_id,client,brand,name,category,volume,unit,gtin,margin_weight\n"
@@ -238,4 +241,19 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatalf("round trip changed the catalog:\n%s", diff)
 		}
 	})
+}
+
+// TestImportBombs: the catalog import (CLI and dashboard) reads workbooks
+// and CSV through package sheet: a decompression bomb and an endless line
+// are refused with codes, not inflated.
+func TestImportBombs(t *testing.T) {
+	t.Parallel()
+	_, _, err := ParseXLSX(bytes.NewReader(sheettest.Bomb{Part: "sheet", Inflate: 1 << 30}.XLSX(t)))
+	if e, ok := apperr.As(err); !ok || e.Code != "spreadsheet_too_large" || e.Kind != apperr.TooLarge {
+		t.Errorf("XLSX bomb: %v", err)
+	}
+	_, _, err = ParseCSV(strings.NewReader(strings.Join(csvHeader, ",") + "\n" + strings.Repeat("x", 2<<20)))
+	if e, ok := apperr.As(err); !ok || e.Code != "spreadsheet_line_too_long" {
+		t.Errorf("endless line: %v", err)
+	}
 }

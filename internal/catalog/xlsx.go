@@ -1,41 +1,34 @@
 package catalog
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet"
 )
 
 // ParseXLSX reads a catalog from the first sheet of an XLSX workbook laid out
 // like catalog.csv (header row first). Cells are read raw, so a GTIN stored as
 // a number is not mangled into 4.6E+12. Errors follow ParseCSV: all-or-nothing,
-// RowError.Line is the sheet row number.
+// RowError.Line is the sheet row number. The workbook is read by package
+// sheet within its limits: a file over them (a decompression bomb) gives an
+// *apperr.Error of kind TooLarge or Invalid before it is inflated.
 func ParseXLSX(r io.Reader) ([]SKU, []RowError, error) {
-	f, err := excelize.OpenReader(io.LimitReader(r, maxImportBytes), excelize.Options{RawCellValue: true})
+	data, err := readLimited(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open workbook: %w", err)
+		return nil, nil, err
 	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, nil, errors.New("workbook has no sheets")
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		return nil, nil, fmt.Errorf("read sheet %q: %w", sheets[0], err)
-	}
-	defer rows.Close()
 	var records [][]string
 	var lines []int
-	for n := 1; rows.Next(); n++ {
-		cols, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read row %d: %w", n, err)
-		}
-		records = append(records, cols)
-		lines = append(lines, n)
+	_, err = sheet.ReadXLSX(data, sheet.Limits{}, func(row sheet.Row) error {
+		records = append(records, row.Cells)
+		lines = append(lines, row.Line)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read workbook: %w", err)
 	}
 	return parseRecords(records, lines)
 }

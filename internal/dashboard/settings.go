@@ -185,6 +185,15 @@ func (s *Server) skusImport(c *fiber.Ctx) error {
 	} else {
 		skus, rowErrs, err = catalog.ParseCSV(bytes.NewReader(data))
 	}
+	if e, ok := apperr.As(err); ok {
+		// Over a reader's bound (a decompression bomb, a huge file): the
+		// message says which, the code names it for support.
+		status := fiber.StatusUnprocessableEntity
+		if e.Kind == apperr.TooLarge {
+			status = fiber.StatusRequestEntityTooLarge
+		}
+		return s.errorPage(c, status, fmt.Sprintf("Файл не принят: %s (код %s)", e.Message, e.Code))
+	}
 	if err != nil {
 		msg := "Файл не принят: " + err.Error()
 		for i, re := range rowErrs {

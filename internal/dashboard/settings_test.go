@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet/sheettest"
 )
 
 // postFile posts fields and, when name is set, a file as a browser's
@@ -142,6 +144,14 @@ func TestSettingsCatalogEditAndImport(t *testing.T) {
 	e.do(t, m, "GET", base, nil)
 	if resp, _ := e.importCatalog(t, m, base+"/skus/import", []byte("sku_id;brand\nx;y\n")); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("broken file: %d, want 400", resp.StatusCode)
+	}
+	// A decompression bomb (3 MB inflating to 1 GiB) is refused before it
+	// is inflated, naming the code.
+	e.do(t, m, "GET", base, nil)
+	bomb := sheettest.Bomb{Part: "sheet", Inflate: 1 << 30}.XLSX(t)
+	if resp, body := e.postFile(t, m, base+"/skus/import", map[string]string{"_csrf": m.csrf}, "catalog.xlsx", string(bomb)); resp.StatusCode != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(body, "spreadsheet_too_large") {
+		t.Errorf("XLSX bomb: %d, want 413 spreadsheet_too_large", resp.StatusCode)
 	}
 	other := e.mustLogin(t, k.ManagerEmail)
 	e.do(t, other, "GET", fmt.Sprintf("/dashboard/p/%d/settings", k.ProgramID), nil)

@@ -10,6 +10,7 @@ import (
 	_ "image/png"  // registers PNG for image.DecodeConfig
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
@@ -63,7 +64,13 @@ type Config struct {
 	DecodeWorkers  int           // default 2
 	MaxPhotoBytes  int64         // default 15 MiB
 	MaxPhotoPixels int           // default 50 million
-	Logger         *slog.Logger
+	// RequestDecodeBytes bounds the memory one request-path decode may
+	// take (qrscan.DecodeCost, default 64 MiB: a 16-MP colour JPEG or
+	// PNG, 5 bytes a pixel counting the grey plane). A bigger photo is accepted without decoding and read by
+	// a worker, whose decoder bounds its decodes by the process's memory
+	// budget: the API's memory does not grow with photo dimensions.
+	RequestDecodeBytes int64
+	Logger             *slog.Logger
 }
 
 // Service accepts receipts.
@@ -77,6 +84,12 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	slots    chan struct{}
+
+	mu sync.Mutex
+	// decoding holds the participants with a request-path decode running
+	// (it goes on after its request's budget ends): one at a time each,
+	// so one participant cannot occupy every decode slot.
+	decoding map[int64]bool
 }
 
 // New returns a Service.
@@ -99,11 +112,15 @@ func New(store Store, photos Photos, decoder Decoder, queue Queue, programs Prog
 	if cfg.MaxPhotoPixels <= 0 {
 		cfg.MaxPhotoPixels = 50_000_000
 	}
+	if cfg.RequestDecodeBytes <= 0 {
+		cfg.RequestDecodeBytes = 64 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: store, photos: photos, decoder: decoder, queue: queue, programs: programs,
-		limiter: limiter, cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.DecodeWorkers)}
+		limiter: limiter, cfg: cfg, log: cfg.Logger, slots: make(chan struct{}, cfg.DecodeWorkers),
+		decoding: map[int64]bool{}}
 }
 
 // MaxPhotoBytes is the configured photo size limit.
@@ -168,13 +185,16 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	switch {
 	case req.Photo != nil:
 		r.Source = receipt.SourcePhoto
-		ext, err := s.checkPhoto(req.Photo)
+		ext, cost, err := s.checkPhoto(req.Photo)
 		if err != nil {
 			return Result{}, err
 		}
-		p, step, err := s.decode(ctx, req.Photo)
-		if err != nil {
-			return Result{}, err
+		var p *fiscal.Payload
+		var step string
+		if cost <= s.cfg.RequestDecodeBytes {
+			if p, step, err = s.decode(ctx, req.ParticipantID, req.Photo); err != nil {
+				return Result{}, err
+			}
 		}
 		if r.PhotoKey, err = s.photos.Put(ctx, req.Photo, ext); err != nil {
 			return Result{}, fmt.Errorf("store photo: %w", err)
@@ -317,10 +337,11 @@ func fiscalError(err error, field string) error {
 }
 
 // checkPhoto accepts JPEG and PNG with sane declared dimensions, looking
-// only at the header: no pixel is decoded here.
-func (s *Service) checkPhoto(b []byte) (ext string, err error) {
+// only at the header: no pixel is decoded here. cost is the memory a decode
+// would take (qrscan.DecodeCost).
+func (s *Service) checkPhoto(b []byte) (ext string, cost int64, err error) {
 	if int64(len(b)) > s.cfg.MaxPhotoBytes {
-		return "", ErrPhotoTooLarge
+		return "", 0, ErrPhotoTooLarge
 	}
 	switch Sniff(b) {
 	case FormatJPEG:
@@ -328,29 +349,48 @@ func (s *Service) checkPhoto(b []byte) (ext string, err error) {
 	case FormatPNG:
 		ext = "png"
 	case FormatHEIC:
-		return "", ErrHEIC
+		return "", 0, ErrHEIC
 	case FormatOtherImage:
-		return "", ErrPhotoFormat
+		return "", 0, ErrPhotoFormat
 	default:
-		return "", ErrNotImage
+		return "", 0, ErrNotImage
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return "", ErrPhotoCorrupt
+		return "", 0, ErrPhotoCorrupt
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", ErrPhotoCorrupt
+		return "", 0, ErrPhotoCorrupt
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxPhotoPixels) || cfg.Width > 20000 || cfg.Height > 20000 {
-		return "", ErrPhotoPixels
+		return "", 0, ErrPhotoPixels
 	}
-	return ext, nil
+	return ext, qrscan.DecodeCost(cfg), nil
 }
 
 // decode reads the photo's QR code on the bounded pool within the budget.
-// It returns the payload, or nil (and no error) when the budget ran out:
-// the photo is then accepted and decoded by a worker.
-func (s *Service) decode(ctx context.Context, b []byte) (*fiscal.Payload, string, error) {
+// It returns the payload, or nil (and no error) when the budget ran out or
+// the participant already has a photo decoding here: the photo is then
+// accepted and decoded by a worker.
+func (s *Service) decode(ctx context.Context, participantID int64, b []byte) (*fiscal.Payload, string, error) {
+	s.mu.Lock()
+	busy := s.decoding[participantID]
+	s.decoding[participantID] = true
+	s.mu.Unlock()
+	if busy {
+		return nil, "", nil
+	}
+	started := false
+	done := func() {
+		s.mu.Lock()
+		delete(s.decoding, participantID)
+		s.mu.Unlock()
+	}
+	defer func() {
+		if !started {
+			done()
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DecodeBudget)
 	defer cancel()
 	if ctx.Err() != nil {
@@ -365,20 +405,22 @@ func (s *Service) decode(ctx context.Context, b []byte) (*fiscal.Payload, string
 		res qrscan.Result
 		err error
 	}
-	done := make(chan outcome, 1)
+	out := make(chan outcome, 1)
+	started = true
 	go func() {
+		defer done()
 		defer func() { <-s.slots }()
 		defer func() {
 			if p := recover(); p != nil {
-				done <- outcome{err: fmt.Errorf("%w: panic %v", qrscan.ErrCorrupt, p)}
+				out <- outcome{err: fmt.Errorf("%w: panic %v", qrscan.ErrCorrupt, p)}
 			}
 		}()
 		res, err := s.decoder.DecodeBytes(ctx, b)
-		done <- outcome{res, err}
+		out <- outcome{res, err}
 	}()
 	var o outcome
 	select {
-	case o = <-done:
+	case o = <-out:
 	case <-ctx.Done():
 		return nil, "", budgetOrCancel(ctx)
 	}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif" // registers GIF for image.Decode
 	"image/jpeg"
 	"image/png"
 	"io"
 	"strings"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
 )
@@ -23,11 +26,11 @@ const (
 	// default.
 	EffortFull Effort = iota
 	// EffortFast runs only the steps marked Fast: meant for the request path,
-	// where most photos decode in a few milliseconds.
+	// where most photos decode in a few milliseconds. There is no "the rest
+	// only" effort: the request path gives up when its budget ends, often
+	// before its fast steps ran (the API was busy), so the worker that takes
+	// the photo over runs the whole ladder.
 	EffortFast
-	// EffortRemainder runs only the steps EffortFast skips: meant for a
-	// background worker that finishes photos the request path gave up on.
-	EffortRemainder
 )
 
 // Options configures a Decoder. Zero values select the defaults.
@@ -47,13 +50,29 @@ type Options struct {
 	// Ladder replaces the default ladder (DefaultLadder); meant for
 	// benchmarks comparing ladders.
 	Ladder []Step
+	// MemoryBudget bounds the bytes that the decodes of DecodeBytes running
+	// at once may hold, as estimated by DecodeCost from each image's header
+	// (default 256 MiB). A decode waits (within its ctx) until its cost
+	// fits; one that costs more than the whole budget runs alone. Build one
+	// Decoder per process so the bound is the process's.
+	MemoryBudget int64
 }
+
+// DefaultMemoryBudget is the default Options.MemoryBudget.
+const DefaultMemoryBudget = 256 << 20
+
+// MaxPlaneSide is the longest side of the grey plane the ladder works on:
+// a larger photo is downscaled (box average) as it is converted to grey.
+// The ladder's views are at most 1600 px, so this changes no view of a
+// photo up to 4096 px, and it keeps a 49-MP photo's plane at 16 MB.
+const MaxPlaneSide = 4096
 
 // Decoder finds QR codes in photos. It holds only immutable configuration
 // and is safe for concurrent use.
 type Decoder struct {
 	opts  Options
 	steps []Step
+	mem   *semaphore.Weighted
 }
 
 // New returns a Decoder with the given options.
@@ -67,17 +86,20 @@ func New(opts Options) *Decoder {
 	if opts.MaxDimension <= 0 {
 		opts.MaxDimension = 12000
 	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = DefaultMemoryBudget
+	}
 	ladder := opts.Ladder
 	if ladder == nil {
 		ladder = DefaultLadder()
 	}
 	var steps []Step
 	for _, s := range ladder {
-		if opts.Effort == EffortFull || (opts.Effort == EffortFast) == s.Fast {
+		if opts.Effort == EffortFull || s.Fast {
 			steps = append(steps, s)
 		}
 	}
-	return &Decoder{opts: opts, steps: steps}
+	return &Decoder{opts: opts, steps: steps, mem: semaphore.NewWeighted(opts.MemoryBudget)}
 }
 
 // Result is the outcome of a successful decode.
@@ -108,15 +130,58 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader) (Result, error) {
 	return d.DecodeBytes(ctx, b)
 }
 
-// DecodeBytes decodes the QR code in an encoded image. It returns
-// ErrUnsupportedFormat (ErrHEIC for HEIC/HEIF), ErrTooLarge, ErrCorrupt,
-// ErrNotFound, or the context's error when ctx ends first.
+// DecodeBytes decodes the QR code in an encoded image. It checks the
+// header first, then waits for its DecodeCost to fit the memory budget. It
+// returns ErrUnsupportedFormat (ErrHEIC for HEIC/HEIF), ErrTooLarge,
+// ErrCorrupt, ErrNotFound, or the context's error when ctx ends first
+// (while waiting for memory, or between ladder steps).
 func (d *Decoder) DecodeBytes(ctx context.Context, b []byte) (Result, error) {
-	img, o, err := d.ReadImage(b)
+	cfg, f, err := d.header(b)
+	if err != nil {
+		return Result{}, err
+	}
+	w := min(DecodeCost(cfg), d.opts.MemoryBudget)
+	if err := d.mem.Acquire(ctx, w); err != nil {
+		return Result{}, err
+	}
+	defer d.mem.Release(w)
+	img, o, err := decodePixels(b, f)
 	if err != nil {
 		return Result{}, err
 	}
 	return d.DecodeImage(ctx, img, o)
+}
+
+// DecodeCost estimates the bytes that decoding an image with this header
+// holds at its peak: the decoded pixels in the format Go's decoders produce
+// (1 byte a pixel for grey and palette images, up to 3 for JPEG's YCbCr, 4
+// for 8-bit colour PNG, 8 for 16-bit) and the grey plane the ladder works
+// on. Neither image/png nor image/jpeg can downscale while decoding, so the
+// full-resolution pixels are the bulk of it.
+func DecodeCost(cfg image.Config) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	var bpp int64
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		bpp = 1
+	case color.Gray16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		bpp = 4
+	default:
+		bpp = 8
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			bpp = 1
+		}
+	}
+	long := int64(max(cfg.Width, cfg.Height))
+	plane := px
+	if long > MaxPlaneSide {
+		plane = px * MaxPlaneSide / long * MaxPlaneSide / long
+	}
+	return px*bpp + plane
 }
 
 // ReadImage checks and decodes an encoded image without looking for codes.
@@ -124,28 +189,46 @@ func (d *Decoder) DecodeBytes(ctx context.Context, b []byte) (Result, error) {
 // declared dimensions are checked before any pixel is decoded. Errors are
 // ErrUnsupportedFormat, ErrHEIC, ErrTooLarge and ErrCorrupt.
 func (d *Decoder) ReadImage(b []byte) (image.Image, int, error) {
+	_, f, err := d.header(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	return decodePixels(b, f)
+}
+
+// header checks an encoded image's size, format and declared dimensions
+// without decoding a pixel.
+func (d *Decoder) header(b []byte) (image.Config, format, error) {
 	if int64(len(b)) > d.opts.MaxBytes {
-		return nil, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, d.opts.MaxBytes)
+		return image.Config{}, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, d.opts.MaxBytes)
 	}
 	f := sniff(b)
 	switch f {
 	case formatHEIC:
-		return nil, 0, ErrHEIC
+		return image.Config{}, 0, ErrHEIC
 	case formatUnknown:
-		return nil, 0, ErrUnsupportedFormat
+		return image.Config{}, 0, ErrUnsupportedFormat
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return image.Config{}, 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, 0, fmt.Errorf("%w: empty image", ErrCorrupt)
+		return image.Config{}, 0, fmt.Errorf("%w: empty image", ErrCorrupt)
 	}
 	if cfg.Width > d.opts.MaxDimension || cfg.Height > d.opts.MaxDimension ||
 		int64(cfg.Width)*int64(cfg.Height) > int64(d.opts.MaxPixels) {
-		return nil, 0, fmt.Errorf("%w: %dx%d", ErrTooLarge, cfg.Width, cfg.Height)
+		return image.Config{}, 0, fmt.Errorf("%w: %dx%d", ErrTooLarge, cfg.Width, cfg.Height)
 	}
-	var img image.Image
+	return cfg, f, nil
+}
+
+// decodePixels decodes an image whose header was checked.
+func decodePixels(b []byte, f format) (image.Image, int, error) {
+	var (
+		img image.Image
+		err error
+	)
 	o := 1
 	switch f {
 	case formatJPEG:
@@ -174,7 +257,7 @@ func (d *Decoder) DecodeImage(ctx context.Context, img image.Image, orientation 
 	if b.Dx() < 21 || b.Dy() < 21 { // smaller than a version-1 code at 1 px/module
 		return Result{}, ErrNotFound
 	}
-	s := newScan(orient(toGray(img), orientation))
+	s := newScan(orient(downscale(toGray(img), MaxPlaneSide), orientation))
 	var res Result
 	for _, st := range d.steps {
 		if d.opts.MaxAttempts > 0 && res.Attempts >= d.opts.MaxAttempts {

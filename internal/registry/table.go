@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet"
 )
 
 // DefaultMaxFileBytes bounds an uploaded file (below httpapi's 16 MiB body
@@ -182,19 +182,35 @@ func detectDelimiter(data []byte) rune {
 	return best
 }
 
+// limits bound what one registry file may make the readers hold: rows
+// counted by the sheet reader include blank ones, so they get room above
+// MaxRows (data rows, checked here).
+var limits = sheet.Limits{MaxRows: 2 * MaxRows}
+
+// sheetErr keeps the registry's own codes for what it already named.
+func sheetErr(err error) error {
+	switch {
+	case errors.Is(err, sheet.ErrTooManyRows):
+		return ErrTooManyRows
+	case errors.Is(err, sheet.ErrUnreadable):
+		msg := "Не удалось открыть файл XLSX: он повреждён или защищён паролем."
+		if e, ok := apperr.As(err); ok {
+			msg = e.Message
+		}
+		return apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable", msg)
+	}
+	return err
+}
+
 func readCSV(data []byte) (Table, []RowError, error) {
 	text, enc, err := decodeText(data)
 	if err != nil {
 		return Table{}, nil, err
 	}
 	t := Table{Format: FormatCSV, Encoding: enc, Delimiter: detectDelimiter(text)}
-	cr := csv.NewReader(bytes.NewReader(text))
-	cr.Comma = t.Delimiter
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = false
-	cr.ReuseRecord = false
+	cr := sheet.NewCSV(bytes.NewReader(text), t.Delimiter, limits)
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
@@ -204,9 +220,11 @@ func readCSV(data []byte) (Table, []RowError, error) {
 				return Table{}, []RowError{{Line: pe.Line, Code: "bad_csv_quote", Reason: "кавычки не закрыты или стоят внутри значения: " +
 					"проверьте строку (значение с разделителем берётся в кавычки целиком)"}}, nil
 			}
+			if _, ok := apperr.As(err); ok {
+				return Table{}, nil, sheetErr(err)
+			}
 			return Table{}, nil, ErrFileBinary
 		}
-		line, _ := cr.FieldPos(0)
 		if isBlank(rec) {
 			continue
 		}
@@ -225,104 +243,57 @@ func readCSV(data []byte) (Table, []RowError, error) {
 	return t, nil, nil
 }
 
+// readXLSX reads the first sheet with the bounded streaming reader of
+// package sheet: a workbook that inflates past its limits is refused before
+// it is inflated, and no more than one row is decoded at a time.
 func readXLSX(data []byte) (Table, []RowError, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{RawCellValue: true})
-	if err != nil {
-		return Table{}, nil, apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable",
-			"Не удалось открыть файл XLSX: он повреждён или защищён паролем.")
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return Table{}, nil, ErrFileEmpty
-	}
-	sheet := sheets[0]
 	t := Table{Format: FormatXLSX}
 	var errs []RowError
-	merged, err := f.GetMergeCells(sheet)
-	if err != nil {
-		return Table{}, nil, apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable", "Не удалось прочитать лист книги XLSX.")
-	}
-	for _, m := range merged {
-		_, row, err := excelize.CellNameToCoordinates(m.GetStartAxis())
-		if err != nil {
-			continue
-		}
-		errs = append(errs, RowError{Line: row, Code: "merged_cells", Reason: fmt.Sprintf(
-			"объединённые ячейки %s:%s — отмените объединение и заполните значение в каждой строке",
-			m.GetStartAxis(), m.GetEndAxis())})
-	}
-	formulas := hasFormulas(data)
-	rows, err := f.Rows(sheet)
-	if err != nil {
-		return Table{}, nil, apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable", "Не удалось прочитать лист книги XLSX.")
-	}
-	defer rows.Close()
-	for n := 1; rows.Next(); n++ {
-		cols, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return Table{}, nil, apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable",
-				fmt.Sprintf("Не удалось прочитать строку %d книги XLSX.", n))
-		}
-		if isBlank(cols) {
-			continue
-		}
-		r := Row{Line: n, Cells: cols, Numeric: make([]bool, len(cols))}
-		for j := range max(len(cols), len(t.Header)) {
-			cell, _ := excelize.CoordinatesToCellName(j+1, n)
-			if formulas {
+	merged, err := sheet.ReadXLSX(data, limits, func(r sheet.Row) error {
+		for j, f := range r.Formulas {
+			if f != "" {
+				cell, _ := excelize.CoordinatesToCellName(j+1, r.Line)
 				// A formula without a saved result reads as an empty cell.
-				if formula, _ := f.GetCellFormula(sheet, cell); formula != "" {
-					errs = append(errs, RowError{Line: n, Code: "formula", Reason: fmt.Sprintf(
-						"ячейка %s содержит формулу =%s — вставьте значения (Специальная вставка → Значения)", cell, formula)})
-				}
+				errs = append(errs, RowError{Line: r.Line, Code: "formula", Reason: fmt.Sprintf(
+					"ячейка %s содержит формулу =%s — вставьте значения (Специальная вставка → Значения)", cell, f)})
 			}
-			if j < len(cols) && isNumberText(cols[j]) {
-				if ct, _ := f.GetCellType(sheet, cell); ct == excelize.CellTypeNumber || ct == excelize.CellTypeUnset {
-					r.Numeric[j] = true
-				}
-			}
+		}
+		if isBlank(r.Cells) {
+			return nil
+		}
+		row := Row{Line: r.Line, Cells: r.Cells, Numeric: make([]bool, len(r.Cells))}
+		for j, c := range r.Cells {
+			row.Numeric[j] = r.Numeric[j] && isNumberText(c)
 		}
 		if t.Header == nil {
-			t.Header, t.HeaderLine = cols, n
-			continue
+			t.Header, t.HeaderLine = r.Cells, r.Line
+			return nil
 		}
 		if len(t.Rows) >= MaxRows {
-			return Table{}, nil, ErrTooManyRows
+			return ErrTooManyRows
 		}
-		t.Rows = append(t.Rows, r)
+		t.Rows = append(t.Rows, row)
+		return nil
+	})
+	if err != nil {
+		return Table{}, nil, sheetErr(err)
 	}
-	if err := rows.Error(); err != nil {
-		return Table{}, nil, apperr.Wrap(err, apperr.Unsupported, "registry_file_unreadable", "Не удалось прочитать лист книги XLSX.")
+	// Merged ranges come after the rows in the sheet; list them first, as
+	// before.
+	var mergeErrs []RowError
+	for _, m := range merged {
+		_, row, err := excelize.CellNameToCoordinates(m.From)
+		if err != nil {
+			continue
+		}
+		mergeErrs = append(mergeErrs, RowError{Line: row, Code: "merged_cells", Reason: fmt.Sprintf(
+			"объединённые ячейки %s:%s — отмените объединение и заполните значение в каждой строке", m.From, m.To)})
 	}
+	errs = append(mergeErrs, errs...)
 	if t.Header == nil {
 		return Table{}, errs, ErrFileEmpty
 	}
 	return t, errs, nil
-}
-
-// hasFormulas reports whether any worksheet of the workbook has a formula
-// element, so the per-cell formula look-up runs only when it can find one.
-func hasFormulas(data []byte) bool {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return true
-	}
-	for _, zf := range zr.File {
-		if !strings.HasPrefix(zf.Name, "xl/worksheets/") || !strings.HasSuffix(zf.Name, ".xml") {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return true
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-		rc.Close()
-		if err != nil || bytes.Contains(b, []byte("<f>")) || bytes.Contains(b, []byte("<f ")) || bytes.Contains(b, []byte(":f>")) {
-			return true
-		}
-	}
-	return false
 }
 
 func isNumberText(s string) bool {

@@ -18,11 +18,13 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/heaptest"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/sheet/sheettest"
 )
 
 type env struct {
@@ -229,5 +231,42 @@ func TestResendNewPassword(t *testing.T) {
 	must(t, rows.Err())
 	if fmt.Sprint(got) != "[1:false 2:false 3:true]" {
 		t.Errorf("rounds %v", got)
+	}
+}
+
+// TestUploadBombs sends XLSX decompression bombs to the registry route:
+// each is refused with 413/415 and a code while the heap stays within a
+// few megabytes (before the bounded reader, a 1 MB bomb took serve past
+// 11 GB). Not parallel: it measures the process's heap.
+func TestUploadBombs(t *testing.T) {
+	e := setup(t)
+	points := map[string]string{"kind": "points", "program_id": strconv.FormatInt(e.program, 10), "period": "2026-03"}
+	for _, tc := range []struct {
+		name       string
+		bomb       sheettest.Bomb
+		wantStatus int
+		wantCode   string
+		maxHeap    int64
+	}{
+		{"sheet inflating to 1 GiB", sheettest.Bomb{Part: "sheet", Inflate: 1 << 30}, 413, "spreadsheet_too_large", 64 << 20},
+		{"shared strings inflating to 1 GiB", sheettest.Bomb{Part: "sst", Inflate: 1 << 30}, 413, "spreadsheet_too_large", 64 << 20},
+		{"sheet declared 1 KiB, inflating to 1 GiB", sheettest.Bomb{Part: "sheet", Inflate: 1 << 30, Lie: true}, 415, "registry_file_unreadable", 64 << 20},
+		// Streamed until the registry holds MaxRows rows, as many as the
+		// largest registry it accepts.
+		{"100 MiB of rows", sheettest.Bomb{Part: "sheet", Inflate: 100 << 20}, 413, "registry_too_many_rows", 128 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.bomb.XLSX(t)
+			var status int
+			var body map[string]any
+			h := heaptest.Measure(func() { status, body = e.upload(t, "maker", points, data) })
+			if status != tc.wantStatus || body["code"] != tc.wantCode {
+				t.Fatalf("%d %v, want %d %s", status, body, tc.wantStatus, tc.wantCode)
+			}
+			t.Logf("%d KiB bomb: %d %s; peak heap +%d KiB, allocated %d MiB", len(data)>>10, status, tc.wantCode, h.PeakInuse>>10, h.Alloc>>20)
+			if h.PeakInuse > tc.maxHeap && !heaptest.Race {
+				t.Errorf("peak heap +%d MiB, want < %d MiB", h.PeakInuse>>20, tc.maxHeap>>20)
+			}
+		})
 	}
 }
