@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"math/bits"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -61,7 +60,6 @@ func (b bitset) or(o bitset) {
 		b[i] |= o[i]
 	}
 }
-func (b bitset) clear() { clear(b) }
 func (b bitset) empty() bool {
 	for _, w := range b {
 		if w != 0 {
@@ -69,13 +67,6 @@ func (b bitset) empty() bool {
 		}
 	}
 	return true
-}
-func (b bitset) count() int {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
 }
 
 // skuInfo is what the matcher precomputes for one SKU.

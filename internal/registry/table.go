@@ -70,10 +70,6 @@ var (
 		fmt.Sprintf("В файле больше %d строк: разделите реестр на несколько файлов.", MaxRows))
 )
 
-func fileErr(code, format string, args ...any) *apperr.Error {
-	return apperr.New(apperr.Invalid, code, fmt.Sprintf(format, args...))
-}
-
 // ReadTable reads a CSV or XLSX registry (chosen by content, not by name)
 // of at most maxBytes (DefaultMaxFileBytes when 0).
 //
