@@ -6,7 +6,10 @@
 
 GO ?= go
 
-.PHONY: run stop test build vet fmt bench
+.PHONY: run stop test build vet lint fmt bench
+
+# staticcheck, pinned: run from the module proxy, nothing to install by hand.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Builds first (saying so: the first build takes a minute), then runs the
 # binary, which prints migrating…, seeding… and ready: with the URLs.
@@ -20,7 +23,9 @@ run:
 stop:
 	@./scripts/with-services.sh --stop
 
-test:
+# The static checks first (gofmt, go vet, staticcheck): a red lint fails
+# CI before the long run.
+test: lint
 	./scripts/with-services.sh --chromium $(GO) test -race -count=1 ./...
 
 build:
@@ -28,7 +33,10 @@ build:
 
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
 
 bench:
 	./scripts/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
