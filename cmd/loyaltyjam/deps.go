@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,6 +69,9 @@ func loadConfig(stderr io.Writer) (config.Config, *slog.Logger, error) {
 
 // openDeps connects to PostgreSQL and Redis.
 func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, error) {
+	if cfg.RedisURL == "" {
+		return nil, errors.New("configuration: REDIS_URL is required")
+	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err

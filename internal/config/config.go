@@ -146,7 +146,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Env:               e.oneOf("LJ_ENV", "production", "production", "development"),
 		DatabaseURL:       e.url("DATABASE_URL", "", "postgres", "postgresql"),
-		RedisURL:          e.url("REDIS_URL", "", "redis", "rediss"),
+		RedisURL:          e.optionalURL("REDIS_URL", "", "redis", "rediss"), // required by openDeps' users, not by migrate or ledger check
 		HTTPAddr:          e.str("HTTP_ADDR", ":8080"),
 		PublicURL:         e.str("PUBLIC_URL", "http://localhost:8080"),
 		LogLevel:          e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),

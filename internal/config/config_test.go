@@ -155,3 +155,17 @@ func TestWorkerMetricsAddr(t *testing.T) {
 		})
 	}
 }
+
+// migrate up and ledger check need only PostgreSQL: an unset REDIS_URL is
+// not an error of the configuration (openDeps, for serve, worker and dev,
+// refuses it), but a malformed one still is.
+func TestRedisURLOnlyWhereNeeded(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(lookup(map[string]string{"DATABASE_URL": "postgres://localhost/db"}))
+	if err != nil || cfg.RedisURL != "" {
+		t.Fatalf("without REDIS_URL: %v (redis %q)", err, cfg.RedisURL)
+	}
+	if _, err := LoadFrom(lookup(map[string]string{"DATABASE_URL": "postgres://localhost/db", "REDIS_URL": "http://x"})); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Fatalf("a malformed REDIS_URL was accepted: %v", err)
+	}
+}

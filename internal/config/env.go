@@ -69,9 +69,18 @@ func (e *env) oneOf(name, def string, allowed ...string) string {
 
 // url reads a required URL whose scheme is one of schemes.
 func (e *env) url(name, def string, schemes ...string) string {
+	if e.str(name, def) == "" {
+		e.fail(name, "is required")
+		return ""
+	}
+	return e.optionalURL(name, def, schemes...)
+}
+
+// optionalURL is url for a setting that only some commands need: unset is
+// "" (the command that needs it says so), set is checked as url checks it.
+func (e *env) optionalURL(name, def string, schemes ...string) string {
 	v := e.str(name, def)
 	if v == "" {
-		e.fail(name, "is required")
 		return ""
 	}
 	u, err := url.Parse(v)
