@@ -8,6 +8,9 @@ GO ?= go
 
 .PHONY: run stop test build vet lint fmt bench
 
+MEMORY_TESTS = Memory|Bombs
+MEMORY_PKGS = ./mobile-api/ ./internal/qrscan/ ./internal/task/ ./internal/sheet/ ./internal/registry/registryapi/ ./internal/catalog/
+
 # staticcheck, pinned: run from the module proxy, nothing to install by hand.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -25,8 +28,12 @@ stop:
 
 # The static checks first (gofmt, go vet, staticcheck): a red lint fails
 # CI before the long run.
+# The heap bounds of the bomb and big-photo tests hold only without the
+# race detector (it multiplies memory), so those tests run once more
+# without it.
 test: lint
 	./scripts/with-services.sh --chromium $(GO) test -race -count=1 ./...
+	./scripts/with-services.sh $(GO) test -count=1 -run '$(MEMORY_TESTS)' $(MEMORY_PKGS)
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/loyaltyjam ./cmd/loyaltyjam

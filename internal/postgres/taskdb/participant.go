@@ -269,7 +269,7 @@ func (s *Store) Submit(ctx context.Context, p Participant, id int64, u Upload) (
 	infos := make([]task.PhotoInfo, len(u.Photos))
 	keys := make([]string, len(u.Photos))
 	for i, data := range u.Photos {
-		if infos[i], err = task.InspectPhoto(data, fmt.Sprintf("photos[%d]", i)); err != nil {
+		if infos[i], err = task.InspectPhoto(ctx, data, fmt.Sprintf("photos[%d]", i)); err != nil {
 			return task.Submission{}, err
 		}
 	}
