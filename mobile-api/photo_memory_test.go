@@ -132,4 +132,10 @@ func TestBigPhotoMemory(t *testing.T) {
 	if r.Status != 422 || r.code() != "photo_too_many_pixels" || h.PeakInuse > 16<<20 && !heaptest.Race {
 		t.Errorf("100000×100000 header: %d %s, heap +%d MiB", r.Status, r.Body, h.PeakInuse>>20)
 	}
+	// Few pixels but a side longer than the decoder reads: refused here,
+	// not accepted and then left unreadable by the worker.
+	long := whitePNG(t, qrscan.DefaultMaxDimension+1, 100, false)
+	if r := e.do(t, multipartReq("/v1/receipts", toks[1], map[string]any{"photo": long})); r.Status != 422 || r.code() != "photo_too_many_pixels" {
+		t.Errorf("%d×100 photo: %d %s, want 422 photo_too_many_pixels", qrscan.DefaultMaxDimension+1, r.Status, r.Body)
+	}
 }

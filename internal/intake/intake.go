@@ -362,7 +362,7 @@ func (s *Service) checkPhoto(b []byte) (ext string, cost int64, err error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return "", 0, ErrPhotoCorrupt
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxPhotoPixels) || cfg.Width > 20000 || cfg.Height > 20000 {
+	if int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxPhotoPixels) || cfg.Width > qrscan.DefaultMaxDimension || cfg.Height > qrscan.DefaultMaxDimension {
 		return "", 0, ErrPhotoPixels
 	}
 	return ext, qrscan.DecodeCost(cfg), nil

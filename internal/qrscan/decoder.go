@@ -40,7 +40,8 @@ type Options struct {
 	// MaxPixels caps the declared width×height (default 40 million, a
 	// 12-MP photo is 12 million).
 	MaxPixels int
-	// MaxDimension caps the declared width and height (default 12000).
+	// MaxDimension caps the declared width and height (default
+	// DefaultMaxDimension).
 	MaxDimension int
 	// Effort selects the part of the ladder to run (default EffortFull).
 	Effort Effort
@@ -57,6 +58,11 @@ type Options struct {
 	// Decoder per process so the bound is the process's.
 	MemoryBudget int64
 }
+
+// DefaultMaxDimension is the default Options.MaxDimension: the longest side
+// a photo may declare. Intake refuses a longer one up front, so no photo is
+// accepted that the worker's decoder would then refuse.
+const DefaultMaxDimension = 12000
 
 // DefaultMemoryBudget is the default Options.MemoryBudget.
 const DefaultMemoryBudget = 256 << 20
@@ -84,7 +90,7 @@ func New(opts Options) *Decoder {
 		opts.MaxPixels = 40_000_000
 	}
 	if opts.MaxDimension <= 0 {
-		opts.MaxDimension = 12000
+		opts.MaxDimension = DefaultMaxDimension
 	}
 	if opts.MemoryBudget <= 0 {
 		opts.MemoryBudget = DefaultMemoryBudget
