@@ -93,7 +93,7 @@ func New(d Deps) (*API, error) {
 		d.Now = time.Now
 	}
 	users := authdb.New(d.DB)
-	limiter := ratelimit.New(d.Redis, "lj:rl:")
+	limiter := ratelimit.New(d.Redis, "lj:rl:", ratelimit.WithLogger(d.Logger))
 	as, err := auth.New(users, limiter, d.SMS, auth.Config{
 		Secret: []byte(d.Auth.JWTSecret.Value()), AccessTTL: d.Auth.AccessTTL, RefreshTTL: d.Auth.RefreshTTL,
 		OTPTTL: d.Auth.OTPTTL, OTPMaxAttempts: d.Auth.OTPMaxAttempts, Now: d.Now, Logger: d.Logger,
