@@ -90,6 +90,11 @@ end
 return {c, ttl}
 `)
 
+// callTimeout bounds one Redis call: Redis answers in a millisecond, and a
+// request should not wait on a Redis that is away (the client retries its
+// dials) longer than this before the in-memory count takes over.
+const callTimeout = 500 * time.Millisecond
+
 // Decision is the outcome of one Allow.
 type Decision struct {
 	// OK is false when this hit exceeds the limit.
@@ -126,6 +131,8 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 }
 
 func (l *Limiter) redisAllow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	res, err := hit.Run(ctx, l.rdb, []string{l.prefix + key}, window.Milliseconds()).Int64Slice()
 	if err != nil {
 		return Decision{}, err
