@@ -110,6 +110,9 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 		Scheduler: workers.NewScheduler(d.queue),
 		Processor: d.points,
 		Photos:    photos,
+		// The sweeper sees the queue, so a task Redis lost is rebuilt
+		// within about a minute without doubling one still queued.
+		Tasks: workers.NewLiveTasks(d.redis),
 		QR: qrscan.New(qrscan.Options{MaxBytes: d.cfg.Auth.MaxPhotoBytes, MaxPixels: d.cfg.Auth.MaxPhotoPixels,
 			Effort: qrscan.EffortRemainder}),
 		Recorder: pm,
@@ -122,7 +125,10 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	if err != nil {
 		return nil, err
 	}
-	h := workers.New(svc, workers.Options{Logger: d.log})
+	if err := d.registerBacklog(); err != nil {
+		return nil, err
+	}
+	h := workers.New(svc, workers.Options{Logger: d.log, SweepInterval: sweepInterval})
 	workers.Register(mux, h)
 	snd, err := buildSenders(ctx, d)
 	if err != nil {
