@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -94,7 +95,7 @@ func New(d Deps) (*API, error) {
 		d.Now = time.Now
 	}
 	users := authdb.New(d.DB)
-	limiter := ratelimit.New(d.Redis, "lj:rl:")
+	limiter := ratelimit.New(d.Redis, "lj:rl:", ratelimit.WithLogger(d.Logger))
 	as, err := auth.New(users, limiter, d.SMS, auth.Config{
 		Secret: []byte(d.Auth.JWTSecret.Value()), AccessTTL: d.Auth.AccessTTL, RefreshTTL: d.Auth.RefreshTTL,
 		OTPTTL: d.Auth.OTPTTL, OTPMaxAttempts: d.Auth.OTPMaxAttempts, Now: d.Now, Logger: d.Logger,
@@ -120,7 +121,7 @@ func New(d Deps) (*API, error) {
 	if receipts == nil {
 		receipts = receiptdb.New(d.DB)
 	}
-	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, asynqQueue{d.Queue}, programPicker{users}, limiter,
+	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, &asynqQueue{c: d.Queue}, programPicker{users}, limiter,
 		intake.Config{UploadsPerHour: d.Auth.UploadsPerHour, UploadsPerDay: d.Auth.UploadsPerDay,
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
@@ -268,9 +269,24 @@ func (r receiptStore) Create(ctx context.Context, rc *receipt.Receipt) (bool, er
 	return created, err
 }
 
-type asynqQueue struct{ c Enqueuer }
+// asynqQueue enqueues the next step of a new receipt. While Redis is away
+// an upload should not wait on it: the receipt is committed and the
+// sweeper enqueues it later, so after a failed enqueue the next ones are
+// skipped for queueRetryAfter, and one enqueue waits at most queueTimeout.
+type asynqQueue struct {
+	c         Enqueuer
+	mu        sync.Mutex
+	downUntil time.Time
+}
 
-func (q asynqQueue) EnqueueVerify(ctx context.Context, id string) error {
+const (
+	queueTimeout    = 500 * time.Millisecond
+	queueRetryAfter = time.Second
+)
+
+var errQueueDown = errors.New("queue unavailable: left to the sweeper")
+
+func (q *asynqQueue) EnqueueVerify(ctx context.Context, id string) error {
 	t, err := queue.NewReceiptVerify(id, 0)
 	if err != nil {
 		return err
@@ -278,7 +294,7 @@ func (q asynqQueue) EnqueueVerify(ctx context.Context, id string) error {
 	return q.enqueue(ctx, t)
 }
 
-func (q asynqQueue) EnqueueDecode(ctx context.Context, id string) error {
+func (q *asynqQueue) EnqueueDecode(ctx context.Context, id string) error {
 	t, err := queue.NewReceiptDecode(id)
 	if err != nil {
 		return err
@@ -286,10 +302,23 @@ func (q asynqQueue) EnqueueDecode(ctx context.Context, id string) error {
 	return q.enqueue(ctx, t)
 }
 
-func (q asynqQueue) enqueue(ctx context.Context, t *asynq.Task) error {
+func (q *asynqQueue) enqueue(ctx context.Context, t *asynq.Task) error {
+	q.mu.Lock()
+	down := time.Now().Before(q.downUntil)
+	q.mu.Unlock()
+	if down {
+		return errQueueDown
+	}
+	ctx, cancel := context.WithTimeout(ctx, queueTimeout)
+	defer cancel()
 	_, err := q.c.EnqueueContext(ctx, t)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
+	}
+	if err != nil {
+		q.mu.Lock()
+		q.downUntil = time.Now().Add(queueRetryAfter)
+		q.mu.Unlock()
 	}
 	return err
 }

@@ -148,6 +148,7 @@ type svcOptions struct {
 	photos      verify.Photos
 	qr          verify.QRDecoder
 	concurrency int
+	tasks       verify.Tasks
 }
 
 func (e *env) proverkacheka(t testing.TB) *ofd.Proverkacheka {
@@ -168,7 +169,7 @@ func (e *env) service(t testing.TB, o svcOptions) (*verify.Service, *workers.Han
 		o.fetcher = e.proverkacheka(t)
 	}
 	svc, err := verify.New(verify.Deps{Store: e.store, Fetcher: o.fetcher, Scheduler: workers.NewScheduler(e.client),
-		Processor: o.processor, Photos: o.photos, QR: o.qr},
+		Processor: o.processor, Photos: o.photos, QR: o.qr, Tasks: o.tasks},
 		verify.Config{CallTimeout: o.callTimeout, Now: o.clock.Now, Concurrency: o.concurrency})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -103,6 +105,30 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook)),
 		points:   points.New(points.WithLogger(log)),
 	}, nil
+}
+
+// sweepInterval is how often each worker sweeps for receipts whose task
+// was lost; with verify.Config.LostAfter (30 s) a lost task is rebuilt
+// within about a minute.
+const sweepInterval = 30 * time.Second
+
+// registerBacklog exposes the receipt backlog (non-terminal receipts
+// untouched for a minute and waiting for no later retry, by status) on the
+// process's /metrics.
+func (d *deps) registerBacklog() error {
+	statuses := []string{"received", "decoded", "queued", "verifying", "pending_ofd", "verified", "matched"}
+	err := metrics.RegisterBacklog(d.metrics, func(ctx context.Context, before time.Time) ([]metrics.BacklogRow, error) {
+		rows, err := d.receipts.Backlog(ctx, before)
+		out := make([]metrics.BacklogRow, 0, len(rows))
+		for _, r := range rows {
+			out = append(out, metrics.BacklogRow{Status: string(r.Status), Count: r.Count, Oldest: r.Oldest})
+		}
+		return out, err
+	}, time.Minute, statuses...)
+	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+		return nil // API and workers in one process (dev): registered once
+	}
+	return err
 }
 
 func (d *deps) Close() {

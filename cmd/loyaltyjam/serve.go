@@ -114,6 +114,9 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	tasks.RegisterAdmin(app)
 	registryapi.New(registries, dash.Staff).Register(app)
 
+	if err := d.registerBacklog(); err != nil {
+		return nil, nil, err
+	}
 	app.Get("/metrics", operatorOnly(d), adaptor.HTTPHandler(metrics.Handler(d.metrics)))
 	// The queue dashboard for operators: queues, retries, dead tasks.
 	queues := asynqmon.New(asynqmon.Options{RootPath: "/operator/queues", RedisConnOpt: d.redisOpt})

@@ -128,9 +128,12 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 		Scheduler: workers.NewScheduler(d.queue),
 		Processor: d.points,
 		Photos:    photos,
-		QR:        workerQR(d.cfg),
-		Recorder:  pm,
-		Logger:    d.log,
+		// The sweeper sees the queue, so a task Redis lost is rebuilt
+		// within about a minute without doubling one still queued.
+		Tasks:    workers.NewLiveTasks(d.redis),
+		QR:       workerQR(d.cfg),
+		Recorder: pm,
+		Logger:   d.log,
 	}, verify.Config{
 		CallTimeout:   d.cfg.OFD.CallTimeout,
 		PendingWindow: d.cfg.OFD.PendingWindow,
@@ -139,7 +142,10 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	if err != nil {
 		return nil, err
 	}
-	h := workers.New(svc, workers.Options{Logger: d.log})
+	if err := d.registerBacklog(); err != nil {
+		return nil, err
+	}
+	h := workers.New(svc, workers.Options{Logger: d.log, SweepInterval: sweepInterval})
 	workers.Register(mux, h)
 	snd, err := buildSenders(ctx, d)
 	if err != nil {

@@ -317,6 +317,11 @@ func (s *Server) fail(c *fiber.Ctx, err error) error {
 		}
 	}
 	s.o.Logger.ErrorContext(c.UserContext(), "dashboard request failed", "path", c.Path(), "err", err)
+	if httpapi.Unavailable(err) {
+		// An outage (the database is down or restarting), not a bug.
+		c.Set(fiber.HeaderRetryAfter, httpapi.RetryAfterUnavailable)
+		return s.errorPage(c, fiber.StatusServiceUnavailable, "Сервис временно недоступен. Обновите страницу через несколько секунд.")
+	}
 	return s.errorPage(c, fiber.StatusInternalServerError, "Внутренняя ошибка. Попробуйте позже.")
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 )
 
 // Options configure the app.
@@ -151,17 +152,39 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, body.Code, body.Message, body.Field = se.status, se.err.Code, se.err.Message, se.err.Field
 		} else if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
 			status, body.Code, body.Message, body.Field = Status(ae.Kind), ae.Code, ae.Message, ae.Field
+		} else if Unavailable(err) {
+			status, body.Code, body.Message = fiber.StatusServiceUnavailable, ErrUnavailable.Code, ErrUnavailable.Message
 		} else if errors.As(err, &fe) {
 			status = fe.Code
 			body.Code, body.Message = fiberCode(fe.Code)
 		} else {
 			body.Code, body.Message = "internal", "Внутренняя ошибка сервера. Попробуйте ещё раз позже."
 		}
+		if status == fiber.StatusServiceUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+			c.Set(fiber.HeaderRetryAfter, RetryAfterUnavailable)
+		}
 		if status >= 500 {
 			log.ErrorContext(ctx, "request failed", "status", status, "err", err)
 		}
 		return c.Status(status).JSON(body)
 	}
+}
+
+// ErrUnavailable is what a request gets when a dependency it needs
+// (PostgreSQL) is down: 503 with Retry-After, never a 500.
+var ErrUnavailable = apperr.New(apperr.Unavailable, "unavailable", "Сервис временно недоступен. Повторите через несколько секунд.")
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a 503: about as
+// long as a database restart or fail-over takes.
+const RetryAfterUnavailable = "5"
+
+// Unavailable reports whether err is an outage rather than a bug: an
+// apperr of kind Unavailable, or a database that cannot be reached or went
+// away mid-query (postgres.Unavailable). Surfaces that render their own
+// errors (the dashboard's HTML pages) use it to answer 503 as the JSON
+// error handler does.
+func Unavailable(err error) bool {
+	return apperr.KindOf(err) == apperr.Unavailable || postgres.Unavailable(err)
 }
 
 func fiberCode(status int) (string, string) {

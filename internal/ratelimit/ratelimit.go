@@ -4,6 +4,15 @@
 // lives for the window's length; every process of the API shares it, so the
 // limits hold however many API processes run.
 //
+// Redis is not the source of truth, so losing it must not stop sign-ins or
+// uploads (PostgreSQL still takes them). When Redis does not answer, a
+// Limiter counts in memory instead: the same keys, limits and windows, per
+// process (with N API processes a caller gets at most N times the limit
+// while Redis is away), in a table of bounded size. After a failure it
+// leaves Redis alone for a second, then one request probes it again; once
+// Redis answers, its counters are used again and the in-memory ones are
+// dropped as they expire.
+//
 // ExceededError is what domain code returns when a limit is hit: it wraps
 // an *apperr.Error of kind RateLimited (HTTP 429) and carries the delay the
 // transport puts in Retry-After.
@@ -11,7 +20,10 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,18 +31,49 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 )
 
-// Limiter is a Redis fixed-window counter. It is safe for concurrent use.
+// Limiter is a Redis fixed-window counter with an in-memory fallback. It is
+// safe for concurrent use.
 type Limiter struct {
 	rdb    redis.Cmdable
 	prefix string
+	log    *slog.Logger
+	now    func() time.Time
+	probe  time.Duration
+	local  *local
+
+	mu        sync.Mutex
+	down      bool      // the last Redis call failed
+	downUntil time.Time // no Redis call before this, except one probe
+	probing   bool      // a probe is under way
 }
 
+// Option tunes a Limiter.
+type Option func(*Limiter)
+
+// WithLogger logs the switches to and from the in-memory fallback.
+func WithLogger(log *slog.Logger) Option { return func(l *Limiter) { l.log = log } }
+
+// WithClock sets the clock of the in-memory counters and of the pause
+// between Redis probes (tests).
+func WithClock(now func() time.Time) Option { return func(l *Limiter) { l.now = now } }
+
+// WithLocalKeys bounds the in-memory fallback to n counters (default
+// 100 000, a few MB). When the table is full of live counters a new key is
+// refused, as a limit hit, until some expire: the fallback fails closed
+// rather than grow without bound.
+func WithLocalKeys(n int) Option { return func(l *Limiter) { l.local.max = n } }
+
 // New returns a Limiter keeping its counters under prefix (e.g. "lj:rl:").
-func New(rdb redis.Cmdable, prefix string) *Limiter {
+func New(rdb redis.Cmdable, prefix string, opts ...Option) *Limiter {
 	if prefix == "" {
 		prefix = "lj:rl:"
 	}
-	return &Limiter{rdb: rdb, prefix: prefix}
+	l := &Limiter{rdb: rdb, prefix: prefix, log: slog.New(slog.DiscardHandler), now: time.Now, probe: time.Second,
+		local: &local{max: 100_000, m: map[string]*window{}}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // hit increments the counter and opens its window on the first hit. A key
@@ -47,6 +90,11 @@ end
 return {c, ttl}
 `)
 
+// callTimeout bounds one Redis call: Redis answers in a millisecond, and a
+// request should not wait on a Redis that is away (the client retries its
+// dials) longer than this before the in-memory count takes over.
+const callTimeout = 500 * time.Millisecond
+
 // Decision is the outcome of one Allow.
 type Decision struct {
 	// OK is false when this hit exceeds the limit.
@@ -60,26 +108,137 @@ type Decision struct {
 // Allow counts one hit on key and reports whether it is within limit hits
 // per window. Hits over the limit are counted too (a client hammering a
 // closed door keeps it closed only until the window ends, not longer).
+// When Redis fails the hit is counted in memory instead (see the package
+// comment); Allow returns an error only when ctx has ended.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
-	ms := window.Milliseconds()
-	if ms <= 0 {
-		ms = 1
+	if window <= 0 {
+		window = time.Millisecond
 	}
-	res, err := hit.Run(ctx, l.rdb, []string{l.prefix + key}, ms).Int64Slice()
+	if !l.useRedis() {
+		return l.local.allow(key, limit, window, l.now()), nil
+	}
+	d, err := l.redisAllow(ctx, key, limit, window)
 	if err != nil {
-		return Decision{}, fmt.Errorf("ratelimit: %w", err)
+		if ctx.Err() != nil {
+			l.settle(nil)
+			return Decision{}, fmt.Errorf("ratelimit: %w", errors.Join(ctx.Err(), err))
+		}
+		l.settle(err)
+		return l.local.allow(key, limit, window, l.now()), nil
+	}
+	l.settle(nil)
+	return d, nil
+}
+
+func (l *Limiter) redisAllow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	res, err := hit.Run(ctx, l.rdb, []string{l.prefix + key}, window.Milliseconds()).Int64Slice()
+	if err != nil {
+		return Decision{}, err
 	}
 	if len(res) != 2 {
-		return Decision{}, fmt.Errorf("ratelimit: unexpected reply %v", res)
+		return Decision{}, fmt.Errorf("unexpected reply %v", res)
 	}
 	d := Decision{Count: int(res[0]), RetryAfter: time.Duration(res[1]) * time.Millisecond}
 	d.OK = d.Count <= limit
 	return d, nil
 }
 
-// Reset forgets the counter of key (e.g. after a successful sign-in).
+// useRedis reports whether this call should go to Redis: always while it
+// answers; after a failure only one probe at a time, once a second.
+func (l *Limiter) useRedis() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.down {
+		return true
+	}
+	if l.probing || l.now().Before(l.downUntil) {
+		return false
+	}
+	l.probing = true
+	return true
+}
+
+// settle records the outcome of a Redis call (err nil: it answered).
+func (l *Limiter) settle(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.probing = false
+	switch {
+	case err != nil:
+		if !l.down {
+			l.log.Warn("rate limiter: redis unavailable, counting in memory", "err", err)
+		}
+		l.down = true
+		l.downUntil = l.now().Add(l.probe)
+	case l.down:
+		l.down = false
+		l.log.Info("rate limiter: redis is back")
+	}
+}
+
+// Reset forgets the counter of key (e.g. after a successful sign-in), in
+// Redis and in memory.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	return l.rdb.Del(ctx, l.prefix+key).Err()
+	l.local.reset(key)
+	if !l.useRedis() {
+		return nil
+	}
+	err := l.rdb.Del(ctx, l.prefix+key).Err()
+	if err != nil && ctx.Err() != nil {
+		l.settle(nil)
+		return err
+	}
+	l.settle(err)
+	return nil
+}
+
+// local is the in-memory fallback: fixed windows per key, at most max of
+// them.
+type local struct {
+	mu        sync.Mutex
+	max       int
+	m         map[string]*window
+	lastPrune time.Time
+}
+
+type window struct {
+	count int
+	end   time.Time
+}
+
+func (c *local) allow(key string, limit int, d time.Duration, now time.Time) Decision {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.m[key]
+	if ok && !now.Before(w.end) {
+		delete(c.m, key)
+		ok = false
+	}
+	if !ok {
+		if len(c.m) >= c.max && now.Sub(c.lastPrune) >= time.Second {
+			c.lastPrune = now
+			for k, w := range c.m {
+				if !now.Before(w.end) {
+					delete(c.m, k)
+				}
+			}
+		}
+		if len(c.m) >= c.max {
+			return Decision{OK: false, Count: limit + 1, RetryAfter: time.Second}
+		}
+		w = &window{end: now.Add(d)}
+		c.m[key] = w
+	}
+	w.count++
+	return Decision{OK: w.count <= limit, Count: w.count, RetryAfter: w.end.Sub(now)}
+}
+
+func (c *local) reset(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // ExceededError is a limit hit: it unwraps to an *apperr.Error of kind

@@ -43,7 +43,15 @@ type Processor interface {
 type Store interface {
 	Get(ctx context.Context, id string) (receipt.Receipt, error)
 	Update(ctx context.Context, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error) error
-	Stuck(ctx context.Context, before time.Time, limit int) ([]receipt.Receipt, error)
+	Stuck(ctx context.Context, q receiptdb.StuckQuery) ([]receipt.Receipt, error)
+}
+
+// Tasks tells which receipts the task queue holds work for;
+// workers.LiveTasks implements it over Asynq.
+type Tasks interface {
+	// Live returns the ids of the receipts that have a task pending,
+	// scheduled, waiting for a retry or running.
+	Live(ctx context.Context) (map[string]bool, error)
 }
 
 // Scheduler enqueues follow-up tasks. Enqueueing the same (receipt, key)
@@ -105,8 +113,14 @@ type Config struct {
 	// state before the sweeper re-enqueues its task; it must exceed the
 	// longest task run. Default 10 min.
 	StuckAfter time.Duration
+	// LostAfter is how long a receipt may sit untouched in a non-terminal
+	// state, with no task for it in the queue (Deps.Tasks), before the
+	// sweeper re-enqueues its task; default 30 s. It only needs to exceed
+	// the moment between a commit and the enqueue that follows it.
+	LostAfter time.Duration
 	// DueGrace is how late a scheduled retry may be before the sweeper
-	// re-enqueues it; default 2 min.
+	// re-enqueues it when it cannot see the queue (no Deps.Tasks); default
+	// 2 min.
 	DueGrace time.Duration
 	// SweepBatch bounds the receipts looked at per sweep; default 500.
 	SweepBatch int
@@ -136,6 +150,9 @@ func (c Config) withDefaults() Config {
 	if c.StuckAfter <= 0 {
 		c.StuckAfter = 10 * time.Minute
 	}
+	if c.LostAfter <= 0 {
+		c.LostAfter = 30 * time.Second
+	}
 	if c.DueGrace <= 0 {
 		c.DueGrace = 2 * time.Minute
 	}
@@ -150,7 +167,9 @@ func (c Config) withDefaults() Config {
 
 // Deps are the collaborators of a Service. Store, Fetcher and Scheduler are
 // required; Processor nil stops receipts at verified; Photos and QR are
-// needed for Decode only; Recorder and Logger may be nil.
+// needed for Decode only; Tasks lets the sweeper see the queue (without it
+// a lost task is noticed only after StuckAfter); Recorder and Logger may be
+// nil.
 type Deps struct {
 	Store     Store
 	Fetcher   Fetcher
@@ -158,6 +177,7 @@ type Deps struct {
 	Processor Processor
 	Photos    Photos
 	QR        QRDecoder
+	Tasks     Tasks
 	Recorder  Recorder
 	Logger    *slog.Logger
 }
@@ -171,6 +191,7 @@ type Service struct {
 	proc  Processor
 	photo Photos
 	qr    QRDecoder
+	tasks Tasks
 	rec   Recorder
 	log   *slog.Logger
 	sem   chan struct{}
@@ -182,7 +203,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, errors.New("verify: Store, Fetcher and Scheduler are required")
 	}
 	s := &Service{cfg: cfg.withDefaults(), store: d.Store, fetch: d.Fetcher, sched: d.Scheduler, proc: d.Processor,
-		photo: d.Photos, qr: d.QR, rec: d.Recorder, log: d.Logger}
+		photo: d.Photos, qr: d.QR, tasks: d.Tasks, rec: d.Recorder, log: d.Logger}
 	if s.cfg.Concurrency > 0 {
 		s.sem = make(chan struct{}, s.cfg.Concurrency)
 	}

@@ -441,15 +441,55 @@ func nullUUID(s string) *string {
 	return &s
 }
 
-// Stuck returns ids of receipts in a non-terminal state not touched since
-// before, oldest first: their task may have been lost with Redis.
-func (s *Store) Stuck(ctx context.Context, before time.Time, limit int) ([]receipt.Receipt, error) {
+// StuckQuery selects the receipts the sweeper looks at: in a non-terminal
+// state, not touched since UntouchedBefore, with no retry scheduled at or
+// after DueBefore. Rows come in (updated_at, id) order; a page starts after
+// the row (AfterUpdated, AfterID) when AfterID is set.
+type StuckQuery struct {
+	UntouchedBefore time.Time
+	DueBefore       time.Time
+	AfterUpdated    time.Time
+	AfterID         string
+	Limit           int
+}
+
+// Stuck returns a page of receipts in a non-terminal state that may have
+// lost their task with Redis (see StuckQuery), oldest first.
+func (s *Store) Stuck(ctx context.Context, q StuckQuery) ([]receipt.Receipt, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM receipts
 		WHERE status IN ('received', 'decoded', 'queued', 'verifying', 'pending_ofd', 'verified', 'matched')
-		  AND updated_at < $1 AND (next_attempt_at IS NULL OR next_attempt_at < $1)
-		ORDER BY updated_at LIMIT $2`, before, limit)
+		  AND updated_at < $1 AND (next_attempt_at IS NULL OR next_attempt_at < $2)
+		  AND ($3::uuid IS NULL OR (updated_at, id) > ($4, $3::uuid))
+		ORDER BY updated_at, id LIMIT $5`, q.UntouchedBefore, q.DueBefore, nullUUID(q.AfterID), q.AfterUpdated, q.Limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (receipt.Receipt, error) { return scan(row) })
+}
+
+// BacklogRow counts the receipts of one status in the backlog.
+type BacklogRow struct {
+	Status receipt.Status
+	Count  int64
+	// Oldest is the earliest updated_at among them.
+	Oldest time.Time
+}
+
+// Backlog counts, by status, the receipts in a non-terminal state that
+// nothing has touched since before and that wait for no retry scheduled
+// after before: work the pipeline owes and is not doing (a lost task, a
+// stopped worker, a backlog larger than the workers).
+func (s *Store) Backlog(ctx context.Context, before time.Time) ([]BacklogRow, error) {
+	rows, err := s.db.Query(ctx, `SELECT status, count(*), min(updated_at) FROM receipts
+		WHERE status IN ('received', 'decoded', 'queued', 'verifying', 'pending_ofd', 'verified', 'matched')
+		  AND updated_at < $1 AND (next_attempt_at IS NULL OR next_attempt_at < $1)
+		GROUP BY status ORDER BY status`, before)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (BacklogRow, error) {
+		var b BacklogRow
+		err := row.Scan(&b.Status, &b.Count, &b.Oldest)
+		return b, err
+	})
 }
