@@ -1,11 +1,7 @@
 package mobileapi_test
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,44 +35,6 @@ func (d *trackedDecoder) DecodeBytes(ctx context.Context, b []byte) (qrscan.Resu
 	return d.Decoder.DecodeBytes(ctx, b)
 }
 
-// whitePNG is a w×h 8-bit RGB PNG of white pixels: a few hundred kilobytes
-// on the wire, 4 bytes a pixel once decoded. Without pixels it is only the
-// header (and the end).
-func whitePNG(t testing.TB, w, h int, pixels bool) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&out, binary.BigEndian, uint32(len(data)))
-		c := crc32.NewIEEE()
-		c.Write([]byte(typ))
-		c.Write(data)
-		out.WriteString(typ)
-		out.Write(data)
-		binary.Write(&out, binary.BigEndian, c.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 2 // 8 bits, truecolour
-	chunk("IHDR", ihdr)
-	if !pixels {
-		chunk("IEND", nil)
-		return out.Bytes()
-	}
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
-	row := bytes.Repeat([]byte{0xFF}, 1+3*w)
-	row[0] = 0 // filter: none
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	chunk("IDAT", idat.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
-}
-
 // TestBigPhotoMemory sends 16 concurrent 49-megapixel PNG photos (about
 // 150 KB each, 196 MB each once decoded) from four participants to the real
 // API with the production limits, and bounds the heap the API takes until
@@ -94,7 +52,7 @@ func TestBigPhotoMemory(t *testing.T) {
 	for range 4 {
 		toks = append(toks, e.login(t, e.participant(t, c, "", "active")).AccessToken)
 	}
-	photo := whitePNG(t, 7000, 7000, true)
+	photo := heaptest.WhitePNG(7000, 7000)
 	statuses := make([]int, 16)
 	h := heaptest.Measure(func() {
 		var wg sync.WaitGroup
@@ -124,7 +82,7 @@ func TestBigPhotoMemory(t *testing.T) {
 
 	// Over MAX_PHOTO_PIXELS by its header alone: refused before a pixel is
 	// decoded (the body has no pixel data at all).
-	huge := whitePNG(t, 100_000, 100_000, false)
+	huge := heaptest.PNGHeader(100_000, 100_000)
 	var r resp
 	h = heaptest.Measure(func() {
 		r = e.do(t, multipartReq("/v1/receipts", toks[0], map[string]any{"photo": huge}))
@@ -134,7 +92,7 @@ func TestBigPhotoMemory(t *testing.T) {
 	}
 	// Few pixels but a side longer than the decoder reads: refused here,
 	// not accepted and then left unreadable by the worker.
-	long := whitePNG(t, qrscan.DefaultMaxDimension+1, 100, false)
+	long := heaptest.PNGHeader(qrscan.DefaultMaxDimension+1, 100)
 	if r := e.do(t, multipartReq("/v1/receipts", toks[1], map[string]any{"photo": long})); r.Status != 422 || r.code() != "photo_too_many_pixels" {
 		t.Errorf("%d×100 photo: %d %s, want 422 photo_too_many_pixels", qrscan.DefaultMaxDimension+1, r.Status, r.Body)
 	}

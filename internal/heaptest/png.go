@@ -9,7 +9,14 @@ import (
 
 // WhitePNG is a w×h 8-bit RGB PNG of white pixels, the decompression bomb
 // of photo uploads: small on the wire, 4 bytes a pixel once decoded.
-func WhitePNG(w, h int) []byte {
+func WhitePNG(w, h int) []byte { return whitePNG(w, h, true) }
+
+// PNGHeader is a w×h PNG with no pixel data at all: only a reader that
+// judges a photo by its header before decoding it answers it without
+// trying to decode.
+func PNGHeader(w, h int) []byte { return whitePNG(w, h, false) }
+
+func whitePNG(w, h int, pixels bool) []byte {
 	var out bytes.Buffer
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -24,17 +31,19 @@ func WhitePNG(w, h int) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 2
+	ihdr[8], ihdr[9] = 8, 2 // 8 bits, truecolour
 	chunk("IHDR", ihdr)
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
-	row := bytes.Repeat([]byte{0xFF}, 1+3*w)
-	row[0] = 0
-	for range h {
-		zw.Write(row)
+	if pixels {
+		var idat bytes.Buffer
+		zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+		row := bytes.Repeat([]byte{0xFF}, 1+3*w)
+		row[0] = 0 // filter: none
+		for range h {
+			zw.Write(row)
+		}
+		zw.Close()
+		chunk("IDAT", idat.Bytes())
 	}
-	zw.Close()
-	chunk("IDAT", idat.Bytes())
 	chunk("IEND", nil)
 	return out.Bytes()
 }
