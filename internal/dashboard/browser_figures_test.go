@@ -1,10 +1,8 @@
 package dashboard_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +25,7 @@ import (
 // marked «не наш товар» leaves the unmatched list and its count, also
 // after a reload.
 func TestBrowserFigures(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium is not installed (apt-get install -y chromium): skipping the browser test")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	chrome := needChromium(t)
 	t.Parallel()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
@@ -52,27 +44,10 @@ func TestBrowserFigures(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
 	pb := fmt.Sprintf("%s/dashboard/p/%d", base, v.ProgramID)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900),
-	}
-	tctx, cancelT := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancelT()
-	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx := newBrowser(t, chrome, 2*time.Minute)
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
@@ -52,13 +53,7 @@ func chromiumPath() string {
 // and an export download. Screenshots go to
 // $LJ_SCREENSHOTS (e.g. docs/screenshots/run-1, git-ignored) or a temp dir.
 func TestBrowser(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium is not installed (apt-get install -y chromium): skipping the browser test")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	chrome := needChromium(t)
 	t.Parallel()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
@@ -77,13 +72,7 @@ func TestBrowser(t *testing.T) {
 	// A receipt photo (the first in the moderation queue).
 	receiptPhoto := shelfPhoto(t, 11)
 	photoHash := attachPhoto(t, db, photos, data.Vetluga.Review[0], receiptPhoto)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
 
 	shots := os.Getenv("LJ_SCREENSHOTS")
 	if shots == "" {
@@ -94,19 +83,7 @@ func TestBrowser(t *testing.T) {
 	}
 	downloads := t.TempDir()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900),
-	}
-	// The deadline bounds the whole browser session.
-	tctx, cancelT := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancelT()
-	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx := newBrowser(t, chrome, 3*time.Minute)
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -227,7 +204,7 @@ func TestBrowser(t *testing.T) {
 		shownIDs = append(shownIDs, id)
 	}
 	var wantIDs []string
-	if err := db.QueryRow(tctx, `SELECT array_agg(id::text ORDER BY purchased_at DESC, id DESC) FROM receipts WHERE program_id = $1
+	if err := db.QueryRow(t.Context(), `SELECT array_agg(id::text ORDER BY purchased_at DESC, id DESC) FROM receipts WHERE program_id = $1
 		AND status = 'credited' AND purchased_at >= '2026-01-01' AND purchased_at < '2026-04-01'`, v.ProgramID).Scan(&wantIDs); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +234,7 @@ func TestBrowser(t *testing.T) {
 		shot("12-task-new"),
 		chromedp.Click(chromedp.ID("create-task")), chromedp.WaitVisible(chromedp.CSS("p.ok")), shot("11-tasks"))
 	st := staffOf(t, db, v.ManagerEmail)
-	list, err := tasks.Tasks(tctx, st, v.ClientID, "", 10)
+	list, err := tasks.Tasks(t.Context(), st, v.ClientID, "", 10)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("tasks after the form: %d %v", len(list), err)
 	}
@@ -266,15 +243,15 @@ func TestBrowser(t *testing.T) {
 	for _, i := range []int{0, 2} {
 		var role string
 		var lat, lon float64
-		if err := db.QueryRow(tctx, `SELECT p.role, s.lat, s.lon FROM participants p JOIN shops s ON s.id = p.shop_id WHERE p.id = $1`,
+		if err := db.QueryRow(t.Context(), `SELECT p.role, s.lat, s.lon FROM participants p JOIN shops s ON s.id = p.shop_id WHERE p.id = $1`,
 			v.Participants[i]).Scan(&role, &lat, &lon); err != nil {
 			t.Fatal(err)
 		}
 		p := taskdb.Participant{ID: v.Participants[i], ClientID: v.ClientID, Role: role}
-		sub, err := tasks.Take(tctx, p, list[0].ID, 0)
+		sub, err := tasks.Take(t.Context(), p, list[0].ID, 0)
 		if err == nil {
 			lat += 0.0004
-			sub, err = tasks.Submit(tctx, p, sub.ID, taskdb.Upload{Photos: [][]byte{photo}, Answers: []byte(`{"q1": true}`),
+			sub, err = tasks.Submit(t.Context(), p, sub.ID, taskdb.Upload{Photos: [][]byte{photo}, Answers: []byte(`{"q1": true}`),
 				Comment: "Выложил, фото прилагаю", Lat: &lat, Lon: &lon, CapturedAt: testNow.Add(-10 * time.Minute)})
 		}
 		if err != nil {
@@ -298,7 +275,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("task queue: %d → %d reports", before, after)
 	}
 	var credited int
-	if err := db.QueryRow(tctx, `SELECT count(*) FROM ledger_transactions WHERE idempotency_key = ANY($1)`,
+	if err := db.QueryRow(t.Context(), `SELECT count(*) FROM ledger_transactions WHERE idempotency_key = ANY($1)`,
 		[]string{task.RewardKey(subs[0]), task.RewardKey(subs[1])}).Scan(&credited); err != nil || credited != 1 {
 		t.Errorf("approval posted %d ledger transactions (%v), want 1", credited, err)
 	}
@@ -371,4 +348,48 @@ func TestBrowser(t *testing.T) {
 	}
 	run("logout", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("email")))
 	t.Logf("screenshots in %s", shots)
+}
+
+// needChromium returns the path of the headless browser, or skips the test
+// (no chromium installed, or -short).
+func needChromium(t *testing.T) string {
+	t.Helper()
+	chrome := chromiumPath()
+	if chrome == "" {
+		t.Skip("chromium is not installed (apt-get install -y chromium): skipping the browser test")
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	return chrome
+}
+
+// serveApp serves app on a loopback port for the test's life and returns
+// its base URL.
+func serveApp(t *testing.T, app *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// newBrowser starts headless Chromium for the test; deadline bounds the
+// whole browser session.
+func newBrowser(t *testing.T, chrome string, deadline time.Duration) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900),
+	}
+	tctx, cancelT := context.WithTimeout(context.Background(), deadline)
+	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelA(); cancelT() })
+	return ctx
 }
