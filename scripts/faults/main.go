@@ -492,14 +492,13 @@ func (h *harness) signIn() error {
 // ---- a round ----
 
 type roundResult struct {
-	name                 string
-	receipts             int
-	statuses             map[int]int
-	uploadTook, drain    time.Duration
-	total                time.Duration
-	terminal             map[string]int
-	failures             []string
-	ledgerOK, noDoubleOK bool
+	name              string
+	receipts          int
+	statuses          map[int]int
+	uploadTook, drain time.Duration
+	total             time.Duration
+	terminal          map[string]int
+	failures          []string
 }
 
 func (r roundResult) row() string {
