@@ -32,7 +32,7 @@ stop:
 # race detector (it multiplies memory), so those tests run once more
 # without it.
 test: lint
-	./scripts/with-services.sh --chromium $(GO) test -race -count=1 ./...
+	./scripts/with-services.sh --chromium $(GO) test -race -count=1 -timeout 30m ./...
 	./scripts/with-services.sh $(GO) test -count=1 -run '$(MEMORY_TESTS)' $(MEMORY_PKGS)
 
 build:
