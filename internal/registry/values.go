@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
@@ -100,26 +98,6 @@ func digitsOnly(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// NormalizePhone returns phone in E.164 (+79991234567). Russian national
-// forms (8 999 …, 999 …) are read as +7, as the sign-in does, so a
-// participant signs in with whatever form the registry had. Workbook
-// numbers ("79991234567" stored as a number) are accepted.
-func NormalizePhone(phone string) (string, error) {
-	phone = strings.TrimSpace(phone)
-	if phone == "" || len(phone) > 32 {
-		return "", errors.New("bad phone")
-	}
-	num, err := phonenumbers.Parse(phone, "RU")
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return "", errors.New("bad phone")
-	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	if len(e164) < 8 || len(e164) > 16 {
-		return "", errors.New("bad phone")
-	}
-	return e164, nil
 }
 
 // normHeader folds a header cell for matching: lower case, ё→е, no
