@@ -17,7 +17,7 @@ func TestNormalize(t *testing.T) {
 		{" +375 29 123-45-67 ", "+375291234567"},
 		{"", ""}, {"abc", ""}, {"+7", ""}, {"123", ""},
 		{"+7 999 123-45-67                 ", "+79991234567"}, // trimmed before the length bound
-		{"+7 (999) 123-45-67 доб. 1234567890123", ""},      // longer than 32
+		{"+7 (999) 123-45-67 доб. 1234567890123", ""},         // longer than 32
 	} {
 		got, err := phone.Normalize(tc.in)
 		if got != tc.want || (err != nil) != (tc.want == "") || err != nil && !errors.Is(err, phone.ErrInvalid) {
