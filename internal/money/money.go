@@ -187,7 +187,7 @@ func Parse(s string) (Kopecks, error) {
 	if !hasPoint {
 		whole, frac, hasPoint = strings.Cut(s, ",")
 	}
-	if whole == "" && !hasPoint || !digits(whole) || hasPoint && (frac == "" || !digits(frac)) || whole == "" && frac == "" {
+	if !digits(whole) || whole == "" && !hasPoint || hasPoint && (frac == "" || !digits(frac)) {
 		return 0, ErrSyntax
 	}
 	if len(frac) > 2 {
