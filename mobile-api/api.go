@@ -288,22 +288,14 @@ const (
 var errQueueDown = errors.New("queue unavailable: left to the sweeper")
 
 func (q *asynqQueue) EnqueueVerify(ctx context.Context, id string) error {
-	t, err := queue.NewReceiptVerify(id, 0)
-	if err != nil {
-		return err
-	}
-	return q.enqueue(ctx, t)
+	return q.enqueue(ctx, func(ctx context.Context) error { return queue.EnqueueReceiptVerify(ctx, q.c, id, 0, "") })
 }
 
 func (q *asynqQueue) EnqueueDecode(ctx context.Context, id string) error {
-	t, err := queue.NewReceiptDecode(id)
-	if err != nil {
-		return err
-	}
-	return q.enqueue(ctx, t)
+	return q.enqueue(ctx, func(ctx context.Context) error { return queue.EnqueueReceiptDecode(ctx, q.c, id, "") })
 }
 
-func (q *asynqQueue) enqueue(ctx context.Context, t *asynq.Task) error {
+func (q *asynqQueue) enqueue(ctx context.Context, enqueue func(context.Context) error) error {
 	q.mu.Lock()
 	down := time.Now().Before(q.downUntil)
 	q.mu.Unlock()
@@ -312,10 +304,7 @@ func (q *asynqQueue) enqueue(ctx context.Context, t *asynq.Task) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, queueTimeout)
 	defer cancel()
-	_, err := q.c.EnqueueContext(ctx, t)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
-	}
+	err := enqueue(ctx)
 	if err != nil {
 		q.mu.Lock()
 		q.downUntil = time.Now().Add(queueRetryAfter)

@@ -132,30 +132,10 @@ var _ verify.Scheduler = (*Scheduler)(nil)
 // otherwise; an id the queue still holds (pending, scheduled, or finished
 // within its retention) is not an error.
 func (s *Scheduler) ScheduleVerify(ctx context.Context, id string, delay time.Duration, key string) error {
-	t, err := queue.NewReceiptVerify(id, delay)
-	if err != nil {
-		return err
-	}
-	return s.enqueue(ctx, t, id, key)
+	return queue.EnqueueReceiptVerify(ctx, s.c, id, delay, key)
 }
 
 // ScheduleDecode implements verify.Scheduler.
 func (s *Scheduler) ScheduleDecode(ctx context.Context, id string, key string) error {
-	t, err := queue.NewReceiptDecode(id)
-	if err != nil {
-		return err
-	}
-	return s.enqueue(ctx, t, id, key)
-}
-
-func (s *Scheduler) enqueue(ctx context.Context, t *asynq.Task, id, key string) error {
-	var opts []asynq.Option
-	if key != "" {
-		opts = append(opts, asynq.TaskID(t.Type()+":"+id+":"+key))
-	}
-	_, err := s.c.EnqueueContext(ctx, t, opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
-	}
-	return err
+	return queue.EnqueueReceiptDecode(ctx, s.c, id, key)
 }

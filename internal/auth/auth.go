@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/phone"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 )
 
@@ -232,25 +232,6 @@ func (e *ChoiceError) Error() string { return ErrChoice.Error() }
 // Unwrap returns ErrChoice.
 func (e *ChoiceError) Unwrap() error { return ErrChoice }
 
-// NormalizePhone returns phone in E.164 (+79991234567). National Russian
-// forms (8 999…, 999…) are read as +7. It returns ErrBadPhone for anything
-// that is not a possible number.
-func NormalizePhone(phone string) (string, error) {
-	phone = strings.TrimSpace(phone)
-	if phone == "" || len(phone) > 32 {
-		return "", ErrBadPhone
-	}
-	num, err := phonenumbers.Parse(phone, "RU")
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return "", ErrBadPhone
-	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	if len(e164) < 8 || len(e164) > 16 {
-		return "", ErrBadPhone
-	}
-	return e164, nil
-}
-
 // OTPSent says how long the code lives and when another may be asked for.
 type OTPSent struct {
 	ExpiresIn   time.Duration
@@ -260,9 +241,9 @@ type OTPSent struct {
 // RequestOTP sends a sign-in code to phone if a participant has it. The
 // answer does not depend on that (no enumeration of registered phones).
 func (s *Service) RequestOTP(ctx context.Context, rawPhone, ip string) (OTPSent, error) {
-	phone, err := NormalizePhone(rawPhone)
+	phone, err := phone.Normalize(rawPhone)
 	if err != nil {
-		return OTPSent{}, err
+		return OTPSent{}, ErrBadPhone
 	}
 	if err := s.limit(ctx, "otp:req:ip:"+ip, s.cfg.PerIPPerHour, time.Hour); err != nil {
 		return OTPSent{}, err
@@ -301,9 +282,9 @@ func (s *Service) RequestOTP(ctx context.Context, rawPhone, ip string) (OTPSent,
 // participantID picks one participant when the phone has several (0 if
 // the caller has not chosen yet).
 func (s *Service) VerifyOTP(ctx context.Context, rawPhone, code string, participantID int64, ip string) (Tokens, error) {
-	phone, err := NormalizePhone(rawPhone)
+	phone, err := phone.Normalize(rawPhone)
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, ErrBadPhone
 	}
 	code = strings.TrimSpace(code)
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
@@ -361,7 +342,7 @@ func (s *Service) Login(ctx context.Context, loginOrPhone, pw string, participan
 		return Tokens{}, err
 	}
 	var ps []Participant
-	if phone, err := NormalizePhone(id); err == nil && strings.ContainsAny(id[:1], "+0123456789") {
+	if phone, err := phone.Normalize(id); err == nil && strings.ContainsAny(id[:1], "+0123456789") {
 		if ps, err = s.store.ParticipantsByPhone(ctx, phone); err != nil {
 			return Tokens{}, err
 		}

@@ -7,22 +7,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 )
 
-func TestNormalizePhone(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ in, want string }{
-		{"+7 999 123-45-67", "+79991234567"},
-		{"8 (999) 123-45-67", "+79991234567"},
-		{"9991234567", "+79991234567"},
-		{"+375 29 123-45-67", "+375291234567"},
-		{"", ""}, {"abc", ""}, {"+7", ""}, {"123", ""},
-	} {
-		got, err := auth.NormalizePhone(tc.in)
-		if got != tc.want || (err != nil) != (tc.want == "") {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
-	}
-}
-
 func TestAccessToken(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)

@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/xuri/excelize/v2"
+
+	amount "github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Cell types of an exported table. Money and quantities are integers
@@ -33,22 +34,12 @@ type table struct {
 	Rows [][]any
 }
 
-func (m money) text() string {
-	sign := ""
-	if m < 0 {
-		sign, m = "-", -m
-	}
-	return fmt.Sprintf("%s%d,%02d", sign, m/100, m%100)
-}
+// sheetQty is a quantity as Excel reads it: "12,5", "-1".
+var sheetQty = amount.Format{Point: ",", Minus: "-", Cents: amount.CentsTrim}
 
-func (q qty) text() string {
-	sign := ""
-	if q < 0 {
-		sign, q = "-", -q
-	}
-	s := fmt.Sprintf("%s%d,%03d", sign, q/1000, q%1000)
-	return strings.TrimSuffix(strings.TrimRight(s, "0"), ",")
-}
+func (m money) text() string { return amount.Sheet.Format(amount.Kopecks(m)) }
+
+func (q qty) text() string { return sheetQty.Fixed(int64(q), 3) }
 
 func cellText(v any) string {
 	switch x := v.(type) {

@@ -215,32 +215,3 @@ func (r *recentSignIns) add(u reportdb.User, ip, pw string, now time.Time) {
 	}
 	r.m[k] = now.Add(recentTTL)
 }
-
-// memLimiter is a single-process fixed-window Limiter, used when Options
-// has none (tests and tools that build the dashboard without Redis).
-type memLimiter struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]memWindow
-}
-
-type memWindow struct {
-	n   int
-	end time.Time
-}
-
-func (l *memLimiter) Allow(_ context.Context, key string, limit int, window time.Duration) (ratelimit.Decision, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.m[key]
-	if !now.Before(w.end) {
-		w = memWindow{end: now.Add(window)}
-		if len(l.m) > 100_000 {
-			clear(l.m)
-		}
-	}
-	w.n++
-	l.m[key] = w
-	return ratelimit.Decision{OK: w.n <= limit, Count: w.n, RetryAfter: w.end.Sub(now)}, nil
-}

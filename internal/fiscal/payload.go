@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Operation types (tag 1054, "признак расчёта").
@@ -71,7 +73,7 @@ func (p Payload) Canonical() string {
 	b.WriteString("t=")
 	b.WriteString(formatTime(p.Time))
 	b.WriteString("&s=")
-	b.WriteString(FormatKopecks(p.SumKopecks))
+	b.WriteString(money.Kopecks(p.SumKopecks).String())
 	b.WriteString("&fn=")
 	b.WriteString(p.FN)
 	b.WriteString("&i=")
@@ -88,21 +90,6 @@ func formatTime(t time.Time) string {
 		return t.Format("20060102T150405")
 	}
 	return t.Format("20060102T1504")
-}
-
-// FormatKopecks formats a kopeck amount as rubles with exactly two decimals
-// ("7273.00"). Negative amounts get a leading minus.
-func FormatKopecks(k int64) string {
-	neg := k < 0
-	u := uint64(k)
-	if neg {
-		u = uint64(-k)
-	}
-	s := strconv.FormatUint(u/100, 10) + "." + strconv.FormatUint(100+u%100, 10)[1:]
-	if neg {
-		return "-" + s
-	}
-	return s
 }
 
 // Fields are the requisites of a receipt as typed by a person (manual entry).

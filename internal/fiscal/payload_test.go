@@ -219,15 +219,6 @@ func TestFromFields(t *testing.T) {
 	}
 }
 
-func TestFormatKopecks(t *testing.T) {
-	t.Parallel()
-	for k, want := range map[int64]string{0: "0.00", 1: "0.01", 10: "0.10", 727300: "7273.00", -5: "-0.05"} {
-		if got := FormatKopecks(k); got != want {
-			t.Errorf("FormatKopecks(%d) = %q, want %q", k, got, want)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"t=20200709T2008&s=7273.00&fn=9282440300688488&i=14186&fp=1460060363&n=1",

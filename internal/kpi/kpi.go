@@ -6,8 +6,9 @@ package kpi
 
 import (
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Def is one indicator's definition.
@@ -248,60 +249,27 @@ func abs(n int64) int64 {
 	return n
 }
 
-// Int formats n with thin-space thousands groups: 1 234 567.
-func Int(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteRune(' ')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "−" + b.String()
-	}
-	return b.String()
-}
+// The dashboard's number forms: ASCII-space thousands (the page's font
+// sets them narrow), a true minus and a decimal comma.
+var (
+	intForm    = money.Format{Group: " ", Point: ",", Minus: money.Minus}
+	roubleForm = money.Format{Group: " ", Point: ",", Minus: money.Minus, Cents: money.CentsAlways, Unit: " ₽"}
+	pointForm  = money.Format{Group: " ", Point: ",", Minus: money.Minus, Cents: money.CentsNonzero}
+	unitForm   = money.Format{Group: " ", Point: ",", Minus: money.Minus, Cents: money.CentsTrim}
+)
+
+// Int formats n with thousands groups: 1 234 567.
+func Int(n int64) string { return intForm.Fixed(n, 0) }
 
 // Roubles formats kopecks as roubles with kopecks: 1 234,50 ₽.
-func Roubles(k int64) string {
-	sign := ""
-	if k < 0 {
-		sign, k = "−", -k
-	}
-	return fmt.Sprintf("%s%s,%02d ₽", sign, Int(k/100), k%100)
-}
+func Roubles(k int64) string { return roubleForm.Format(money.Kopecks(k)) }
 
-// Points formats kopecks of points as points (1 point = 1 rouble).
-func Points(k int64) string {
-	sign := ""
-	if k < 0 {
-		sign, k = "−", -k
-	}
-	if k%100 == 0 {
-		return sign + Int(k/100)
-	}
-	return fmt.Sprintf("%s%s,%02d", sign, Int(k/100), k%100)
-}
+// Points formats kopecks of points as points (1 point = 1 rouble):
+// 1 234, 1 234,50.
+func Points(k int64) string { return pointForm.Format(money.Kopecks(k)) }
 
 // Units formats thousandths of a unit: 12 500 → "12,5".
-func Units(milli int64) string {
-	sign := ""
-	if milli < 0 {
-		sign, milli = "−", -milli
-	}
-	whole, frac := milli/1000, milli%1000
-	if frac == 0 {
-		return sign + Int(whole)
-	}
-	f := strings.TrimRight(fmt.Sprintf("%03d", frac), "0")
-	return sign + Int(whole) + "," + f
-}
+func Units(milli int64) string { return unitForm.Fixed(milli, 3) }
 
 // Percent formats basis points: 1234 → "12,3 %".
 func Percent(bp int64) string {

@@ -7,52 +7,6 @@ import (
 	"time"
 )
 
-func TestPoints(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		kopecks int64
-		want    string
-	}{
-		{0, "0 баллов"},
-		{100, "1 балл"},
-		{200, "2 балла"},
-		{400, "4 балла"},
-		{500, "5 баллов"},
-		{1100, "11 баллов"},
-		{1200, "12 баллов"},
-		{1400, "14 баллов"},
-		{2100, "21 балл"},
-		{2200, "22 балла"},
-		{2500, "25 баллов"},
-		{10100, "101 балл"},
-		{11100, "111 баллов"},
-		{11200, "112 баллов"},
-		{150000, "1\u00a0500 баллов"},
-		{100000000, "1\u00a0000\u00a0000 баллов"},
-		{150, "1,5 балла"},  // a fraction always takes "балла"
-		{125, "1,25 балла"}, // trailing zeros dropped, both digits kept
-		{5, "0,05 балла"},
-		{50, "0,5 балла"},
-		{2110, "21,1 балла"},
-		{-150, "−1,5 балла"},
-		{-100, "−1 балл"},
-	}
-	for _, tc := range tests {
-		if got := Points(tc.kopecks); got != tc.want {
-			t.Errorf("Points(%d) = %q, want %q", tc.kopecks, got, tc.want)
-		}
-	}
-}
-
-func TestRoubles(t *testing.T) {
-	t.Parallel()
-	for k, want := range map[int64]string{0: "0\u00a0₽", 9900: "99\u00a0₽", 123450: "1\u00a0234,50\u00a0₽", 5: "0,05\u00a0₽"} {
-		if got := Roubles(k); got != want {
-			t.Errorf("Roubles(%d) = %q, want %q", k, got, want)
-		}
-	}
-}
-
 func TestRender(t *testing.T) {
 	t.Parallel()
 	day := time.Date(2026, 3, 11, 18, 30, 0, 0, time.UTC)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Content is a rendered notification: the texts of every channel and the
@@ -151,7 +153,7 @@ func receiptSubject(d Data) string {
 		s += " от " + d.PurchasedAt.Format("02.01.2006")
 	}
 	if d.SumKopecks > 0 {
-		s += " на " + Roubles(d.SumKopecks)
+		s += " на " + money.Kopecks(d.SumKopecks).Roubles()
 	}
 	return s
 }
@@ -181,7 +183,7 @@ func renderReceiptCredited(d Data) (Content, error) {
 	if d.PointsKopecks == 0 {
 		return Content{}, fmt.Errorf("%w: points_kopecks", errMissing)
 	}
-	pts := Points(d.PointsKopecks)
+	pts := money.Kopecks(d.PointsKopecks).Points()
 	title := "Начислено " + pts
 	body := receiptSubject(d) + " подтверждён"
 	if d.Reason == "moderator_approved" {
@@ -198,13 +200,13 @@ func renderReceiptCredited(d Data) (Content, error) {
 // renderReturnReversed tells the seller that a return receipt took back
 // −d.PointsKopecks points of the sale it returns.
 func renderReturnReversed(d Data) (Content, error) {
-	pts := Points(-d.PointsKopecks)
+	pts := money.Kopecks(-d.PointsKopecks).Points()
 	subject := "Чек возврата"
 	if d.PurchasedAt != nil && !d.PurchasedAt.IsZero() {
 		subject += " от " + d.PurchasedAt.Format("02.01.2006")
 	}
 	if d.SumKopecks > 0 {
-		subject += " на " + Roubles(d.SumKopecks)
+		subject += " на " + money.Kopecks(d.SumKopecks).Roubles()
 	}
 	body := subject + " подтверждён: товар вернули в магазин, баллы за его покупку списаны. Программа" + program(d) + ": −" + pts + "."
 	return receiptContent(d, "Возврат: списано "+pts, body)
@@ -250,7 +252,7 @@ func renderPointsReleased(d Data) (Content, error) {
 	if d.PointsKopecks <= 0 {
 		return Content{}, fmt.Errorf("%w: points_kopecks", errMissing)
 	}
-	pts := Points(d.PointsKopecks)
+	pts := money.Kopecks(d.PointsKopecks).Points()
 	return Content{
 		Title:          "Баллы доступны: " + pts,
 		Body:           "Период программы" + program(d) + " закрыт: " + pts + " можно обменять на призы.",
@@ -273,8 +275,8 @@ func renderTaskReviewed(d Data) (Content, error) {
 		title = "Задание принято"
 		body = task + " принято"
 		if d.PointsKopecks > 0 {
-			title += ": +" + Points(d.PointsKopecks)
-			body += ", начислено " + Points(d.PointsKopecks)
+			title += ": +" + money.Kopecks(d.PointsKopecks).Points()
+			body += ", начислено " + money.Kopecks(d.PointsKopecks).Points()
 		}
 		body += "."
 	} else {
@@ -300,7 +302,7 @@ func renderRegistryCredited(d Data) (Content, error) {
 	if d.PointsKopecks <= 0 {
 		return Content{}, fmt.Errorf("%w: points_kopecks", errMissing)
 	}
-	pts := Points(d.PointsKopecks)
+	pts := money.Kopecks(d.PointsKopecks).Points()
 	period := ""
 	if d.Title != "" {
 		period = " за " + d.Title

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // ProviderProverkacheka is the provider name of the proverkacheka.com client.
@@ -112,7 +114,7 @@ func (c *Proverkacheka) Fetch(ctx context.Context, q Query) (Receipt, error) {
 		form.Set("fp", strconv.FormatUint(q.FP, 10))
 		form.Set("t", q.Time.Format("20060102T1504"))
 		form.Set("n", strconv.Itoa(q.Operation))
-		form.Set("s", formatRubles(q.SumKopecks))
+		form.Set("s", money.Kopecks(q.SumKopecks).String())
 		form.Set("qr", "0")
 	}
 	req, err := http.NewRequest(http.MethodPost, c.cfg.BaseURL+"/api/v1/check/get", strings.NewReader(form.Encode()))
@@ -183,13 +185,4 @@ func dataMessage(d json.RawMessage) string {
 		return s
 	}
 	return ""
-}
-
-// formatRubles renders kopecks as "619.00".
-func formatRubles(k int64) string {
-	sign := ""
-	if k < 0 {
-		sign, k = "-", -k
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, k/100, k%100)
 }

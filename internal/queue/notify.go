@@ -89,7 +89,7 @@ func (e NotifyEnqueuer) EnqueueDelivery(ctx context.Context, intentID int64, at 
 	id := NotifyTaskID(intentID)
 	for attempt := 0; ; attempt++ {
 		_, err = e.Client.EnqueueContext(ctx, t)
-		if !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		if !isDuplicate(err) {
 			return err
 		}
 		if e.Inspector == nil || attempt > 0 {

@@ -3,7 +3,9 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,6 +64,58 @@ func newReceiptTask(typ, receiptID string, delay time.Duration) (*asynq.Task, er
 		opts = append(opts, asynq.ProcessIn(delay))
 	}
 	return asynq.NewTask(typ, b, opts...), nil
+}
+
+// Enqueuer is the part of *asynq.Client that enqueues tasks.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// EnqueueReceiptVerify enqueues NewReceiptVerify(receiptID, delay) on c.
+// The task id is "receipt:verify:<id>" for key "" and
+// "receipt:verify:<id>:<key>" otherwise (a later step of the same receipt
+// whose first task still holds the plain id). An id the queue still holds
+// (pending, scheduled, or finished within its retention) is not an error:
+// that step is queued already.
+func EnqueueReceiptVerify(ctx context.Context, c Enqueuer, receiptID string, delay time.Duration, key string) error {
+	t, err := NewReceiptVerify(receiptID, delay)
+	if err != nil {
+		return err
+	}
+	return enqueueReceipt(ctx, c, t, receiptID, key)
+}
+
+// EnqueueReceiptDecode enqueues NewReceiptDecode(receiptID) on c, with the
+// task id and duplicate rule of EnqueueReceiptVerify.
+func EnqueueReceiptDecode(ctx context.Context, c Enqueuer, receiptID, key string) error {
+	t, err := NewReceiptDecode(receiptID)
+	if err != nil {
+		return err
+	}
+	return enqueueReceipt(ctx, c, t, receiptID, key)
+}
+
+func enqueueReceipt(ctx context.Context, c Enqueuer, t *asynq.Task, receiptID, key string) error {
+	var opts []asynq.Option
+	if key != "" {
+		opts = append(opts, asynq.TaskID(t.Type()+":"+receiptID+":"+key))
+	}
+	return enqueueOnce(ctx, c, t, opts...)
+}
+
+// enqueueOnce enqueues t; a task id the queue already holds counts as
+// success, since the tasks carry ids exactly so a step is queued once.
+func enqueueOnce(ctx context.Context, c Enqueuer, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := c.EnqueueContext(ctx, t, opts...)
+	if isDuplicate(err) {
+		return nil
+	}
+	return err
+}
+
+// isDuplicate reports whether err says the task id is taken.
+func isDuplicate(err error) bool {
+	return errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
 }
 
 // ParseReceiptPayload decodes a receipt task's payload.

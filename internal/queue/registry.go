@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -56,10 +55,6 @@ func RegistryEnqueuer(client *asynq.Client) func(ctx context.Context, uploadID i
 		if err != nil {
 			return err
 		}
-		_, err = client.EnqueueContext(ctx, t)
-		if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-			return nil
-		}
-		return err
+		return enqueueOnce(ctx, client, t)
 	}
 }

@@ -13,6 +13,9 @@
 // Redis answers, its counters are used again and the in-memory ones are
 // dropped as they expire.
 //
+// Memory is that in-memory counter on its own, for a process that runs
+// without Redis (the dashboard built by tests and tools).
+//
 // ExceededError is what domain code returns when a limit is hit: it wraps
 // an *apperr.Error of kind RateLimited (HTTP 429) and carries the delay the
 // transport puts in Retry-After.
@@ -39,7 +42,7 @@ type Limiter struct {
 	log    *slog.Logger
 	now    func() time.Time
 	probe  time.Duration
-	local  *local
+	local  *Memory
 
 	mu        sync.Mutex
 	down      bool      // the last Redis call failed
@@ -63,13 +66,16 @@ func WithClock(now func() time.Time) Option { return func(l *Limiter) { l.now = 
 // rather than grow without bound.
 func WithLocalKeys(n int) Option { return func(l *Limiter) { l.local.max = n } }
 
+// defaultLocalKeys bounds an in-memory table: 100 000 counters, a few MB.
+const defaultLocalKeys = 100_000
+
 // New returns a Limiter keeping its counters under prefix (e.g. "lj:rl:").
 func New(rdb redis.Cmdable, prefix string, opts ...Option) *Limiter {
 	if prefix == "" {
 		prefix = "lj:rl:"
 	}
 	l := &Limiter{rdb: rdb, prefix: prefix, log: slog.New(slog.DiscardHandler), now: time.Now, probe: time.Second,
-		local: &local{max: 100_000, m: map[string]*window{}}}
+		local: NewMemory(nil, defaultLocalKeys)}
 	for _, o := range opts {
 		o(l)
 	}
@@ -111,9 +117,7 @@ type Decision struct {
 // When Redis fails the hit is counted in memory instead (see the package
 // comment); Allow returns an error only when ctx has ended.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
-	if window <= 0 {
-		window = time.Millisecond
-	}
+	window = minWindow(window)
 	if !l.useRedis() {
 		return l.local.allow(key, limit, window, l.now()), nil
 	}
@@ -194,9 +198,13 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-// local is the in-memory fallback: fixed windows per key, at most max of
-// them.
-type local struct {
+// Memory is a fixed-window counter per key in this process's memory, at
+// most a bounded number of keys: the Limiter's fallback while Redis is
+// away, and a limiter of its own where there is no Redis. It is safe for
+// concurrent use.
+type Memory struct {
+	now func() time.Time
+
 	mu        sync.Mutex
 	max       int
 	m         map[string]*window
@@ -208,7 +216,42 @@ type window struct {
 	end   time.Time
 }
 
-func (c *local) allow(key string, limit int, d time.Duration, now time.Time) Decision {
+// NewMemory returns an in-memory counter reading the time from now
+// (nil: time.Now) and holding at most maxKeys counters (0: 100 000). When
+// the table is full of live counters a new key is refused, as a limit hit,
+// until some expire: it fails closed rather than grow without bound.
+func NewMemory(now func() time.Time, maxKeys int) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	if maxKeys <= 0 {
+		maxKeys = defaultLocalKeys
+	}
+	return &Memory{now: now, max: maxKeys, m: map[string]*window{}}
+}
+
+// Allow counts one hit on key and reports whether it is within limit hits
+// per window, as Limiter.Allow does. It never fails.
+func (c *Memory) Allow(_ context.Context, key string, limit int, window time.Duration) (Decision, error) {
+	return c.allow(key, limit, minWindow(window), c.now()), nil
+}
+
+// Reset forgets the counter of key.
+func (c *Memory) Reset(_ context.Context, key string) error {
+	c.reset(key)
+	return nil
+}
+
+// minWindow makes a window of zero or less the shortest one, so a counter
+// always ends.
+func minWindow(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Millisecond
+	}
+	return d
+}
+
+func (c *Memory) allow(key string, limit int, d time.Duration, now time.Time) Decision {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w, ok := c.m[key]
@@ -235,7 +278,7 @@ func (c *local) allow(key string, limit int, d time.Duration, now time.Time) Dec
 	return Decision{OK: w.count <= limit, Count: w.count, RetryAfter: w.end.Sub(now)}
 }
 
-func (c *local) reset(key string) {
+func (c *Memory) reset(key string) {
 	c.mu.Lock()
 	delete(c.m, key)
 	c.mu.Unlock()

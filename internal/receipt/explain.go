@@ -1,8 +1,9 @@
 package receipt
 
 import (
-	"strconv"
 	"strings"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Rate is the earning rule that applied to a line, as the rules engine
@@ -32,21 +33,21 @@ func LineExplanation(it Item, rate Rate) string {
 	case code == "not_matched" && it.MatchReason != "" && HasMatchMessage(it.MatchReason):
 		return "Товар не распознан: " + MatchMessage(it.MatchReason) + "."
 	case code == "return_reversed":
-		return "Возврат товара: списано " + formatPoints(-it.PointsKopecks) + " за исходную покупку."
+		return "Возврат товара: списано " + explainAmount.Format(money.Kopecks(-it.PointsKopecks)) + " за исходную покупку."
 	case !rate.known():
 		return Message(code)
 	}
 	formula := rateFormula(it, rate)
 	switch code {
 	case "earned":
-		return formula + " = " + formatPoints(rate.RawKopecks) + "."
+		return formula + " = " + explainAmount.Format(money.Kopecks(rate.RawKopecks)) + "."
 	case "earned_promo":
-		return formula + " = " + formatPoints(rate.RawKopecks) + " (акция «" + rate.Promo + "»)."
+		return formula + " = " + explainAmount.Format(money.Kopecks(rate.RawKopecks)) + " (акция «" + rate.Promo + "»)."
 	case "rounded_to_zero":
-		return formula + " = " + formatPoints(rate.RawKopecks) + ": меньше копейки, баллов нет."
+		return formula + " = " + explainAmount.Format(money.Kopecks(rate.RawKopecks)) + ": меньше копейки, баллов нет."
 	}
 	// A cap or the budget cut the line.
-	return formula + " = " + formatPoints(rate.RawKopecks) + ", начислено " + formatPoints(it.PointsKopecks) +
+	return formula + " = " + explainAmount.Format(money.Kopecks(rate.RawKopecks)) + ", начислено " + explainAmount.Format(money.Kopecks(it.PointsKopecks)) +
 		": " + lowerFirst(strings.TrimSuffix(Message(code), ".")) + "."
 }
 
@@ -54,59 +55,23 @@ func LineExplanation(it Item, rate Rate) string {
 func rateFormula(it Item, r Rate) string {
 	var b strings.Builder
 	if r.FixedPerUnitKopecks > 0 {
-		b.WriteString(formatPoints(r.FixedPerUnitKopecks) + " за шт. × " + formatDecimal(it.QuantityMilli, 3))
+		b.WriteString(explainAmount.Format(money.Kopecks(r.FixedPerUnitKopecks)) + " за шт. × " + explainNumber.Fixed(it.QuantityMilli, 3))
 	} else {
-		b.WriteString(formatDecimal(r.PercentBP, 2) + " % от " + formatPoints(it.SumKopecks) + " ₽")
+		b.WriteString(explainNumber.Fixed(r.PercentBP, 2) + " % от " + explainAmount.Format(money.Kopecks(it.SumKopecks)) + " ₽")
 	}
 	if r.FactorBP > 0 && r.FactorBP != 10_000 {
-		b.WriteString(" × " + formatDecimal(r.FactorBP, 4))
+		b.WriteString(" × " + explainNumber.Fixed(r.FactorBP, 4))
 	}
 	return b.String()
 }
 
-// formatPoints writes kopecks (of roubles or points) with two decimals
+// explainAmount writes kopecks (of roubles or points) with two decimals
 // and a decimal comma: 3250 → "32,50", 123456 → "1 234,56" (no-break space).
-func formatPoints(k int64) string {
-	neg := k < 0
-	if neg {
-		k = -k
-	}
-	s := group(strconv.FormatInt(k/100, 10)) + "," + strconv.FormatInt(100+k%100, 10)[1:]
-	if neg {
-		return "−" + s
-	}
-	return s
-}
+var explainAmount = money.Format{Group: money.NBSP, Point: ",", Minus: money.Minus, Cents: money.CentsAlways}
 
-// formatDecimal writes v/10^scale with a decimal comma and no trailing
-// zeros: (500, 2) → "5", (1250, 2) → "12,5", (13000, 4) → "1,3".
-func formatDecimal(v int64, scale int) string {
-	p := int64(1)
-	for range scale {
-		p *= 10
-	}
-	s := group(strconv.FormatInt(v/p, 10))
-	if frac := v % p; frac != 0 {
-		f := strconv.FormatInt(p+frac, 10)[1:]
-		s += "," + strings.TrimRight(f, "0")
-	}
-	return s
-}
-
-// group puts a no-break space between thousands: "1234567" → "1 234 567".
-func group(digits string) string {
-	if len(digits) <= 3 {
-		return digits
-	}
-	var b strings.Builder
-	for i, c := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteRune('\u00a0')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// explainNumber writes a rate, quantity or factor with a decimal comma
+// and no trailing zeros: 500 bp → "5", 1250 bp → "12,5", 13000 → "1,3".
+var explainNumber = money.Format{Group: money.NBSP, Point: ",", Minus: money.Minus, Cents: money.CentsTrim}
 
 func lowerFirst(s string) string {
 	for i, r := range s {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/loyaltyjam/loyaltyjam/internal/phone"
 	"net/mail"
 	"strings"
 )
@@ -147,7 +148,7 @@ func ParseParticipants(t Table, existing map[string]ExistingParticipant, shops [
 		var row ParticipantRow
 		row.Line = r.Line
 		rawPhone, _ := cell(r, col, "phone")
-		switch phone, err := NormalizePhone(rawPhone); {
+		switch phone, err := phone.Normalize(rawPhone); {
 		case rawPhone == "":
 			bad("phone", "required", "не указан телефон")
 		case err != nil:

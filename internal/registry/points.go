@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"github.com/loyaltyjam/loyaltyjam/internal/phone"
 	"regexp"
 	"sort"
 	"strings"
@@ -147,7 +148,7 @@ func ParsePoints(t Table, participants map[string]ExistingParticipant, previous 
 		rawPhone, _ := cell(r, col, "phone")
 		var who ExistingParticipant
 		ok := false
-		switch phone, err := NormalizePhone(rawPhone); {
+		switch phone, err := phone.Normalize(rawPhone); {
 		case rawPhone == "":
 			bad("phone", "required", "не указан телефон участника")
 		case err != nil:

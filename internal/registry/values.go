@@ -3,10 +3,9 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // RowError is one problem with one row (and one column when Column is set)
@@ -63,41 +62,33 @@ func ParseKopecks(s string, numeric bool) (int64, error) {
 		return 0, fmt.Errorf("%w: %q — непонятно, что здесь десятичный разделитель; пишите 1234,56", errAmount, s)
 	}
 	s = strings.ReplaceAll(s, ",", ".")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	if intPart == "" {
-		intPart = "0"
-	}
-	if !digitsOnly(intPart) || (hasFrac && !digitsOnly(frac)) || (hasFrac && frac == "") {
+	if strings.HasPrefix(s, money.Minus) {
 		return 0, fmt.Errorf("%w: %q не число", errAmount, s)
 	}
-	if len(frac) > 2 {
-		tail := frac[2:]
-		switch {
-		case numeric && len(tail) >= 6 && strings.Trim(tail[:6], "0") == "":
-			frac = frac[:2]
-		case numeric && len(tail) >= 6 && strings.Trim(tail[:6], "9") == "":
-			frac = frac[:2]
-			k, err := ParseKopecks(intPart+"."+frac, false)
+	if intPart, frac, _ := strings.Cut(s, "."); numeric && len(frac) >= 8 &&
+		(intPart == "" || digitsOnly(intPart)) && digitsOnly(frac) {
+		// A binary double one ulp off a kopeck-exact amount.
+		switch tail := frac[2:8]; {
+		case strings.Trim(tail, "0") == "":
+			s = intPart + "." + frac[:2]
+		case strings.Trim(tail, "9") == "":
+			k, err := ParseKopecks(intPart+"."+frac[:2], false)
 			if err != nil {
 				return 0, err
 			}
 			return k + 1, nil
-		default:
-			return 0, fmt.Errorf("%w: %q — больше двух знаков после запятой", errAmount, s)
 		}
 	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	intPart = strings.TrimLeft(intPart, "0")
-	if len(intPart) > 10 {
+	v, err := money.Parse(s)
+	switch {
+	case errors.Is(err, money.ErrSyntax):
+		return 0, fmt.Errorf("%w: %q не число", errAmount, s)
+	case errors.Is(err, money.ErrPrecision):
+		return 0, fmt.Errorf("%w: %q — больше двух знаков после запятой", errAmount, s)
+	case err != nil || v > MaxKopecks:
 		return 0, fmt.Errorf("%w: %q — слишком большая сумма", errAmount, s)
 	}
-	v, err := strconv.ParseInt(intPart+frac, 10, 64)
-	if err != nil || v > MaxKopecks {
-		return 0, fmt.Errorf("%w: %q — слишком большая сумма", errAmount, s)
-	}
-	return v, nil
+	return int64(v), nil
 }
 
 func digitsOnly(s string) bool {
@@ -107,35 +98,6 @@ func digitsOnly(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// FormatKopecks renders kopecks as "1234,56" (the form Russian Excel reads).
-func FormatKopecks(k int64) string {
-	sign := ""
-	if k < 0 {
-		sign, k = "-", -k
-	}
-	return fmt.Sprintf("%s%d,%02d", sign, k/100, k%100)
-}
-
-// NormalizePhone returns phone in E.164 (+79991234567). Russian national
-// forms (8 999 …, 999 …) are read as +7, as the sign-in does, so a
-// participant signs in with whatever form the registry had. Workbook
-// numbers ("79991234567" stored as a number) are accepted.
-func NormalizePhone(phone string) (string, error) {
-	phone = strings.TrimSpace(phone)
-	if phone == "" || len(phone) > 32 {
-		return "", errors.New("bad phone")
-	}
-	num, err := phonenumbers.Parse(phone, "RU")
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return "", errors.New("bad phone")
-	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	if len(e164) < 8 || len(e164) > 16 {
-		return "", errors.New("bad phone")
-	}
-	return e164, nil
 }
 
 // normHeader folds a header cell for matching: lower case, ё→е, no

@@ -2,8 +2,9 @@ package rules
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Description is a version of the rules in Russian, as the client's
@@ -27,13 +28,13 @@ func Describe(r Rules) Description {
 		if e.PercentBP > 0 {
 			rate = percent(e.PercentBP) + " от суммы строки × вес SKU"
 		} else {
-			rate = roubles(e.FixedPerUnitKopecks) + " за единицу товара × вес SKU"
+			rate = ruleMoney.Format(money.Kopecks(e.FixedPerUnitKopecks)) + " за единицу товара × вес SKU"
 		}
 		d.Earn = append(d.Earn, rate+" — "+selector(e.Selector)+".")
 	}
 	for _, b := range r.Bonuses {
 		d.Bonuses = append(d.Bonuses, fmt.Sprintf("«%s»: +%s за чек, в котором не меньше %d %s с баллами.",
-			b.Name, points(b.Kopecks), b.MinDistinctSKUs, plural(int64(b.MinDistinctSKUs), "разного SKU", "разных SKU", "разных SKU")))
+			b.Name, points(b.Kopecks), b.MinDistinctSKUs, money.Plural(int64(b.MinDistinctSKUs), "разного SKU", "разных SKU", "разных SKU")))
 	}
 	for _, p := range r.Promos {
 		d.Promos = append(d.Promos, fmt.Sprintf("«%s»: баллы %s за покупки с %s по %s — %s.", p.Name, multiplier(p.MultiplierBP),
@@ -50,7 +51,7 @@ func Describe(r Rules) Description {
 		{r.Caps.ShopDay, "магазину в день"},
 	} {
 		if c.kopecks > 0 {
-			d.Caps = append(d.Caps, "Не больше "+roubles(c.kopecks)+" "+c.what+".")
+			d.Caps = append(d.Caps, "Не больше "+ruleMoney.Format(money.Kopecks(c.kopecks))+" "+c.what+".")
 		}
 	}
 	if len(d.Caps) == 0 {
@@ -97,80 +98,29 @@ func selector(s Selector) string {
 	}
 	quote := func(list []string) string { return "«" + strings.Join(list, "», «") + "»" }
 	if len(s.Categories) > 0 {
-		parts = append(parts, plural(int64(len(s.Categories)), "категория ", "категории ", "категории ")+quote(s.Categories))
+		parts = append(parts, money.Plural(int64(len(s.Categories)), "категория ", "категории ", "категории ")+quote(s.Categories))
 	}
 	if len(s.Brands) > 0 {
-		parts = append(parts, plural(int64(len(s.Brands)), "бренд ", "бренды ", "бренды ")+quote(s.Brands))
+		parts = append(parts, money.Plural(int64(len(s.Brands)), "бренд ", "бренды ", "бренды ")+quote(s.Brands))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// decimal writes n / 10^scale with a decimal comma, trailing zeros
-// dropped, and thin-space thousands: 12345, 2 → "123,45"; 500, 2 → "5".
-func decimal(n int64, scale int) string {
-	sign := ""
-	if n < 0 {
-		sign, n = "−", -n
-	}
-	div := int64(1)
-	for range scale {
-		div *= 10
-	}
-	s := sign + group(n/div)
-	if frac := n % div; frac != 0 {
-		f := strconv.FormatInt(frac+div, 10)[1:]
-		s += "," + strings.TrimRight(f, "0")
-	}
-	return s
-}
+// ruleNumber is how the description writes numbers: a decimal comma,
+// trailing zeros dropped and narrow no-break thousands: 12345 kopecks →
+// "123,45", 500 basis points → "5".
+var ruleNumber = money.Format{Group: money.NarrowNBSP, Point: ",", Minus: money.Minus, Cents: money.CentsTrim}
 
-// group writes n with a thin space between groups of three digits.
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteRune('\u202f')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// ruleMoney writes kopecks as money: 150000 → "1 500 ₽", 150 → "1,50 ₽".
+var ruleMoney = money.Format{Group: money.NarrowNBSP, Point: ",", Minus: money.Minus, Cents: money.CentsNonzero, Unit: money.NBSP + "₽"}
 
 // percent writes basis points: 500 → "5 %", 250 → "2,5 %".
-func percent(bp int64) string { return decimal(bp, 2) + "\u00a0%" }
+func percent(bp int64) string { return ruleNumber.Fixed(bp, 2) + "\u00a0%" }
 
 // multiplier writes basis points as a factor: 20000 → "× 2", 15000 → "× 1,5".
-func multiplier(bp int64) string { return "×\u00a0" + decimal(bp, 4) }
-
-// roubles writes kopecks: 150000 → "1 500 ₽", 12345 → "123,45 ₽".
-func roubles(k int64) string {
-	s := decimal(k, 2)
-	if i := strings.IndexByte(s, ','); i >= 0 && len(s)-i == 2 {
-		s += "0" // kopecks take two digits: 1,50 ₽
-	}
-	return s + "\u00a0₽"
-}
+func multiplier(bp int64) string { return "×\u00a0" + ruleNumber.Fixed(bp, 4) }
 
 // points writes kopecks as points with the noun: "20 баллов", "1,5 балла".
 func points(k int64) string {
-	if k%100 != 0 {
-		return decimal(k, 2) + "\u00a0балла"
-	}
-	return decimal(k, 2) + "\u00a0" + plural(k/100, "балл", "балла", "баллов")
-}
-
-// plural picks the Russian noun form for n.
-func plural(n int64, one, few, many string) string {
-	if n < 0 {
-		n = -n
-	}
-	switch n10, n100 := n%10, n%100; {
-	case n10 == 1 && n100 != 11:
-		return one
-	case n10 >= 2 && n10 <= 4 && (n100 < 12 || n100 > 14):
-		return few
-	default:
-		return many
-	}
+	return ruleNumber.Format(money.Kopecks(k)) + "\u00a0" + money.PointsNoun(money.Kopecks(k))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
@@ -215,7 +216,7 @@ func demoSellers(ctx context.Context, db *pgxpool.Pool) ([]seller, error) {
 func (a *activity) upload(ctx context.Context, p seller, fn string, at time.Time, sum int64, op int) (seeded, error) {
 	a.fds[fn]++
 	fd := a.fds[fn] + 1000
-	qr := fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=%d", at.Format("20060102T150405"), sum/100, sum%100, fn, fd, 3_000_000_000+fd, op)
+	qr := fmt.Sprintf("t=%s&s=%s&fn=%s&i=%d&fp=%d&n=%d", at.Format("20060102T150405"), money.Kopecks(sum), fn, fd, 3_000_000_000+fd, op)
 	return a.submit(ctx, p, qr, fmt.Sprintf("seed-activity:%s:%d", fn, fd))
 }
 
@@ -313,7 +314,7 @@ func (a *activity) returnSale(ctx context.Context, sale seeded) error {
 		ret.Time = a.now.Add(3 * time.Hour).Add(-time.Hour).Truncate(time.Minute)
 	}
 	a.sim.PutReceipt(ret)
-	qr := fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=2", ret.Time.Format("20060102T150405"), ret.Total/100, ret.Total%100,
+	qr := fmt.Sprintf("t=%s&s=%s&fn=%s&i=%d&fp=%d&n=2", ret.Time.Format("20060102T150405"), money.Kopecks(ret.Total),
 		ret.FN, ret.FD, ret.FP)
 	_, err := a.submit(ctx, sale.seller, qr, key)
 	return err

@@ -88,3 +88,22 @@ func FuzzParseQR(f *testing.F) {
 		}
 	})
 }
+
+// A negative amount (a discount line) is written with one leading minus:
+// "-1.50", not "-1.-50" as the simulator's own formatter once did.
+func TestReceiptHTMLNegativeAmount(t *testing.T) {
+	t.Parallel()
+	r := Receipt{Total: 9850, Items: []Item{
+		{Name: "Товар", PriceKopecks: 10000, QuantityMilli: 1000, SumKopecks: 10000},
+		{Name: "Скидка", PriceKopecks: -150, QuantityMilli: 1000, SumKopecks: -150},
+	}}
+	got := receiptHTML(r)
+	for _, want := range []string{"<td>-1.50</td>", "<td>100.00</td>", "<td>98.50</td>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("receiptHTML lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, ".-") {
+		t.Errorf("receiptHTML has a minus inside a number:\n%s", got)
+	}
+}

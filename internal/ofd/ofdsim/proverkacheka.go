@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // proverkacheka answer texts, as clients in the wild quote them.
@@ -105,7 +107,7 @@ func requestEcho(in map[string]string, qr q, ok bool) kv {
 		t := strings.ToLower(qr.Time.Format("20060102T1504"))
 		sum := ""
 		if qr.HasSum {
-			sum = rubles(qr.Sum)
+			sum = money.Kopecks(qr.Sum).String()
 		}
 		if raw != "" {
 			raw = fmt.Sprintf("t=%s&s=%s&fn=%s&i=%d&fp=%d&n=%d", t, sum, qr.FN, qr.FD, qr.FP, qr.Operation)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // style selects the provider's flavour of the receipt JSON.
@@ -193,10 +195,8 @@ func receiptHTML(r Receipt) string {
 	fmt.Fprintf(&b, `<tr><td colspan="4" class="b-check_center">ИНН %s</td></tr>`, r.Shop.INN)
 	for n, it := range r.Items {
 		fmt.Fprintf(&b, `<tr class="b-check_item"><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
-			n+1, html.EscapeString(it.Name), rubles(it.PriceKopecks), quantity(it.QuantityMilli), rubles(it.SumKopecks))
+			n+1, html.EscapeString(it.Name), money.Kopecks(it.PriceKopecks).String(), quantity(it.QuantityMilli), money.Kopecks(it.SumKopecks).String())
 	}
-	fmt.Fprintf(&b, `<tr><td colspan="3">ИТОГО:</td><td>%s</td></tr></tbody></table>`, rubles(r.Total))
+	fmt.Fprintf(&b, `<tr><td colspan="3">ИТОГО:</td><td>%s</td></tr></tbody></table>`, money.Kopecks(r.Total).String())
 	return b.String()
 }
-
-func rubles(k int64) string { return fmt.Sprintf("%d.%02d", k/100, k%100) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
@@ -34,7 +35,7 @@ func TestLargePointsRegistry(t *testing.T) {
 	for i := range n {
 		k := int64(i%1000)*100 + int64(i%100) + 1
 		total += k
-		fmt.Fprintf(&b, "%s;%s;план марта\n", phone(i), registry.FormatKopecks(k))
+		fmt.Fprintf(&b, "%s;%s;план марта\n", phone(i), money.Sheet.Format(money.Kopecks(k)))
 	}
 	data := []byte(b.String())
 

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -277,15 +279,8 @@ func errorAnswer(code int) answer {
 }
 
 func (s *Server) balanceNumber() *json.Number {
-	n := json.Number(fmt.Sprintf("%d.%02d", s.balance/100, abs(s.balance%100)))
+	n := json.Number(money.Kopecks(s.balance).String())
 	return &n
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
