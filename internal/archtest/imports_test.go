@@ -2,8 +2,6 @@ package archtest
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -50,7 +48,7 @@ func deps(t *testing.T, pkg string) []string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	cmd := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", module+pkg)
 	cmd.Dir = "../.."
