@@ -38,6 +38,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
@@ -114,7 +115,7 @@ func newEnvWith(t testing.TB, cfg config.Auth, tune func(*mobileapi.Deps)) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := httpapi.New(httpapi.Options{Logger: log, BodyLimit: int(cfg.MaxPhotoBytes) + 1<<20})
+	app := httpapi.New(httpapi.Options{Logger: log, BodyLimit: int(cfg.MaxPhotoBytes) + 1<<20, Outage: postgres.Unavailable})
 	api.Register(app)
 	router, err := legacy.NewRouter(openapiDoc)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify/push"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcm"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcmsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
@@ -33,10 +33,10 @@ func TestFailureAfterAcceptNotifiesTheSeller(t *testing.T) {
 	ctx := context.Background()
 
 	const project = "lj-test"
-	fcm := fcmsim.New(fcmsim.Options{ProjectID: project, Logger: slog.New(slog.DiscardHandler)})
-	fts := httptest.NewServer(fcm)
+	sim := fcmsim.New(fcmsim.Options{ProjectID: project, Logger: slog.New(slog.DiscardHandler)})
+	fts := httptest.NewServer(sim)
 	t.Cleanup(fts.Close)
-	pusher, err := push.New(ctx, push.Options{ProjectID: project, Endpoint: fts.URL, Timeout: 20 * time.Second,
+	pusher, err := fcm.New(ctx, fcm.Options{ProjectID: project, Endpoint: fts.URL, Timeout: 20 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	mustT(t, err)
 	// Noon in Moscow tomorrow: outside the default quiet hours.
@@ -98,7 +98,7 @@ func TestFailureAfterAcceptNotifiesTheSeller(t *testing.T) {
 			for range 2 { // a redelivered notify task sends nothing new
 				mustT(t, disp.Deliver(ctx, ids[0]))
 			}
-			msgs := fcm.Messages(tc.token)
+			msgs := sim.Messages(tc.token)
 			if len(msgs) != 1 {
 				t.Fatalf("%d pushes, want 1", len(msgs))
 			}

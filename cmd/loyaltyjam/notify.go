@@ -7,7 +7,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/email"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify/push"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcm"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 )
@@ -15,7 +15,7 @@ import (
 // senders are the notification channels the configuration enables; a
 // channel left unconfigured is nil and skipped (and said so in the log).
 type senders struct {
-	push  *push.Sender
+	push  *fcm.Sender
 	sms   *sms.Client
 	email *email.Client
 }
@@ -24,7 +24,7 @@ func buildSenders(ctx context.Context, d *deps) (senders, error) {
 	var s senders
 	var err error
 	if c := d.cfg.Push; c.ProjectID != "" {
-		if s.push, err = push.New(ctx, push.Options{ProjectID: c.ProjectID, CredentialsFile: c.CredentialsFile,
+		if s.push, err = fcm.New(ctx, fcm.Options{ProjectID: c.ProjectID, CredentialsFile: c.CredentialsFile,
 			Endpoint: c.Endpoint, Logger: d.log}); err != nil {
 			return s, fmt.Errorf("push: %w", err)
 		}

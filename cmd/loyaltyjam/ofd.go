@@ -5,18 +5,19 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
+	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdredis"
 )
 
 // buildOFD builds the fiscal data provider chain of the configuration: each
 // provider rate-limited and quota-counted in Redis (shared by every worker
 // process), tried in OFD_PROVIDERS order.
-func buildOFD(d *deps) (*ofd.Chain, *ofd.RedisLimiter, error) {
+func buildOFD(d *deps) (*ofd.Chain, *ofdredis.Limiter, error) {
 	c := d.cfg.OFD
-	limits := map[string]ofd.Limit{}
+	limits := map[string]ofdredis.Limit{}
 	for _, name := range c.Providers {
-		limits[name] = ofd.Limit{Rate: c.RatePerMinute, Per: time.Minute, DailyQuota: int64(c.DailyQuota)}
+		limits[name] = ofdredis.Limit{Rate: c.RatePerMinute, Per: time.Minute, DailyQuota: int64(c.DailyQuota)}
 	}
-	limiter, err := ofd.NewRedisLimiter(ofd.RedisLimiterConfig{Client: d.redis, Prefix: "loyaltyjam:ofd", Limits: limits})
+	limiter, err := ofdredis.New(ofdredis.Config{Client: d.redis, Prefix: "loyaltyjam:ofd", Limits: limits})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/hibiken/asynqmon"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/adminapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
@@ -20,8 +21,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
@@ -61,7 +65,7 @@ func runServe(ctx context.Context, _ []string, _, stderr io.Writer) error {
 
 // buildAPI wires every HTTP surface on one Fiber app.
 func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
-	app := httpapi.New(httpapi.Options{Logger: d.log, BodyLimit: int(d.cfg.Auth.MaxPhotoBytes) + 1<<20})
+	app := httpapi.New(httpapi.Options{Logger: d.log, BodyLimit: int(d.cfg.Auth.MaxPhotoBytes) + 1<<20, Outage: postgres.Unavailable})
 	httpapi.Health(app, map[string]httpapi.Checker{
 		"postgres": httpapi.CheckFunc(d.db.Ping),
 		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return d.redis.Ping(ctx).Err() }),
@@ -86,9 +90,10 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
-	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
-		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Credit: d.points.ProcessApproved,
-		Tasks: taskStore, Registries: registries,
+	dash := dashboard.New(dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: d.receipts, Credit: d.points.ProcessApproved}, Photos: photos,
+		Logger: d.log, Outage: postgres.Unavailable,
+		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: ratelimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -28,6 +26,13 @@ var (
 	ErrNoReason    = apperr.New(apperr.Invalid, "reject_reason_required", "Укажите причину отклонения.")
 )
 
+// ReceiptUpdater locks a receipt and runs fn in one transaction, handing
+// it the transaction (*receiptdb.Store with Tx pgx.Tx). The dashboard only
+// passes tx on to Credit, so it does not know the driver's type.
+type ReceiptUpdater[Tx any] interface {
+	Update(ctx context.Context, id string, fn func(ctx context.Context, tx Tx, r *receipt.Receipt) error) error
+}
+
 // DefaultApprover moderates through the receipt store: every decision is a
 // state transition with an event naming the moderator ("user:<id>"), so the
 // notification hook tells the participant. An approved receipt with
@@ -40,13 +45,18 @@ var (
 // — never in the queue a second time. The points service likewise settles
 // an approved receipt (points.Service.ProcessApproved), so an approval
 // always ends in a terminal state.
-type DefaultApprover struct {
-	Receipts ReceiptStore
-	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
+//
+// Credit, if set, is called inside the approve transaction with the
+// receipt still in needs_review, to move it on and post its points (the
+// points service's ProcessApproved). Nil: the approved receipt moves to
+// matched.
+type DefaultApprover[Tx any] struct {
+	Receipts ReceiptUpdater[Tx]
+	Credit   func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error
 }
 
-func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error) error {
-	return a.Receipts.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+func (a DefaultApprover[Tx]) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error) error {
+	return a.Receipts.Update(ctx, id, func(ctx context.Context, tx Tx, r *receipt.Receipt) error {
 		if !st.CanSee(r.ClientID) {
 			return apperr.New(apperr.NotFound, "receipt_not_found", "Чек не найден.")
 		}
@@ -61,8 +71,8 @@ func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string,
 }
 
 // Approve implements Approver.
-func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string) error {
-	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
+func (a DefaultApprover[Tx]) Approve(ctx context.Context, st access.Staff, id string) error {
+	return a.decide(ctx, st, id, func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error {
 		if len(r.Items) == 0 {
 			return r.Transition(receipt.Queued, actor, receipt.ReasonModeratorApproved, nil)
 		}
@@ -75,7 +85,7 @@ func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string
 }
 
 // Reject implements Approver.
-func (a DefaultApprover) Reject(ctx context.Context, st access.Staff, id, reason string) error {
+func (a DefaultApprover[Tx]) Reject(ctx context.Context, st access.Staff, id, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return ErrNoReason
@@ -83,7 +93,17 @@ func (a DefaultApprover) Reject(ctx context.Context, st access.Staff, id, reason
 	if len([]rune(reason)) > 500 {
 		reason = string([]rune(reason)[:500])
 	}
-	return a.decide(ctx, st, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
+	return a.decide(ctx, st, id, func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error {
 		return r.Transition(receipt.Rejected, actor, "moderator_rejected", map[string]any{"comment": reason})
 	})
 }
+
+// errNoModeration answers moderation when Options.Approver is nil.
+var errNoModeration = apperr.New(apperr.NotFound, "moderation_not_configured", "Модерация не подключена.")
+
+// noApprover is the Approver of a dashboard without one.
+type noApprover struct{}
+
+func (noApprover) Approve(context.Context, access.Staff, string) error { return errNoModeration }
+
+func (noApprover) Reject(context.Context, access.Staff, string, string) error { return errNoModeration }

@@ -8,11 +8,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -43,7 +47,8 @@ func TestBrowserFigures(t *testing.T) {
 
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	base := serveApp(t, app)
 	pb := fmt.Sprintf("%s/dashboard/p/%d", base, v.ProgramID)
 

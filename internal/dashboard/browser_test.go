@@ -18,13 +18,17 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -67,7 +71,8 @@ func TestBrowser(t *testing.T) {
 	tasks := taskdb.New(db, photos, taskdb.WithClock(now), taskdb.WithLogger(quiet))
 	registries := registry.NewService(registrydb.New(db), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
 		registry.Config{SecondApprovalKopecks: secondApproval, Logger: quiet, Now: now})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Photos: photos, Now: now, Logger: quiet,
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Photos: photos, Now: now, Logger: quiet,
 		Tasks: tasks, Registries: registries}).Register(app)
 	// A receipt photo (the first in the moderation queue).
 	receiptPhoto := shelfPhoto(t, 11)

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // barChart renders the series as an inline SVG bar chart of verified sales
 // (roubles) with the receipt count in each bar's tooltip; each bar links to
 // the receipts behind it. link returns the drill-down URL of a point.
-func barChart(pts []reportdb.Point, grain string, link func(reportdb.Point) string) string {
+func barChart(pts []report.Point, grain string, link func(report.Point) string) string {
 	const w, h, padL, padB, padT = 900.0, 220.0, 70.0, 24.0, 10.0
 	if len(pts) == 0 {
 		return `<p class="muted">Нет данных за период.</p>`
@@ -84,12 +84,12 @@ func niceScale(top int64, n int) (step, axisMax int64) {
 // week (grain "week", weeks starting on Monday, as the store groups them)
 // of [from, to) that has none, so a chart shows quiet days as zero instead
 // of skipping them. pts must be in order, on those starts.
-func fillDays(pts []reportdb.Point, from, to time.Time, grain string) []reportdb.Point {
+func fillDays(pts []report.Point, from, to time.Time, grain string) []report.Point {
 	start, stepDays := from, 1
 	if grain == "week" {
 		start, stepDays = from.AddDate(0, 0, -((int(from.Weekday())+6)%7)), 7
 	}
-	out := make([]reportdb.Point, 0, int(to.Sub(start).Hours()/24)/stepDays+1)
+	out := make([]report.Point, 0, int(to.Sub(start).Hours()/24)/stepDays+1)
 	i := 0
 	for d := start; d.Before(to); d = d.AddDate(0, 0, stepDays) {
 		for i < len(pts) && pts[i].Start.Before(d) { // off the grid: keep, in order
@@ -101,7 +101,7 @@ func fillDays(pts []reportdb.Point, from, to time.Time, grain string) []reportdb
 			i++
 			continue
 		}
-		out = append(out, reportdb.Point{Start: d})
+		out = append(out, report.Point{Start: d})
 	}
 	return append(out, pts[i:]...)
 }

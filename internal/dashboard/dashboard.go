@@ -19,17 +19,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 //go:embed templates/*.html
@@ -38,14 +36,12 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// ReceiptStore is what the dashboard needs of the receipt store
+// ReceiptStore is what the dashboard reads of the receipt store
 // (*receiptdb.Store satisfies it).
 type ReceiptStore interface {
 	// Get returns the receipt with items and events, or an error of kind
 	// NotFound.
 	Get(ctx context.Context, id string) (receipt.Receipt, error)
-	// Update locks the receipt and runs fn in one transaction.
-	Update(ctx context.Context, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error) error
 }
 
 // PhotoOpener opens a stored receipt photo by key (*photostore.Dir).
@@ -55,16 +51,14 @@ type PhotoOpener interface {
 
 // Options configure the dashboard.
 type Options struct {
-	DB       *pgxpool.Pool
+	// Reports is the dashboard's store (*report.Store). Required.
+	Reports Store
+	// Foreign keeps the «не наш товар» marks (*catalogdb.Store). Required.
+	Foreign  ForeignStore
 	Receipts ReceiptStore
-	// Approver decides needs_review receipts; nil: DefaultApprover on
-	// Receipts with Credit.
+	// Approver decides needs_review receipts (a DefaultApprover on the
+	// receipt store); nil: moderation answers 404.
 	Approver Approver
-	// Credit, if set, is called inside the approve transaction with the
-	// receipt still in needs_review, to move it on and post its points (the
-	// points service's ProcessApproved). Nil: the approved receipt moves to
-	// matched.
-	Credit func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
 	// Photos serves receipt photos; nil: no photos.
 	Photos PhotoOpener
 	Logger *slog.Logger
@@ -97,6 +91,11 @@ type Options struct {
 	// Alerter tells a user about failed sign-ins to their account; nil: the
 	// failures are only logged.
 	Alerter Alerter
+	// Outage reports whether an error is an outage of a dependency rather
+	// than a bug (postgres.Unavailable), to answer 503 with Retry-After
+	// instead of 500; see httpapi.Unavailable. Nil: only errors of kind
+	// apperr.Unavailable are.
+	Outage func(error) bool
 	// TrustedProxyHeader names the header our reverse proxy puts the
 	// client's address in (X-Real-IP, X-Forwarded-For); empty: the peer.
 	TrustedProxyHeader string
@@ -110,7 +109,7 @@ type Options struct {
 // Server is the dashboard.
 type Server struct {
 	o        Options
-	store    *reportdb.Store
+	store    Store
 	approver Approver
 	pagesMu  sync.Mutex
 	pages    map[string]map[string]*template.Template // by time zone, then page
@@ -150,9 +149,9 @@ func New(o Options) *Server {
 	if o.Hasher == nil {
 		o.Hasher = password.Shared
 	}
-	s := &Server{o: o, store: reportdb.New(o.DB), approver: o.Approver, recent: newRecent()}
+	s := &Server{o: o, store: o.Reports, approver: o.Approver, recent: newRecent()}
 	if s.approver == nil {
-		s.approver = DefaultApprover{Receipts: o.Receipts, Credit: o.Credit}
+		s.approver = noApprover{}
 	}
 	s.pages = map[string]map[string]*template.Template{defaultZone.String(): parseTemplates(defaultZone)}
 	return s
@@ -239,11 +238,11 @@ const (
 	ctxProgram = "dash_program"
 )
 
-func session(c *fiber.Ctx) reportdb.Session { return c.Locals(ctxSession).(reportdb.Session) }
+func session(c *fiber.Ctx) report.Session { return c.Locals(ctxSession).(report.Session) }
 
 func staff(c *fiber.Ctx) access.Staff { return session(c).User.Staff() }
 
-func program(c *fiber.Ctx) reportdb.Program { return c.Locals(ctxProgram).(reportdb.Program) }
+func program(c *fiber.Ctx) report.Program { return c.Locals(ctxProgram).(report.Program) }
 
 func (s *Server) requireSession(c *fiber.Ctx) error {
 	tok := c.Cookies(sessionCookie)
@@ -253,7 +252,7 @@ func (s *Server) requireSession(c *fiber.Ctx) error {
 			c.Locals(ctxSession, ss)
 			return c.Next()
 		}
-		if !errors.Is(err, reportdb.ErrNotFound) {
+		if !errors.Is(err, report.ErrNotFound) {
 			return s.fail(c, err)
 		}
 	}
@@ -305,7 +304,7 @@ func (s *Server) home(c *fiber.Ctx) error {
 
 // fail renders err as an HTML error page with the status of its kind.
 func (s *Server) fail(c *fiber.Ctx, err error) error {
-	if errors.Is(err, reportdb.ErrNotFound) {
+	if errors.Is(err, report.ErrNotFound) {
 		return s.errorPage(c, fiber.StatusNotFound, "Не найдено.")
 	}
 	if e, ok := apperr.As(err); ok {
@@ -319,7 +318,7 @@ func (s *Server) fail(c *fiber.Ctx, err error) error {
 		}
 	}
 	s.o.Logger.ErrorContext(c.UserContext(), "dashboard request failed", "path", c.Path(), "err", err)
-	if httpapi.Unavailable(err) {
+	if httpapi.Unavailable(err, s.o.Outage) {
 		// An outage (the database is down or restarting), not a bug.
 		c.Set(fiber.HeaderRetryAfter, httpapi.RetryAfterUnavailable)
 		return s.errorPage(c, fiber.StatusServiceUnavailable, "Сервис временно недоступен. Обновите страницу через несколько секунд.")
@@ -330,7 +329,7 @@ func (s *Server) fail(c *fiber.Ctx, err error) error {
 func (s *Server) errorPage(c *fiber.Ctx, status int, msg string) error {
 	c.Status(status)
 	data := map[string]any{"Message": msg, "Status": status}
-	if ss, ok := c.Locals(ctxSession).(reportdb.Session); ok {
+	if ss, ok := c.Locals(ctxSession).(report.Session); ok {
 		data["Session"] = ss
 	}
 	return s.render(c, "error", data)

@@ -17,12 +17,15 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
@@ -66,7 +69,8 @@ func newEnvDB(t *testing.T) (*env, *pgxpool.Pool) {
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: clk.Now, Logger: quiet}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now, Logger: quiet}).Register(app)
 	return &env{app: app, data: data, clock: clk}, db
 }
 
@@ -474,8 +478,8 @@ func TestApproveThroughPointsService(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	pts := points.New(points.WithClock(func() time.Time { return testNow }))
-	dashboard.New(dashboard.Options{DB: db, Receipts: store, Now: func() time.Time { return testNow }, Logger: quiet,
-		Credit: pts.ProcessApproved}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	e := &env{app: app, data: data, clock: &clock{t: testNow}}
 	v := data.Vetluga
 	c := e.mustLogin(t, v.ModeratorMail)

@@ -4,8 +4,10 @@
 // fiscal receipts), engagement KPIs, the moderation queue, unmatched lines,
 // participants and program settings, with CSV/XLSX export of every table.
 //
-// Pages read rollups (internal/postgres/reportdb) that the receipt pipeline
-// maintains, so they stay fast with millions of receipts. Sessions live in
+// Pages read rollups that the receipt pipeline maintains, so they stay fast
+// with millions of receipts, through the Store interface (its SQL is in
+// internal/postgres/reportdb; the rows are package report's types): the
+// dashboard is transport only and imports no database driver. Sessions live in
 // PostgreSQL; the cookie is HttpOnly and SameSite=Lax (Secure over TLS);
 // every form carries the session's synchronizer CSRF token; repeated
 // failed sign-ins lock the account for a while. Every page and export is

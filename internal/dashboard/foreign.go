@@ -8,12 +8,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 )
 
 // foreignLines are the client's lines marked «не наш товар», newest first.
-func (s *Server) foreignLines(ctx context.Context, clientID int64) ([]catalogdb.ForeignLine, error) {
-	return catalogdb.New(s.o.DB).ForeignLines(ctx, clientID, 200)
+func (s *Server) foreignLines(ctx context.Context, clientID int64) ([]catalog.ForeignLine, error) {
+	return s.o.Foreign.ForeignLines(ctx, clientID, 200)
 }
 
 // markForeign marks an unmatched line «не наш товар» for the program's
@@ -24,7 +24,7 @@ func (s *Server) markForeign(c *fiber.Ctx) error {
 	if err := st.CheckClient(p.ClientID, access.ClientManager); err != nil {
 		return s.fail(c, err)
 	}
-	if _, err := catalogdb.New(s.o.DB).MarkForeign(c.UserContext(), p.ClientID, st.UserID, c.FormValue("name")); err != nil {
+	if _, err := s.o.Foreign.MarkForeign(c.UserContext(), p.ClientID, st.UserID, c.FormValue("name")); err != nil {
 		return s.fail(c, err)
 	}
 	return c.Redirect(fmt.Sprintf("%s/p/%d/unmatched?%s", Prefix, p.ID, url.Values{"done": {"foreign"}}.Encode()), fiber.StatusSeeOther)
@@ -37,7 +37,7 @@ func (s *Server) unmarkForeign(c *fiber.Ctx) error {
 	if err := staff(c).CheckClient(p.ClientID, access.ClientManager); err != nil {
 		return s.fail(c, err)
 	}
-	if err := catalogdb.New(s.o.DB).UnmarkForeign(c.UserContext(), p.ClientID, c.FormValue("norm")); err != nil {
+	if err := s.o.Foreign.UnmarkForeign(c.UserContext(), p.ClientID, c.FormValue("norm")); err != nil {
 		return s.fail(c, err)
 	}
 	return c.Redirect(fmt.Sprintf("%s/p/%d/unmatched?%s", Prefix, p.ID, url.Values{"done": {"restored"}}.Encode()), fiber.StatusSeeOther)

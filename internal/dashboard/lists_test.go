@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
@@ -41,7 +44,8 @@ func newEnvPhotos(t *testing.T) (*env, *pgxpool.Pool, *photostore.Dir) {
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Photos: photos, Now: clk.Now, Logger: quiet}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Photos: photos, Now: clk.Now, Logger: quiet}).Register(app)
 	return &env{app: app, data: data, clock: clk}, db, photos
 }
 
@@ -278,8 +282,8 @@ func TestApproveSettlesRulesMissing(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	pts := points.New(points.WithClock(func() time.Time { return testNow }))
-	dashboard.New(dashboard.Options{DB: db, Receipts: store, Now: func() time.Time { return testNow }, Logger: quiet,
-		Credit: pts.ProcessApproved}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	e := &env{app: app, data: data, clock: &clock{t: testNow}}
 	v := data.Vetluga
 	ctx := t.Context()

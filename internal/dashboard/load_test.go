@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 )
@@ -42,7 +44,8 @@ func TestLoad(t *testing.T) {
 	defer db.Close()
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: receiptdb.New(db), Logger: quiet}).Register(app)
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: receiptdb.New(db),
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: receiptdb.New(db)}, Logger: quiet}).Register(app)
 	e := &env{app: app}
 	c := e.mustLogin(t, "manager@vetluga.demo")
 	var pid int64

@@ -13,15 +13,15 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 // period is the month range a page reports on: ?from=2026-01&to=2026-03
 // (inclusive months); by default the current month and the two before.
 type period struct {
-	reportdb.Period
+	report.Period
 	FromMonth, ToMonth string
 	Label              string
 }
@@ -48,7 +48,7 @@ func (s *Server) period(c *fiber.Ctx) period {
 	if from.Before(to.AddDate(-3, 0, 0)) {
 		from = to.AddDate(-3, 0, 0)
 	}
-	p := period{Period: reportdb.Period{From: from, To: to.AddDate(0, 1, 0)}, FromMonth: from.Format("2006-01"), ToMonth: to.Format("2006-01")}
+	p := period{Period: report.Period{From: from, To: to.AddDate(0, 1, 0)}, FromMonth: from.Format("2006-01"), ToMonth: to.Format("2006-01")}
 	p.Label = monthLabel(from)
 	if !from.Equal(to) {
 		p.Label += " — " + monthLabel(to)
@@ -89,7 +89,7 @@ func (s *Server) overview(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	base := fmt.Sprintf("%s/p/%d", Prefix, p.ID)
-	link := func(pt reportdb.Point) string {
+	link := func(pt report.Point) string {
 		end := pt.Start.AddDate(0, 0, 1)
 		if grain == "week" {
 			end = pt.Start.AddDate(0, 0, 7)
@@ -122,22 +122,22 @@ func (s *Server) overview(c *fiber.Ctx) error {
 }
 
 var salesDims = []map[string]string{
-	{"Key": reportdb.BySKU, "Label": "SKU"}, {"Key": reportdb.ByShop, "Label": "Магазины"},
-	{"Key": reportdb.ByChain, "Label": "Сети"}, {"Key": reportdb.ByRegion, "Label": "Регионы"},
-	{"Key": reportdb.ByParticipant, "Label": "Участники"},
+	{"Key": report.BySKU, "Label": "SKU"}, {"Key": report.ByShop, "Label": "Магазины"},
+	{"Key": report.ByChain, "Label": "Сети"}, {"Key": report.ByRegion, "Label": "Регионы"},
+	{"Key": report.ByParticipant, "Label": "Участники"},
 }
 
-var dimHead = map[string]string{reportdb.BySKU: "SKU", reportdb.ByShop: "Магазин", reportdb.ByChain: "Сеть",
-	reportdb.ByRegion: "Регион", reportdb.ByParticipant: "Участник"}
+var dimHead = map[string]string{report.BySKU: "SKU", report.ByShop: "Магазин", report.ByChain: "Сеть",
+	report.ByRegion: "Регион", report.ByParticipant: "Участник"}
 
 // dimFilter is the receipts query parameter that drills down into a sales
 // row of dimension by.
-var dimFilter = map[string]string{reportdb.BySKU: "sku", reportdb.ByShop: "shop", reportdb.ByChain: "chain",
-	reportdb.ByRegion: "region", reportdb.ByParticipant: "participant"}
+var dimFilter = map[string]string{report.BySKU: "sku", report.ByShop: "shop", report.ByChain: "chain",
+	report.ByRegion: "region", report.ByParticipant: "participant"}
 
 type salesLine struct {
-	reportdb.SalesRow
-	Prev   reportdb.SalesRow
+	report.SalesRow
+	Prev   report.SalesRow
 	Change string
 	Drill  string
 }
@@ -146,9 +146,9 @@ const htmlRows = 300 // rows a table shows; exports have all
 
 func (s *Server) salesData(c *fiber.Ctx, limit int) (string, period, []salesLine, error) {
 	ctx, p, per := c.UserContext(), program(c), s.period(c)
-	by := c.Query("by", reportdb.BySKU)
+	by := c.Query("by", report.BySKU)
 	if _, ok := dimHead[by]; !ok {
-		by = reportdb.BySKU
+		by = report.BySKU
 	}
 	cur, err := s.store.Sales(ctx, p, by, per.Period, limit)
 	if err != nil {
@@ -158,7 +158,7 @@ func (s *Server) salesData(c *fiber.Ctx, limit int) (string, period, []salesLine
 	if err != nil {
 		return by, per, nil, err
 	}
-	prev := map[string]reportdb.SalesRow{}
+	prev := map[string]report.SalesRow{}
 	for _, r := range prevRows {
 		prev[r.Key] = r
 	}
@@ -166,7 +166,7 @@ func (s *Server) salesData(c *fiber.Ctx, limit int) (string, period, []salesLine
 	lines := make([]salesLine, len(cur))
 	for i, r := range cur {
 		lines[i] = salesLine{SalesRow: r, Prev: prev[r.Key], Change: change(r.SumKopecks, prev[r.Key].SumKopecks),
-			Drill: base + url.Values{"status": {"sales"}, dimFilter[by]: {reportdb.DrillValue(by, r.Key)}, "d_from": {per.From.Format(time.DateOnly)},
+			Drill: base + url.Values{"status": {"sales"}, dimFilter[by]: {report.DrillValue(by, r.Key)}, "d_from": {per.From.Format(time.DateOnly)},
 				"d_to": {per.To.AddDate(0, 0, -1).Format(time.DateOnly)}}.Encode()}
 	}
 	return by, per, lines, nil
@@ -215,22 +215,22 @@ func changeCell(cur, prev int64) percent {
 
 // receiptFilter reads the receipt search form; drill-down links use the
 // same parameters.
-func (s *Server) receiptFilter(c *fiber.Ctx) (reportdb.ReceiptFilter, map[string]string) {
+func (s *Server) receiptFilter(c *fiber.Ctx) (report.ReceiptFilter, map[string]string) {
 	per := s.period(c)
-	f := reportdb.ReceiptFilter{Status: c.Query("status"), Chain: c.Query("chain"), Region: c.Query("region"), Limit: 50}
+	f := report.ReceiptFilter{Status: c.Query("status"), Chain: c.Query("chain"), Region: c.Query("region"), Limit: 50}
 	if _, ok := statusNames[f.Status]; !ok {
 		f.Status = ""
 	}
-	// "none" (reportdb.None) is the drill-down into the unknown shop and
+	// "none" (report.None) is the drill-down into the unknown shop and
 	// the chain or region not specified; empty does not filter.
-	f.NoChain, f.NoRegion = f.Chain == reportdb.None, f.Region == reportdb.None
+	f.NoChain, f.NoRegion = f.Chain == report.None, f.Region == report.None
 	if f.NoChain {
 		f.Chain = ""
 	}
 	if f.NoRegion {
 		f.Region = ""
 	}
-	if f.NoShop = c.Query("shop") == reportdb.None; !f.NoShop {
+	if f.NoShop = c.Query("shop") == report.None; !f.NoShop {
 		f.ShopID, _ = strconv.ParseInt(c.Query("shop"), 10, 64)
 	}
 	f.ParticipantID, _ = strconv.ParseInt(c.Query("participant"), 10, 64)
@@ -346,7 +346,7 @@ func (s *Server) receiptPage(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	if !staff(c).CanSee(r.ClientID) {
-		return s.fail(c, reportdb.ErrNotFound)
+		return s.fail(c, report.ErrNotFound)
 	}
 	d := s.pageData(c, s.period(c))
 	d["R"], d["H"] = &r, h
@@ -552,7 +552,7 @@ func (s *Server) participantPage(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), program(c)
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return s.fail(c, reportdb.ErrNotFound)
+		return s.fail(c, report.ErrNotFound)
 	}
 	row, err := s.store.Participant(ctx, p, id)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // registerRegistries mounts the registry pages on the program group p.
@@ -24,44 +25,11 @@ func (s *Server) registerRegistries(p fiber.Router) {
 
 var errNoRegistries = apperr.New(apperr.NotFound, "registries_not_configured", "Реестры не подключены.")
 
-// uploadRow is one line of the list of uploads.
-type uploadRow struct {
-	ID           int64
-	Kind         registry.Kind
-	Period       string
-	Status       registry.Status
-	FileName     string
-	Rows, Errors int
-	SecondOK     bool
-	UploadedBy   string
-	CreatedAt    time.Time
-}
-
 // uploads lists the client's participant registries and the program's
 // points registries, newest first.
-func (s *Server) uploads(c *fiber.Ctx) ([]uploadRow, error) {
+func (s *Server) uploads(c *fiber.Ctx) ([]report.Upload, error) {
 	p := program(c)
-	rows, err := s.o.DB.Query(c.UserContext(), `SELECT u.id, u.kind, COALESCE(u.period, ''), u.status, u.file_name,
-		u.rows_total, u.error_count, u.needs_second_approval, COALESCE(d.name, d.email, ''), u.created_at
-		FROM registry_uploads u LEFT JOIN dashboard_users d ON d.id = u.uploaded_by
-		WHERE u.client_id = $1 AND (u.kind = 'participants' OR u.program_id = $2)
-		ORDER BY u.created_at DESC, u.id DESC LIMIT 100`, p.ClientID, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []uploadRow
-	for rows.Next() {
-		var u uploadRow
-		var kind, status string
-		if err := rows.Scan(&u.ID, &kind, &u.Period, &status, &u.FileName, &u.Rows, &u.Errors, &u.SecondOK,
-			&u.UploadedBy, &u.CreatedAt); err != nil {
-			return nil, err
-		}
-		u.Kind, u.Status = registry.Kind(kind), registry.Status(status)
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return s.store.Uploads(c.UserContext(), p.ClientID, p.ID)
 }
 
 // uploadForm is the state of the upload forms, re-shown with an error.

@@ -11,8 +11,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // pageNames are the templates besides the layout.
@@ -194,7 +194,7 @@ func (s *Server) templates(loc *time.Location) map[string]*template.Template {
 // render executes page with data plus the common fields: the session, the
 // current program and the programs to choose from, the CSRF token.
 func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
-	if ss, ok := c.Locals(ctxSession).(reportdb.Session); ok {
+	if ss, ok := c.Locals(ctxSession).(report.Session); ok {
 		data["Session"] = ss
 		data["CSRF"] = ss.CSRFToken
 		data["RoleName"] = roleNames[string(ss.User.Role)]
@@ -206,7 +206,7 @@ func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
 		}
 	}
 	loc := defaultZone
-	if p, ok := c.Locals(ctxProgram).(reportdb.Program); ok {
+	if p, ok := c.Locals(ctxProgram).(report.Program); ok {
 		data["Program"] = p
 		data["Base"] = fmt.Sprintf("%s/p/%d", Prefix, p.ID)
 		if p.Location != nil {

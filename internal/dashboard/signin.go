@@ -13,8 +13,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // Limiter counts attempts per key in a fixed window (*ratelimit.Limiter).
@@ -57,17 +57,17 @@ func errThrottled(retry time.Duration) error {
 // IPWindow), so a flood is refused before it costs 19 MiB of argon2 each; the hash itself runs under the
 // process-wide password.Guard. It returns ErrStaffUnauthorized, a
 // *ratelimit.ExceededError (429), password.ErrBusy (503) or a storage error.
-func (s *Server) signIn(ctx context.Context, email, pw, ip string) (reportdb.User, error) {
+func (s *Server) signIn(ctx context.Context, email, pw, ip string) (report.User, error) {
 	now := s.o.Now()
-	var u reportdb.User
+	var u report.User
 	var err error
 	if len(email) <= 254 && len(pw) <= 1024 && utf8.ValidString(email) {
 		u, err = s.store.UserByEmail(ctx, email)
 	} else {
-		err = reportdb.ErrNotFound
+		err = report.ErrNotFound
 	}
-	if err != nil && !errors.Is(err, reportdb.ErrNotFound) {
-		return reportdb.User{}, err
+	if err != nil && !errors.Is(err, report.ErrNotFound) {
+		return report.User{}, err
 	}
 	found := err == nil
 	if found && s.recent.has(u, ip, pw, now) {
@@ -75,39 +75,39 @@ func (s *Server) signIn(ctx context.Context, email, pw, ip string) (reportdb.Use
 	}
 	d, err := s.o.Limiter.Allow(ctx, "staff:ip:"+ip, s.o.IPAttempts, s.o.IPWindow)
 	if err != nil {
-		return reportdb.User{}, err
+		return report.User{}, err
 	}
 	if !d.OK {
-		return reportdb.User{}, errThrottled(d.RetryAfter)
+		return report.User{}, errThrottled(d.RetryAfter)
 	}
 	if !found {
 		// Spend the time a real check takes, so timing does not reveal
 		// whether the e-mail exists.
 		if err := s.o.Hasher.Verify(ctx, pw, dummyHash); errors.Is(err, password.ErrBusy) {
-			return reportdb.User{}, err
+			return report.User{}, err
 		}
-		return reportdb.User{}, ErrStaffUnauthorized
+		return report.User{}, ErrStaffUnauthorized
 	}
 	gate, err := s.store.Gate(ctx, u.ID, ip, now)
 	if err != nil {
-		return reportdb.User{}, err
+		return report.User{}, err
 	}
 	if gate.ThrottledUntil != nil {
-		return reportdb.User{}, errThrottled(gate.ThrottledUntil.Sub(now))
+		return report.User{}, errThrottled(gate.ThrottledUntil.Sub(now))
 	}
 	if u.LockedUntil != nil && u.LockedUntil.After(now) && !gate.Known {
-		return reportdb.User{}, errThrottled(u.LockedUntil.Sub(now))
+		return report.User{}, errThrottled(u.LockedUntil.Sub(now))
 	}
 	switch err := s.o.Hasher.Verify(ctx, pw, u.PasswordHash); {
 	case err == nil:
 	case errors.Is(err, password.ErrBusy), errors.Is(err, ctx.Err()) && ctx.Err() != nil:
-		return reportdb.User{}, err
+		return report.User{}, err
 	default:
-		return reportdb.User{}, s.failed(ctx, u, ip, now)
+		return report.User{}, s.failed(ctx, u, ip, now)
 	}
 	if u.FailedLogins > 0 || u.LockedUntil != nil || !gate.Known {
 		if err := s.store.SignInSucceeded(ctx, u.ID, ip, now); err != nil {
-			return reportdb.User{}, err
+			return report.User{}, err
 		}
 	}
 	s.recent.add(u, ip, pw, now)
@@ -116,8 +116,8 @@ func (s *Server) signIn(ctx context.Context, email, pw, ip string) (reportdb.Use
 
 // failed records a wrong password and tells the owner when it is the first
 // notable one in a while.
-func (s *Server) failed(ctx context.Context, u reportdb.User, ip string, now time.Time) error {
-	f, err := s.store.SignInFailed(ctx, u.ID, ip, now, reportdb.SignInPolicy{
+func (s *Server) failed(ctx context.Context, u report.User, ip string, now time.Time) error {
+	f, err := s.store.SignInFailed(ctx, u.ID, ip, now, report.SignInPolicy{
 		Window: s.o.LockFor, Delay: s.delay, AccountFailures: s.o.AccountFailures,
 		LockFor: s.o.LockFor, AlertEvery: s.o.LockFor,
 	})
@@ -186,7 +186,7 @@ func newRecent() *recentSignIns {
 	return r
 }
 
-func (r *recentSignIns) sum(u reportdb.User, ip, pw string) [32]byte {
+func (r *recentSignIns) sum(u report.User, ip, pw string) [32]byte {
 	m := hmac.New(sha256.New, r.key[:])
 	m.Write([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + ip + "\x00" + u.PasswordHash + "\x00" + pw))
 	var k [32]byte
@@ -194,7 +194,7 @@ func (r *recentSignIns) sum(u reportdb.User, ip, pw string) [32]byte {
 	return k
 }
 
-func (r *recentSignIns) has(u reportdb.User, ip, pw string, now time.Time) bool {
+func (r *recentSignIns) has(u report.User, ip, pw string, now time.Time) bool {
 	k := r.sum(u, ip, pw)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,7 +202,7 @@ func (r *recentSignIns) has(u reportdb.User, ip, pw string, now time.Time) bool 
 	return ok && now.Before(exp)
 }
 
-func (r *recentSignIns) add(u reportdb.User, ip, pw string, now time.Time) {
+func (r *recentSignIns) add(u report.User, ip, pw string, now time.Time) {
 	k := r.sum(u, ip, pw)
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -16,11 +16,15 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
@@ -52,7 +56,8 @@ func newSigninEnv(t *testing.T, tune func(*dashboard.Options)) *signinEnv {
 	quiet := slog.New(slog.DiscardHandler)
 	se := &signinEnv{alerts: &alerts{}}
 	clk := &clock{t: testNow}
-	o := dashboard.Options{DB: db, Receipts: data.Receipts, Now: clk.Now, Logger: quiet,
+	o := dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now, Logger: quiet,
 		TrustedProxyHeader: "X-Real-IP", Alerter: se.alerts,
 		Hasher: password.NewGuard(2, time.Minute, func(pw, enc string) error {
 			se.hashes.Add(1)

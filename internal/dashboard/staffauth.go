@@ -10,7 +10,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // Errors of Staff, rendered as JSON by the admin API.
@@ -50,7 +50,7 @@ func (s *Server) Staff(c *fiber.Ctx) (access.Staff, error) {
 		return access.Staff{}, ErrStaffUnauthorized
 	}
 	ss, err := s.store.SessionByHash(ctx, hashToken(tok), s.o.Now())
-	if errors.Is(err, reportdb.ErrNotFound) {
+	if errors.Is(err, report.ErrNotFound) {
 		return access.Staff{}, ErrStaffUnauthorized
 	}
 	if err != nil {

@@ -9,10 +9,14 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
@@ -26,7 +30,8 @@ func TestStaffAuth(t *testing.T) {
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	srv := dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Now: clk.Now, Logger: quiet})
+	srv := dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now, Logger: quiet})
 	srv.Register(app)
 	whoami := func(c *fiber.Ctx) error {
 		st, err := srv.Staff(c)

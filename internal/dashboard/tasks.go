@@ -15,8 +15,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
@@ -28,13 +28,11 @@ type TaskStore interface {
 	Tasks(ctx context.Context, st access.Staff, clientID int64, status task.Status, limit int) ([]task.Task, error)
 	Task(ctx context.Context, st access.Staff, id int64) (task.Task, error)
 	SetTaskStatus(ctx context.Context, st access.Staff, id int64, status task.Status) (task.Task, error)
-	Queue(ctx context.Context, st access.Staff, f taskdb.QueueFilter) ([]task.Submission, error)
+	Queue(ctx context.Context, st access.Staff, f task.QueueFilter) ([]task.Submission, error)
 	Submission(ctx context.Context, st access.Staff, id int64) (task.Submission, error)
 	Photo(ctx context.Context, st access.Staff, id int64, idx int) (io.ReadCloser, string, error)
 	Review(ctx context.Context, st access.Staff, id int64, r task.Review) (task.Submission, error)
 }
-
-var _ TaskStore = (*taskdb.Store)(nil)
 
 // extraPages are the task and registry templates (parsed by
 // parseTemplates with taskFuncs besides the common funcs).
@@ -208,27 +206,8 @@ type taskForm struct {
 	Error, Field                                             string
 }
 
-type shopOption struct {
-	ID                  int64
-	Code, Name, Address string
-}
-
-func (s *Server) clientShops(c *fiber.Ctx) ([]shopOption, error) {
-	rows, err := s.o.DB.Query(c.UserContext(), `SELECT id, code, name, COALESCE(address, '') FROM shops
-		WHERE client_id = $1 ORDER BY name, id LIMIT 1000`, program(c).ClientID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []shopOption
-	for rows.Next() {
-		var o shopOption
-		if err := rows.Scan(&o.ID, &o.Code, &o.Name, &o.Address); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+func (s *Server) clientShops(c *fiber.Ctx) ([]report.Shop, error) {
+	return s.store.Shops(c.UserContext(), program(c).ClientID)
 }
 
 const formTime = "2006-01-02T15:04"
@@ -422,7 +401,7 @@ func (s *Server) programQueue(c *fiber.Ctx, taskID int64, limit int) ([]task.Sub
 	var out []task.Submission
 	const page = 200
 	for off := 0; off <= 100_000 && len(out) < limit; off += page {
-		subs, err := s.o.Tasks.Queue(c.UserContext(), staff(c), taskdb.QueueFilter{ClientID: p.ClientID, TaskID: taskID,
+		subs, err := s.o.Tasks.Queue(c.UserContext(), staff(c), task.QueueFilter{ClientID: p.ClientID, TaskID: taskID,
 			Limit: page, Offset: off})
 		if err != nil {
 			return nil, err
@@ -456,55 +435,23 @@ func (s *Server) describe(c *fiber.Ctx, subs []task.Submission) ([]subView, erro
 	for _, sub := range subs {
 		pids, shops = append(pids, sub.ParticipantID), append(shops, sub.ShopID)
 	}
-	type person struct{ name, phone string }
-	people := map[int64]person{}
-	rows, err := s.o.DB.Query(ctx, `SELECT id, COALESCE(name, ''), phone FROM participants WHERE client_id = $1 AND id = ANY($2)`,
-		p.ClientID, pids)
+	people, err := s.store.Contacts(ctx, p.ClientID, pids)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var id int64
-		var x person
-		if err := rows.Scan(&id, &x.name, &x.phone); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		people[id] = x
-	}
-	rows.Close()
-	type place struct {
-		name, address string
-		lat, lon      *float64
-	}
-	places := map[int64]place{}
-	rows, err = s.o.DB.Query(ctx, `SELECT id, name, COALESCE(address, ''), lat, lon FROM shops WHERE client_id = $1 AND id = ANY($2)`,
-		p.ClientID, shops)
+	places, err := s.store.Places(ctx, p.ClientID, shops)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id int64
-		var x place
-		if err := rows.Scan(&id, &x.name, &x.address, &x.lat, &x.lon); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		places[id] = x
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	tasks := map[int64]*task.Task{}
 	out := make([]subView, len(subs))
 	for i, sub := range subs {
 		v := subView{Submission: sub, Distance: -1}
-		v.ParticipantName, v.ParticipantPhone = people[sub.ParticipantID].name, people[sub.ParticipantID].phone
+		v.ParticipantName, v.ParticipantPhone = people[sub.ParticipantID].Name, people[sub.ParticipantID].Phone
 		sh := places[sub.ShopID]
-		v.ShopName, v.ShopAddress = sh.name, sh.address
-		if sub.Lat != nil && sub.Lon != nil && sh.lat != nil && sh.lon != nil {
-			v.Distance = int(task.Distance(*sub.Lat, *sub.Lon, *sh.lat, *sh.lon) + 0.5)
+		v.ShopName, v.ShopAddress = sh.Name, sh.Address
+		if sub.Lat != nil && sub.Lon != nil && sh.Lat != nil && sh.Lon != nil {
+			v.Distance = int(task.Distance(*sub.Lat, *sub.Lon, *sh.Lat, *sh.Lon) + 0.5)
 		}
 		t, ok := tasks[sub.TaskID]
 		if !ok {

@@ -15,14 +15,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -68,7 +72,8 @@ func newFullEnv(t *testing.T) *fullEnv {
 		return nil
 	}), registry.Config{SecondApprovalKopecks: secondApproval, Logger: quiet, Now: clk.Now})
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	dashboard.New(dashboard.Options{DB: db, Receipts: data.Receipts, Photos: photos, Now: clk.Now, Logger: quiet,
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Photos: photos, Now: clk.Now, Logger: quiet,
 		Tasks: e.tasks, Registries: e.registry}).Register(app)
 	e.env = &env{app: app, data: data, clock: clk}
 	return e

@@ -21,7 +21,6 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 )
 
 // Options configure the app.
@@ -34,6 +33,11 @@ type Options struct {
 	// MaxFieldBytes bounds one query or form value (default
 	// DefaultMaxFieldBytes); longer ones answer 422 too_long.
 	MaxFieldBytes int
+	// Outage reports whether an error without an apperr kind is an outage
+	// of a dependency rather than a bug (postgres.Unavailable: the
+	// database cannot be reached or went away mid-query), to answer 503
+	// instead of 500. Nil: only errors of kind apperr.Unavailable are.
+	Outage func(error) bool
 }
 
 // ErrorBody is the JSON shape of every error response.
@@ -66,7 +70,7 @@ func New(o Options) *fiber.App {
 		ReadTimeout:           o.ReadTimeout,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          errorHandler(o.Logger),
+		ErrorHandler:          errorHandler(o.Logger, o.Outage),
 		// Multipart bodies are parsed once, by the handler that wants them.
 		DisablePreParseMultipartForm: true,
 	})
@@ -141,7 +145,7 @@ func Status(k apperr.Kind) int {
 // errorHandler writes every error as ErrorBody. Domain errors keep their
 // code and message; Fiber's own errors (404 route, 413 body) get stable
 // codes; anything else is a 500 whose details stay in the log.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func errorHandler(log *slog.Logger, outage func(error) bool) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		ctx := c.UserContext()
 		body := ErrorBody{RequestID: logging.RequestID(ctx)}
@@ -152,7 +156,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			status, body.Code, body.Message, body.Field = se.status, se.err.Code, se.err.Message, se.err.Field
 		} else if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal {
 			status, body.Code, body.Message, body.Field = Status(ae.Kind), ae.Code, ae.Message, ae.Field
-		} else if Unavailable(err) {
+		} else if Unavailable(err, outage) {
 			status, body.Code, body.Message = fiber.StatusServiceUnavailable, ErrUnavailable.Code, ErrUnavailable.Message
 		} else if errors.As(err, &fe) {
 			status = fe.Code
@@ -179,12 +183,13 @@ var ErrUnavailable = apperr.New(apperr.Unavailable, "unavailable", "Сервис
 const RetryAfterUnavailable = "5"
 
 // Unavailable reports whether err is an outage rather than a bug: an
-// apperr of kind Unavailable, or a database that cannot be reached or went
-// away mid-query (postgres.Unavailable). Surfaces that render their own
-// errors (the dashboard's HTML pages) use it to answer 503 as the JSON
-// error handler does.
-func Unavailable(err error) bool {
-	return apperr.KindOf(err) == apperr.Unavailable || postgres.Unavailable(err)
+// apperr of kind Unavailable, or one outage (if not nil) recognises, such as
+// a database that cannot be reached or went away mid-query
+// (postgres.Unavailable, handed in by the wiring so that transport knows no
+// driver). Surfaces that render their own errors (the dashboard's HTML
+// pages) use it to answer 503 as the JSON error handler does.
+func Unavailable(err error, outage func(error) bool) bool {
+	return apperr.KindOf(err) == apperr.Unavailable || (outage != nil && outage(err))
 }
 
 func fiberCode(status int) (string, string) {

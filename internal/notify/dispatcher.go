@@ -89,7 +89,7 @@ type Store interface {
 	Finish(ctx context.Context, intentID int64, delivered bool, errText string) error
 }
 
-// PushSender sends one push (push.Sender).
+// PushSender sends one push (fcm.Sender).
 type PushSender interface {
 	Send(ctx context.Context, m push.Message) (push.Result, error)
 }
@@ -133,7 +133,7 @@ func WithEmail(s EmailSender) Option { return func(d *Dispatcher) { d.email = s 
 func WithClock(now func() time.Time) Option { return func(d *Dispatcher) { d.now = now } }
 
 // WithLease sets how long a claimed target stays claimed if the worker
-// dies: longer than one send can take (push.Options.Timeout). Default 2 min.
+// dies: longer than one send can take (fcm.Options.Timeout). Default 2 min.
 func WithLease(l time.Duration) Option { return func(d *Dispatcher) { d.lease = l } }
 
 // WithMaxAge sets when an undeliverable intent is given up. Default 72 h.

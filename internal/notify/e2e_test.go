@@ -19,6 +19,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/email"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/email/emailsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcm"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcmsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
@@ -65,7 +66,7 @@ type env struct {
 	store    *notifydb.Store
 	receipts *receiptdb.Store
 	fcm      *fcmsim.Server
-	pusher   *push.Sender
+	pusher   *fcm.Sender
 	sms      *smssim.Server
 	smsC     *sms.Client
 	mail     *emailsim.Server
@@ -90,7 +91,7 @@ func newEnv(t *testing.T) *env {
 	fts := httptest.NewServer(e.fcm)
 	t.Cleanup(fts.Close)
 	var err error
-	if e.pusher, err = push.New(ctx, push.Options{ProjectID: project, Endpoint: fts.URL, Timeout: 20 * time.Second, Logger: quiet()}); err != nil {
+	if e.pusher, err = fcm.New(ctx, fcm.Options{ProjectID: project, Endpoint: fts.URL, Timeout: 20 * time.Second, Logger: quiet()}); err != nil {
 		t.Fatal(err)
 	}
 	e.sms = smssim.New(smssim.Options{Logger: quiet()})
@@ -303,7 +304,7 @@ func TestConcurrentDeliveriesPushOncePerDevice(t *testing.T) {
 // cancelAfterFirst is the real push sender whose context is cancelled
 // right after the first successful send: a worker stopped mid-delivery.
 type cancelAfterFirst struct {
-	inner  *push.Sender
+	inner  *fcm.Sender
 	cancel context.CancelFunc
 	sent   int
 }

@@ -20,8 +20,8 @@
 // Clients: Proverkacheka (proverkacheka.com JSON API) and OpenAPI (official
 // FNS Open API, SOAP). Chain tries providers in order and falls through on
 // rate limits and transient failures only. Limited wraps a Fetcher with a
-// RedisLimiter so that all worker processes share one per-provider rate limit
-// and daily quota.
+// Limiter (ofdredis.Limiter, in Redis) so that all worker processes share one
+// per-provider rate limit and daily quota.
 //
 // DecodeReceipt is the tolerant decoder for the receipt JSON of every
 // envelope (proverkacheka, irkkt, Open API ticket, bare receipt); CrossCheck

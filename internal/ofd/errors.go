@@ -70,7 +70,7 @@ type RateLimitedError struct {
 	Provider   string
 	RetryAfter time.Duration
 	// Reason: "provider" (the service said so), "wait" (proverkacheka code 4),
-	// "local_rate" or "local_daily_quota" (our RedisLimiter).
+	// "local_rate" or "local_daily_quota" (our Limiter, see ofdredis).
 	Reason  string
 	Message string
 }

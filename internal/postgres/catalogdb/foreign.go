@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,14 +11,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 )
 
-// ForeignLine is a receipt line name a client marked «не наш товар»:
-// another manufacturer's goods, not to be matched or listed as unmatched.
-type ForeignLine struct {
-	NameNorm    string // catalog.Normalize of Name: the key
-	Name        string // as it was marked
-	DismissedBy string // the dashboard user's name or e-mail
-	DismissedAt time.Time
-}
+// ForeignLine is catalog.ForeignLine.
+type ForeignLine = catalog.ForeignLine
 
 // Errors of foreign lines.
 var (

@@ -17,25 +17,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 )
 
-// Program is a client's program as the dashboard lists it.
-type Program struct {
-	ID            int64
-	ClientID      int64
-	ClientName    string
-	ClientCode    string
-	Code          string
-	Name          string
-	Status        string
-	StartsOn      time.Time
-	EndsOn        time.Time
-	BudgetKopecks int64
-	Crediting     string
-	// TimeZone is the client's IANA zone (clients.timezone), the zone the
-	// dashboard shows its times in; Location is it loaded.
-	TimeZone string
-	Location *time.Location
-}
-
 const programCols = `p.id, p.client_id, c.name, c.code, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks,
 	p.crediting, c.timezone`
 
@@ -94,18 +75,6 @@ func (s *Store) Program(ctx context.Context, st access.Staff, id int64) (Program
 		return Program{}, ErrNotFound
 	}
 	return p, nil
-}
-
-// Period is a range of whole days [From, To).
-type Period struct{ From, To time.Time }
-
-// Previous is the period of the same length right before p.
-func (p Period) Previous() Period {
-	months := (p.To.Year()-p.From.Year())*12 + int(p.To.Month()-p.From.Month())
-	if p.From.Day() == 1 && p.To.Day() == 1 && months > 0 {
-		return Period{From: p.From.AddDate(0, -months, 0), To: p.From}
-	}
-	return Period{From: p.From.Add(-p.To.Sub(p.From)), To: p.From}
 }
 
 // Overview returns the inputs of the overview indicators of program p in
@@ -190,15 +159,6 @@ func (s *Store) OverviewAsOf(ctx context.Context, p Program, per Period, today t
 	return in, err
 }
 
-// Point is one bar of the overview chart.
-type Point struct {
-	Start         time.Time
-	Receipts      int64
-	Credited      int64
-	UnitsMilli    int64
-	SKUSumKopecks int64
-}
-
 // Series returns the program's receipts and verified sales per day or week
 // ("day", "week") in per.
 func (s *Store) Series(ctx context.Context, p Program, per Period, grain string) ([]Point, error) {
@@ -217,37 +177,6 @@ func (s *Store) Series(ctx context.Context, p Program, per Period, grain string)
 		err := r.Scan(&pt.Start, &pt.Receipts, &pt.Credited, &pt.UnitsMilli, &pt.SKUSumKopecks)
 		return pt, err
 	})
-}
-
-// Dimensions of the sales report.
-const (
-	BySKU         = "sku"
-	ByShop        = "shop"
-	ByChain       = "chain"
-	ByRegion      = "region"
-	ByParticipant = "participant"
-)
-
-// SalesRow is one line of the sales report.
-type SalesRow struct {
-	Key           string // id, chain or region; "0" is no known shop, "" no chain or region (see DrillValue)
-	Label         string
-	Extra         string // article, address or shop
-	Receipts      int64  // receipts (for a SKU: receipts with a line of it)
-	UnitsMilli    int64
-	SumKopecks    int64
-	PointsKopecks int64
-}
-
-// DrillValue is the receipt filter value that lists the receipts behind
-// a sales row of dimension by with key: the key, or None for the unknown
-// shop and the chain or region not specified.
-func DrillValue(by, key string) string {
-	switch {
-	case by == ByShop && key == "0", (by == ByChain || by == ByRegion) && key == "":
-		return None
-	}
-	return key
 }
 
 // Sales returns verified sales of program SKUs by dimension in per, the
@@ -333,56 +262,6 @@ func (s *Store) salesRows(ctx context.Context, q string, p Program, per Period, 
 		err := r.Scan(&x.Key, &x.Label, &x.Extra, &x.Receipts, &x.UnitsMilli, &x.SumKopecks, &x.PointsKopecks)
 		return x, err
 	})
-}
-
-// ReceiptFilter narrows a receipt search. Zero fields do not filter.
-//
-// Dates are the rollups' (and so the overview's and the sales report's):
-// a receipt with a fiscal identity is dated by its purchase time, one
-// without (received, unreadable, duplicate before its QR was read) by its
-// upload time in UTC, so a drill-down from a number lists the receipts
-// that number counts.
-type ReceiptFilter struct {
-	Status        string // a status, or "sales" for credited and no_eligible_items
-	ShopID        int64
-	NoShop        bool // receipts of no known shop (sales by shop: "shop not identified")
-	ParticipantID int64
-	SKUID         int64
-	Chain         string
-	NoChain       bool // receipts of no shop or of a shop with no chain (sales by chain: "not specified")
-	Region        string
-	NoRegion      bool // likewise for the region
-	From, To      time.Time
-	// Before is the keyset cursor: (purchased_at, id) of the last row seen.
-	BeforeAt time.Time
-	BeforeID string
-	Limit    int
-}
-
-// None is the drill-down filter value (shop=none, chain=none, region=none)
-// that selects receipts with no shop, chain or region, as opposed to an
-// empty value, which does not filter.
-const None = "none"
-
-// ReceiptRow is one line of a receipt list.
-type ReceiptRow struct {
-	ID              string
-	At              time.Time // purchase time (upload time when unknown)
-	Status          string
-	StatusReason    string
-	SumKopecks      int64 // negative for a return receipt: it takes its sum back out of the sales
-	PointsKopecks   int64
-	ShopName        string // the shop the receipt counts for (the participant's)
-	ParticipantID   int64
-	ParticipantName string
-	// The seller from the fiscal data ("" until the operator answered).
-	SellerName    string
-	SellerINN     string
-	SellerAddress string // retail address, else the retail place
-	// ByUpload: At is the upload time (UTC), the receipt having no
-	// purchase time; otherwise At is the purchase time on the receipt,
-	// the shop's wall clock with no zone.
-	ByUpload bool
 }
 
 // signedSum is a receipt r's sum as lists and exports show it: negative
@@ -564,16 +443,6 @@ func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]Receip
 	return pgx.CollectRows(rows, scanReceiptRow)
 }
 
-// ReceiptHeader is what a receipt page shows besides the receipt itself.
-type ReceiptHeader struct {
-	ProgramID       int64
-	ClientID        int64
-	ShopName        string
-	ShopAddress     string
-	ParticipantName string
-	SKUNames        map[int64]string
-}
-
 // ReceiptHeader returns the names around receipt id if it belongs to
 // program p, else ErrNotFound.
 func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (ReceiptHeader, error) {
@@ -610,13 +479,6 @@ func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (Receip
 
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// Unmatched is a receipt line name no SKU matched.
-type Unmatched struct {
-	Name    string
-	Lines   int64
-	LastDay time.Time
-}
-
 // unmatchedWhere selects the program's ($1, client $2) unmatched line
 // names still to decide: no confirmed alias, not marked «не наш товар»
 // (catalog_foreign_lines, by normalised name; rows without one yet by the
@@ -646,24 +508,6 @@ func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatche
 		return u, err
 	})
 	return list, total, err
-}
-
-// ParticipantRow is one line of the participants list.
-type ParticipantRow struct {
-	ID             int64
-	Name           string
-	Role           string
-	Status         string
-	ShopName       string
-	LastActivity   *time.Time
-	BalanceKopecks int64
-	Uploads        int64
-	Receipts       int64
-	PointsKopecks  int64
-	SumKopecks     int64
-	PendingKopecks int64
-	RegisteredAt   time.Time
-	ShopID         int64
 }
 
 // Participants lists the client's participants with their activity in the
@@ -721,16 +565,6 @@ func (s *Store) Participant(ctx context.Context, p Program, id int64) (Participa
 	return rows[0], nil
 }
 
-// TimelineEntry is one line of a participant's timeline.
-type TimelineEntry struct {
-	At            time.Time
-	Kind          string // receipt or ledger
-	ReceiptID     string
-	Status        string
-	Text          string
-	PointsKopecks int64
-}
-
 // Timeline returns the participant's latest receipts in p and ledger
 // movements, newest first.
 func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, limit int) ([]TimelineEntry, error) {
@@ -753,42 +587,6 @@ func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, li
 		return e, err
 	})
 }
-
-// Budget is a program's budget and how fast it burns. Every figure is a
-// sum of one table, rpt_budget_day (what left the program's budget
-// account per business day and transaction kind, kept by a trigger on the
-// ledger postings): receipt credits, task rewards, registry credits, net
-// of return reversals and registry debits, dated by the transaction's
-// business date (occurred_on: purchase date of the sale, task approval)
-// or, without one (registry lines), the UTC day it was posted. So
-// SpentKopecks = Σ Monthly, BalanceKopecks = FundedKopecks − SpentKopecks,
-// and the burn rate and forecast come from the same rows.
-type Budget struct {
-	BudgetKopecks  int64 // programs.budget_kopecks
-	FundedKopecks  int64 // put into the budget account by funding transactions
-	SpentKopecks   int64 // paid out of the budget account, all time: Σ Monthly
-	Last30Kopecks  int64 // paid out in the BurnDays days up to today
-	BurnDays       int   // 30, or fewer when the program started less than 30 days ago
-	BalanceKopecks int64 // the program_budget ledger account: what it can still pay
-	// Last30ByKind splits Last30Kopecks by transaction kind
-	// (ledger.KindReceiptCredit, KindTaskReward, KindReversal, …).
-	Last30ByKind map[string]int64
-	// Monthly is the spending per calendar month, every month with
-	// spending, oldest first.
-	Monthly []BudgetMonth
-}
-
-// BudgetMonth is one month's spending of a budget.
-type BudgetMonth struct {
-	Start        time.Time // first day
-	SpentKopecks int64
-}
-
-// BurnWindow is the number of days the burn rate averages over.
-const BurnWindow = 30
-
-// BurnPerDay is b's average spend per day over its burn window (kopecks).
-func (b Budget) BurnPerDay() int64 { return kpi.BurnPerDay(b.Last30Kopecks, b.BurnDays) }
 
 // Budget returns p's budget figures as of today.
 func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget, error) {

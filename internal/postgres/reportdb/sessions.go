@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
-	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 )
 
 // Store reads reports and keeps dashboard sessions.
@@ -18,27 +17,6 @@ type Store struct{ db *pgxpool.Pool }
 
 // New returns a Store on db.
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
-
-// ErrNotFound: no such user, session, program, receipt or participant (or
-// not the caller's tenant).
-var ErrNotFound = apperr.New(apperr.NotFound, "not_found", "Не найдено.")
-
-// User is a dashboard user as sign-in needs it.
-type User struct {
-	ID           int64
-	ClientID     int64 // 0 for operators
-	Email        string
-	Name         string
-	Role         access.Role
-	PasswordHash string
-	FailedLogins int
-	LockedUntil  *time.Time
-}
-
-// Staff returns the access identity of u.
-func (u User) Staff() access.Staff {
-	return access.Staff{UserID: u.ID, ClientID: u.ClientID, Role: u.Role}
-}
 
 const userCols = `id, COALESCE(client_id, 0), email, name, role, password_hash, failed_logins, locked_until`
 
@@ -56,13 +34,6 @@ func scanUser(row pgx.Row) (User, error) {
 // UserByEmail returns the user with this e-mail (case-insensitive).
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM dashboard_users WHERE lower(email) = lower($1)`, email))
-}
-
-// Session is a signed-in dashboard session.
-type Session struct {
-	User      User
-	CSRFToken string
-	ExpiresAt time.Time
 }
 
 // CreateSession stores a session found by tokenHash (SHA-256 of the cookie).

@@ -12,13 +12,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 )
 
-// SKU is a catalog SKU with its database id.
-type SKU struct {
-	DBID   int64
-	Active bool
-	catalog.SKU
-}
-
 // SKUs returns the client's catalog, by article code.
 func (s *Store) SKUs(ctx context.Context, clientID int64) ([]SKU, error) {
 	rows, err := s.db.Query(ctx, `SELECT k.id, k.active, c.code, k.code, k.brand, k.name, k.category, COALESCE(k.volume_milli, 0), k.unit,
@@ -36,9 +29,6 @@ func (s *Store) SKUs(ctx context.Context, clientID int64) ([]SKU, error) {
 		return k, err
 	})
 }
-
-// ErrBadWeight: a margin weight outside (0, 10].
-var ErrBadWeight = apperr.New(apperr.Invalid, "bad_margin_weight", "Вес маржинальности должен быть больше 0 и не больше 10.")
 
 // SetMarginWeight changes a SKU's margin weight (basis points) and bumps the
 // client's catalog version so matchers and rules see it.
@@ -131,14 +121,6 @@ func (s *Store) ConfirmAlias(ctx context.Context, clientID, skuID int64, alias s
 	})
 }
 
-// RuleVersion is one stored version of a program's rules.
-type RuleVersion struct {
-	Version       int
-	EffectiveFrom time.Time
-	Body          []byte
-	CreatedAt     time.Time
-}
-
 // Rules returns p's rule versions, newest first.
 func (s *Store) Rules(ctx context.Context, p Program) ([]RuleVersion, error) {
 	rows, err := s.db.Query(ctx, `SELECT version, effective_from, body::text, created_at FROM program_rules r
@@ -155,11 +137,6 @@ func (s *Store) Rules(ctx context.Context, p Program) ([]RuleVersion, error) {
 		return v, err
 	})
 }
-
-// ErrBadTimeZone: the zone is no IANA name PostgreSQL knows
-// (clients_timezone_iana).
-var ErrBadTimeZone = apperr.New(apperr.Invalid, "bad_time_zone",
-	"Часовой пояс — название из базы IANA, например Europe/Moscow или Asia/Novosibirsk.")
 
 // SetClientTimeZone sets the zone the dashboard shows client code's times
 // in (clients.timezone). Returns ErrBadTimeZone for a zone the column's

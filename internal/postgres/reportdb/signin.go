@@ -10,30 +10,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 )
 
-// SignInPolicy says how failed staff sign-ins slow an address down and when
-// the account as a whole is closed to unknown addresses.
-type SignInPolicy struct {
-	// Window is how long failures of one address are remembered.
-	Window time.Duration
-	// Delay is how long an address must wait after its n-th failure in the
-	// window (0: may try again at once).
-	Delay func(failures int) time.Duration
-	// AccountFailures failures from all addresses together close the
-	// account to addresses the owner has never signed in from, for LockFor.
-	AccountFailures int
-	LockFor         time.Duration
-	// AlertEvery: the owner is told at most once per this long.
-	AlertEvery time.Duration
-}
-
-// SignInGate is what a sign-in attempt from one address must respect.
-type SignInGate struct {
-	// ThrottledUntil is set while this address must wait.
-	ThrottledUntil *time.Time
-	// Known: the owner has signed in from this address before.
-	Known bool
-}
-
 // Gate returns the state of userID's sign-ins from ip at now.
 func (s *Store) Gate(ctx context.Context, userID int64, ip string, now time.Time) (SignInGate, error) {
 	var g SignInGate
@@ -43,20 +19,6 @@ func (s *Store) Gate(ctx context.Context, userID int64, ip string, now time.Time
 		return SignInGate{}, nil
 	}
 	return g, err
-}
-
-// SignInFailure is what one failed sign-in led to.
-type SignInFailure struct {
-	// Failures of this address in its window, this one included.
-	Failures int
-	// ThrottledUntil: when this address may try again (nil: at once).
-	ThrottledUntil *time.Time
-	// AccountLockedUntil is set when this failure closed the account to
-	// unknown addresses.
-	AccountLockedUntil *time.Time
-	// Alert: the owner should be told now (the first notable failure since
-	// the last notice, AlertEvery ago).
-	Alert bool
 }
 
 // SignInFailed records a wrong password for userID from ip, in one

@@ -130,15 +130,8 @@ func (s *Store) SetTaskStatus(ctx context.Context, st access.Staff, id int64, st
 		RETURNING `+taskColumns, id, string(status), s.now()))
 }
 
-// QueueFilter selects the moderation queue.
-type QueueFilter struct {
-	ClientID int64
-	// Status is submitted or in_review; "" for both.
-	Status task.SubmissionStatus
-	TaskID int64 // 0: every task
-	Limit  int
-	Offset int
-}
+// QueueFilter is task.QueueFilter.
+type QueueFilter = task.QueueFilter
 
 // Queue returns reports waiting for review, the earliest due first.
 func (s *Store) Queue(ctx context.Context, st access.Staff, f QueueFilter) ([]task.Submission, error) {

@@ -7,7 +7,7 @@
 //	         "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
 //	                      "errorCode": "UNREGISTERED"}]}}
 //
-// so the real push.Sender can be pointed at it with option.WithEndpoint. It
+// so the real fcm.Sender can be pointed at it with option.WithEndpoint. It
 // validates requests roughly as FCM does (exactly one target, string data
 // values, reserved data keys, Android ttl and priority formats) and records
 // every accepted message.

@@ -175,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 // Start listens on addr (e.g. "127.0.0.1:8092" or "127.0.0.1:0") and serves
 // until ctx is done or Close is called. It returns the base URL
-// ("http://127.0.0.1:8092"); the FCM endpoint for push.Options is that plus
+// ("http://127.0.0.1:8092"); the FCM endpoint for fcm.Options is that plus
 // "/v1".
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	ln, err := net.Listen("tcp", addr)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcm"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/push/fcmsim"
 )
 
@@ -40,7 +41,7 @@ func TestAdminAPI(t *testing.T) {
 	sim := fcmsim.New(fcmsim.Options{Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(sim)
 	defer ts.Close()
-	s, err := push.New(context.Background(), push.Options{ProjectID: "p", Endpoint: ts.URL, Logger: slog.New(slog.DiscardHandler)})
+	s, err := fcm.New(context.Background(), fcm.Options{ProjectID: "p", Endpoint: ts.URL, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ofd
+package ofdredis_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
+	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdredis"
 )
 
 // redisForTest connects to REDIS_URL (default redis://127.0.0.1:6379/0) and
@@ -52,22 +55,22 @@ func redisForTest(t *testing.T) (*redis.Client, string) {
 func TestLimiterSharedByTwoClients(t *testing.T) {
 	t.Parallel()
 	c := &clockT{now: time.Date(2025, 1, 4, 10, 0, 0, 0, time.UTC)}
-	limits := map[string]Limit{"p": {Rate: 3, Per: time.Minute, DailyQuota: 5}}
+	limits := map[string]ofdredis.Limit{"p": {Rate: 3, Per: time.Minute, DailyQuota: 5}}
 	rdb1, prefix := redisForTest(t)
 	rdb2 := redis.NewClient(rdb1.Options())
 	defer rdb2.Close()
-	l1, err := NewRedisLimiter(RedisLimiterConfig{Client: rdb1, Prefix: prefix, Limits: limits, Now: c.Now})
+	l1, err := ofdredis.New(ofdredis.Config{Client: rdb1, Prefix: prefix, Limits: limits, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, _ := NewRedisLimiter(RedisLimiterConfig{Client: rdb2, Prefix: prefix, Limits: limits, Now: c.Now})
-	prov1, prov2 := answer(Receipt{FN: "1"}, nil), answer(Receipt{FN: "1"}, nil)
-	w1, w2 := Limited("p", prov1, l1), Limited("p", prov2, l2)
+	l2, _ := ofdredis.New(ofdredis.Config{Client: rdb2, Prefix: prefix, Limits: limits, Now: c.Now})
+	prov1, prov2 := answer(ofd.Receipt{FN: "1"}, nil), answer(ofd.Receipt{FN: "1"}, nil)
+	w1, w2 := ofd.Limited("p", prov1, l1), ofd.Limited("p", prov2, l2)
 	ctx := context.Background()
-	q := Query{FN: "1", Operation: 1}
+	q := ofd.Query{FN: "1", Operation: 1}
 
 	var got []string
-	for _, w := range []Fetcher{w1, w2, w1, w2} {
+	for _, w := range []ofd.Fetcher{w1, w2, w1, w2} {
 		_, err := w.Fetch(ctx, q)
 		got = append(got, classify(err))
 	}
@@ -75,7 +78,7 @@ func TestLimiterSharedByTwoClients(t *testing.T) {
 		t.Fatalf("window: %v", got)
 	}
 	_, err = w2.Fetch(ctx, q)
-	var rl *RateLimitedError
+	var rl *ofd.RateLimitedError
 	if !errors.As(err, &rl) || rl.Reason != "local_rate" || rl.RetryAfter != time.Minute {
 		t.Fatalf("want local_rate with 1m, got %v", err)
 	}
@@ -83,7 +86,7 @@ func TestLimiterSharedByTwoClients(t *testing.T) {
 		t.Errorf("provider calls = %d, want 3 (limited calls never reach it)", prov1.calls+prov2.calls)
 	}
 	c.Add(90 * time.Second) // next window, 30 s into it
-	for _, w := range []Fetcher{w1, w2} {
+	for _, w := range []ofd.Fetcher{w1, w2} {
 		if _, err := w.Fetch(ctx, q); err != nil {
 			t.Fatalf("next window: %v", err)
 		}
@@ -112,14 +115,14 @@ func TestLimiterChainFallsThroughToSecondary(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := redisForTest(t)
 	c := &clockT{now: time.Date(2025, 1, 4, 10, 0, 0, 0, time.UTC)}
-	l, _ := NewRedisLimiter(RedisLimiterConfig{Client: rdb, Prefix: prefix, Now: c.Now,
-		Limits: map[string]Limit{"primary": {Rate: 1, Per: time.Hour}}})
-	primary := answer(Receipt{Provider: "primary"}, nil)
-	secondary := answer(Receipt{Provider: "secondary"}, nil)
-	ch := NewChain(Limited("primary", primary, l), Limited("secondary", secondary, l))
+	l, _ := ofdredis.New(ofdredis.Config{Client: rdb, Prefix: prefix, Now: c.Now,
+		Limits: map[string]ofdredis.Limit{"primary": {Rate: 1, Per: time.Hour}}})
+	primary := answer(ofd.Receipt{Provider: "primary"}, nil)
+	secondary := answer(ofd.Receipt{Provider: "secondary"}, nil)
+	ch := ofd.NewChain(ofd.Limited("primary", primary, l), ofd.Limited("secondary", secondary, l))
 	var got []string
 	for i := 0; i < 3; i++ {
-		r, err := ch.Fetch(context.Background(), Query{FN: "1"})
+		r, err := ch.Fetch(context.Background(), ofd.Query{FN: "1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,10 +140,10 @@ func TestLimiterRedisDownIsTransient(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
 	defer rdb.Close()
-	l, _ := NewRedisLimiter(RedisLimiterConfig{Client: rdb})
-	p := answer(Receipt{}, nil)
-	_, err := Limited("p", p, l).Fetch(context.Background(), Query{})
-	if !IsTransient(err) || p.calls != 0 {
+	l, _ := ofdredis.New(ofdredis.Config{Client: rdb})
+	p := answer(ofd.Receipt{}, nil)
+	_, err := ofd.Limited("p", p, l).Fetch(context.Background(), ofd.Query{})
+	if !ofd.IsTransient(err) || p.calls != 0 {
 		t.Errorf("got %v with %d provider calls", err, p.calls)
 	}
 }
@@ -155,14 +158,26 @@ func classify(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case IsRejected(err):
+	case ofd.IsRejected(err):
 		return "rejected"
-	case errors.Is(err, ErrNotYet):
+	case errors.Is(err, ofd.ErrNotYet):
 		return "not_yet"
-	case IsRateLimited(err):
+	case ofd.IsRateLimited(err):
 		return "rate_limited"
-	case IsTransient(err):
+	case ofd.IsTransient(err):
 		return "transient"
 	}
 	return "other"
+}
+
+// fake is an ofd.Fetcher answering from a function and counting calls.
+type fake struct {
+	calls int
+	fn    func() (ofd.Receipt, error)
+}
+
+func (f *fake) Fetch(context.Context, ofd.Query) (ofd.Receipt, error) { f.calls++; return f.fn() }
+
+func answer(r ofd.Receipt, err error) *fake {
+	return &fake{fn: func() (ofd.Receipt, error) { return r, err }}
 }
