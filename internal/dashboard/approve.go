@@ -42,7 +42,7 @@ var (
 // always ends in a terminal state.
 type DefaultApprover struct {
 	Receipts ReceiptStore
-	Credit   func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
+	Credit   func(ctx context.Context, r *receipt.Receipt, actor string) error
 }
 
 func (a DefaultApprover) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error) error {
@@ -68,7 +68,7 @@ func (a DefaultApprover) Approve(ctx context.Context, st access.Staff, id string
 		}
 		if a.Credit != nil {
 			r.Note(actor, receipt.ReasonModeratorApproved, nil)
-			return a.Credit(ctx, tx, r, actor)
+			return a.Credit(ctx, r, actor) // ctx carries the receipt's transaction
 		}
 		return r.Transition(receipt.Matched, actor, receipt.ReasonModeratorApproved, nil)
 	})

@@ -61,9 +61,9 @@ type Options struct {
 	Approver Approver
 	// Credit, if set, is called inside the approve transaction with the
 	// receipt still in needs_review, to move it on and post its points (the
-	// points service's ProcessApproved). Nil: the approved receipt moves to
-	// matched.
-	Credit func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error
+	// points service's ProcessApproved), joining the transaction ctx
+	// carries. Nil: the approved receipt moves to matched.
+	Credit func(ctx context.Context, r *receipt.Receipt, actor string) error
 	// Photos serves receipt photos; nil: no photos.
 	Photos PhotoOpener
 	Logger *slog.Logger
