@@ -23,7 +23,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/logging"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
@@ -264,7 +263,7 @@ type receiptStore struct{ s *receiptdb.Store }
 
 func (r receiptStore) Create(ctx context.Context, rc *receipt.Receipt) (bool, error) {
 	created, err := r.s.Create(ctx, rc)
-	if err != nil && postgres.ConstraintViolated(err) == "receipts_client_id_shop_id_fkey" {
+	if errors.Is(err, receipt.ErrUnknownShop) {
 		return false, intake.ErrShop
 	}
 	return created, err

@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -95,7 +95,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // testProcessor stands in for the rules-and-ledger step: it records a
-// credit through tx and moves the receipt to credited. failNext makes the
+// credit in the receipt's transaction and moves the receipt to credited. failNext makes the
 // next Process of a receipt fail, after it wrote its credit row, to prove
 // that nothing of the step commits then.
 type testProcessor struct {
@@ -113,10 +113,15 @@ func (p *testProcessor) FailNext(id string) {
 	p.failNext[id] = true
 }
 
-func (p *testProcessor) Process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+func (p *testProcessor) Process(ctx context.Context, r *receipt.Receipt) error {
 	p.calls.Add(1)
 	if r.Status != receipt.Verified || len(r.Items) == 0 {
 		return fmt.Errorf("processor got %s receipt with %d items", r.Status, len(r.Items))
+	}
+	// Like the points store, it joins the receipt's transaction.
+	tx, ok := postgres.TxFromContext(ctx)
+	if !ok {
+		return errors.New("processor: no transaction in the context")
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO test_credits (receipt_id) VALUES ($1)`, r.ID); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
@@ -103,7 +104,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		redisOpt: aopt,
 		metrics:  reg,
 		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook)),
-		points:   points.New(points.WithLogger(log)),
+		points:   points.New(pointsdb.New(db), points.WithLogger(log)),
 	}, nil
 }
 

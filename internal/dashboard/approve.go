@@ -27,8 +27,8 @@ var (
 )
 
 // ReceiptUpdater locks a receipt and runs fn in one transaction, handing
-// it the transaction (*receiptdb.Store with Tx pgx.Tx). The dashboard only
-// passes tx on to Credit, so it does not know the driver's type.
+// it the transaction (*receiptdb.Store with Tx pgx.Tx) and a ctx that
+// carries it, which Credit joins; the dashboard never sees the driver's type.
 type ReceiptUpdater[Tx any] interface {
 	Update(ctx context.Context, id string, fn func(ctx context.Context, tx Tx, r *receipt.Receipt) error) error
 }
@@ -48,11 +48,11 @@ type ReceiptUpdater[Tx any] interface {
 //
 // Credit, if set, is called inside the approve transaction with the
 // receipt still in needs_review, to move it on and post its points (the
-// points service's ProcessApproved). Nil: the approved receipt moves to
-// matched.
+// points service's ProcessApproved), joining the transaction ctx carries.
+// Nil: the approved receipt moves to matched.
 type DefaultApprover[Tx any] struct {
 	Receipts ReceiptUpdater[Tx]
-	Credit   func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error
+	Credit   func(ctx context.Context, r *receipt.Receipt, actor string) error
 }
 
 func (a DefaultApprover[Tx]) decide(ctx context.Context, st access.Staff, id string, fn func(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) error) error {
@@ -78,7 +78,7 @@ func (a DefaultApprover[Tx]) Approve(ctx context.Context, st access.Staff, id st
 		}
 		if a.Credit != nil {
 			r.Note(actor, receipt.ReasonModeratorApproved, nil)
-			return a.Credit(ctx, tx, r, actor)
+			return a.Credit(ctx, r, actor) // ctx carries the receipt's transaction
 		}
 		return r.Transition(receipt.Matched, actor, receipt.ReasonModeratorApproved, nil)
 	})

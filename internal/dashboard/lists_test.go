@@ -26,6 +26,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
@@ -281,7 +282,7 @@ func TestApproveSettlesRulesMissing(t *testing.T) {
 	store := receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook))
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	pts := points.New(points.WithClock(func() time.Time { return testNow }))
+	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	e := &env{app: app, data: data, clock: &clock{t: testNow}}

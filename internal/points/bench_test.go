@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
 // benchCatalog is the full shared catalog when present, else the small
 // fixture of internal/catalog.
-func benchCatalog(b *testing.B) catalogdb.Catalog {
+func benchCatalog(b *testing.B) Catalog {
 	b.Helper()
 	path := "../../../shared/testdata/sku/catalog.csv"
 	if _, err := os.Stat(path); err != nil {
@@ -29,7 +28,7 @@ func benchCatalog(b *testing.B) catalogdb.Catalog {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := catalogdb.Catalog{Version: 1, SKUs: skus, IDs: map[string]int64{}}
+	c := Catalog{Version: 1, SKUs: skus, IDs: map[string]int64{}}
 	for i, k := range skus {
 		c.IDs[k.ID] = int64(i + 1)
 	}

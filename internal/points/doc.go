@@ -5,9 +5,13 @@
 // to the ledger — all inside the caller's database transaction, so the
 // receipt's status and its points commit together or not at all.
 //
+// The package holds no SQL: it reads and writes through its Store's unit of
+// work (Store.InTx, implemented by internal/postgres/pointsdb), which joins
+// the transaction the context carries.
+//
 // Process is the hook the verification worker calls when a receipt becomes
-// verified (receiptdb.Update gives it the transaction and the locked
-// receipt). Retrying it is safe: a receipt that already left `verified` is
+// verified (the receipt store's Modify locks the receipt and hands on a
+// context carrying its transaction). Retrying it is safe: a receipt that already left `verified` is
 // left alone, and the ledger's idempotency key "receipt:<id>:v<version>"
 // refuses a second credit.
 //
@@ -15,9 +19,9 @@
 // program's credits through the whole evaluation: the cap windows are read
 // under transaction-scoped advisory locks on the participant (and on the
 // shop when the rules cap the shop's day), taken before any ledger lock;
-// the budget is read unlocked and spent by ledgerdb.Post, which locks the
+// the budget is read unlocked and spent by Tx.Post, which locks the
 // budget account and refuses to overdraw it. On that refusal the receipt is
-// evaluated again under ledgerdb.LockBudget, so it gets what is left of the
+// evaluated again under Tx.LockBudget, so it gets what is left of the
 // budget or nothing, as if the credits had run one after another. A
 // program's credits therefore wait for each other only from the budget
 // update to commit.

@@ -8,12 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
@@ -22,6 +18,7 @@ import (
 // caches a matcher per client (rebuilt when catalog_versions moves) and
 // parsed rule versions (immutable rows).
 type Service struct {
+	store        Store
 	clock        func() time.Time
 	thresholds   rules.Thresholds
 	returnWindow time.Duration
@@ -49,9 +46,10 @@ func WithReturnWindow(d time.Duration) Option { return func(s *Service) { s.retu
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
-// New returns a Service.
-func New(opts ...Option) *Service {
+// New returns a Service that reads and writes through store.
+func New(store Store, opts ...Option) *Service {
 	s := &Service{
+		store:        store,
 		clock:        time.Now,
 		returnWindow: 30 * 24 * time.Hour,
 		actor:        "worker",
@@ -80,8 +78,8 @@ func (s *Service) Invalidate(clientID int64) {
 	s.mu.Unlock()
 }
 
-func (s *Service) catalogFor(ctx context.Context, tx pgx.Tx, clientID int64) (*clientCatalog, error) {
-	v, err := catalogdb.Version(ctx, tx, clientID)
+func (s *Service) catalogFor(ctx context.Context, tx Tx, clientID int64) (*clientCatalog, error) {
+	v, err := tx.CatalogVersion(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +89,7 @@ func (s *Service) catalogFor(ctx context.Context, tx pgx.Tx, clientID int64) (*c
 	if c != nil && c.version == v {
 		return c, nil
 	}
-	cat, err := catalogdb.Load(ctx, tx, clientID)
+	cat, err := tx.Catalog(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +102,7 @@ func (s *Service) catalogFor(ctx context.Context, tx pgx.Tx, clientID int64) (*c
 	return c, nil
 }
 
-func newClientCatalog(cat catalogdb.Catalog) *clientCatalog {
+func newClientCatalog(cat Catalog) *clientCatalog {
 	c := &clientCatalog{version: cat.Version, matcher: catalog.NewMatcher(cat.SKUs), ids: cat.IDs,
 		byCode: make(map[string]catalog.SKU, len(cat.SKUs))}
 	for _, k := range cat.SKUs {
@@ -135,24 +133,30 @@ func (c *clientCatalog) match(items []receipt.Item) []rules.Line {
 
 // Process takes a receipt that just became verified (items, seller and
 // operation filled) through matching, rules and the ledger to credited,
-// no_eligible_items, rejected or needs_review, writing everything through
-// tx. A receipt in any other status is left alone (a retried task), so
-// calling Process again after a commit changes nothing.
-func (s *Service) Process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+// no_eligible_items, rejected or needs_review. It runs in the transaction
+// that saves r, which ctx carries (Store.InTx joins it), so r's new status
+// and its ledger postings commit together or not at all. A receipt in any
+// other status is left alone (a retried task), so calling Process again
+// after a commit changes nothing.
+func (s *Service) Process(ctx context.Context, r *receipt.Receipt) error {
 	if r.Status != receipt.Verified {
 		return nil
 	}
-	return s.process(ctx, tx, r, s.actor, false)
+	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		return s.process(ctx, tx, r, s.actor, false)
+	})
 }
 
 // ProcessApproved credits a receipt a moderator approved out of
 // needs_review: the same evaluation without the anomaly check. actor is
-// "user:<id>".
-func (s *Service) ProcessApproved(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string) error {
+// "user:<id>". Like Process it runs in the transaction ctx carries.
+func (s *Service) ProcessApproved(ctx context.Context, r *receipt.Receipt, actor string) error {
 	if r.Status != receipt.NeedsReview {
 		return fmt.Errorf("receipt %s is %s, not needs_review", r.ID, r.Status)
 	}
-	return s.process(ctx, tx, r, actor, true)
+	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		return s.process(ctx, tx, r, actor, true)
+	})
 }
 
 func (s *Service) transition(r *receipt.Receipt, to receipt.Status, actor, reason string, data map[string]any) error {
@@ -163,9 +167,9 @@ func (s *Service) transition(r *receipt.Receipt, to receipt.Status, actor, reaso
 	return r.Transition(to, actor, reason, data)
 }
 
-func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, actor string, approved bool) error {
+func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor string, approved bool) error {
 	now := s.clock()
-	participant, shopID, err := loadParticipant(ctx, tx, r.ParticipantID)
+	participant, shopID, err := tx.Participant(ctx, r.ParticipantID)
 	if err != nil {
 		return err
 	}
@@ -174,7 +178,7 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	}
 	var shop *rules.Shop
 	if shopID != 0 {
-		if shop, err = loadShop(ctx, tx, shopID); err != nil {
+		if shop, err = tx.Shop(ctx, shopID); err != nil {
 			return err
 		}
 	}
@@ -199,7 +203,7 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 		return err
 	}
 
-	prog, ok, err := findProgram(ctx, tx, r.ClientID, r.ProgramID, r.PurchasedAt)
+	prog, ok, err := tx.Program(ctx, r.ClientID, r.ProgramID, r.PurchasedAt)
 	if err != nil {
 		return err
 	}
@@ -245,15 +249,15 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	// evaluated again under the budget lock, so the outcome is the one a
 	// locked read would give. One program's credits thus serialize only
 	// from the budget update to commit, not through the whole evaluation.
-	if err := lockCaps(ctx, tx, prog.ID, r.ParticipantID, shopID, ruleSet.Caps.ShopDay > 0); err != nil {
+	if err := tx.LockCaps(ctx, prog.ID, r.ParticipantID, shopID, ruleSet.Caps.ShopDay > 0); err != nil {
 		return err
 	}
-	budget, err := ledgerdb.AccountBalance(ctx, tx, ledger.BudgetAccount(prog.ClientID, prog.ID))
+	budget, err := tx.Balance(ctx, ledger.BudgetAccount(prog.ClientID, prog.ID))
 	if err != nil {
 		return err
 	}
 	day := dateOf(r.PurchasedAt)
-	counters, err := earned(ctx, tx, prog.ID, r.ParticipantID, shopID, day)
+	counters, err := tx.Earned(ctx, prog.ID, r.ParticipantID, shopID, day)
 	if err != nil {
 		return err
 	}
@@ -271,7 +275,7 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 	checked := approved
 	lockBudget := func() error {
 		var err error
-		in.BudgetKopecks, err = ledgerdb.LockBudget(ctx, tx, prog.ClientID, prog.ID)
+		in.BudgetKopecks, err = tx.LockBudget(ctx, prog.ClientID, prog.ID)
 		budgetLocked = err == nil
 		return err
 	}
@@ -307,7 +311,7 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 			return s.transition(r, receipt.NoEligibleItems, actor, reason, data)
 		}
 		if !checked {
-			a, err := activity(ctx, tx, r.ParticipantID, shopID, r.KKTRegNumber, uploaded, r.PurchasedAt)
+			a, err := tx.Activity(ctx, r.ParticipantID, shopID, r.KKTRegNumber, uploaded, day)
 			if err != nil {
 				return err
 			}
@@ -329,7 +333,7 @@ func (s *Service) process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, ac
 			OccurredOn: day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
 			Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
 		}
-		switch _, err := ledgerdb.Post(ctx, tx, t); {
+		switch err := tx.Post(ctx, t); {
 		case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		case errors.Is(err, ledger.ErrBudgetExhausted) && !budgetLocked:
 			// The balance read above was spent meanwhile (or never was
@@ -368,34 +372,6 @@ func budgetCut(res rules.Result) bool {
 	return false
 }
 
-// lockCaps takes, until tx ends, the locks under which the cap windows of a
-// credit to participantID (and, if shopCap, of its shop) in programID are
-// read and spent: transaction-scoped advisory locks, taken in one order
-// (participant, then shop) before any ledger row lock, so they cannot
-// deadlock with each other or with Post. A hash collision only makes two
-// unrelated credits wait for each other.
-func lockCaps(ctx context.Context, tx pgx.Tx, programID, participantID, shopID int64, shopCap bool) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
-		lockCapParticipant, fmt.Sprintf("%d:%d", programID, participantID)); err != nil {
-		return fmt.Errorf("lock participant caps: %w", err)
-	}
-	if !shopCap || shopID == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
-		lockCapShop, fmt.Sprintf("%d:%d", programID, shopID)); err != nil {
-		return fmt.Errorf("lock shop caps: %w", err)
-	}
-	return nil
-}
-
-// Advisory lock classes (the first key of pg_advisory_xact_lock(int, int);
-// registrydb uses 74210070).
-const (
-	lockCapParticipant int32 = 74210071
-	lockCapShop        int32 = 74210072
-)
-
 // reverse handles a return receipt: it finds the credited sale it undoes
 // and takes back the points of the returned lines (pro rata by quantity;
 // the rest of the sale's points, bonus included, once the sale has come back
@@ -406,7 +382,7 @@ const (
 // A return the participant's balance cannot cover goes to a moderator;
 // approved, it takes back what the balance still holds (nothing left: it
 // ends without points), so the approval settles it.
-func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, prog program, actor string, approved bool) error {
+func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, actor string, approved bool) error {
 	perLine := make([]int64, len(r.Items))
 	// The same return sent through again (a retried task): report what it
 	// already reversed, post nothing.
@@ -415,7 +391,7 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 		return err
 	}
 	if prior.ok {
-		sale, err := loadSale(ctx, tx, prior.saleID)
+		sale, err := tx.Sale(ctx, prior.saleID)
 		if err != nil {
 			return err
 		}
@@ -427,16 +403,16 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 		return s.reversed(r, actor, sale.ID, prior.amount, perLine)
 	}
 
-	sales, err := returnCandidates(ctx, tx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
+	sales, err := tx.ReturnCandidates(ctx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
 	if err != nil {
 		return err
 	}
-	var found *sale
+	var found *Sale
 	var amount int64
 	for i := range sales {
 		// Serialize returns of one sale: what was already returned is read
 		// under the sale's row lock.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM receipts WHERE id = $1 FOR UPDATE`, sales[i].ID); err != nil {
+		if err := tx.LockSale(ctx, sales[i].ID); err != nil {
 			return err
 		}
 		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
@@ -455,14 +431,14 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 	}
 	r.ProgramID = &found.ProgramID
 	data := map[string]any{"sale_receipt_id": found.ID, "reversed_kopecks": amount}
-	kind, err := creditedTo(ctx, tx, found.ID)
+	kind, err := tx.CreditedTo(ctx, found.ID)
 	if err != nil {
 		return err
 	}
 	from := ledger.AvailableAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-	if kind == string(ledger.ParticipantPending) {
+	if kind == ledger.ParticipantPending {
 		pend := ledger.PendingAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-		bal, err := ledgerdb.AccountBalance(ctx, tx, pend)
+		bal, err := tx.Balance(ctx, pend)
 		if err != nil {
 			return err
 		}
@@ -479,13 +455,13 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 			{Account: ledger.BudgetAccount(prog.ClientID, found.ProgramID), AmountKopecks: amount},
 		},
 	}
-	switch _, err := ledgerdb.Post(ctx, tx, t); {
+	switch err := tx.Post(ctx, t); {
 	case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		// ErrAlreadyPosted: this very return reversed this sale already.
 	case errors.Is(err, ledger.ErrInsufficientBalance) && !approved:
 		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
 	case errors.Is(err, ledger.ErrInsufficientBalance):
-		left, err := ledgerdb.AccountBalance(ctx, tx, from)
+		left, err := tx.Balance(ctx, from)
 		if err != nil {
 			return err
 		}
@@ -498,7 +474,7 @@ func (s *Service) reverse(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, pr
 		scaleLines(perLine, amount, left)
 		amount = left
 		t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
-		if _, err := ledgerdb.Post(ctx, tx, t); err != nil {
+		if err := tx.Post(ctx, t); err != nil {
 			return err
 		}
 	default:
@@ -561,7 +537,7 @@ func returnKey(saleID, returnID string) string {
 // points); the return that completes the sale takes back all that is left,
 // bonus included. The amount never exceeds the sale's points not yet
 // reversed.
-func returnAmount(r *receipt.Receipt, sale *sale, perLine []int64) (int64, bool) {
+func returnAmount(r *receipt.Receipt, sale *Sale, perLine []int64) (int64, bool) {
 	if len(r.Items) == 0 || r.SumKopecks > sale.SumKopecks-sale.ReturnedSum {
 		return 0, false
 	}
@@ -601,7 +577,7 @@ func returnAmount(r *receipt.Receipt, sale *sale, perLine []int64) (int64, bool)
 
 // assignLine picks the sale line a returned line is (same SKU, else GTIN,
 // else printed name) with at least qty left, consuming nothing; -1 if none.
-func assignLine(items []saleItem, left []int64, skuID *int64, gtin, name string, qty int64) int {
+func assignLine(items []SaleItem, left []int64, skuID *int64, gtin, name string, qty int64) int {
 	for k, si := range items {
 		if left[k] < qty {
 			continue

@@ -18,6 +18,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
@@ -63,7 +64,7 @@ func newEnv(t *testing.T, crediting string, budget int64, r rules.Rules, opts ..
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	e := &env{t: t, db: db, svc: points.New(opts...), receipts: receiptdb.New(db), ledger: ledgerdb.New(db)}
+	e := &env{t: t, db: db, svc: points.New(pointsdb.New(db), opts...), receipts: receiptdb.New(db), ledger: ledgerdb.New(db)}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('vetluga', 'Ветлуга') RETURNING id`).Scan(&e.client))
 	must(t, db.QueryRow(ctx, `INSERT INTO shops (client_id, code, name, inn, address, kkt_reg_numbers)
 		VALUES ($1, 's1', 'Автомир', $2, 'г. Кострома, ул. Советская, д. 10', $3) RETURNING id`,
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, crediting string, budget int64, r rules.Rules, opts ..
 		if _, err := ledgerdb.SyncBudget(ctx, tx, e.program); err != nil {
 			return err
 		}
-		_, err := points.SaveRules(ctx, tx, e.program, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), r)
+		_, err := pointsdb.SaveRules(ctx, tx, e.program, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), r)
 		return err
 	}))
 	f, err := os.Open("../catalog/testdata/catalog_small.csv")
@@ -141,7 +142,7 @@ func (e *env) newVerified(op int, purchased time.Time, items []receipt.Item, opt
 func (e *env) process(id string) receipt.Receipt {
 	e.t.Helper()
 	ctx := context.Background()
-	must(e.t, e.receipts.Update(ctx, id, e.svc.Process))
+	must(e.t, e.receipts.Modify(ctx, id, e.svc.Process))
 	r, err := e.receipts.Get(ctx, id)
 	must(e.t, err)
 	return r
@@ -444,7 +445,7 @@ func TestConcurrentReturnsNeverExceedSale(t *testing.T) {
 	}
 	errs := make(chan error, len(ids))
 	for _, id := range ids {
-		go func() { errs <- e.receipts.Update(ctx, id, e.svc.Process) }()
+		go func() { errs <- e.receipts.Modify(ctx, id, e.svc.Process) }()
 	}
 	for range ids {
 		must(t, <-errs)
@@ -491,7 +492,7 @@ func (e *env) processAll(ids []string) []receipt.Receipt {
 	ctx := context.Background()
 	errs := make(chan error, len(ids))
 	for _, id := range ids {
-		go func() { errs <- e.receipts.Update(ctx, id, e.svc.Process) }()
+		go func() { errs <- e.receipts.Modify(ctx, id, e.svc.Process) }()
 	}
 	for range ids {
 		must(e.t, <-errs)

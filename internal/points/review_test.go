@@ -62,9 +62,9 @@ func TestModerationSettles(t *testing.T) {
 			if tc.wantFinal == "" {
 				return
 			}
-			must(t, e.receipts.Update(ctx, r.ID, func(ctx context.Context, tx pgx.Tx, x *receipt.Receipt) error {
+			must(t, e.receipts.Modify(ctx, r.ID, func(ctx context.Context, x *receipt.Receipt) error {
 				x.Note("user:1", receipt.ReasonModeratorApproved, nil)
-				return e.svc.ProcessApproved(ctx, tx, x, "user:1")
+				return e.svc.ProcessApproved(ctx, x, "user:1")
 			}))
 			r, err := e.receipts.Get(ctx, r.ID)
 			must(t, err)
@@ -116,9 +116,9 @@ func TestApprovedReturnSettles(t *testing.T) {
 	}
 	approve := func(id string) receipt.Receipt {
 		t.Helper()
-		must(t, e.receipts.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, x *receipt.Receipt) error {
+		must(t, e.receipts.Modify(ctx, id, func(ctx context.Context, x *receipt.Receipt) error {
 			x.Note("user:1", receipt.ReasonModeratorApproved, nil)
-			return e.svc.ProcessApproved(ctx, tx, x, "user:1")
+			return e.svc.ProcessApproved(ctx, x, "user:1")
 		}))
 		r, err := e.receipts.Get(ctx, id)
 		must(t, err)

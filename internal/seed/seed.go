@@ -18,10 +18,10 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
-	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -202,7 +202,7 @@ func Demo(ctx context.Context, db *pgxpool.Pool, now time.Time) error {
 		}
 		for _, p := range progs {
 			if p.NoRules {
-				if _, err := points.SaveRules(ctx, tx, p.ID, start, DemoRules); err != nil {
+				if _, err := pointsdb.SaveRules(ctx, tx, p.ID, start, DemoRules); err != nil {
 					return fmt.Errorf("program %d rules: %w", p.ID, err)
 				}
 			}

@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
@@ -23,7 +19,7 @@ import (
 // ErrUnknownReceipt.
 func (s *Service) Decode(ctx context.Context, id string) (string, error) {
 	r, err := s.store.Get(ctx, id)
-	if errors.Is(err, receiptdb.ErrNotFound) {
+	if errors.Is(err, receipt.ErrNotFound) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownReceipt, id)
 	}
 	if err != nil {
@@ -62,7 +58,7 @@ func (s *Service) Decode(ctx context.Context, id string) (string, error) {
 		return s.markUnreadable(ctx, id, "qr_not_found", map[string]any{"error": fiscal.CodeOf(perr)})
 	}
 
-	err = s.store.Update(ctx, id, func(_ context.Context, _ pgx.Tx, r *receipt.Receipt) error {
+	err = s.store.Modify(ctx, id, func(_ context.Context, r *receipt.Receipt) error {
 		if r.Status != receipt.Received {
 			return errSkip
 		}
@@ -75,7 +71,7 @@ func (s *Service) Decode(ctx context.Context, id string) (string, error) {
 	switch {
 	case errors.Is(err, errSkip):
 		return s.decoded(OutcomeSkipped), nil
-	case postgres.IsUniqueViolation(err, "receipts_fiscal_identity_key"):
+	case errors.Is(err, receipt.ErrDuplicate):
 		return s.markDuplicate(ctx, id, text, p)
 	case err != nil:
 		return "", fmt.Errorf("store decoded receipt: %w", err)
@@ -118,7 +114,7 @@ func setPayload(r *receipt.Receipt, text string, p fiscal.Payload) {
 }
 
 func (s *Service) markUnreadable(ctx context.Context, id, reason string, data map[string]any) (string, error) {
-	err := s.store.Update(ctx, id, func(_ context.Context, _ pgx.Tx, r *receipt.Receipt) error {
+	err := s.store.Modify(ctx, id, func(_ context.Context, r *receipt.Receipt) error {
 		if r.Status != receipt.Received {
 			return errSkip
 		}
@@ -134,17 +130,16 @@ func (s *Service) markUnreadable(ctx context.Context, id, reason string, data ma
 }
 
 // markDuplicate records that the photo names a fiscal identity another
-// receipt holds. The row keeps its QR text but not the identity (the unique
-// constraint allows one holder; migration 00020 lets a duplicate go
-// without); the event says which identity and receipt it collided with.
+// receipt holds. The row keeps its QR text but not the identity (one
+// receipt holds an identity; a duplicate goes without); the event says
+// which identity and receipt it collided with.
 func (s *Service) markDuplicate(ctx context.Context, id, text string, p fiscal.Payload) (string, error) {
-	var other string
-	err := s.store.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+	err := s.store.Modify(ctx, id, func(ctx context.Context, r *receipt.Receipt) error {
 		if r.Status != receipt.Received {
 			return errSkip
 		}
-		if err := tx.QueryRow(ctx, `SELECT id::text FROM receipts WHERE fn = $1 AND fd = $2 AND fp = $3 AND NOT identity_released`,
-			p.FN, int64(p.FD), int64(p.FP)).Scan(&other); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		other, err := s.store.Holder(ctx, p.FN, int64(p.FD), int64(p.FP))
+		if err != nil {
 			return err
 		}
 		r.QRRaw, r.QRCanonical = text, p.Canonical()

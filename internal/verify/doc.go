@@ -5,13 +5,14 @@
 //
 // One verification step is two short transactions around one provider call:
 //
-//  1. claim: queued/pending_ofd → verifying (an event), in receiptdb.Update;
+//  1. claim: queued/pending_ofd → verifying (an event), in Store.Modify;
 //  2. the provider call, bounded by Config.CallTimeout, outside any
 //     transaction;
-//  3. apply: in ONE receiptdb.Update the outcome is written and, for a
+//  3. apply: in ONE Store.Modify the outcome is written and, for a
 //     verified receipt, the Processor hook (SKU matching, rules, ledger)
-//     runs in the same transaction, so "verified + matched + credited"
-//     commit together or not at all.
+//     runs in the same transaction (the context carries it and the
+//     points store joins it), so "verified + matched + credited" commit
+//     together or not at all.
 //
 // The apply step only acts on a row that is still verifying, so a task
 // delivered twice, or run again after a worker died between the steps,

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
 
@@ -39,7 +38,7 @@ const sweepPages = 20
 // how many tasks it enqueued (or found already enqueued).
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.cfg.Now()
-	q := receiptdb.StuckQuery{UntouchedBefore: now.Add(-s.cfg.DueGrace), DueBefore: now.Add(-s.cfg.DueGrace),
+	q := receipt.StuckQuery{UntouchedBefore: now.Add(-s.cfg.DueGrace), DueBefore: now.Add(-s.cfg.DueGrace),
 		Limit: s.cfg.SweepBatch}
 	staleBefore := now.Add(-s.cfg.StuckAfter)
 	if s.tasks != nil {

@@ -10,10 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
@@ -29,21 +26,32 @@ type Fetcher interface {
 // Processor continues a verified receipt inside the transaction that marks
 // it verified: it matches items to SKUs, applies the program's rules and
 // posts the ledger, moving r on (matched, credited, no_eligible_items …)
-// with r.Transition. Everything it writes must go through tx. An error rolls
-// the whole step back, verification included, and the task is retried.
-// Process may run more than once for one receipt only if an earlier run's
-// transaction did not commit.
+// with r.Transition. Everything it writes must join the transaction ctx
+// carries (the Store's Modify hands it on; *points.Service's store joins
+// it). An error rolls the whole step back, verification included, and the
+// task is retried. Process may run more than once for one receipt only if
+// an earlier run's transaction did not commit.
 type Processor interface {
-	Process(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error
+	Process(ctx context.Context, r *receipt.Receipt) error
 }
 
 // Store is the receipt storage the service needs; *receiptdb.Store
-// implements it. Get and Update return receiptdb.ErrNotFound for an unknown
-// id.
+// implements it. It speaks in domain errors, so nothing here knows how the
+// database detects them.
 type Store interface {
+	// Get returns the receipt, or receipt.ErrNotFound.
 	Get(ctx context.Context, id string) (receipt.Receipt, error)
-	Update(ctx context.Context, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error) error
-	Stuck(ctx context.Context, q receiptdb.StuckQuery) ([]receipt.Receipt, error)
+	// Modify locks the receipt, lets fn change it and saves it, all in one
+	// transaction that the ctx given to fn carries (for the Processor to
+	// join). If fn fails nothing is written. Returns receipt.ErrNotFound
+	// for an unknown id, receipt.ErrDuplicate when the receipt would claim
+	// a fiscal identity another receipt holds.
+	Modify(ctx context.Context, id string, fn func(ctx context.Context, r *receipt.Receipt) error) error
+	// Holder returns the id of the receipt holding the fiscal identity
+	// (fn, fd, fp), "" if none; within Modify it reads in its transaction.
+	Holder(ctx context.Context, fn string, fd, fp int64) (string, error)
+	// Stuck returns a page of the receipts the sweeper looks at.
+	Stuck(ctx context.Context, q receipt.StuckQuery) ([]receipt.Receipt, error)
 }
 
 // Tasks tells which receipts the task queue holds work for;
@@ -236,7 +244,7 @@ func scheduleKey(at time.Time) string { return "at" + strconv.FormatInt(at.UnixM
 // after a commit, or ctx ended mid-call. ErrUnknownReceipt is final.
 func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 	r, err := s.store.Get(ctx, id)
-	if errors.Is(err, receiptdb.ErrNotFound) {
+	if errors.Is(err, receipt.ErrNotFound) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownReceipt, id)
 	}
 	if err != nil {
@@ -262,7 +270,7 @@ func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 	}
 
 	var claimed receipt.Receipt
-	err = s.store.Update(ctx, id, func(_ context.Context, _ pgx.Tx, r *receipt.Receipt) error {
+	err = s.store.Modify(ctx, id, func(_ context.Context, r *receipt.Receipt) error {
 		data := map[string]any{"attempt": r.Attempts + 1}
 		switch r.Status {
 		case receipt.Decoded:
@@ -310,7 +318,7 @@ func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 		outcome string
 		next    *time.Time
 	)
-	err = s.store.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+	err = s.store.Modify(ctx, id, func(ctx context.Context, r *receipt.Receipt) error {
 		if r.Status != receipt.Verifying {
 			return errSkip
 		}
@@ -320,7 +328,7 @@ func (s *Service) Verify(ctx context.Context, id string) (string, error) {
 			return err
 		}
 		if outcome == OutcomeVerified && s.proc != nil {
-			if err := s.proc.Process(ctx, tx, r); err != nil {
+			if err := s.proc.Process(ctx, r); err != nil {
 				return &processError{err}
 			}
 		}
@@ -524,11 +532,11 @@ func fill(r *receipt.Receipt, rec ofd.Receipt, now time.Time) {
 // processVerified runs the Processor on a receipt left at verified (it was
 // verified while no Processor was configured, or the step's task was lost).
 func (s *Service) processVerified(ctx context.Context, id string) (string, error) {
-	err := s.store.Update(ctx, id, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
+	err := s.store.Modify(ctx, id, func(ctx context.Context, r *receipt.Receipt) error {
 		if r.Status != receipt.Verified {
 			return errSkip
 		}
-		return s.proc.Process(ctx, tx, r)
+		return s.proc.Process(ctx, r)
 	})
 	switch {
 	case errors.Is(err, errSkip):

@@ -50,7 +50,7 @@ var (
 	ErrClaimedByOther = apperr.New(apperr.Conflict, "receipt_already_claimed",
 		"Этот чек уже зарегистрирован другим участником.")
 	// ErrNotFound: no such receipt (or not the caller's).
-	ErrNotFound = apperr.New(apperr.NotFound, "receipt_not_found", "Чек не найден.")
+	ErrNotFound = receipt.ErrNotFound
 )
 
 const columns = `id, client_id, participant_id, program_id, shop_id, status, status_reason, source,
@@ -115,6 +115,10 @@ func (s *Store) Create(ctx context.Context, r *receipt.Receipt) (created bool, e
 
 var errReleased = errors.New("receiptdb: fiscal identity released meanwhile")
 
+// fiscalIdentityKey is the unique constraint on a receipt's fiscal
+// identity that does not release it.
+const fiscalIdentityKey = "receipts_fiscal_identity_key"
+
 func (s *Store) create(ctx context.Context, r *receipt.Receipt) (created bool, err error) {
 	var own string
 	err = postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -145,6 +149,9 @@ func (s *Store) create(ctx context.Context, r *receipt.Receipt) (created bool, e
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errIdempotent
 		}
+		if postgres.ConstraintViolated(err) == "receipts_client_id_shop_id_fkey" {
+			return fmt.Errorf("%w (%w)", receipt.ErrUnknownShop, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -167,7 +174,7 @@ func (s *Store) create(ctx context.Context, r *receipt.Receipt) (created bool, e
 		}
 		*r = existing
 		return false, nil
-	case postgres.IsUniqueViolation(err, "receipts_fiscal_identity_key"):
+	case postgres.IsUniqueViolation(err, fiscalIdentityKey):
 		existing, gerr := s.byIdentity(ctx, r.FN, r.FD, r.FP)
 		if errors.Is(gerr, ErrNotFound) {
 			return false, errReleased
@@ -310,14 +317,17 @@ func insertEvents(ctx context.Context, tx pgx.Tx, id string, evs []receipt.Event
 // Update locks the receipt, lets fn change it (fn may also write other
 // tables through tx, e.g. ledger postings, so everything commits or nothing
 // does) and persists the receipt, its new events and, if ItemsChanged, its
-// items. If fn returns an error nothing is written.
+// items. If fn returns an error nothing is written. The ctx fn gets carries
+// tx (postgres.ContextWithTx): stores that join it (postgres.InTx) write
+// in the same transaction. Saving a fiscal identity another receipt holds
+// fails with receipt.ErrDuplicate.
 func (s *Store) Update(ctx context.Context, id string, fn func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error) error {
 	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		r, err := s.get(ctx, tx, id, "FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if err := fn(ctx, tx, &r); err != nil {
+		if err := fn(postgres.ContextWithTx(ctx, tx), tx, &r); err != nil {
 			return err
 		}
 		return s.save(ctx, tx, &r)
@@ -360,6 +370,9 @@ func (s *Store) save(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
 		nullStr(r.SellerName), nullStr(r.SellerINN), nullStr(r.RetailPlace), nullStr(r.RetailAddress),
 		nullStr(r.KKTRegNumber), raw, r.PointsKopecks, r.Attempts, r.NextAttemptAt, r.VerifiedAt, nullStr(r.PhotoKey),
 		r.IdentityReleased)
+	if postgres.IsUniqueViolation(err, fiscalIdentityKey) {
+		return fmt.Errorf("update receipt: %w (%w)", receipt.ErrDuplicate, err)
+	}
 	if err != nil {
 		return fmt.Errorf("update receipt: %w", err)
 	}
@@ -441,17 +454,8 @@ func nullUUID(s string) *string {
 	return &s
 }
 
-// StuckQuery selects the receipts the sweeper looks at: in a non-terminal
-// state, not touched since UntouchedBefore, with no retry scheduled at or
-// after DueBefore. Rows come in (updated_at, id) order; a page starts after
-// the row (AfterUpdated, AfterID) when AfterID is set.
-type StuckQuery struct {
-	UntouchedBefore time.Time
-	DueBefore       time.Time
-	AfterUpdated    time.Time
-	AfterID         string
-	Limit           int
-}
+// StuckQuery is receipt.StuckQuery.
+type StuckQuery = receipt.StuckQuery
 
 // Stuck returns a page of receipts in a non-terminal state that may have
 // lost their task with Redis (see StuckQuery), oldest first.
