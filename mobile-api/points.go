@@ -11,6 +11,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 )
 
 // Ledger is what the points routes read (ledgerdb.Store implements it).
@@ -44,7 +45,7 @@ func (a *API) balance(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
-		Available: Rubles(b.AvailableKopecks), Pending: Rubles(b.PendingKopecks)})
+		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String()})
 }
 
 // ledgerLine is one line of GET /v1/ledger.
@@ -86,17 +87,4 @@ func (a *API) history(c *fiber.Ctx) error {
 			AvailableKopecks: e.AvailableKopecks, PendingKopecks: e.PendingKopecks, ReceiptID: e.ReceiptID, Reason: e.Reason})
 	}
 	return c.JSON(resp)
-}
-
-// Rubles formats kopecks as roubles with two decimals: 12345 → "123.45".
-func Rubles(k int64) string {
-	sign := ""
-	if k < 0 {
-		sign, k = "-", -k
-	}
-	frac := strconv.FormatInt(k%100, 10)
-	if len(frac) == 1 {
-		frac = "0" + frac
-	}
-	return sign + strconv.FormatInt(k/100, 10) + "." + frac
 }

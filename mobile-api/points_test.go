@@ -122,12 +122,3 @@ func TestBalanceAndLedger(t *testing.T) {
 		t.Fatalf("paged through %d lines, want 3", seen)
 	}
 }
-
-func TestRubles(t *testing.T) {
-	t.Parallel()
-	for k, want := range map[int64]string{0: "0.00", 5: "0.05", 12345: "123.45", -250: "-2.50", 100: "1.00"} {
-		if got := mobileapi.Rubles(k); got != want {
-			t.Errorf("Rubles(%d) = %q, want %q", k, got, want)
-		}
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
@@ -44,7 +45,7 @@ type taskDTO struct {
 
 func taskView(t task.Task) taskDTO {
 	return taskDTO{
-		ID: t.ID, ClientID: t.ClientID, Status: string(t.Status), RewardPoints: points(t.RewardKopecks),
+		ID: t.ID, ClientID: t.ClientID, Status: string(t.Status), RewardPoints: money.Kopecks(t.RewardKopecks).String(),
 		taskInput: taskInput{
 			ProgramID: t.ProgramID, Title: t.Title, Instructions: t.Instructions, RewardKopecks: t.RewardKopecks,
 			Eligibility: t.Eligibility, StartsAt: t.StartsAt, DueAt: t.DueAt, Recurrence: t.Recurrence,
@@ -53,15 +54,6 @@ func taskView(t task.Task) taskDTO {
 		},
 		CreatedAt: t.CreatedAt,
 	}
-}
-
-func points(kopecks int64) string {
-	s := strconv.FormatInt(kopecks/100, 10)
-	k := kopecks % 100
-	if k < 0 {
-		k = -k
-	}
-	return s + "." + string(rune('0'+k/10)) + string(rune('0'+k%10))
 }
 
 type photoDTO struct {

@@ -18,6 +18,8 @@ func TestFormats(t *testing.T) {
 		{"machine", Machine, 123450, "1234.50"},
 		{"machine zero", Machine, 0, "0.00"},
 		{"machine cents", Machine, 5, "0.05"},
+		{"machine negative", Machine, -250, "-2.50"},
+		{"machine negative below a rouble", Machine, -50, "-0.50"},
 		{"machine one kopeck", Machine, 1, "0.01"},
 		{"machine ten kopecks", Machine, 10, "0.10"},
 		{"machine whole", Machine, 727300, "7273.00"},
