@@ -70,7 +70,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	notifications := notifydb.New(db)
 	inbox := inboxapi.New(notifications, nil)
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
-		PhotoDir: photoDir, Receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook)),
+		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Unread: inbox.UnreadCount})
 	if err != nil {
 		t.Fatal(err)

@@ -39,8 +39,9 @@ type deps struct {
 	redisOpt asynq.RedisConnOpt
 	// metrics is the process's Prometheus registry, served at /metrics.
 	metrics *prometheus.Registry
-	// receipts is the receipt store with every event hook installed
-	// (notifications, rollups), shared by API and workers.
+	// receipts is the receipt store, shared by API and workers, that
+	// publishes every receipt change to the notifier and the rollups in
+	// the change's transaction.
 	receipts *receiptdb.Store
 	// points turns verified receipts into points (matching, rules, ledger).
 	points *points.Service
@@ -102,7 +103,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		queue:    asynq.NewClientFromRedisClient(rdb),
 		redisOpt: aopt,
 		metrics:  reg,
-		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook)),
+		receipts: receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{}),
 		points:   points.New(points.WithLogger(log)),
 	}, nil
 }

@@ -154,7 +154,9 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	workers.RegisterNotify(mux, buildDispatcher(d, snd))
 	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
 		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
-	ledger := ledgerdb.New(d.db)
+	// Releases of pending points tell their participants in the release's
+	// transaction.
+	ledger := ledgerdb.New(d.db, notifydb.Notifier{})
 	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
 	registries := d.registryStore()
 	// An unconfigured channel must reach the processor as a nil interface,
