@@ -64,9 +64,15 @@ type Deps struct {
 	// Receipts is the receipt store shared with the workers, with its event
 	// hooks installed (default: a plain receiptdb store on DB).
 	Receipts *receiptdb.Store
-	// Unread counts a participant's unread notifications for GET /v1/me
-	// (default: none).
-	Unread func(ctx context.Context, participantID int64) (int, error)
+	// Notifications serves the inbox and notification preferences and the
+	// unread count of GET /v1/me (notifydb.Store); nil: no
+	// /v1/notifications routes, and /v1/me counts none.
+	Notifications Inbox
+	// Ledger serves /v1/balance and /v1/ledger (ledgerdb.Store); nil: not
+	// served.
+	Ledger Ledger
+	// Tasks serves /v1/tasks (taskdb.Store); nil: not served.
+	Tasks Tasks
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -80,7 +86,9 @@ type API struct {
 	log      *slog.Logger
 	cfg      config.Auth
 	now      func() time.Time
-	unread   func(ctx context.Context, participantID int64) (int, error)
+	inbox    Inbox
+	ledger   Ledger
+	tasks    Tasks
 }
 
 // New builds the API from its dependencies.
@@ -126,14 +134,14 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		unread: d.Unread}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
-// error handler renders the errors). Other features' participant routes
-// are mounted by more, on the app root, before the JSON 404 of unknown /v1
-// paths; they authenticate with Participant.
-func (a *API) Register(app *fiber.App, more ...func(root fiber.Router)) {
+// error handler renders the errors): sign-in, profile and devices,
+// receipts (here), and the features of the other files: the inbox
+// (inbox.go), points (points.go) and tasks (tasks.go).
+func (a *API) Register(app *fiber.App) {
 	v1 := app.Group("/v1")
 	v1.Get("/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
@@ -151,11 +159,24 @@ func (a *API) Register(app *fiber.App, more ...func(root fiber.Router)) {
 	v1.Post("/receipts", a.authenticate, a.submitReceipt)
 	v1.Get("/receipts", a.authenticate, a.listReceipts)
 	v1.Get("/receipts/:id", a.authenticate, a.getReceipt)
-	for _, m := range more {
-		m(app)
-	}
+	a.registerFeatures(v1, a.authenticate)
 	// Unknown routes under /v1 are JSON 404s, not Fiber's text.
 	v1.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// registerFeatures mounts the routes of the inbox, points and tasks on v1,
+// each behind authn (which puts the caller in c.Locals, see callerOf);
+// a feature without its store is left out.
+func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
+	if a.inbox != nil {
+		a.registerInbox(v1, authn)
+	}
+	if a.ledger != nil {
+		a.registerPoints(v1, authn)
+	}
+	if a.tasks != nil {
+		a.registerTasks(v1, authn)
+	}
 }
 
 // caller is the signed-in participant of a request.
@@ -170,15 +191,8 @@ const callerKey = "mobileapi.caller"
 
 // authenticate checks the bearer access token and loads the participant:
 // a blocked participant is refused at once, whatever their token says.
+// It stores the caller in c.Locals.
 func (a *API) authenticate(c *fiber.Ctx) error {
-	if err := a.identify(c); err != nil {
-		return err
-	}
-	return c.Next()
-}
-
-// identify checks the bearer token and stores the caller in c.Locals.
-func (a *API) identify(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
@@ -202,23 +216,10 @@ func (a *API) identify(c *fiber.Ctx) error {
 	}
 	c.Locals(callerKey, &caller{Participant: p, SessionID: pr.SessionID})
 	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))
-	return nil
+	return c.Next()
 }
 
 func callerOf(c *fiber.Ctx) *caller { return c.Locals(callerKey).(*caller) }
-
-// Participant authenticates the request as authenticate does and returns
-// the signed-in participant, for routes of other features; the error is an
-// apperr (401 or 403) when there is none.
-func (a *API) Participant(c *fiber.Ctx) (auth.Participant, error) {
-	if who, ok := c.Locals(callerKey).(*caller); ok {
-		return who.Participant, nil
-	}
-	if err := a.identify(c); err != nil {
-		return auth.Participant{}, err
-	}
-	return callerOf(c).Participant, nil
-}
 
 // clientIP is the caller's address. Behind a proxy, TRUSTED_PROXY_HEADER
 // names the header the proxy sets (X-Real-IP) or appends to

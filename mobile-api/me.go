@@ -76,8 +76,8 @@ func (a *API) me(c *fiber.Ctx) error {
 	resp := meResponse{ID: p.ID, Name: p.Name, Phone: p.Phone, Login: strPtr(p.Login), Email: strPtr(p.Email),
 		Role: p.Role, Roles: []string{p.Role}, Status: p.Status, Region: p.Region, IsTest: p.IsTest,
 		Client: clientDTO{ID: p.ClientID, Code: p.ClientCode, Name: p.ClientName}, Programs: []programDTO{}}
-	if a.unread != nil {
-		if resp.UnreadNotifications, err = a.unread(ctx, p.ID); err != nil {
+	if a.inbox != nil {
+		if resp.UnreadNotifications, err = a.inbox.UnreadCount(ctx, p.ID); err != nil {
 			return err
 		}
 	}

@@ -15,27 +15,23 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify/inboxapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
-	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
-	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
 
 // servedEnv is an env whose app is wired the way `loyaltyjam serve` wires
 // it (cmd/loyaltyjam/serve.go buildAPI): the mobile API with the receipt
-// store carrying the notification hook and the inbox's unread count, plus
-// the inbox, points and participant task routes authenticated through
-// API.Participant. Keep it in step with buildAPI.
+// store carrying the notification hook, and the inbox, points and task
+// stores. Keep it in step with buildAPI.
 type servedEnv struct {
 	*env
 	tasks *taskdb.Store
@@ -67,33 +63,18 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 		"postgres": httpapi.CheckFunc(db.Ping),
 		"redis":    httpapi.CheckFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 	})
-	notifications := notifydb.New(db)
-	inbox := inboxapi.New(notifications, nil)
-	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
-		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
-		Unread: inbox.UnreadCount})
-	if err != nil {
-		t.Fatal(err)
-	}
-	participantID := func(c *fiber.Ctx) (int64, error) {
-		p, err := api.Participant(c)
-		return p.ID, err
-	}
-	inbox = inboxapi.New(notifications, participantID)
 	photos, err := photostore.NewDir(photoDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := taskdb.New(db, photos, taskdb.WithLogger(log))
-	tasks := taskapi.New(store, func(c *fiber.Ctx) (int64, int64, string, error) {
-		p, err := api.Participant(c)
-		return p.ID, p.ClientID, p.Role, err
-	}, nil)
-	api.Register(app,
-		func(root fiber.Router) { inbox.Register(root.Group("/v1")) },
-		func(root fiber.Router) { pointsapi.Mount(root, ledgerdb.New(db), participantID) },
-		tasks.RegisterParticipant,
-	)
+	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
+		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
+		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Register(app)
 
 	router, err := legacy.NewRouter(openapiDoc)
 	if err != nil {

@@ -14,21 +14,18 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/hibiken/asynqmon"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/adminapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify/inboxapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
-	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
-	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
-	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
@@ -76,23 +73,17 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	if snd.sms == nil {
 		return nil, nil, fmt.Errorf("the participant API needs SMS for sign-in codes: set SMS_API_KEY")
 	}
-	notifications := notifydb.New(d.db)
-	inbox := inboxapi.New(notifications, nil)
-	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
-		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts, Unread: inbox.UnreadCount})
-	if err != nil {
-		return nil, nil, err
-	}
-	participantID := func(c *fiber.Ctx) (int64, error) {
-		p, err := api.Participant(c)
-		return p.ID, err
-	}
-	inbox = inboxapi.New(notifications, participantID)
 	photos, err := photostore.NewDir(d.cfg.PhotoDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
+	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
+		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore})
+	if err != nil {
+		return nil, nil, err
+	}
 	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	dash := dashboard.New(dashboard.Options{DB: d.db, Receipts: d.receipts, Photos: photos, Logger: d.log,
@@ -101,18 +92,12 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Limiter: ratelimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
-	tasks := taskapi.New(taskStore,
-		func(c *fiber.Ctx) (int64, int64, string, error) {
-			p, err := api.Participant(c)
-			return p.ID, p.ClientID, p.Role, err
-		}, dash.Staff)
-	api.Register(app,
-		func(root fiber.Router) { inbox.Register(root.Group("/v1")) },
-		func(root fiber.Router) { pointsapi.Mount(root, ledgerdb.New(d.db), participantID) },
-		tasks.RegisterParticipant,
-	)
-	tasks.RegisterAdmin(app)
-	registryapi.New(registries, dash.Staff).Register(app)
+	api.Register(app)
+	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})
+	if err != nil {
+		return nil, nil, err
+	}
+	admin.Register(app)
 
 	if err := d.registerBacklog(); err != nil {
 		return nil, nil, err

@@ -22,5 +22,5 @@
 // differences (a debit that would overdraw is skipped and reported).
 //
 // The package is pure: parsing, validation and previews here, storage in
-// internal/postgres/registrydb, HTTP in registryapi.
+// internal/postgres/registrydb, HTTP in internal/adminapi.
 package registry

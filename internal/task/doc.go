@@ -6,5 +6,6 @@
 // It is pure: periods, eligibility, limits, evidence checks, geofence and
 // capture-time checks and the status machine are functions of their inputs
 // and an injected time. Storage (taskdb) enforces limits and exactly-once
-// crediting in the database; transports (taskapi) only translate.
+// crediting in the database; transports (mobile-api for
+// participants, internal/adminapi for staff) only translate.
 package task

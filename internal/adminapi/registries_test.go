@@ -1,4 +1,4 @@
-package registryapi_test
+package adminapi_test
 
 import (
 	"bytes"
@@ -17,13 +17,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/adminapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/heaptest"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
-	"github.com/loyaltyjam/loyaltyjam/internal/registry/registryapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/sheet/sheettest"
 )
 
@@ -67,13 +67,15 @@ func setup(t *testing.T) env {
 	svc := registry.NewService(registrydb.New(db), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
 		registry.Config{SecondApprovalKopecks: 100_00, Logger: slog.New(slog.DiscardHandler)})
 	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	registryapi.New(svc, func(c *fiber.Ctx) (access.Staff, error) {
+	api, err := adminapi.New(adminapi.Deps{Registries: svc, Staff: func(c *fiber.Ctx) (access.Staff, error) {
 		st, ok := users[c.Get("X-Test-Staff")]
 		if !ok {
 			return access.Staff{}, apperr.New(apperr.Unauthorized, "unauthorized", "Требуется вход.")
 		}
 		return st, nil
-	}).Register(app)
+	}})
+	must(t, err)
+	api.Register(app)
 	return env{app: app, db: db, store: registrydb.New(db), program: program, users: users}
 }
 

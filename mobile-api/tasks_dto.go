@@ -1,4 +1,4 @@
-package taskapi
+package mobileapi
 
 import (
 	"strconv"
@@ -7,7 +7,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
-// taskInput is the body of POST /admin/v1/tasks.
+// taskInput is the body of POST /admin/v1/tasks (internal/adminapi); a task
+// as the app sees it carries the same fields.
 type taskInput struct {
 	ProgramID      int64            `json:"program_id"`
 	Title          string           `json:"title"`
@@ -22,15 +23,6 @@ type taskInput struct {
 	Evidence       task.Evidence    `json:"evidence"`
 	GeofenceMeters int              `json:"geofence_meters"`
 	AutoApprove    task.AutoApprove `json:"auto_approve"`
-}
-
-func (in taskInput) toTask() task.Task {
-	return task.Task{
-		ProgramID: in.ProgramID, Title: in.Title, Instructions: in.Instructions, RewardKopecks: in.RewardKopecks,
-		Eligibility: in.Eligibility, StartsAt: in.StartsAt, DueAt: in.DueAt, Recurrence: in.Recurrence,
-		PerParticipant: in.PerParticipant, PerShop: in.PerShop, Evidence: in.Evidence,
-		GeofenceMeters: in.GeofenceMeters, AutoApprove: in.AutoApprove,
-	}
 }
 
 type taskDTO struct {
@@ -78,7 +70,6 @@ type photoDTO struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	SHA256 string `json:"sha256"`
-	URL    string `json:"url,omitempty"` // admin only
 }
 
 type submissionDTO struct {
@@ -98,7 +89,6 @@ type submissionDTO struct {
 	Lat            *float64     `json:"lat,omitempty"`
 	Lon            *float64     `json:"lon,omitempty"`
 	CapturedAt     *time.Time   `json:"captured_at,omitempty"`
-	Flags          []task.Flag  `json:"flags,omitempty"` // admin only
 	Photos         []photoDTO   `json:"photos"`
 	RewardKopecks  int64        `json:"reward_kopecks"`
 	PointsKopecks  int64        `json:"points_kopecks"`
@@ -108,9 +98,10 @@ type submissionDTO struct {
 	ReviewedAt     *time.Time   `json:"reviewed_at,omitempty"`
 }
 
-// submissionView renders a report; integrity flags and photo links are for
-// moderators only (a participant is not told how cheating is detected).
-func submissionView(s task.Submission, admin bool) submissionDTO {
+// submissionView renders a report for its participant: without the
+// integrity flags and photo links of the moderators' view (adminapi), so a
+// participant is not told how cheating is detected.
+func submissionView(s task.Submission) submissionDTO {
 	d := submissionDTO{
 		ID: s.ID, TaskID: s.TaskID, TaskTitle: s.TaskTitle, ParticipantID: s.ParticipantID, ShopID: s.ShopID,
 		PeriodStartsAt: s.Slot.Start, DueAt: s.Slot.End, Status: string(s.Status), ReasonCode: s.ReasonCode,
@@ -122,18 +113,8 @@ func submissionView(s task.Submission, admin bool) submissionDTO {
 	if d.Answers == nil {
 		d.Answers = task.Answers{}
 	}
-	if admin {
-		d.Flags = s.Flags
-		if d.Flags == nil {
-			d.Flags = []task.Flag{}
-		}
-	}
 	for _, p := range s.Photos {
-		pd := photoDTO{Index: p.Index, Width: p.Width, Height: p.Height, SHA256: p.SHA256}
-		if admin {
-			pd.URL = "/admin/v1/tasks/submissions/" + strconv.FormatInt(s.ID, 10) + "/photos/" + strconv.Itoa(p.Index)
-		}
-		d.Photos = append(d.Photos, pd)
+		d.Photos = append(d.Photos, photoDTO{Index: p.Index, Width: p.Width, Height: p.Height, SHA256: p.SHA256})
 	}
 	return d
 }

@@ -1,4 +1,8 @@
-package inboxapi
+package mobileapi
+
+// The inbox routes: the participant's in-app notifications (list with
+// cursor pagination, mark read, mark all read) and their notification
+// preferences.
 
 import (
 	"context"
@@ -13,8 +17,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 )
 
-// Store is what the handlers need (notifydb.Store).
-type Store interface {
+// Inbox is what the inbox routes need (notifydb.Store).
+type Inbox interface {
 	List(ctx context.Context, participantID int64, cursor string, limit int) (notifydb.Page, error)
 	MarkRead(ctx context.Context, participantID, id int64) error
 	MarkAllRead(ctx context.Context, participantID int64) (int64, error)
@@ -23,43 +27,25 @@ type Store interface {
 	SetPreferences(ctx context.Context, participantID int64, p notify.Preferences) error
 }
 
-// ParticipantFunc returns the authenticated participant of a request, or
-// an apperr Unauthorized error.
-type ParticipantFunc func(c *fiber.Ctx) (participantID int64, err error)
+var _ Inbox = (*notifydb.Store)(nil)
 
-// Handlers serve the inbox and preferences routes.
-type Handlers struct {
-	store       Store
-	participant ParticipantFunc
-}
-
-// New returns the handlers.
-func New(store Store, participant ParticipantFunc) *Handlers {
-	return &Handlers{store: store, participant: participant}
-}
-
-// Register mounts the routes on r, the authenticated /v1 group:
+// registerInbox mounts on v1:
 //
 //	GET  /notifications              the inbox, newest first (?cursor=&limit=)
 //	POST /notifications/read-all     mark every notification read
 //	POST /notifications/:id/read     mark one read
 //	GET  /notifications/preferences  channels per event type, quiet hours
 //	PUT  /notifications/preferences  replace them
-func (h *Handlers) Register(r fiber.Router) {
-	r.Get("/notifications", h.list)
-	r.Get("/notifications/preferences", h.getPreferences)
-	r.Put("/notifications/preferences", h.putPreferences)
-	r.Post("/notifications/read-all", h.readAll)
-	r.Post("/notifications/:id/read", h.read)
+func (a *API) registerInbox(v1 fiber.Router, authn fiber.Handler) {
+	v1.Get("/notifications", authn, a.listNotifications)
+	v1.Get("/notifications/preferences", authn, a.getPreferences)
+	v1.Put("/notifications/preferences", authn, a.putPreferences)
+	v1.Post("/notifications/read-all", authn, a.readAllNotifications)
+	v1.Post("/notifications/:id/read", authn, a.readNotification)
 }
 
-// UnreadCount is the unread_count of GET /v1/me.
-func (h *Handlers) UnreadCount(ctx context.Context, participantID int64) (int, error) {
-	return h.store.UnreadCount(ctx, participantID)
-}
-
-// Item is one notification as the app sees it.
-type Item struct {
+// notificationItem is one notification as the app sees it.
+type notificationItem struct {
 	ID        int64             `json:"id"`
 	Type      string            `json:"type"`
 	Title     string            `json:"title"`
@@ -71,93 +57,85 @@ type Item struct {
 	ReadAt    *time.Time        `json:"read_at,omitempty"`
 }
 
-// ListResponse is the body of GET /v1/notifications.
-type ListResponse struct {
-	Items       []Item `json:"items"`
-	NextCursor  string `json:"next_cursor,omitempty"`
-	UnreadCount int    `json:"unread_count"`
+// notificationsResponse is the body of GET /v1/notifications.
+type notificationsResponse struct {
+	Items       []notificationItem `json:"items"`
+	NextCursor  string             `json:"next_cursor,omitempty"`
+	UnreadCount int                `json:"unread_count"`
 }
 
-var errBadLimit = &apperr.Error{Kind: apperr.Invalid, Code: "bad_limit", Message: "Параметр limit должен быть числом от 1 до 100.", Field: "limit"}
+var errInboxBadLimit = &apperr.Error{Kind: apperr.Invalid, Code: "bad_limit", Message: "Параметр limit должен быть числом от 1 до 100.", Field: "limit"}
 
-func (h *Handlers) list(c *fiber.Ctx) error {
-	pid, err := h.participant(c)
-	if err != nil {
-		return err
-	}
+func (a *API) listNotifications(c *fiber.Ctx) error {
+	pid := callerOf(c).ID
 	limit := 20
 	if v := c.Query("limit"); v != "" {
+		var err error
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 100 {
-			return errBadLimit
+			return errInboxBadLimit
 		}
 	}
 	ctx := c.UserContext()
-	page, err := h.store.List(ctx, pid, c.Query("cursor"), limit)
+	page, err := a.inbox.List(ctx, pid, c.Query("cursor"), limit)
 	if err != nil {
 		return err
 	}
-	unread, err := h.store.UnreadCount(ctx, pid)
+	unread, err := a.inbox.UnreadCount(ctx, pid)
 	if err != nil {
 		return err
 	}
-	out := ListResponse{Items: make([]Item, 0, len(page.Items)), NextCursor: page.NextCursor, UnreadCount: unread}
+	out := notificationsResponse{Items: make([]notificationItem, 0, len(page.Items)), NextCursor: page.NextCursor, UnreadCount: unread}
 	for _, it := range page.Items {
 		data := it.Data
 		if data == nil {
 			data = map[string]string{}
 		}
-		out.Items = append(out.Items, Item{ID: it.ID, Type: string(it.Type), Title: it.Title, Body: it.Body,
+		out.Items = append(out.Items, notificationItem{ID: it.ID, Type: string(it.Type), Title: it.Title, Body: it.Body,
 			DeepLink: data["deep_link"], Data: data, CreatedAt: it.CreatedAt, Read: it.ReadAt != nil, ReadAt: it.ReadAt})
 	}
 	return c.JSON(out)
 }
 
-func (h *Handlers) read(c *fiber.Ctx) error {
-	pid, err := h.participant(c)
-	if err != nil {
-		return err
-	}
+func (a *API) readNotification(c *fiber.Ctx) error {
+	pid := callerOf(c).ID
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return notify.ErrNotFound
 	}
-	if err := h.store.MarkRead(c.UserContext(), pid, id); err != nil {
+	if err := a.inbox.MarkRead(c.UserContext(), pid, id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-func (h *Handlers) readAll(c *fiber.Ctx) error {
-	pid, err := h.participant(c)
-	if err != nil {
-		return err
-	}
-	n, err := h.store.MarkAllRead(c.UserContext(), pid)
+func (a *API) readAllNotifications(c *fiber.Ctx) error {
+	pid := callerOf(c).ID
+	n, err := a.inbox.MarkAllRead(c.UserContext(), pid)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"marked": n, "unread_count": 0})
 }
 
-// PreferencesBody is the JSON of the preferences routes. Channels lists,
+// preferencesBody is the JSON of the preferences routes. Channels lists,
 // per event type, the channels the participant may switch and whether
 // each is on; PUT may omit types and channels (they take the default, on).
-type PreferencesBody struct {
+type preferencesBody struct {
 	Timezone   string                     `json:"timezone"`
-	QuietHours QuietHoursBody             `json:"quiet_hours"`
+	QuietHours quietHoursBody             `json:"quiet_hours"`
 	Channels   map[string]map[string]bool `json:"channels"`
 }
 
-// QuietHoursBody is the quiet-hours window in local "HH:MM".
-type QuietHoursBody struct {
+// quietHoursBody is the quiet-hours window in local "HH:MM".
+type quietHoursBody struct {
 	Enabled bool   `json:"enabled"`
 	Start   string `json:"start"`
 	End     string `json:"end"`
 }
 
-func toBody(p notify.Preferences) PreferencesBody {
-	b := PreferencesBody{Timezone: p.Timezone, Channels: map[string]map[string]bool{},
-		QuietHours: QuietHoursBody{Enabled: p.Quiet.Enabled, Start: notify.FormatClock(p.Quiet.Start), End: notify.FormatClock(p.Quiet.End)}}
+func toBody(p notify.Preferences) preferencesBody {
+	b := preferencesBody{Timezone: p.Timezone, Channels: map[string]map[string]bool{},
+		QuietHours: quietHoursBody{Enabled: p.Quiet.Enabled, Start: notify.FormatClock(p.Quiet.Start), End: notify.FormatClock(p.Quiet.End)}}
 	if b.Timezone == "" {
 		b.Timezone = notify.DefaultTimezone
 	}
@@ -175,28 +153,23 @@ func toBody(p notify.Preferences) PreferencesBody {
 	return b
 }
 
-func (h *Handlers) getPreferences(c *fiber.Ctx) error {
-	pid, err := h.participant(c)
-	if err != nil {
-		return err
-	}
-	p, err := h.store.Preferences(c.UserContext(), pid)
+func (a *API) getPreferences(c *fiber.Ctx) error {
+	pid := callerOf(c).ID
+	p, err := a.inbox.Preferences(c.UserContext(), pid)
 	if err != nil {
 		return err
 	}
 	return c.JSON(toBody(p))
 }
 
-var errBadBody = apperr.New(apperr.Invalid, "bad_json", "Тело запроса должно быть JSON с настройками уведомлений.")
+var errBadPreferences = apperr.New(apperr.Invalid, "bad_json", "Тело запроса должно быть JSON с настройками уведомлений.")
 
-func (h *Handlers) putPreferences(c *fiber.Ctx) error {
-	pid, err := h.participant(c)
+func (a *API) putPreferences(c *fiber.Ctx) error {
+	pid := callerOf(c).ID
+	var b preferencesBody
+	err := json.Unmarshal(c.Body(), &b)
 	if err != nil {
-		return err
-	}
-	var b PreferencesBody
-	if err := json.Unmarshal(c.Body(), &b); err != nil {
-		return errBadBody
+		return errBadPreferences
 	}
 	p := notify.Preferences{Timezone: b.Timezone, Quiet: notify.QuietHours{Enabled: b.QuietHours.Enabled},
 		Channels: map[notify.EventType]map[notify.Channel]bool{}}
@@ -216,10 +189,10 @@ func (h *Handlers) putPreferences(c *fiber.Ctx) error {
 		p.Channels[notify.EventType(t)] = m
 	}
 	ctx := c.UserContext()
-	if err := h.store.SetPreferences(ctx, pid, p); err != nil {
+	if err := a.inbox.SetPreferences(ctx, pid, p); err != nil {
 		return err
 	}
-	saved, err := h.store.Preferences(ctx, pid)
+	saved, err := a.inbox.Preferences(ctx, pid)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,11 @@
-// Package registryapi is the admin HTTP surface of registries: upload a
-// participant or points registry, read its report and preview, confirm it,
-// follow its progress, list and re-send invitations. Handlers are thin:
-// they authenticate through the injected function and call
-// registry.Service.
-package registryapi
+package adminapi
+
+// The registry routes: upload a participant or points registry, read its
+// report and preview, confirm it, follow its progress, list and re-send
+// invitations.
 
 import (
+	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -17,37 +17,19 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
-// StaffFunc authenticates the caller of an admin request.
-type StaffFunc func(*fiber.Ctx) (access.Staff, error)
-
-// Handler serves /admin/v1/registries.
-type Handler struct {
-	svc   *registry.Service
-	staff StaffFunc
+// Registries is what the registry routes need (*registry.Service).
+type Registries interface {
+	// MaxFileBytes is the largest registry file accepted.
+	MaxFileBytes() int
+	Upload(ctx context.Context, st access.Staff, req registry.UploadRequest) (registry.Upload, error)
+	Get(ctx context.Context, st access.Staff, id int64) (registry.Upload, error)
+	Lines(ctx context.Context, st access.Staff, id int64, offset, limit int) ([]registry.PointLine, error)
+	Confirm(ctx context.Context, st access.Staff, id int64) (registry.Upload, error)
+	Invitations(ctx context.Context, st access.Staff, id int64) ([]registry.Invitation, error)
+	ResendWith(ctx context.Context, st access.Staff, id int64, req registry.ResendRequest) (int, error)
 }
 
-// New returns a Handler.
-func New(svc *registry.Service, staff StaffFunc) *Handler { return &Handler{svc: svc, staff: staff} }
-
-// Register mounts the routes on r (the app root):
-//
-//	POST /admin/v1/registries                             upload (multipart)
-//	GET  /admin/v1/registries/:id                         report, preview, status, progress
-//	GET  /admin/v1/registries/:id/progress                status and counters only
-//	GET  /admin/v1/registries/:id/lines?offset=&limit=    points: per-participant sums and differences
-//	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
-//	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
-//	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
-func (h *Handler) Register(r fiber.Router) {
-	g := r.Group("/admin/v1/registries")
-	g.Post("/", h.upload)
-	g.Get("/:id", h.get)
-	g.Get("/:id/progress", h.progress)
-	g.Get("/:id/lines", h.lines)
-	g.Post("/:id/confirm", h.confirm)
-	g.Get("/:id/invitations", h.invitations)
-	g.Post("/:id/invitations/resend", h.resend)
-}
+var _ Registries = (*registry.Service)(nil)
 
 var (
 	errNoFile   = &apperr.Error{Kind: apperr.Invalid, Code: "registry_file_missing", Message: "Приложите файл реестра (поле file).", Field: "file"}
@@ -57,8 +39,8 @@ var (
 	}
 )
 
-func (h *Handler) caller(c *fiber.Ctx) (access.Staff, error) {
-	st, err := h.staff(c)
+func (a *API) registryCaller(c *fiber.Ctx) (access.Staff, error) {
+	st, err := a.staff(c)
 	if err != nil {
 		return st, err
 	}
@@ -76,8 +58,8 @@ func uploadID(c *fiber.Ctx) (int64, error) {
 	return id, nil
 }
 
-func (h *Handler) upload(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) upload(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -85,7 +67,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 	if err != nil {
 		return errNoFile
 	}
-	if fh.Size > int64(h.svc.MaxFileBytes()) {
+	if fh.Size > int64(a.registries.MaxFileBytes()) {
 		return registry.ErrFileTooLarge
 	}
 	f, err := fh.Open()
@@ -93,7 +75,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		return errNoFile
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(h.svc.MaxFileBytes())+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(a.registries.MaxFileBytes())+1))
 	if err != nil {
 		return errNoFile
 	}
@@ -123,15 +105,15 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 			req.Options.Invite = append(req.Options.Invite, ch)
 		}
 	}
-	u, err := h.svc.Upload(c.UserContext(), st, req)
+	u, err := a.registries.Upload(c.UserContext(), st, req)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
-func (h *Handler) get(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) getRegistry(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -139,7 +121,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.Get(c.UserContext(), st, id)
+	u, err := a.registries.Get(c.UserContext(), st, id)
 	if err != nil {
 		return err
 	}
@@ -155,8 +137,8 @@ type Progress struct {
 	Percent    int             `json:"percent"`
 }
 
-func (h *Handler) progress(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) progress(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -164,7 +146,7 @@ func (h *Handler) progress(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.Get(c.UserContext(), st, id)
+	u, err := a.registries.Get(c.UserContext(), st, id)
 	if err != nil {
 		return err
 	}
@@ -177,8 +159,8 @@ func (h *Handler) progress(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-func (h *Handler) lines(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) lines(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -186,7 +168,7 @@ func (h *Handler) lines(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ls, err := h.svc.Lines(c.UserContext(), st, id, c.QueryInt("offset"), c.QueryInt("limit", 100))
+	ls, err := a.registries.Lines(c.UserContext(), st, id, c.QueryInt("offset"), c.QueryInt("limit", 100))
 	if err != nil {
 		return err
 	}
@@ -196,8 +178,8 @@ func (h *Handler) lines(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"lines": ls})
 }
 
-func (h *Handler) confirm(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) confirm(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -205,15 +187,15 @@ func (h *Handler) confirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.Confirm(c.UserContext(), st, id)
+	u, err := a.registries.Confirm(c.UserContext(), st, id)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(u)
 }
 
-func (h *Handler) invitations(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) invitations(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -221,7 +203,7 @@ func (h *Handler) invitations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	invs, err := h.svc.Invitations(c.UserContext(), st, id)
+	invs, err := a.registries.Invitations(c.UserContext(), st, id)
 	if err != nil {
 		return err
 	}
@@ -231,8 +213,8 @@ func (h *Handler) invitations(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"invitations": invs})
 }
 
-func (h *Handler) resend(c *fiber.Ctx) error {
-	st, err := h.caller(c)
+func (a *API) resend(c *fiber.Ctx) error {
+	st, err := a.registryCaller(c)
 	if err != nil {
 		return err
 	}
@@ -246,7 +228,7 @@ func (h *Handler) resend(c *fiber.Ctx) error {
 			return errBadField("participant_ids")
 		}
 	}
-	n, err := h.svc.ResendWith(c.UserContext(), st, id, b)
+	n, err := a.registries.ResendWith(c.UserContext(), st, id, b)
 	if err != nil {
 		return err
 	}

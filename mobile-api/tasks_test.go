@@ -1,4 +1,4 @@
-package taskapi_test
+package mobileapi_test
 
 import (
 	"bytes"
@@ -22,26 +22,28 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/adminapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/task/taskapi"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
 var errUnauth = apperr.New(apperr.Unauthorized, "unauthorized", "Требуется вход.")
 
 // Test authentication: "X-Participant: id:client:role", "X-Staff: id:client:role".
-func participantAuth(c *fiber.Ctx) (int64, int64, string, error) {
+func participantAuth(c *fiber.Ctx) (auth.Participant, error) {
 	var id, client int64
 	var role string
 	if _, err := fmt.Sscanf(strings.ReplaceAll(c.Get("X-Participant"), ":", " "), "%d %d %s", &id, &client, &role); err != nil {
-		return 0, 0, "", errUnauth
+		return auth.Participant{}, errUnauth
 	}
-	return id, client, role, nil
+	return auth.Participant{ID: id, ClientID: client, Role: role}, nil
 }
 
 func staffAuth(c *fiber.Ctx) (access.Staff, error) {
@@ -53,7 +55,7 @@ func staffAuth(c *fiber.Ctx) (access.Staff, error) {
 	return access.Staff{UserID: id, ClientID: client, Role: access.Role(role)}, nil
 }
 
-type fixture struct {
+type taskFixture struct {
 	app                  *fiber.App
 	clientA, clientB     int64
 	programA             int64
@@ -62,7 +64,7 @@ type fixture struct {
 	shopA                int64
 }
 
-func setup(t *testing.T) *fixture {
+func setupTasks(t *testing.T) *taskFixture {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
@@ -70,7 +72,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{}
+	f := &taskFixture{}
 	var pA, pB int64
 	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		for i, code := range []string{"acme", "other"} {
@@ -109,11 +111,17 @@ func setup(t *testing.T) *fixture {
 	f.modA = fmt.Sprintf("2:%d:moderator", f.clientA)
 	f.modB = fmt.Sprintf("3:%d:moderator", f.clientB)
 	f.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	taskapi.New(taskdb.New(db, photos), participantAuth, staffAuth).Register(f.app)
+	store := taskdb.New(db, photos)
+	mobileapi.RegisterFeatures(f.app, mobileapi.Deps{Tasks: store}, participantAuth)
+	admin, err := adminapi.New(adminapi.Deps{Tasks: store, Staff: staffAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.Register(f.app)
 	return f
 }
 
-type req struct {
+type taskReq struct {
 	method, path string
 	participant  string
 	staff        string
@@ -121,7 +129,7 @@ type req struct {
 	contentType  string
 }
 
-func (f *fixture) do(t *testing.T, r req) (int, map[string]any) {
+func (f *taskFixture) do(t *testing.T, r taskReq) (int, map[string]any) {
 	t.Helper()
 	hr := httptest.NewRequest(r.method, r.path, r.body)
 	if r.contentType != "" {
@@ -189,7 +197,7 @@ func multipartReport(t *testing.T, photos [][]byte, fields map[string]string) (i
 
 func TestHTTPFlowAndBadInput(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setupTasks(t)
 	now := time.Now()
 	create := map[string]any{
 		"program_id": f.programA, "title": "Выкладка", "reward_kopecks": 25000,
@@ -198,18 +206,18 @@ func TestHTTPFlowAndBadInput(t *testing.T) {
 			"checklist": []map[string]any{{"key": "facings", "question": "Сколько фейсингов?", "kind": "number", "required": true, "min": 0}}},
 		"geofence_meters": 500,
 	}
-	status, body := f.do(t, req{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: jsonBody(create)})
+	status, body := f.do(t, taskReq{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: jsonBody(create)})
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	taskID := int64(body["id"].(float64))
 	tp := "/v1/tasks/" + strconv.FormatInt(taskID, 10)
 
-	status, body = f.do(t, req{method: "GET", path: "/v1/tasks", participant: f.partA})
+	status, body = f.do(t, taskReq{method: "GET", path: "/v1/tasks", participant: f.partA})
 	if items, _ := body["items"].([]any); status != 200 || len(items) != 1 {
 		t.Fatalf("available: %d %v", status, body)
 	}
-	status, body = f.do(t, req{method: "POST", path: tp + "/take", participant: f.partA})
+	status, body = f.do(t, taskReq{method: "POST", path: tp + "/take", participant: f.partA})
 	if status != http.StatusCreated || body["status"] != "taken" {
 		t.Fatalf("take: %d %v", status, body)
 	}
@@ -231,79 +239,79 @@ func TestHTTPFlowAndBadInput(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		r          func() req
+		r          func() taskReq
 		wantStatus int
 		wantCode   string
 	}{
-		{"no participant", func() req { return req{method: "GET", path: "/v1/tasks"} }, 401, "unauthorized"},
-		{"no staff", func() req { return req{method: "GET", path: "/admin/v1/tasks/submissions"} }, 401, "unauthorized"},
-		{"task id not a number", func() req { return req{method: "GET", path: "/v1/tasks/abc", participant: f.partA} }, 404, "task_not_found"},
-		{"negative task id", func() req { return req{method: "POST", path: "/v1/tasks/-1/take", participant: f.partA} }, 404, "task_not_found"},
-		{"take: broken JSON", func() req {
-			return req{method: "POST", path: tp + "/take", participant: f.partA, body: strings.NewReader(`{"shop_id":`)}
+		{"no participant", func() taskReq { return taskReq{method: "GET", path: "/v1/tasks"} }, 401, "unauthorized"},
+		{"no staff", func() taskReq { return taskReq{method: "GET", path: "/admin/v1/tasks/submissions"} }, 401, "unauthorized"},
+		{"task id not a number", func() taskReq { return taskReq{method: "GET", path: "/v1/tasks/abc", participant: f.partA} }, 404, "task_not_found"},
+		{"negative task id", func() taskReq { return taskReq{method: "POST", path: "/v1/tasks/-1/take", participant: f.partA} }, 404, "task_not_found"},
+		{"take: broken JSON", func() taskReq {
+			return taskReq{method: "POST", path: tp + "/take", participant: f.partA, body: strings.NewReader(`{"shop_id":`)}
 		}, 422, "task_bad_json"},
-		{"take: wrong type", func() req {
-			return req{method: "POST", path: tp + "/take", participant: f.partA, body: strings.NewReader(`{"shop_id":"x"}`)}
+		{"take: wrong type", func() taskReq {
+			return taskReq{method: "POST", path: tp + "/take", participant: f.partA, body: strings.NewReader(`{"shop_id":"x"}`)}
 		}, 422, "task_bad_json"},
-		{"take: another client's task", func() req { return req{method: "POST", path: tp + "/take", participant: f.partB} }, 404, "task_not_found"},
-		{"report: not multipart", func() req {
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: strings.NewReader(`{}`)}
+		{"take: another client's task", func() taskReq { return taskReq{method: "POST", path: tp + "/take", participant: f.partB} }, 404, "task_not_found"},
+		{"report: not multipart", func() taskReq {
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: strings.NewReader(`{}`)}
 		}, 422, "task_bad_form"},
-		{"report: not a photo", func() req {
+		{"report: not a photo", func() taskReq {
 			b, ct := multipartReport(t, [][]byte{[]byte("hello")}, good)
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
 		}, 422, "task_bad_photo"},
-		{"report: no photos", func() req {
+		{"report: no photos", func() taskReq {
 			b, ct := multipartReport(t, nil, good)
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
 		}, 422, "task_too_few_photos"},
-		{"report: bad answers", func() req {
+		{"report: bad answers", func() taskReq {
 			b, ct := multipartReport(t, [][]byte{photo(t, 1)}, with("answers", `{"facings": "много"}`))
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
 		}, 422, "task_bad_answers"},
-		{"report: bad latitude", func() req {
+		{"report: bad latitude", func() taskReq {
 			b, ct := multipartReport(t, [][]byte{photo(t, 1)}, with("lat", "NaN"))
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
 		}, 422, "task_bad_location"},
-		{"report: bad capture time", func() req {
+		{"report: bad capture time", func() taskReq {
 			b, ct := multipartReport(t, [][]byte{photo(t, 1)}, with("captured_at", "вчера"))
-			return req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct}
 		}, 422, "task_bad_capture_time"},
-		{"report: someone else's", func() req {
+		{"report: someone else's", func() taskReq {
 			b, ct := multipartReport(t, [][]byte{photo(t, 1)}, good)
-			return req{method: "POST", path: subPath + "/report", participant: f.partB, body: b, contentType: ct}
+			return taskReq{method: "POST", path: subPath + "/report", participant: f.partB, body: b, contentType: ct}
 		}, 404, "task_submission_not_found"},
-		{"admin: create with unknown field", func() req {
-			return req{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: strings.NewReader(`{"titel":"x"}`)}
+		{"admin: create with unknown field", func() taskReq {
+			return taskReq{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: strings.NewReader(`{"titel":"x"}`)}
 		}, 422, "task_bad_json"},
-		{"admin: create without title", func() req {
-			return req{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: jsonBody(map[string]any{"program_id": f.programA, "reward_kopecks": 1})}
+		{"admin: create without title", func() taskReq {
+			return taskReq{method: "POST", path: "/admin/v1/tasks", staff: f.managerA, body: jsonBody(map[string]any{"program_id": f.programA, "reward_kopecks": 1})}
 		}, 422, "task_invalid"},
-		{"admin: moderator cannot create", func() req {
-			return req{method: "POST", path: "/admin/v1/tasks", staff: f.modA, body: jsonBody(create)}
+		{"admin: moderator cannot create", func() taskReq {
+			return taskReq{method: "POST", path: "/admin/v1/tasks", staff: f.modA, body: jsonBody(create)}
 		}, 403, "forbidden"},
-		{"admin: other client's queue", func() req {
-			return req{method: "GET", path: "/admin/v1/tasks/submissions?client_id=" + strconv.FormatInt(f.clientA, 10), staff: f.modB}
+		{"admin: other client's queue", func() taskReq {
+			return taskReq{method: "GET", path: "/admin/v1/tasks/submissions?client_id=" + strconv.FormatInt(f.clientA, 10), staff: f.modB}
 		}, 403, "forbidden"},
-		{"admin: other client's task", func() req {
-			return req{method: "GET", path: "/admin/v1/tasks/" + strconv.FormatInt(taskID, 10), staff: f.modB}
+		{"admin: other client's task", func() taskReq {
+			return taskReq{method: "GET", path: "/admin/v1/tasks/" + strconv.FormatInt(taskID, 10), staff: f.modB}
 		}, 404, "task_not_found"},
-		{"admin: other client's report", func() req {
-			return req{method: "POST", path: adminSub + "/approve", staff: f.modB}
+		{"admin: other client's report", func() taskReq {
+			return taskReq{method: "POST", path: adminSub + "/approve", staff: f.modB}
 		}, 404, "task_submission_not_found"},
-		{"admin: bad status filter", func() req {
-			return req{method: "GET", path: "/admin/v1/tasks/submissions?status=lost", staff: f.modA}
+		{"admin: bad status filter", func() taskReq {
+			return taskReq{method: "GET", path: "/admin/v1/tasks/submissions?status=lost", staff: f.modA}
 		}, 422, "task_bad_param"},
-		{"admin: unknown action", func() req { return req{method: "POST", path: adminSub + "/delete", staff: f.modA} }, 404, "not_found"},
-		{"admin: approve before the report", func() req { return req{method: "POST", path: adminSub + "/approve", staff: f.modA} }, 409, "task_submission_bad_status"},
-		{"admin: reject with an unknown reason", func() req {
-			return req{method: "POST", path: adminSub + "/reject", staff: f.modA, body: jsonBody(map[string]string{"reason_code": "meh"})}
+		{"admin: unknown action", func() taskReq { return taskReq{method: "POST", path: adminSub + "/delete", staff: f.modA} }, 404, "not_found"},
+		{"admin: approve before the report", func() taskReq { return taskReq{method: "POST", path: adminSub + "/approve", staff: f.modA} }, 409, "task_submission_bad_status"},
+		{"admin: reject with an unknown reason", func() taskReq {
+			return taskReq{method: "POST", path: adminSub + "/reject", staff: f.modA, body: jsonBody(map[string]string{"reason_code": "meh"})}
 		}, 422, "task_bad_reason"},
-		{"admin: operator without client", func() req {
-			return req{method: "GET", path: "/admin/v1/tasks", staff: "9:0:operator"}
+		{"admin: operator without client", func() taskReq {
+			return taskReq{method: "GET", path: "/admin/v1/tasks", staff: "9:0:operator"}
 		}, 422, "task_client_required"},
-		{"admin: photo index out of range", func() req {
-			return req{method: "GET", path: adminSub + "/photos/99", staff: f.modA}
+		{"admin: photo index out of range", func() taskReq {
+			return taskReq{method: "GET", path: adminSub + "/photos/99", staff: f.modA}
 		}, 404, "task_submission_not_found"},
 	}
 	for _, tc := range tests {
@@ -318,32 +326,32 @@ func TestHTTPFlowAndBadInput(t *testing.T) {
 
 	// The good report, approval and points.
 	b, ct := multipartReport(t, [][]byte{photo(t, 2)}, good)
-	status, body = f.do(t, req{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct})
+	status, body = f.do(t, taskReq{method: "POST", path: subPath + "/report", participant: f.partA, body: b, contentType: ct})
 	if status != 200 || body["status"] != "submitted" {
 		t.Fatalf("report: %d %v", status, body)
 	}
 	if _, ok := body["flags"]; ok {
 		t.Error("participant sees integrity flags")
 	}
-	status, body = f.do(t, req{method: "GET", path: "/admin/v1/tasks/submissions", staff: f.modA})
+	status, body = f.do(t, taskReq{method: "GET", path: "/admin/v1/tasks/submissions", staff: f.modA})
 	if items, _ := body["items"].([]any); status != 200 || len(items) != 1 {
 		t.Fatalf("queue: %d %v", status, body)
 	}
-	status, _ = f.do(t, req{method: "GET", path: adminSub + "/photos/0", staff: f.modA})
+	status, _ = f.do(t, taskReq{method: "GET", path: adminSub + "/photos/0", staff: f.modA})
 	if status != 200 {
 		t.Errorf("photo: %d", status)
 	}
 	for i := 0; i < 2; i++ {
-		status, body = f.do(t, req{method: "POST", path: adminSub + "/approve", staff: f.modA})
+		status, body = f.do(t, taskReq{method: "POST", path: adminSub + "/approve", staff: f.modA})
 		if status != 200 || body["status"] != "approved" {
 			t.Fatalf("approve #%d: %d %v", i+1, status, body)
 		}
 	}
-	status, body = f.do(t, req{method: "GET", path: "/v1/tasks/submissions", participant: f.partA})
+	status, body = f.do(t, taskReq{method: "GET", path: "/v1/tasks/submissions", participant: f.partA})
 	if status != 200 || body["total_kopecks"] != float64(25000) {
 		t.Fatalf("my submissions: %d %v", status, body)
 	}
-	status, body = f.do(t, req{method: "GET", path: "/v1/tasks/submissions?status=nope", participant: f.partA})
+	status, body = f.do(t, taskReq{method: "GET", path: "/v1/tasks/submissions?status=nope", participant: f.partA})
 	if status != 422 || body["code"] != "task_bad_param" {
 		t.Errorf("bad status filter: %d %v", status, body)
 	}

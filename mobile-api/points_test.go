@@ -1,4 +1,4 @@
-package pointsapi_test
+package mobileapi_test
 
 import (
 	"context"
@@ -15,12 +15,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/points/pointsapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
 func TestBalanceAndLedger(t *testing.T) {
@@ -57,14 +58,14 @@ func TestBalanceAndLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	pointsapi.Mount(app, ledgerdb.New(db), func(c *fiber.Ctx) (int64, error) {
+	mobileapi.RegisterFeatures(app, mobileapi.Deps{Ledger: ledgerdb.New(db)}, func(c *fiber.Ctx) (auth.Participant, error) {
 		switch c.Get("X-Test-Participant") {
 		case "alice":
-			return alice, nil
+			return auth.Participant{ID: alice}, nil
 		case "bob":
-			return bob, nil
+			return auth.Participant{ID: bob}, nil
 		}
-		return 0, apperr.New(apperr.Unauthorized, "unauthorized", "Нужно войти.")
+		return auth.Participant{}, apperr.New(apperr.Unauthorized, "unauthorized", "Нужно войти.")
 	})
 	for _, tc := range []struct {
 		name, who, path string
@@ -105,7 +106,10 @@ func TestBalanceAndLedger(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var page pointsapi.LedgerResponse
+		var page struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"next_cursor"`
+		}
 		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +126,7 @@ func TestBalanceAndLedger(t *testing.T) {
 func TestRubles(t *testing.T) {
 	t.Parallel()
 	for k, want := range map[int64]string{0: "0.00", 5: "0.05", 12345: "123.45", -250: "-2.50", 100: "1.00"} {
-		if got := pointsapi.Rubles(k); got != want {
+		if got := mobileapi.Rubles(k); got != want {
 			t.Errorf("Rubles(%d) = %q, want %q", k, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package inboxapi_test
+package mobileapi_test
 
 import (
 	"context"
@@ -15,15 +15,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify/inboxapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
-type fixture struct {
+type inboxFixture struct {
 	app     *fiber.App
-	h       *inboxapi.Handlers
+	store   *notifydb.Store
 	p1, p2  int64
 	p1Items []int64 // oldest first
 	p2Item  int64
@@ -32,7 +33,7 @@ type fixture struct {
 // setup: two clients, a participant in each; five inbox items for p1, one
 // for p2. The participant is taken from X-Participant (the real auth
 // middleware's job), none means 401.
-func setup(t *testing.T) fixture {
+func setupInbox(t *testing.T) inboxFixture {
 	t.Helper()
 	ctx := context.Background()
 	pool, _ := pgtest.New(t)
@@ -44,7 +45,7 @@ func setup(t *testing.T) fixture {
 		}
 		return id
 	}
-	var f fixture
+	var f inboxFixture
 	for i, code := range []string{"acme", "globex"} {
 		cid := q(`INSERT INTO clients (code, name) VALUES ($1, $1) RETURNING id`, code)
 		pid := q(`INSERT INTO participants (client_id, phone, role) VALUES ($1, $2, 'seller') RETURNING id`, cid, fmt.Sprintf("+7999200000%d", i))
@@ -71,18 +72,18 @@ func setup(t *testing.T) fixture {
 		}
 	}
 	f.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	f.h = inboxapi.New(notifydb.New(pool), func(c *fiber.Ctx) (int64, error) {
+	f.store = notifydb.New(pool)
+	mobileapi.RegisterFeatures(f.app, mobileapi.Deps{Notifications: f.store}, func(c *fiber.Ctx) (auth.Participant, error) {
 		id, err := strconv.ParseInt(c.Get("X-Participant"), 10, 64)
 		if err != nil {
-			return 0, apperr.New(apperr.Unauthorized, "unauthorized", "Нужно войти.")
+			return auth.Participant{}, apperr.New(apperr.Unauthorized, "unauthorized", "Нужно войти.")
 		}
-		return id, nil
+		return auth.Participant{ID: id}, nil
 	})
-	f.h.Register(f.app.Group("/v1"))
 	return f
 }
 
-func (f fixture) do(t *testing.T, method, path string, who int64, body string) (int, map[string]any) {
+func (f inboxFixture) do(t *testing.T, method, path string, who int64, body string) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -112,7 +113,7 @@ func (f fixture) do(t *testing.T, method, path string, who int64, body string) (
 
 func TestInboxPaginationAndReading(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setupInbox(t)
 	ctx := context.Background()
 
 	var seen []float64
@@ -156,24 +157,24 @@ func TestInboxPaginationAndReading(t *testing.T) {
 			t.Fatalf("read: %d %v", st, body)
 		}
 	}
-	if n, _ := f.h.UnreadCount(ctx, f.p1); n != 4 {
+	if n, _ := f.store.UnreadCount(ctx, f.p1); n != 4 {
 		t.Errorf("unread after one read = %d, want 4", n)
 	}
 	if st, body := f.do(t, http.MethodPost, "/v1/notifications/read-all", f.p1, ""); st != 200 || body["marked"].(float64) != 4 {
 		t.Errorf("read-all: %d %v", st, body)
 	}
-	if n, _ := f.h.UnreadCount(ctx, f.p1); n != 0 {
+	if n, _ := f.store.UnreadCount(ctx, f.p1); n != 0 {
 		t.Errorf("unread after read-all = %d", n)
 	}
 	// p2's inbox was not touched.
-	if n, _ := f.h.UnreadCount(ctx, f.p2); n != 1 {
+	if n, _ := f.store.UnreadCount(ctx, f.p2); n != 1 {
 		t.Errorf("p2 unread = %d, want 1", n)
 	}
 }
 
 func TestInboxErrorsAndIsolation(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setupInbox(t)
 	tests := []struct {
 		name, method, path string
 		who                int64
@@ -210,7 +211,7 @@ func TestInboxErrorsAndIsolation(t *testing.T) {
 
 func TestPreferencesRoundTrip(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setupInbox(t)
 	st, body := f.do(t, http.MethodGet, "/v1/notifications/preferences", f.p1, "")
 	if st != 200 || body["timezone"] != "Europe/Moscow" {
 		t.Fatalf("defaults: %d %v", st, body)
