@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
@@ -43,6 +44,9 @@ type deps struct {
 	// publishes every receipt change to the notifier and the rollups in
 	// the change's transaction.
 	receipts *receiptdb.Store
+	// ledger is the ledger store, whose releases of pending points tell
+	// their participants (the notifier) in the release's transaction.
+	ledger *ledgerdb.Store
 	// points turns verified receipts into points (matching, rules, ledger).
 	points *points.Service
 }
@@ -104,6 +108,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		redisOpt: aopt,
 		metrics:  reg,
 		receipts: receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{}),
+		ledger:   ledgerdb.New(db, notifydb.Notifier{}),
 		points:   points.New(points.WithLogger(log)),
 	}, nil
 }
