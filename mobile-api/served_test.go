@@ -69,7 +69,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	}
 	store := taskdb.New(db, photos, taskdb.WithLogger(log))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
-		PhotoDir: photoDir, Receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook)),
+		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})
 	if err != nil {
 		t.Fatal(err)

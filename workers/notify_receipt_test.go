@@ -27,7 +27,7 @@ func TestFailureAfterAcceptNotifiesTheSeller(t *testing.T) {
 	e := newEnv(t)
 	// The worker's store as `loyaltyjam worker` wires it: events write
 	// notification intents in their transaction.
-	e.store = receiptdb.New(e.pool, receiptdb.WithEventHook(notifydb.ReceiptHook))
+	e.store = receiptdb.New(e.pool, notifydb.Notifier{})
 	photos := dirPhotos(t.TempDir())
 	_, h := e.service(t, svcOptions{photos: photos, qr: qrscan.New(qrscan.Options{})})
 	ctx := context.Background()

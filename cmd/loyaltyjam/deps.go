@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
@@ -40,9 +41,13 @@ type deps struct {
 	redisOpt asynq.RedisConnOpt
 	// metrics is the process's Prometheus registry, served at /metrics.
 	metrics *prometheus.Registry
-	// receipts is the receipt store with every event hook installed
-	// (notifications, rollups), shared by API and workers.
+	// receipts is the receipt store, shared by API and workers, that
+	// publishes every receipt change to the notifier and the rollups in
+	// the change's transaction.
 	receipts *receiptdb.Store
+	// ledger is the ledger store, whose releases of pending points tell
+	// their participants (the notifier) in the release's transaction.
+	ledger *ledgerdb.Store
 	// points turns verified receipts into points (matching, rules, ledger).
 	points *points.Service
 }
@@ -103,7 +108,8 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		queue:    asynq.NewClientFromRedisClient(rdb),
 		redisOpt: aopt,
 		metrics:  reg,
-		receipts: receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook)),
+		receipts: receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{}),
+		ledger:   ledgerdb.New(db, notifydb.Notifier{}),
 		points:   points.New(pointsdb.New(db), points.WithLogger(log)),
 	}, nil
 }

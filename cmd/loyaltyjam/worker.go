@@ -14,7 +14,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
@@ -154,7 +153,6 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	workers.RegisterNotify(mux, buildDispatcher(d, snd))
 	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
 		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
-	ledger := ledgerdb.New(d.db)
 	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
 	registries := d.registryStore()
 	// An unconfigured channel must reach the processor as a nil interface,
@@ -190,7 +188,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 			}
 		})
 		every(ctx, time.Hour, func(ctx context.Context) {
-			n, total, err := ledger.ReleaseDue(ctx, time.Now())
+			n, total, err := d.ledger.ReleaseDue(ctx, time.Now())
 			if err != nil {
 				d.log.ErrorContext(ctx, "release pending points failed", "err", err)
 			} else if n > 0 {

@@ -475,7 +475,7 @@ func TestApproveThroughPointsService(t *testing.T) {
 	t.Parallel()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
-	store := receiptdb.New(db, receiptdb.WithEventHook(notifydb.ReceiptHook), receiptdb.WithEventHook(reportdb.Hook))
+	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))

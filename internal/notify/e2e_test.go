@@ -83,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	pool, _ := pgtest.New(t)
 	e := &env{pool: pool, store: notifydb.New(pool),
-		receipts: receiptdb.New(pool, receiptdb.WithEventHook(notifydb.ReceiptHook)),
+		receipts: receiptdb.New(pool, notifydb.Notifier{}),
 		// Noon in Moscow: outside the default quiet hours.
 		clock: &clock{t: at(0, 12, 0)}}
 

@@ -19,7 +19,7 @@ func TestReturnNetsRollups(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, "immediate", 1_000_000, testRules())
-	e.receipts = receiptdb.New(e.db, receiptdb.WithEventHook(reportdb.Hook))
+	e.receipts = receiptdb.New(e.db, reportdb.Rollups{})
 	figures := func() (units, sum, points, lines, shopReceipts int64) {
 		t.Helper()
 		must(t, e.db.QueryRow(ctx, `SELECT COALESCE(SUM(units_milli), 0)::bigint, COALESCE(SUM(sum_kopecks), 0)::bigint,

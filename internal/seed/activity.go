@@ -89,7 +89,7 @@ func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskd
 	if err != nil {
 		return err
 	}
-	a.store = receiptdb.New(db, receiptdb.WithEventHook(reportdb.Hook))
+	a.store = receiptdb.New(db, reportdb.Rollups{})
 	a.svc, err = verify.New(verify.Deps{Store: a.store, Fetcher: fetcher, Scheduler: noFollowUps{},
 		Processor: points.New(pointsdb.New(db), points.WithClock(clock), points.WithLogger(quiet)), Logger: quiet},
 		verify.Config{Now: clock, CallTimeout: 10 * time.Second})

@@ -9,6 +9,7 @@
 // the schema as the last line of defence.
 //
 // ReleasePending (run hourly through ReleaseDue by the worker) posts each
-// participant's release and its "points_released" notification intent
-// (internal/postgres/notifydb) in one transaction.
+// participant's release in its own transaction and publishes it there as a
+// ledger.Released to the store's subscribers (the notifier, wired in
+// cmd/loyaltyjam), so the release and what they write commit together.
 package ledgerdb

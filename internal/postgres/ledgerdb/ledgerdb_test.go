@@ -16,6 +16,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 )
 
@@ -265,7 +266,7 @@ func TestReleasePendingAndHistory(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, 1, "period_close", 100_000)
 	p := f.participants[0]
-	s := ledgerdb.New(f.db)
+	s := ledgerdb.New(f.db, notifydb.Notifier{})
 	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
 	for i, c := range []struct {
 		on     string

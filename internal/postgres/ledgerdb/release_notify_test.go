@@ -15,6 +15,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 )
 
 type releaseIntent struct {
@@ -72,7 +73,7 @@ func TestReleaseWritesOneIntentPerParticipantAndProgram(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := setup(t, 3, "period_close", 100_000)
-	s := ledgerdb.New(f.db)
+	s := ledgerdb.New(f.db, notifydb.Notifier{})
 	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
 	// A second program of the same client; participant 0 sells in both.
 	var p2 int64

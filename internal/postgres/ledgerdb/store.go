@@ -13,16 +13,21 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 )
 
 // Store reads the ledger and runs its jobs on a pool.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db       *pgxpool.Pool
+	releases []ledger.ReleaseSubscriber[pgx.Tx]
+}
 
-// New returns a Store on db.
-func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
+// New returns a Store on db that publishes every release it posts
+// (ledger.Released) to releases, in order, inside the release's
+// transaction.
+func New(db *pgxpool.Pool, releases ...ledger.ReleaseSubscriber[pgx.Tx]) *Store {
+	return &Store{db: db, releases: releases}
+}
 
 // ErrBadCursor: the history cursor is not one History returned.
 var ErrBadCursor = apperr.New(apperr.Invalid, "bad_cursor", "Некорректный курсор страницы.")
@@ -189,12 +194,11 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 // per participant it releases what accrued before periodEnd minus what was
 // released already, so running it again releases nothing new, and a late
 // receipt of a closed period is released by the next run. Each participant
-// is released in its own transaction, which also writes the participant's
-// "points_released" notification intent (notifydb.Enqueue) with the
-// release's idempotency key as its dedup key: one intent per release
-// transaction, none when a run releases nothing new, and none if the
-// release rolls back. It returns how many participants got points and the
-// total released.
+// is released in its own transaction, which also publishes the release
+// (ledger.Released, keyed by the release's idempotency key) to the store's
+// subscribers: nothing when a run releases nothing new, nothing that
+// outlives a rolled-back release. It returns how many participants got
+// points and the total released.
 func (s *Store) ReleasePending(ctx context.Context, programID int64, periodEnd time.Time) (int, int64, error) {
 	end := periodEnd.Format("2006-01-02")
 	type due struct{ clientID, participantID, accrued, released, balance int64 }
@@ -218,12 +222,6 @@ func (s *Store) ReleasePending(ctx context.Context, programID int64, periodEnd t
 	if err != nil {
 		return 0, 0, err
 	}
-	var programName string
-	if len(dues) > 0 {
-		if err := s.db.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, programID).Scan(&programName); err != nil {
-			return 0, 0, fmt.Errorf("release pending: program %d: %w", programID, err)
-		}
-	}
 	var n int
 	var total int64
 	for _, d := range dues {
@@ -244,13 +242,12 @@ func (s *Store) ReleasePending(ctx context.Context, programID int64, periodEnd t
 			if _, err := Post(ctx, tx, t); err != nil {
 				return err
 			}
-			// Tell the participant in the release's transaction: the
-			// outbox delivers it once the points are available.
-			_, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: d.participantID,
-				Type: notify.PointsReleased, DedupKey: t.IdempotencyKey,
-				Data: notify.Data{ProgramName: programName, PointsKopecks: amount}})
-			if err != nil {
-				return fmt.Errorf("notify: %w", err)
+			rel := ledger.Released{ClientID: d.clientID, ProgramID: programID, ParticipantID: d.participantID,
+				AmountKopecks: amount, Key: t.IdempotencyKey}
+			for _, sub := range s.releases {
+				if err := sub.PointsReleased(ctx, tx, rel); err != nil {
+					return fmt.Errorf("release subscriber: %w", err)
+				}
 			}
 			return nil
 		})

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
@@ -61,19 +62,29 @@ var receiptEvent = map[receipt.Status]notify.EventType{
 	receipt.Duplicate:  notify.ReceiptRejected,
 }
 
-// ReceiptHook is a receiptdb.EventHook: for every stored event that moves a
+// Notifier turns domain events into notification intents, written by
+// Enqueue in the event's own transaction: the participant is told if and
+// only if the event commits, and once (each intent's dedup key names its
+// event). The composition root hands it to the stores that publish the
+// events (cmd/loyaltyjam/deps.go).
+type Notifier struct{}
+
+var (
+	_ receipt.Subscriber[pgx.Tx]       = Notifier{}
+	_ ledger.ReleaseSubscriber[pgx.Tx] = Notifier{}
+)
+
+// ReceiptChanged writes an intent for every event of c that moves the
 // receipt into credited, no_eligible_items, rejected, unreadable, duplicate
-// or needs_review
-// (including moderators' decisions from needs_review) it writes an intent
-// in the same transaction. The dedup key is
-// "receipt:<id>:<status>:<n>", n counting how often the receipt reached
-// that status, so a retried transaction writes nothing new while a second
-// real visit (needs_review again after a re-check) is still told.
-//
-// Wire it with receiptdb.New(pool, receiptdb.WithEventHook(notifydb.ReceiptHook)).
-func ReceiptHook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.Event) error {
+// or needs_review (including moderators' decisions from needs_review). The
+// dedup key is "receipt:<id>:<status>:<n>", n counting how often the
+// receipt reached that status, so a retried transaction writes nothing new
+// while a second real visit (needs_review again after a re-check) is still
+// told.
+func (Notifier) ReceiptChanged(ctx context.Context, tx pgx.Tx, c receipt.Changed) error {
+	r := &c.Receipt
 	var programName string
-	for _, e := range events {
+	for _, e := range c.Events {
 		typ, ok := receiptEvent[e.To]
 		if !ok || e.From == e.To || r.ParticipantID == 0 {
 			continue
@@ -129,4 +140,18 @@ func programNameOf(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) (string, 
 		return "", fmt.Errorf("program name: %w", err)
 	}
 	return name, nil
+}
+
+// PointsReleased writes the participant's "points_released" intent with
+// the release's key as its dedup key: one per release transaction, none if
+// the release rolls back. The outbox delivers it once the points are
+// available.
+func (Notifier) PointsReleased(ctx context.Context, tx pgx.Tx, r ledger.Released) error {
+	var programName string
+	if err := tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, r.ProgramID).Scan(&programName); err != nil {
+		return fmt.Errorf("program %d name: %w", r.ProgramID, err)
+	}
+	_, _, err := Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.PointsReleased,
+		DedupKey: r.Key, Data: notify.Data{ProgramName: programName, PointsKopecks: r.AmountKopecks}})
+	return err
 }

@@ -20,28 +20,15 @@ import (
 
 // Store is the PostgreSQL receipt store.
 type Store struct {
-	db    *pgxpool.Pool
-	hooks []EventHook
+	db   *pgxpool.Pool
+	subs []receipt.Subscriber[pgx.Tx]
 }
 
-// EventHook is called inside the transaction that stores new events of a
-// receipt, after they are written: whatever it writes through tx (e.g. a
-// notification intent in the outbox) commits with them or not at all.
-type EventHook func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.Event) error
-
-// Option configures a Store.
-type Option func(*Store)
-
-// WithEventHook adds h to the hooks run when events are stored.
-func WithEventHook(h EventHook) Option { return func(s *Store) { s.hooks = append(s.hooks, h) } }
-
-// New returns a Store on db.
-func New(db *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{db: db}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+// New returns a Store on db that publishes every stored change
+// (receipt.Changed) to subs, in order, inside the transaction that stores
+// it: whatever they write commits with the receipt or not at all.
+func New(db *pgxpool.Pool, subs ...receipt.Subscriber[pgx.Tx]) *Store {
+	return &Store{db: db, subs: subs}
 }
 
 // Errors of Create.
@@ -334,15 +321,20 @@ func (s *Store) Update(ctx context.Context, id string, fn func(ctx context.Conte
 	})
 }
 
-// storeEvents writes r's pending events and runs the hooks on them.
+// storeEvents writes r's pending events and publishes them, with r as
+// stored, to the subscribers.
 func (s *Store) storeEvents(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {
 	evs := r.TakePending()
+	if len(evs) == 0 {
+		return nil
+	}
 	if err := insertEvents(ctx, tx, r.ID, evs); err != nil {
 		return err
 	}
-	for _, h := range s.hooks {
-		if err := h(ctx, tx, r, evs); err != nil {
-			return fmt.Errorf("receipt event hook: %w", err)
+	c := receipt.Changed{Receipt: *r, Events: evs}
+	for _, sub := range s.subs {
+		if err := sub.ReceiptChanged(ctx, tx, c); err != nil {
+			return fmt.Errorf("receipt subscriber: %w", err)
 		}
 	}
 	return nil

@@ -73,19 +73,25 @@ func TestClaimOnceUnderConcurrency(t *testing.T) {
 	}
 }
 
+// statusRecorder is a receipt.Subscriber that records the status every
+// published event moved to.
+type statusRecorder struct{ statuses []receipt.Status }
+
+func (s *statusRecorder) ReceiptChanged(_ context.Context, _ pgx.Tx, c receipt.Changed) error {
+	for _, e := range c.Events {
+		s.statuses = append(s.statuses, e.To)
+	}
+	return nil
+}
+
 func TestIdempotencyKeyAndUpdate(t *testing.T) {
 	t.Parallel()
 	pool, _ := pgtest.New(t)
 	ctx := context.Background()
 	pool.Exec(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Acme')`)
 	pool.Exec(ctx, `INSERT INTO participants (client_id, phone, role) VALUES (1, '+79990000001', 'seller')`)
-	var hooked []receipt.Status
-	store := receiptdb.New(pool, receiptdb.WithEventHook(func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, evs []receipt.Event) error {
-		for _, e := range evs {
-			hooked = append(hooked, e.To)
-		}
-		return nil
-	}))
+	var sub statusRecorder
+	store := receiptdb.New(pool, &sub)
 	r1 := newReceipt(1, 1, "key-1")
 	if created, err := store.Create(ctx, r1); err != nil || !created {
 		t.Fatalf("first: %v %v", created, err)
@@ -132,9 +138,9 @@ func TestIdempotencyKeyAndUpdate(t *testing.T) {
 	}); err == nil {
 		t.Fatal("queued → credited allowed")
 	}
-	// The hook saw every stored event and nothing of the failed update.
-	if len(hooked) != 2 || hooked[0] != receipt.Decoded || hooked[1] != receipt.Queued {
-		t.Fatalf("hook saw %v", hooked)
+	// The subscriber saw every stored event and nothing of the failed update.
+	if hooked := sub.statuses; len(hooked) != 2 || hooked[0] != receipt.Decoded || hooked[1] != receipt.Queued {
+		t.Fatalf("subscriber saw %v", hooked)
 	}
 	page, err := store.List(ctx, 1, "", "", 1)
 	if err != nil || len(page.Receipts) != 1 {

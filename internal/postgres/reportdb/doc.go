@@ -1,9 +1,10 @@
 // Package reportdb is the PostgreSQL side of the client dashboard:
 //
-//   - rollups (rollup.go): Hook is a receiptdb.EventHook that keeps daily and
-//     monthly aggregates in step with the receipt pipeline inside the same
-//     transaction, and Rebuild recomputes them from raw rows (bulk loads,
-//     repair, and the test that the hook and the raw rows agree);
+//   - rollups (rollup.go): Rollups, a receipt.Subscriber, keeps daily and
+//     monthly aggregates in step with the receipt pipeline inside the
+//     transaction of each receipt change, and Rebuild recomputes them from
+//     raw rows (bulk loads, repair, and the test that the subscriber and
+//     the raw rows agree);
 //   - reports (reports.go): overview, sales, receipts, participants and
 //     budget queries, read from the rollups so each page reads a few
 //     thousand rows whatever the number of receipts;

@@ -124,15 +124,18 @@ func dateOf(t time.Time) time.Time {
 
 func monthOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
 
-// Hook keeps the rollups in step with receipts. Register it on the receipt
-// store: receiptdb.New(pool, receiptdb.WithEventHook(reportdb.Hook)). It runs
-// inside the transaction that stores a receipt's new events, subtracts what
-// the receipt contributed before and adds what it contributes now, so the
-// rollups commit with the receipt or not at all.
-func Hook(ctx context.Context, tx pgx.Tx, r *receipt.Receipt, events []receipt.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
+// Rollups keeps the rollups in step with receipts: the composition root
+// subscribes it to the receipt store (cmd/loyaltyjam/deps.go).
+type Rollups struct{}
+
+var _ receipt.Subscriber[pgx.Tx] = Rollups{}
+
+// ReceiptChanged runs inside the transaction that stores the change,
+// subtracts what the receipt contributed before and adds what it
+// contributes now, so the rollups commit with the receipt or not at all,
+// and a retried transaction counts the receipt once.
+func (Rollups) ReceiptChanged(ctx context.Context, tx pgx.Tx, c receipt.Changed) error {
+	r := &c.Receipt
 	old, found, err := takeState(ctx, tx, r.ID)
 	if err != nil {
 		return err
@@ -280,7 +283,7 @@ const (
 )
 
 // Rebuild recomputes every rollup from the receipts and their items, with
-// the same definitions as Hook. It locks the rollup tables while it runs.
+// the same definitions as Rollups. It locks the rollup tables while it runs.
 // Use it after a bulk load (seed --scale) or to repair.
 func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 	tx, err := db.Begin(ctx)

@@ -56,7 +56,7 @@ func Load(tb testing.TB, db *pgxpool.Pool, now time.Time) Data {
 	if err := seed.Demo(ctx, db, now.AddDate(0, -2, 0)); err != nil {
 		tb.Fatalf("seed demo: %v", err)
 	}
-	d := Data{Now: now, Receipts: receiptdb.New(db, receiptdb.WithEventHook(reportdb.Hook))}
+	d := Data{Now: now, Receipts: receiptdb.New(db, reportdb.Rollups{})}
 	d.Vetluga = tenant(tb, db, "vetluga", "manager@vetluga.demo", "moderator@vetluga.demo")
 	d.Krasnodol = tenant(tb, db, "krasnodol", "manager@krasnodol.demo", "")
 	for _, t := range []*Tenant{&d.Vetluga, &d.Krasnodol} {
