@@ -364,7 +364,9 @@ func (m *Matcher) Match(line, gtin string) Result {
 // matchName matches a line by its words, in steps: a line that is no sale,
 // the brands on it (or our article code without one), what its other
 // tokens say, the candidates that survive the article codes, the one
-// candidate that fits, and the bare numbers it must not contradict.
+// candidate that fits, and the bare numbers it must not contradict. The
+// token loop stays here: the slices it fills live in this frame, off the
+// heap (BenchmarkMatchReceipt counts the allocations, docs/matching.md).
 func (m *Matcher) matchName(toks []token) Result {
 	if len(toks) == 0 {
 		return none(ReasonEmpty)
@@ -375,42 +377,75 @@ func (m *Matcher) matchName(toks []token) Result {
 		return none(ReasonNotAnItem)
 	}
 	brandTok := make([]bool, len(toks))
-	cands := m.brandCandidates(toks, brandTok)
+	cands := newBitset(len(m.skus))
+	m.brandCandidates(cands, toks, brandTok)
 	brandOnLine := !cands.empty()
 	if !brandOnLine {
 		if reason := brandlessReason(toks); reason != "" {
 			return none(reason)
 		}
 	}
-	lp, reason := m.readLine(toks, brandTok)
-	if reason != "" {
-		return none(reason)
+	var (
+		wp       wordParts
+		codes    []token
+		sizes    []size
+		bare     []int64 // numbers without a unit that look like sizes the till left bare, in thousandths of g/ml/mm
+		articles []int
+	)
+	for ti, t := range toks {
+		if brandTok[ti] {
+			continue
+		}
+		switch t.kind {
+		case tokWord:
+			if !m.addWord(&wp, t.text, t.dotted) {
+				return none(ReasonExcludedOffer)
+			}
+		case tokNum:
+			// (a number before the name is the shop's code, not a size)
+			if b, ok := bareSize(t.text); ok && ti > 0 {
+				bare = append(bare, b)
+			}
+		case tokCode:
+			if t.article {
+				if i, ok := m.byArticle[t.text]; ok {
+					articles = append(articles, i)
+				} else if m.artFams[t.family] {
+					return none(ReasonCodeNotOurs)
+				}
+			}
+			codes = append(codes, t)
+		case tokSize:
+			if t.size.dim != dimCount {
+				sizes = append(sizes, t.size)
+			}
+		}
 	}
-	cands, reason = m.narrowByArticles(cands, lp.articles)
-	if reason != "" {
+	if reason := m.narrowByArticles(cands, articles); reason != "" {
 		return none(reason)
 	}
 	var art bitset
-	if len(lp.articles) > 0 {
-		art = m.articleSet(lp.articles)
+	if len(articles) > 0 {
+		art = newBitset(len(m.skus))
+		art.setAll(articles)
 	}
-	lc := lineCtx{words: lp.words, unknown: lp.unknown, codes: lp.codes, sizes: lp.sizes,
-		brand: brandOnLine, articles: art, crossRef: lp.crossRef}
+	lc := lineCtx{words: wp.words, unknown: wp.unknown, codes: codes, sizes: sizes,
+		brand: brandOnLine, articles: art, crossRef: wp.crossRef}
 	found, reason := m.pickCandidate(cands, &lc)
 	if found < 0 {
 		return none(reason)
 	}
-	if !m.skus[found].fitsBareSizes(lp.bare) {
+	if !m.skus[found].fitsBareSizes(bare) {
 		return none(ReasonSizeMismatch)
 	}
 	return Result{SKUID: m.skus[found].id, How: HowName}
 }
 
-// brandCandidates returns the SKUs of every brand on the line and marks the
-// tokens that spell a brand in brandTok.
-func (m *Matcher) brandCandidates(toks []token, brandTok []bool) bitset {
-	cands := newBitset(len(m.skus))
-	forms := wordForms(toks)
+// brandCandidates adds the SKUs of every brand on the line to cands and
+// marks the tokens that spell a brand in brandTok.
+func (m *Matcher) brandCandidates(cands bitset, toks []token, brandTok []bool) {
+	forms := make([][]rune, len(toks)) // filled here, not returned: it stays off the heap
+	wordForms(forms, toks)
 	for bi := range m.brands {
 		if m.findBrand(bi, toks, forms, brandTok) {
 			for _, i := range m.brands[bi].skus {
@@ -418,13 +453,11 @@ func (m *Matcher) brandCandidates(toks []token, brandTok []bool) bitset {
 			}
 		}
 	}
-	return cands
 }
 
-// wordForms returns each word's runes, or its Cyrillic transliteration if
-// it is Latin (nil for tokens that are not words).
-func wordForms(toks []token) [][]rune {
-	forms := make([][]rune, len(toks))
+// wordForms sets forms[i] to the runes of word toks[i], or to its Cyrillic
+// transliteration if it is Latin (nil for tokens that are not words).
+func wordForms(forms [][]rune, toks []token) {
 	for ti, t := range toks {
 		if t.kind != tokWord {
 			continue
@@ -437,7 +470,6 @@ func wordForms(toks []token) [][]rune {
 		}
 		forms[ti] = []rune(t.text)
 	}
-	return forms
 }
 
 // brandlessReason decides a line without any of our brands: most lines of a
@@ -460,57 +492,16 @@ func brandlessReason(toks []token) string {
 	}
 }
 
-// lineParts is what readLine files from the tokens that are not a brand.
-type lineParts struct {
+// wordParts is what addWord files from the words of a line.
+type wordParts struct {
 	words    []lineWord
 	unknown  []lineWord // content words the catalog does not know
-	codes    []token
-	sizes    []size
-	bare     []int64 // numbers without a unit that look like sizes the till left bare, in thousandths of g/ml/mm
-	articles []int
-	crossRef bool
-}
-
-// readLine files every token of the line that is not part of a brand. It
-// returns a reason when a token alone decides that the line is none of ours
-// (an excluded offer, another maker's article code).
-func (m *Matcher) readLine(toks []token, brandTok []bool) (lineParts, string) {
-	var lp lineParts
-	for ti, t := range toks {
-		if brandTok[ti] {
-			continue
-		}
-		switch t.kind {
-		case tokWord:
-			if !m.addWord(&lp, t.text, t.dotted) {
-				return lp, ReasonExcludedOffer
-			}
-		case tokNum:
-			// (a number before the name is the shop's code, not a size)
-			if b, ok := bareSize(t.text); ok && ti > 0 {
-				lp.bare = append(lp.bare, b)
-			}
-		case tokCode:
-			if t.article {
-				if i, ok := m.byArticle[t.text]; ok {
-					lp.articles = append(lp.articles, i)
-				} else if m.artFams[t.family] {
-					return lp, ReasonCodeNotOurs
-				}
-			}
-			lp.codes = append(lp.codes, t)
-		case tokSize:
-			if t.size.dim != dimCount {
-				lp.sizes = append(lp.sizes, t.size)
-			}
-		}
-	}
-	return lp, ""
+	crossRef bool       // "аналог", "замена": a foreign part cross-referenced to ours
 }
 
 // addWord files one word (or one part of a slash abbreviation) of the line;
 // it reports false when the word makes the line an excluded offer.
-func (m *Matcher) addWord(lp *lineParts, text string, dotted bool) bool {
+func (m *Matcher) addWord(lp *wordParts, text string, dotted bool) bool {
 	if noiseWords[text] || packagingWords[text] {
 		return true
 	}
@@ -552,7 +543,7 @@ func (m *Matcher) addWord(lp *lineParts, text string, dotted bool) bool {
 
 // addSlashWord files w, an unknown word with a slash (before/after); it
 // reports false when a part makes the line an excluded offer.
-func (m *Matcher) addSlashWord(lp *lineParts, w lineWord, before, after string) bool {
+func (m *Matcher) addSlashWord(lp *wordParts, w lineWord, before, after string) bool {
 	if before == "б" {
 		// б/ is "без": б/карк is бескаркасная; б/сах ("без
 		// сахара") names no catalog word, so it is an unknown
@@ -577,37 +568,36 @@ func (m *Matcher) addSlashWord(lp *lineParts, w lineWord, before, after string) 
 	return true
 }
 
-// articleSet returns the SKUs of articles as a bitset.
-func (m *Matcher) articleSet(articles []int) bitset {
-	art := newBitset(len(m.skus))
-	for _, i := range articles {
-		art.set(i)
+// setAll sets every index of is.
+func (b bitset) setAll(is []int) {
+	for _, i := range is {
+		b.set(i)
 	}
-	return art
 }
 
 // narrowByArticles keeps, of the brand's candidates, those whose article
 // code is on the line (all of them when the line names none); a brandless
-// line that names our article code gets its SKUs as candidates. It returns
-// a reason when no candidate is left.
-func (m *Matcher) narrowByArticles(cands bitset, articles []int) (bitset, string) {
+// line that names our article code gets its SKUs as candidates. It narrows
+// cands in place and returns a reason when no candidate is left.
+func (m *Matcher) narrowByArticles(cands bitset, articles []int) string {
 	if len(articles) > 0 {
-		art := m.articleSet(articles)
+		art := newBitset(len(m.skus))
+		art.setAll(articles)
 		if cands.empty() {
-			cands = art // a brandless line that names our article code
+			copy(cands, art) // a brandless line that names our article code
 		} else {
 			for k := range cands {
 				cands[k] &= art[k]
 			}
 			if cands.empty() {
-				return cands, ReasonCodeNotOurs
+				return ReasonCodeNotOurs
 			}
 		}
 	}
 	if cands.empty() {
-		return cands, ReasonNoBrand
+		return ReasonNoBrand
 	}
-	return cands, ""
+	return ""
 }
 
 // pickCandidate returns the one candidate that fits the line, or -1 and
