@@ -281,27 +281,30 @@ type capLimit struct {
 	limit, before int64
 }
 
+// numCaps is the number of caps a receipt is paid under.
+const numCaps = 6
+
 // capper pays amounts under every cap at once: each payable amount is cut
 // to the smallest allowance left, in the order paid (lines, then the
-// bonus), and the cut is booked on the cap that bit.
+// bonus), and the cut is booked on the cap that bit. Fixed-size arrays:
+// Evaluate keeps it in its frame, off the heap.
 type capper struct {
-	caps  []capLimit
-	allow []int64 // allowance left per cap; -1: no limit
-	cut   []int64 // kopecks cut per cap
+	caps  [numCaps]capLimit
+	allow [numCaps]int64 // allowance left per cap; -1: no limit
+	cut   [numCaps]int64 // kopecks cut per cap
 }
 
-func newCapper(in Input) *capper {
+func newCapper(in Input) capper {
 	c := in.Rules.Caps
-	caps := []capLimit{
+	cp := capper{caps: [numCaps]capLimit{
 		{CapPerReceipt, c.PerReceipt, 0},
 		{CapParticipantDay, c.ParticipantDay, in.Earned.ParticipantDay},
 		{CapParticipantWeek, c.ParticipantWeek, in.Earned.ParticipantWeek},
 		{CapParticipantPeriod, c.ParticipantPeriod, in.Earned.ParticipantPeriod},
 		{CapShopDay, c.ShopDay, in.Earned.ShopDay},
 		{CapBudget, max(in.BudgetKopecks, 0), 0},
-	}
-	cp := &capper{caps: caps, allow: make([]int64, len(caps)), cut: make([]int64, len(caps))}
-	for i, l := range caps {
+	}}
+	for i, l := range cp.caps {
 		cp.allow[i] = -1 // no limit
 		if l.limit > 0 || l.name == CapBudget {
 			cp.allow[i] = max(l.limit-l.before, 0)
