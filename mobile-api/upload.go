@@ -51,88 +51,133 @@ func parseUpload(contentType string, body []byte, maxPhoto int64) (upload, error
 	if err != nil {
 		return upload{}, errMediaType
 	}
-	vals := map[string]string{}
-	var u upload
+	var (
+		u    upload
+		vals map[string]string
+	)
 	switch mt {
 	case "multipart/form-data":
-		boundary := params["boundary"]
-		if boundary == "" {
-			return upload{}, errMultipart
-		}
-		mr := multipart.NewReader(bytes.NewReader(body), boundary)
-		for n := 0; ; n++ {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return upload{}, errMultipart
-			}
-			if n >= maxParts {
-				return upload{}, errManyParts
-			}
-			name := part.FormName()
-			if name == "photo" {
-				if u.Photo != nil {
-					return upload{}, intake.ErrSeveralInputs
-				}
-				b, err := io.ReadAll(io.LimitReader(part, maxPhoto+1))
-				if err != nil {
-					return upload{}, errMultipart
-				}
-				if int64(len(b)) > maxPhoto {
-					return upload{}, intake.ErrPhotoTooLarge
-				}
-				if b == nil {
-					b = []byte{}
-				}
-				u.Photo = b
-				continue
-			}
-			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				return upload{}, errMultipart
-			}
-			if len(b) > maxFieldBytes {
-				return upload{}, fieldErr(errFieldLong, name)
-			}
-			if _, seen := vals[name]; !seen {
-				vals[name] = string(b)
-			}
-		}
+		vals, u.Photo, err = readMultipart(body, params["boundary"], maxPhoto)
 	case "application/x-www-form-urlencoded":
-		q, err := url.ParseQuery(string(body))
-		if err != nil {
-			return upload{}, errForm
-		}
-		for k, v := range q {
-			if len(v) > 0 {
-				if len(v[0]) > maxFieldBytes {
-					return upload{}, fieldErr(errFieldLong, k)
-				}
-				vals[k] = v[0]
-			}
-		}
+		vals, err = readForm(body)
 	case "application/json":
-		var m map[string]json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
-			return upload{}, errBadJSON
-		}
-		for k, raw := range m {
-			s, err := jsonScalar(raw)
-			if err != nil {
-				return upload{}, fieldErr(errFieldValue, k)
-			}
-			if len(s) > maxFieldBytes {
-				return upload{}, fieldErr(errFieldLong, k)
-			}
-			vals[k] = s
-		}
+		vals, err = readJSONFields(body)
 	default:
 		return upload{}, errMediaType
 	}
+	if err != nil {
+		return upload{}, err
+	}
+	if err := u.setFields(vals); err != nil {
+		return upload{}, err
+	}
+	return u, nil
+}
+
+// readMultipart reads a multipart body: the photo part (nil if none) and
+// the first value of every other field.
+func readMultipart(body []byte, boundary string, maxPhoto int64) (map[string]string, []byte, error) {
+	if boundary == "" {
+		return nil, nil, errMultipart
+	}
+	vals := map[string]string{}
+	var photo []byte
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, errMultipart
+		}
+		if n >= maxParts {
+			return nil, nil, errManyParts
+		}
+		name := part.FormName()
+		if name == "photo" {
+			if photo != nil {
+				return nil, nil, intake.ErrSeveralInputs
+			}
+			if photo, err = readPhotoPart(part, maxPhoto); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return nil, nil, errMultipart
+		}
+		if len(b) > maxFieldBytes {
+			return nil, nil, fieldErr(errFieldLong, name)
+		}
+		if _, seen := vals[name]; !seen {
+			vals[name] = string(b)
+		}
+	}
+	return vals, photo, nil
+}
+
+// readPhotoPart reads a photo part of at most maxPhoto bytes; an empty part
+// is an empty, non-nil photo.
+func readPhotoPart(part io.Reader, maxPhoto int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(part, maxPhoto+1))
+	if err != nil {
+		return nil, errMultipart
+	}
+	if int64(len(b)) > maxPhoto {
+		return nil, intake.ErrPhotoTooLarge
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// readForm reads an application/x-www-form-urlencoded body: the first value
+// of every field.
+func readForm(body []byte) (map[string]string, error) {
+	q, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errForm
+	}
+	vals := map[string]string{}
+	for k, v := range q {
+		if len(v) > 0 {
+			if len(v[0]) > maxFieldBytes {
+				return nil, fieldErr(errFieldLong, k)
+			}
+			vals[k] = v[0]
+		}
+	}
+	return vals, nil
+}
+
+// readJSONFields reads a JSON object of scalar fields as text.
+func readJSONFields(body []byte) (map[string]string, error) {
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, errBadJSON
+	}
+	vals := map[string]string{}
+	for k, raw := range m {
+		s, err := jsonScalar(raw)
+		if err != nil {
+			return nil, fieldErr(errFieldValue, k)
+		}
+		if len(s) > maxFieldBytes {
+			return nil, fieldErr(errFieldLong, k)
+		}
+		vals[k] = s
+	}
+	return vals, nil
+}
+
+// setFields fills u from the text fields of the request: the QR text, the
+// manual fiscal fields, the shop and the location.
+func (u *upload) setFields(vals map[string]string) error {
 	u.QR = strings.TrimSpace(vals["qr"])
 	var f fiscal.Fields
 	manual := false
@@ -147,7 +192,7 @@ func parseUpload(contentType string, body []byte, maxPhoto int64) (upload, error
 	if v := strings.TrimSpace(vals["shop_id"]); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return upload{}, intake.ErrShop
+			return intake.ErrShop
 		}
 		u.ShopID = &id
 	}
@@ -155,12 +200,12 @@ func parseUpload(contentType string, body []byte, maxPhoto int64) (upload, error
 		if v := strings.TrimSpace(vals[k]); v != "" {
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return upload{}, intake.ErrGeo
+				return intake.ErrGeo
 			}
 			*dst = &x
 		}
 	}
-	return u, nil
+	return nil
 }
 
 // jsonScalar accepts a JSON string, number or null as text.

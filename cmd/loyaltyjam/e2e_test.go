@@ -15,12 +15,16 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/config"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
@@ -212,8 +216,29 @@ func TestProductEndToEnd(t *testing.T) {
 		Unread int `json:"unread_count"`
 	}
 	call("GET", api+"/v1/notifications", tokens.AccessToken, nil, &inbox)
-	// A second relay round must not send it again: give the relay (every 2 s) time for one.
-	time.Sleep(5 * time.Second)
+	// A second relay round must not send it again. Wait until the intent is
+	// closed (the delivery task records it after the push), then run a relay
+	// round that would re-enqueue even an intent enqueued a moment ago: it
+	// must find nothing, so no later round can push again either.
+	for {
+		var open int
+		if err := d.db.QueryRow(ctx, `SELECT count(*) FROM notification_intents
+			WHERE delivered_at IS NULL AND failed_at IS NULL`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d notification intents still open after 2 minutes", open)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	relay := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
+		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithResendAfter(0), notify.WithOutboxLogger(quiet))
+	if n, err := relay.Relay(ctx); err != nil || n != 0 {
+		t.Errorf("a relay round after delivery enqueued %d intents (%v), want 0", n, err)
+	}
 	var again []json.RawMessage
 	call("GET", sims.fcm+"/_sim/messages?token="+url.QueryEscape(device), "", nil, &again)
 	if len(pushes) != 1 || len(again) != 1 {

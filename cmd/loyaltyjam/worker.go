@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -93,7 +94,7 @@ func serveWorker(ctx context.Context, d *deps) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		periodic(ctx)
+		runJobs(ctx, periodic)
 	}()
 	<-ctx.Done()
 	d.log.Info("worker shutting down")
@@ -102,9 +103,9 @@ func serveWorker(ctx context.Context, d *deps) error {
 	return nil
 }
 
-// buildWorkers registers every task handler on mux and returns the loop of
-// periodic jobs (sweepers, releases), which runs until its context ends.
-func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(context.Context), error) {
+// buildWorkers registers every task handler on mux and returns the periodic
+// jobs (sweepers, relay, releases); each runs until its context ends.
+func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(context.Context), error) {
 	pm, err := metrics.NewPipeline(d.metrics)
 	if err != nil {
 		return nil, err
@@ -168,34 +169,55 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) (func(conte
 	workers.RegisterRegistry(mux, registry.NewProcessor(registries, regSMS, regMail,
 		registry.ProcessorConfig{AppLink: d.cfg.AppLink, Logger: d.log}))
 	enqueueRegistry := queue.RegistryEnqueuer(d.queue)
-	return func(ctx context.Context) {
-		go h.Periodic(ctx)
-		go outbox.RunRelay(ctx, 2*time.Second)
-		go every(ctx, 5*time.Minute, func(ctx context.Context) {
-			if _, err := tasks.ExpireOverdue(ctx, 500); err != nil {
-				d.log.ErrorContext(ctx, "expire overdue tasks failed", "err", err)
-			}
-		})
-		go every(ctx, 5*time.Minute, func(ctx context.Context) {
-			ids, err := registries.Stuck(ctx, 10*time.Minute)
-			if err != nil {
-				d.log.ErrorContext(ctx, "find stuck registries failed", "err", err)
-			}
-			for _, id := range ids {
-				if err := enqueueRegistry(ctx, id, fmt.Sprintf("sweep-%d", time.Now().Unix())); err != nil {
-					d.log.ErrorContext(ctx, "re-enqueue registry failed", "upload_id", id, "err", err)
+	return []func(context.Context){
+		h.Periodic,
+		func(ctx context.Context) { outbox.RunRelay(ctx, 2*time.Second) },
+		func(ctx context.Context) {
+			every(ctx, 5*time.Minute, func(ctx context.Context) {
+				if _, err := tasks.ExpireOverdue(ctx, 500); err != nil {
+					d.log.ErrorContext(ctx, "expire overdue tasks failed", "err", err)
 				}
-			}
-		})
-		every(ctx, time.Hour, func(ctx context.Context) {
-			n, total, err := d.ledger.ReleaseDue(ctx, time.Now())
-			if err != nil {
-				d.log.ErrorContext(ctx, "release pending points failed", "err", err)
-			} else if n > 0 {
-				d.log.InfoContext(ctx, "pending points released", "transactions", n, "kopecks", total)
-			}
-		})
+			})
+		},
+		func(ctx context.Context) {
+			every(ctx, 5*time.Minute, func(ctx context.Context) {
+				ids, err := registries.Stuck(ctx, 10*time.Minute)
+				if err != nil {
+					d.log.ErrorContext(ctx, "find stuck registries failed", "err", err)
+				}
+				for _, id := range ids {
+					if err := enqueueRegistry(ctx, id, fmt.Sprintf("sweep-%d", time.Now().Unix())); err != nil {
+						d.log.ErrorContext(ctx, "re-enqueue registry failed", "upload_id", id, "err", err)
+					}
+				}
+			})
+		},
+		func(ctx context.Context) {
+			every(ctx, time.Hour, func(ctx context.Context) {
+				n, total, err := d.ledger.ReleaseDue(ctx, time.Now())
+				if err != nil {
+					d.log.ErrorContext(ctx, "release pending points failed", "err", err)
+				} else if n > 0 {
+					d.log.InfoContext(ctx, "pending points released", "transactions", n, "kopecks", total)
+				}
+			})
+		},
 	}, nil
+}
+
+// runJobs runs every job in its own goroutine and returns only when all of
+// them have returned, so shutdown closes the pools after the last periodic
+// query, never under one.
+func runJobs(ctx context.Context, jobs []func(context.Context)) {
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job(ctx)
+		}()
+	}
+	wg.Wait()
 }
 
 // every runs fn now and then every interval until ctx ends.

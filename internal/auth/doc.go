@@ -1,6 +1,6 @@
 // Package auth signs participants in to the mobile app.
 //
-// Two ways in (design §1): a one-time code sent by SMS to the phone, or a
+// Two ways in (docs/architecture.md §1): a one-time code sent by SMS to the phone, or a
 // login (or phone) with a password the client handed out in its registry.
 // Both end in a Tokens pair: a short-lived JWT access token (HS256; claims
 // participant id, client id, role) and an opaque refresh token that rotates

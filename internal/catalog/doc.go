@@ -8,7 +8,7 @@
 // column and reason.
 //
 // The Matcher maps one printed receipt line (and, for marked goods, the GTIN
-// from the marking code) to at most one SKU, in the order of design §4: GTIN,
+// from the marking code) to at most one SKU, in the order of docs/architecture.md §4: GTIN,
 // then an exact learned alias, then the normalised name. Name matching is built
 // from the catalog itself — the words, variant codes (G12+, 5W-40, DOT-4, 67%)
 // and pack sizes that tell SKUs of one brand apart — plus a small lexicon of

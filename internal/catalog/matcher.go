@@ -361,6 +361,12 @@ func (m *Matcher) Match(line, gtin string) Result {
 	return m.matchName(toks)
 }
 
+// matchName matches a line by its words, in steps: a line that is no sale,
+// the brands on it (or our article code without one), what its other
+// tokens say, the candidates that survive the article codes, the one
+// candidate that fits, and the bare numbers it must not contradict. The
+// token loop stays here: the slices it fills live in this frame, off the
+// heap (BenchmarkMatchReceipt counts the allocations, docs/matching.md).
 func (m *Matcher) matchName(toks []token) Result {
 	if len(toks) == 0 {
 		return none(ReasonEmpty)
@@ -371,125 +377,28 @@ func (m *Matcher) matchName(toks []token) Result {
 		return none(ReasonNotAnItem)
 	}
 	brandTok := make([]bool, len(toks))
-	n := len(m.skus)
-	cands := newBitset(n)
-	// each word's runes, or its Cyrillic transliteration if it is Latin
-	forms := make([][]rune, len(toks))
-	for ti, t := range toks {
-		if t.kind != tokWord {
-			continue
-		}
-		if t.text != "" && t.text[0] < utf8.RuneSelf {
-			if tl := translit(t.text); tl != "" {
-				forms[ti] = []rune(tl)
-				continue
-			}
-		}
-		forms[ti] = []rune(t.text)
-	}
-	for bi := range m.brands {
-		if m.findBrand(bi, toks, forms, brandTok) {
-			for _, i := range m.brands[bi].skus {
-				cands.set(i)
-			}
-		}
-	}
+	cands := newBitset(len(m.skus))
+	m.brandCandidates(cands, toks, brandTok)
 	brandOnLine := !cands.empty()
 	if !brandOnLine {
-		// Most lines of a receipt are not ours: without a brand only one of
-		// our article codes can make a match, so skip the word lookups.
-		article, negative := false, false
-		for _, t := range toks {
-			article = article || (t.kind == tokCode && t.article)
-			negative = negative || (t.kind == tokWord && negativeWords[t.text])
-		}
-		switch {
-		case article:
-		case negative:
-			return none(ReasonExcludedOffer)
-		default:
-			return none(ReasonNoBrand)
+		if reason := brandlessReason(toks); reason != "" {
+			return none(reason)
 		}
 	}
 	var (
-		words    []lineWord
-		unknown  []lineWord // content words the catalog does not know
+		wp       wordParts
 		codes    []token
 		sizes    []size
 		bare     []int64 // numbers without a unit that look like sizes the till left bare, in thousandths of g/ml/mm
 		articles []int
-		crossRef bool
 	)
-	// addWord files one word (or one part of a slash abbreviation) of the
-	// line; it reports false when the word makes the line an excluded offer.
-	var addWord func(text string, dotted bool) bool
-	addWord = func(text string, dotted bool) bool {
-		if noiseWords[text] || packagingWords[text] {
-			return true
-		}
-		if negativeWords[text] {
-			return false
-		}
-		if exp, ok := receiptSynonyms[text]; ok {
-			for _, w := range exp {
-				words = append(words, m.lookupWord(w, false))
-			}
-			return true
-		}
-		w := m.lookupWord(text, dotted)
-		w.pack = packagingStems.has(w)
-		if w.known {
-			words = append(words, w)
-			return true
-		}
-		if exp := synonymByStem(w); exp != nil {
-			for _, e := range exp {
-				words = append(words, m.lookupWord(e, false))
-			}
-			return true
-		}
-		if w.pack || neutralStems.has(w) {
-			return true
-		}
-		if crossRefStems.has(w) {
-			crossRef = true
-		}
-		if before, after, ok := strings.Cut(text, "/"); ok {
-			if before == "б" {
-				// б/ is "без": б/карк is бескаркасная; б/сах ("без
-				// сахара") names no catalog word, so it is an unknown
-				// variant, never the сахарная of its second part
-				for _, pre := range []string{"бес", "без"} {
-					if bw := m.lookupWord(pre+after, true); bw.known {
-						words = append(words, bw)
-						return true
-					}
-				}
-				unknown = append(unknown, w)
-				return true
-			}
-			// an unknown slash abbreviation is read part by part: д/детей
-			// is "для детей", д/ручн "для ручной"; one- and two-letter
-			// parts (prepositions, пл/уп) say nothing
-			for _, part := range []string{before, after} {
-				if utf8.RuneCountInString(part) >= 3 && !strings.ContainsRune(part, '/') && !addWord(part, false) {
-					return false
-				}
-			}
-			return true
-		}
-		if w.runes >= 3 {
-			unknown = append(unknown, w)
-		}
-		return true
-	}
 	for ti, t := range toks {
 		if brandTok[ti] {
 			continue
 		}
 		switch t.kind {
 		case tokWord:
-			if !addWord(t.text, t.dotted) {
+			if !m.addWord(&wp, t.text, t.dotted) {
 				return none(ReasonExcludedOffer)
 			}
 		case tokNum:
@@ -512,51 +421,204 @@ func (m *Matcher) matchName(toks []token) Result {
 			}
 		}
 	}
+	if reason := m.narrowByArticles(cands, articles); reason != "" {
+		return none(reason)
+	}
+	var art bitset
 	if len(articles) > 0 {
-		art := newBitset(n)
-		for _, i := range articles {
-			art.set(i)
+		art = newBitset(len(m.skus))
+		art.setAll(articles)
+	}
+	lc := lineCtx{words: wp.words, unknown: wp.unknown, codes: codes, sizes: sizes,
+		brand: brandOnLine, articles: art, crossRef: wp.crossRef}
+	found, reason := m.pickCandidate(cands, &lc)
+	if found < 0 {
+		return none(reason)
+	}
+	if !m.skus[found].fitsBareSizes(bare) {
+		return none(ReasonSizeMismatch)
+	}
+	return Result{SKUID: m.skus[found].id, How: HowName}
+}
+
+// brandCandidates adds the SKUs of every brand on the line to cands and
+// marks the tokens that spell a brand in brandTok.
+func (m *Matcher) brandCandidates(cands bitset, toks []token, brandTok []bool) {
+	forms := make([][]rune, len(toks)) // filled here, not returned: it stays off the heap
+	wordForms(forms, toks)
+	for bi := range m.brands {
+		if m.findBrand(bi, toks, forms, brandTok) {
+			for _, i := range m.brands[bi].skus {
+				cands.set(i)
+			}
 		}
+	}
+}
+
+// wordForms sets forms[i] to the runes of word toks[i], or to its Cyrillic
+// transliteration if it is Latin (nil for tokens that are not words).
+func wordForms(forms [][]rune, toks []token) {
+	for ti, t := range toks {
+		if t.kind != tokWord {
+			continue
+		}
+		if t.text != "" && t.text[0] < utf8.RuneSelf {
+			if tl := translit(t.text); tl != "" {
+				forms[ti] = []rune(tl)
+				continue
+			}
+		}
+		forms[ti] = []rune(t.text)
+	}
+}
+
+// brandlessReason decides a line without any of our brands: most lines of a
+// receipt are not ours, so without a brand only one of our article codes
+// can make a match and the word lookups are skipped. It returns "" when the
+// line carries an article code and must be read on.
+func brandlessReason(toks []token) string {
+	article, negative := false, false
+	for _, t := range toks {
+		article = article || (t.kind == tokCode && t.article)
+		negative = negative || (t.kind == tokWord && negativeWords[t.text])
+	}
+	switch {
+	case article:
+		return ""
+	case negative:
+		return ReasonExcludedOffer
+	default:
+		return ReasonNoBrand
+	}
+}
+
+// wordParts is what addWord files from the words of a line.
+type wordParts struct {
+	words    []lineWord
+	unknown  []lineWord // content words the catalog does not know
+	crossRef bool       // "аналог", "замена": a foreign part cross-referenced to ours
+}
+
+// addWord files one word (or one part of a slash abbreviation) of the line;
+// it reports false when the word makes the line an excluded offer.
+func (m *Matcher) addWord(lp *wordParts, text string, dotted bool) bool {
+	if noiseWords[text] || packagingWords[text] {
+		return true
+	}
+	if negativeWords[text] {
+		return false
+	}
+	if exp, ok := receiptSynonyms[text]; ok {
+		for _, w := range exp {
+			lp.words = append(lp.words, m.lookupWord(w, false))
+		}
+		return true
+	}
+	w := m.lookupWord(text, dotted)
+	w.pack = packagingStems.has(w)
+	if w.known {
+		lp.words = append(lp.words, w)
+		return true
+	}
+	if exp := synonymByStem(w); exp != nil {
+		for _, e := range exp {
+			lp.words = append(lp.words, m.lookupWord(e, false))
+		}
+		return true
+	}
+	if w.pack || neutralStems.has(w) {
+		return true
+	}
+	if crossRefStems.has(w) {
+		lp.crossRef = true
+	}
+	if before, after, ok := strings.Cut(text, "/"); ok {
+		return m.addSlashWord(lp, w, before, after)
+	}
+	if w.runes >= 3 {
+		lp.unknown = append(lp.unknown, w)
+	}
+	return true
+}
+
+// addSlashWord files w, an unknown word with a slash (before/after); it
+// reports false when a part makes the line an excluded offer.
+func (m *Matcher) addSlashWord(lp *wordParts, w lineWord, before, after string) bool {
+	if before == "б" {
+		// б/ is "без": б/карк is бескаркасная; б/сах ("без
+		// сахара") names no catalog word, so it is an unknown
+		// variant, never the сахарная of its second part
+		for _, pre := range []string{"бес", "без"} {
+			if bw := m.lookupWord(pre+after, true); bw.known {
+				lp.words = append(lp.words, bw)
+				return true
+			}
+		}
+		lp.unknown = append(lp.unknown, w)
+		return true
+	}
+	// an unknown slash abbreviation is read part by part: д/детей
+	// is "для детей", д/ручн "для ручной"; one- and two-letter
+	// parts (prepositions, пл/уп) say nothing
+	for _, part := range []string{before, after} {
+		if utf8.RuneCountInString(part) >= 3 && !strings.ContainsRune(part, '/') && !m.addWord(lp, part, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// setAll sets every index of is.
+func (b bitset) setAll(is []int) {
+	for _, i := range is {
+		b.set(i)
+	}
+}
+
+// narrowByArticles keeps, of the brand's candidates, those whose article
+// code is on the line (all of them when the line names none); a brandless
+// line that names our article code gets its SKUs as candidates. It narrows
+// cands in place and returns a reason when no candidate is left.
+func (m *Matcher) narrowByArticles(cands bitset, articles []int) string {
+	if len(articles) > 0 {
+		art := newBitset(len(m.skus))
+		art.setAll(articles)
 		if cands.empty() {
-			cands = art // a brandless line that names our article code
+			copy(cands, art) // a brandless line that names our article code
 		} else {
 			for k := range cands {
 				cands[k] &= art[k]
 			}
 			if cands.empty() {
-				return none(ReasonCodeNotOurs)
+				return ReasonCodeNotOurs
 			}
 		}
 	}
 	if cands.empty() {
-		return none(ReasonNoBrand)
+		return ReasonNoBrand
 	}
-	var art bitset
-	if len(articles) > 0 {
-		art = newBitset(n)
-		for _, i := range articles {
-			art.set(i)
-		}
-	}
-	lc := lineCtx{words: words, unknown: unknown, codes: codes, sizes: sizes,
-		brand: brandOnLine, articles: art, crossRef: crossRef}
+	return ""
+}
 
+// pickCandidate returns the one candidate that fits the line, or -1 and
+// the reason of the closest miss (ReasonAmbiguous when two fit).
+func (m *Matcher) pickCandidate(cands bitset, lc *lineCtx) (int, string) {
 	matchedVocab := newBitset(len(m.vocab))
-	for _, w := range words {
+	for _, w := range lc.words {
 		for _, id := range w.vids {
 			matchedVocab.set(id)
 		}
 	}
 	found, bestEvidence := -1, -1
 	reason := ReasonNoCandidate
-	for i := 0; i < n; i++ {
+	for i := 0; i < len(m.skus); i++ {
 		if !cands.has(i) {
 			continue
 		}
-		ok, why, evidence := m.fits(i, &lc, matchedVocab)
+		ok, why, evidence := m.fits(i, lc, matchedVocab)
 		if ok {
 			if found >= 0 {
-				return none(ReasonAmbiguous)
+				return -1, ReasonAmbiguous
 			}
 			found = i
 			continue
@@ -565,21 +627,24 @@ func (m *Matcher) matchName(toks []token) Result {
 			bestEvidence, reason = evidence, why
 		}
 	}
-	if found < 0 {
-		return none(reason)
+	return found, reason
+}
+
+// fitsBareSizes reports whether the SKU agrees with the bare numbers of the
+// line. A bare three-digit number (or a decimal below 10, as kg or l) is
+// most likely the pack size printed without its unit. It never picks a SKU
+// (680 does not choose the 680 г peas over the 400 г ones), but the one SKU
+// left must not contradict it.
+func (s *skuInfo) fitsBareSizes(bare []int64) bool {
+	if s.perPiece {
+		return true
 	}
-	// A bare three-digit number (or a decimal below 10, as kg or l) is most
-	// likely the pack size printed without its unit. It never picks a SKU
-	// (680 does not choose the 680 г peas over the 400 г ones), but the one
-	// SKU left must not contradict it.
-	if s := &m.skus[found]; !s.perPiece {
-		for _, b := range bare {
-			if !s.hasSizeMilli(b) {
-				return none(ReasonSizeMismatch)
-			}
+	for _, b := range bare {
+		if !s.hasSizeMilli(b) {
+			return false
 		}
 	}
-	return Result{SKUID: m.skus[found].id, How: HowName}
+	return true
 }
 
 // lineCtx is what matchName read from a line, for fits.

@@ -164,112 +164,149 @@ func codeFamily(code string) string {
 // carton counts (x24), a lone % and discount percentages (-20%).
 func tokenize(s string) []token {
 	rs := prepRunes(s)
-	n := len(rs)
-	// "2*300г" is a multipack, like "2х300г"; "*2" before a word stays the
-	// quantity prefix.
-	for i := 1; i+1 < n; i++ {
-		if rs[i] == '*' && isDigit(rs[i-1]) && isDigit(rs[i+1]) {
-			rs[i] = 'x'
-		}
-	}
+	starsToMultipacks(rs)
 	var toks []token
+	n := len(rs)
 	i := 0
 	for i < n {
 		r := rs[i]
 		switch {
 		case r == '*' && i+1 < n && isDigit(rs[i+1]):
-			// quantity prefix "*2"
-			i++
-			for i < n && (isDigit(rs[i]) || rs[i] == '.' || rs[i] == ',') {
-				i++
-			}
-			continue
+			i = skipQuantity(rs, i)
 		case r == '-' && i+1 < n && isDigit(rs[i+1]) && (i == 0 || !isAlnum(rs[i-1])):
-			// a signed number: temperature (-40, -30С) or a discount (-20%)
-			j := i + 1
-			for j < n && isDigit(rs[j]) {
-				j++
-			}
-			num := string(rs[i+1 : j])
-			k := j
-			for k < n && rs[k] == ' ' {
-				k++
-			}
-			if k < n && rs[k] == '%' {
-				i = k + 1
-				continue
-			}
-			// optional degree sign and C
-			if j < n && rs[j] == '°' {
-				j++
-			}
-			if j < n && (rs[j] == 'с' || rs[j] == 'c') && (j+1 >= n || !isAlnum(rs[j+1])) {
-				j++
-			}
-			if j < n && isAlnum(rs[j]) {
-				// -40м or similar: not a temperature; read as a code run
-				i++
-				continue
-			}
-			toks = append(toks, token{kind: tokCode, text: "t" + num, family: "t"})
-			i = j
-			continue
+			i = readSigned(rs, i, &toks)
 		case !isAlnum(r):
 			if r == '.' && len(toks) > 0 && toks[len(toks)-1].kind == tokWord && i > 0 && isLetter(rs[i-1]) {
 				toks[len(toks)-1].dotted = true
 			}
 			i++
-			continue
+		default:
+			j, hasDigit := scanRun(rs, i)
+			run := rs[i:j]
+			if hasDigit {
+				i = classifyRun(rs, run, j, len(toks) == 0, &toks)
+			} else {
+				addLetters(run, &toks)
+				i = j
+			}
 		}
-		// read an alphanumeric run with joiners
-		j := i
-		hasDigit := false
-		for j < n {
-			c := rs[j]
-			if isAlnum(c) {
-				hasDigit = hasDigit || isDigit(c)
-				j++
-				continue
-			}
-			if j+1 < n && j > i {
-				prev, next := rs[j-1], rs[j+1]
-				if c == '-' && isAlnum(prev) && isAlnum(next) {
-					j++
-					continue
-				}
-				if (c == '.' || c == ',') && isDigit(prev) && isDigit(next) {
-					j++
-					continue
-				}
-				if c == '/' && slashJoin(rs, i, j) {
-					j++
-					continue
-				}
-			}
-			if c == '+' && hasDigit {
-				for j < n && rs[j] == '+' {
-					j++
-				}
-			}
-			break
-		}
-		run := rs[i:j]
-		i = j
-		if !hasDigit {
-			w := foldWord(run)
-			ws := string(w)
-			if plusWords[ws] && len(toks) > 0 && toks[len(toks)-1].kind == tokCode {
-				toks[len(toks)-1].text += "+"
-				continue
-			}
-			toks = append(toks, token{kind: tokWord, text: ws})
-			continue
-		}
-		i = classifyRun(rs, run, i, len(toks) == 0, &toks)
 	}
-	// Noise words go before spaced codes are merged, so that the merge does
-	// not depend on them and Normalize (which drops them) is idempotent.
-	// A number after "арт." or "код" is the shop's article, not a size.
+	return mergeSpacedCodes(dropNoise(toks))
+}
+
+// starsToMultipacks rewrites "2*300г" as "2x300г", a multipack like
+// "2х300г"; "*2" before a word stays the quantity prefix.
+func starsToMultipacks(rs []rune) {
+	for i := 1; i+1 < len(rs); i++ {
+		if rs[i] == '*' && isDigit(rs[i-1]) && isDigit(rs[i+1]) {
+			rs[i] = 'x'
+		}
+	}
+}
+
+// skipQuantity skips the quantity prefix "*2" at rs[i] and returns the
+// index after it.
+func skipQuantity(rs []rune, i int) int {
+	i++
+	for i < len(rs) && (isDigit(rs[i]) || rs[i] == '.' || rs[i] == ',') {
+		i++
+	}
+	return i
+}
+
+// readSigned reads the signed number at rs[i]: a temperature (-40, -30С)
+// becomes a code "t40", a discount (-20%) is dropped, and a minus glued to
+// letters (-40м) is skipped so the rest reads as a code run. It returns the
+// index to continue at.
+func readSigned(rs []rune, i int, toks *[]token) int {
+	n := len(rs)
+	j := i + 1
+	for j < n && isDigit(rs[j]) {
+		j++
+	}
+	num := string(rs[i+1 : j])
+	k := j
+	for k < n && rs[k] == ' ' {
+		k++
+	}
+	if k < n && rs[k] == '%' {
+		return k + 1
+	}
+	// optional degree sign and C
+	if j < n && rs[j] == '°' {
+		j++
+	}
+	if j < n && (rs[j] == 'с' || rs[j] == 'c') && (j+1 >= n || !isAlnum(rs[j+1])) {
+		j++
+	}
+	if j < n && isAlnum(rs[j]) {
+		// -40м or similar: not a temperature; read as a code run
+		return i + 1
+	}
+	*toks = append(*toks, token{kind: tokCode, text: "t" + num, family: "t"})
+	return j
+}
+
+// scanRun reads the alphanumeric run at rs[i] with its joiners (a hyphen
+// between alphanumerics, a decimal separator between digits, the slash of
+// an abbreviation, trailing + after a digit) and returns its end and
+// whether it holds a digit.
+func scanRun(rs []rune, i int) (int, bool) {
+	n := len(rs)
+	j := i
+	hasDigit := false
+	for j < n {
+		c := rs[j]
+		if isAlnum(c) {
+			hasDigit = hasDigit || isDigit(c)
+			j++
+			continue
+		}
+		if j+1 < n && j > i && joins(rs, i, j) {
+			j++
+			continue
+		}
+		if c == '+' && hasDigit {
+			for j < n && rs[j] == '+' {
+				j++
+			}
+		}
+		break
+	}
+	return j, hasDigit
+}
+
+// joins reports whether the non-alphanumeric rs[j], inside a run that
+// started at rs[start] and goes on after it, joins the run.
+func joins(rs []rune, start, j int) bool {
+	c, prev, next := rs[j], rs[j-1], rs[j+1]
+	switch c {
+	case '-':
+		return isAlnum(prev) && isAlnum(next)
+	case '.', ',':
+		return isDigit(prev) && isDigit(next)
+	case '/':
+		return slashJoin(rs, start, j)
+	}
+	return false
+}
+
+// addLetters files a run of letters: a word, or the "plus" of the code
+// before it (G12 плюс is G12+).
+func addLetters(run []rune, toks *[]token) {
+	ws := string(foldWord(run))
+	if last := len(*toks) - 1; plusWords[ws] && last >= 0 && (*toks)[last].kind == tokCode {
+		(*toks)[last].text += "+"
+		return
+	}
+	*toks = append(*toks, token{kind: tokWord, text: ws})
+}
+
+// dropNoise removes noise words, and the number after "арт." or "код" (the
+// shop's article, not a size). It runs before spaced codes are merged, so
+// that the merge does not depend on them and Normalize (which drops them)
+// is idempotent. It filters toks in place.
+func dropNoise(toks []token) []token {
 	kept := toks[:0]
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -285,7 +322,7 @@ func tokenize(s string) []token {
 			i++
 		}
 	}
-	return mergeSpacedCodes(kept)
+	return kept
 }
 
 // slashJoin reports whether the '/' at rs[j] joins a receipt abbreviation such

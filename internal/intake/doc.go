@@ -1,4 +1,4 @@
-// Package intake accepts receipts from participants (design §3): a photo of
+// Package intake accepts receipts from participants (docs/architecture.md §3): a photo of
 // the receipt's QR code, the QR text decoded on the phone, or the fiscal
 // fields typed by hand.
 //

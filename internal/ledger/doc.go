@@ -1,4 +1,4 @@
-// Package ledger is the double-entry points ledger (design §4–§5). Every
+// Package ledger is the double-entry points ledger (docs/architecture.md §4–§5). Every
 // movement of points is a Transaction of Postings that sum to zero, posted
 // once under a unique idempotency key; account balances are a cache of their
 // postings that `loyaltyjam ledger check` reconciles.

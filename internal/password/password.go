@@ -58,6 +58,10 @@ func Verify(pw, encoded string) error {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return errors.New("password: bad parameters")
 	}
+	if p.Time < 1 || p.Threads < 1 {
+		// argon2 panics on zero passes or zero lanes; such a hash was never ours.
+		return errors.New("password: bad parameters")
+	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {

@@ -28,3 +28,25 @@ func TestHashVerify(t *testing.T) {
 		}
 	}
 }
+
+// A stored hash with zero passes or zero lanes makes argon2 panic; Verify
+// must refuse it as malformed instead of taking the process down.
+func TestVerifyRejectsZeroCost(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{
+		"$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=0,p=0$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5",
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("Verify(%q) panicked: %v", bad, r)
+				}
+			}()
+			if err := Verify("x", bad); err == nil || errors.Is(err, ErrMismatch) {
+				t.Errorf("hash %q: got %v, want a malformed-hash error", bad, err)
+			}
+		}()
+	}
+}

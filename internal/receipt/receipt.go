@@ -1,5 +1,5 @@
 // Package receipt holds the receipt domain: a fiscal receipt claimed by a
-// participant, its state machine (design §3) and its event log. Every state
+// participant, its state machine (docs/architecture.md §3) and its event log. Every state
 // change goes through Transition, which records an Event saying who or what
 // changed it, when and why, so support can explain any outcome.
 package receipt
@@ -12,7 +12,7 @@ import (
 // Status is a receipt's state in the pipeline.
 type Status string
 
-// The states of design §3.
+// The states of docs/architecture.md §3.
 const (
 	Received        Status = "received"    // accepted; the photo's QR is not read yet
 	Decoded         Status = "decoded"     // fiscal fields known

@@ -1,5 +1,5 @@
 // Package registry onboards participants and credits points in bulk from
-// the spreadsheets clients keep (design §1, "registry mechanic").
+// the spreadsheets clients keep (docs/architecture.md §1, "registries").
 //
 // A registry file (CSV or XLSX) goes through
 //

@@ -1,4 +1,4 @@
-// Package rules turns a verified, matched receipt into points (design §4).
+// Package rules turns a verified, matched receipt into points (docs/architecture.md §4).
 //
 // A program's Rules are data (stored as JSON, versioned and effective-dated
 // by the points service): which SKUs earn and how — fixed points per unit or

@@ -177,116 +177,21 @@ func Evaluate(in Input) Result {
 	}
 	res.Eligible = true
 	day := dateOf(in.Receipt.PurchasedAt)
-
-	// Raw points per line.
 	distinct := map[string]bool{}
 	for i, l := range in.Lines {
-		lr := &res.Lines[i]
-		if l.SKU == "" {
-			lr.Reason = ReasonNotMatched
-			continue
-		}
-		rule := -1
-		for j, e := range in.Rules.Earn {
-			if e.takes(l) {
-				rule = j
-				break
-			}
-		}
-		if rule < 0 {
-			lr.Reason = ReasonNotInProgram
-			continue
-		}
-		if l.QuantityMilli <= 0 || l.SumKopecks <= 0 {
-			lr.Reason = ReasonZeroQuantity
-			continue
-		}
-		mult := int64(basisPoints)
-		for _, p := range in.Rules.Promos {
-			if !day.Before(p.From.Time) && !day.After(p.To.Time) && p.takes(l) && (lr.Promo == "" || p.MultiplierBP > mult) {
-				mult, lr.Promo = p.MultiplierBP, p.Name
-			}
-		}
-		margin := min(max(l.MarginBP, 1), maxMarginBP)
-		e := in.Rules.Earn[rule]
-		lr.PercentBP, lr.FixedPerUnitKopecks = e.PercentBP, e.FixedPerUnitKopecks
-		if e.FixedPerUnitKopecks > 0 {
-			lr.PercentBP = 0
-		}
-		lr.FactorBP = mulDivHalfDown(margin, mult, basisPoints)
-		if e.FixedPerUnitKopecks > 0 {
-			lr.RawKopecks = mulDivHalfDown(e.FixedPerUnitKopecks*min(l.QuantityMilli, 1<<30), margin*mult,
-				quantityScale*basisPoints*basisPoints)
-		} else {
-			lr.RawKopecks = mulDivHalfDown(min(l.SumKopecks, 1<<42)*e.PercentBP, margin*mult,
-				basisPoints*basisPoints*basisPoints)
-		}
-		switch {
-		case lr.RawKopecks == 0:
-			lr.Reason = ReasonRoundedToZero
-		case lr.Promo != "":
-			lr.Reason = ReasonEarnedPromo
-			distinct[l.SKU] = true
-		default:
-			lr.Reason = ReasonEarned
+		if earnLine(in.Rules, day, l, &res.Lines[i]) {
 			distinct[l.SKU] = true
 		}
 	}
-	var bonus *Bonus
-	for i, b := range in.Rules.Bonuses {
-		if len(distinct) >= b.MinDistinctSKUs && (bonus == nil || b.MinDistinctSKUs > bonus.MinDistinctSKUs ||
-			(b.MinDistinctSKUs == bonus.MinDistinctSKUs && b.Kopecks > bonus.Kopecks)) {
-			bonus = &in.Rules.Bonuses[i]
-		}
-	}
-
-	// Caps, tightest last: each payable amount is cut to the smallest
-	// allowance left, in line order, then the bonus.
-	c := in.Rules.Caps
-	caps := []struct {
-		name          string
-		limit, before int64
-	}{
-		{CapPerReceipt, c.PerReceipt, 0},
-		{CapParticipantDay, c.ParticipantDay, in.Earned.ParticipantDay},
-		{CapParticipantWeek, c.ParticipantWeek, in.Earned.ParticipantWeek},
-		{CapParticipantPeriod, c.ParticipantPeriod, in.Earned.ParticipantPeriod},
-		{CapShopDay, c.ShopDay, in.Earned.ShopDay},
-		{CapBudget, max(in.BudgetKopecks, 0), 0},
-	}
-	allow := make([]int64, len(caps))
-	cut := make([]int64, len(caps))
-	for i, cp := range caps {
-		allow[i] = -1 // no limit
-		if cp.limit > 0 || cp.name == CapBudget {
-			allow[i] = max(cp.limit-cp.before, 0)
-		}
-	}
-	pay := func(raw int64) (int64, string) {
-		p, bit := raw, -1
-		for i := range caps {
-			if allow[i] >= 0 && p > allow[i] {
-				p, bit = allow[i], i
-			}
-		}
-		for i := range caps {
-			if allow[i] >= 0 {
-				allow[i] -= p
-			}
-		}
-		if bit < 0 {
-			return p, ""
-		}
-		cut[bit] += raw - p
-		return p, caps[bit].name
-	}
+	bonus := pickBonus(in.Rules.Bonuses, len(distinct))
+	c := newCapper(in)
 	for i := range res.Lines {
 		lr := &res.Lines[i]
 		if lr.RawKopecks == 0 {
 			continue
 		}
 		var capName string
-		lr.PointsKopecks, capName = pay(lr.RawKopecks)
+		lr.PointsKopecks, capName = c.pay(lr.RawKopecks)
 		if capName != "" {
 			lr.Reason = capName
 		}
@@ -295,19 +200,149 @@ func Evaluate(in Input) Result {
 	if bonus != nil {
 		br := &BonusResult{Name: bonus.Name, RawKopecks: bonus.Kopecks, Reason: ReasonBonus}
 		var capName string
-		br.PointsKopecks, capName = pay(bonus.Kopecks)
+		br.PointsKopecks, capName = c.pay(bonus.Kopecks)
 		if capName != "" {
 			br.Reason = capName
 		}
 		res.Bonus = br
 		res.TotalKopecks += br.PointsKopecks
 	}
-	for i, cp := range caps {
-		if cut[i] > 0 {
-			res.Caps = append(res.Caps, CapHit{Cap: cp.name, LimitKopecks: cp.limit, EarnedBefore: cp.before, CutKopecks: cut[i]})
+	res.Caps = c.hits()
+	return res
+}
+
+// earnLine fills lr with the raw points of line l (before caps) and the
+// reason, and reports whether the line earns (it counts towards the
+// distinct SKUs of a bonus).
+func earnLine(r Rules, day time.Time, l Line, lr *LineResult) bool {
+	if l.SKU == "" {
+		lr.Reason = ReasonNotMatched
+		return false
+	}
+	rule := slices.IndexFunc(r.Earn, func(e Earn) bool { return e.takes(l) })
+	if rule < 0 {
+		lr.Reason = ReasonNotInProgram
+		return false
+	}
+	if l.QuantityMilli <= 0 || l.SumKopecks <= 0 {
+		lr.Reason = ReasonZeroQuantity
+		return false
+	}
+	mult := int64(basisPoints)
+	for _, p := range r.Promos {
+		if !day.Before(p.From.Time) && !day.After(p.To.Time) && p.takes(l) && (lr.Promo == "" || p.MultiplierBP > mult) {
+			mult, lr.Promo = p.MultiplierBP, p.Name
 		}
 	}
-	return res
+	margin := min(max(l.MarginBP, 1), maxMarginBP)
+	e := r.Earn[rule]
+	lr.PercentBP, lr.FixedPerUnitKopecks = e.PercentBP, e.FixedPerUnitKopecks
+	if e.FixedPerUnitKopecks > 0 {
+		lr.PercentBP = 0
+	}
+	lr.FactorBP = mulDivHalfDown(margin, mult, basisPoints)
+	if e.FixedPerUnitKopecks > 0 {
+		lr.RawKopecks = mulDivHalfDown(e.FixedPerUnitKopecks*min(l.QuantityMilli, 1<<30), margin*mult,
+			quantityScale*basisPoints*basisPoints)
+	} else {
+		lr.RawKopecks = mulDivHalfDown(min(l.SumKopecks, 1<<42)*e.PercentBP, margin*mult,
+			basisPoints*basisPoints*basisPoints)
+	}
+	switch {
+	case lr.RawKopecks == 0:
+		lr.Reason = ReasonRoundedToZero
+		return false
+	case lr.Promo != "":
+		lr.Reason = ReasonEarnedPromo
+	default:
+		lr.Reason = ReasonEarned
+	}
+	return true
+}
+
+// pickBonus returns the bonus a receipt of distinct earning SKUs gets: the
+// one with the highest threshold it reaches, the larger on a tie; nil if
+// none.
+func pickBonus(bonuses []Bonus, distinct int) *Bonus {
+	var bonus *Bonus
+	for i, b := range bonuses {
+		if distinct >= b.MinDistinctSKUs && (bonus == nil || b.MinDistinctSKUs > bonus.MinDistinctSKUs ||
+			(b.MinDistinctSKUs == bonus.MinDistinctSKUs && b.Kopecks > bonus.Kopecks)) {
+			bonus = &bonuses[i]
+		}
+	}
+	return bonus
+}
+
+// capLimit is one cap of a receipt: its limit and what was earned under it
+// before this receipt.
+type capLimit struct {
+	name          string
+	limit, before int64
+}
+
+// numCaps is the number of caps a receipt is paid under.
+const numCaps = 6
+
+// capper pays amounts under every cap at once: each payable amount is cut
+// to the smallest allowance left, in the order paid (lines, then the
+// bonus), and the cut is booked on the cap that bit. Fixed-size arrays:
+// Evaluate keeps it in its frame, off the heap.
+type capper struct {
+	caps  [numCaps]capLimit
+	allow [numCaps]int64 // allowance left per cap; -1: no limit
+	cut   [numCaps]int64 // kopecks cut per cap
+}
+
+func newCapper(in Input) capper {
+	c := in.Rules.Caps
+	cp := capper{caps: [numCaps]capLimit{
+		{CapPerReceipt, c.PerReceipt, 0},
+		{CapParticipantDay, c.ParticipantDay, in.Earned.ParticipantDay},
+		{CapParticipantWeek, c.ParticipantWeek, in.Earned.ParticipantWeek},
+		{CapParticipantPeriod, c.ParticipantPeriod, in.Earned.ParticipantPeriod},
+		{CapShopDay, c.ShopDay, in.Earned.ShopDay},
+		{CapBudget, max(in.BudgetKopecks, 0), 0},
+	}}
+	for i, l := range cp.caps {
+		cp.allow[i] = -1 // no limit
+		if l.limit > 0 || l.name == CapBudget {
+			cp.allow[i] = max(l.limit-l.before, 0)
+		}
+	}
+	return cp
+}
+
+// pay returns how much of raw is paid and the cap that cut it ("" if none),
+// and takes the payment off every allowance.
+func (c *capper) pay(raw int64) (int64, string) {
+	p, bit := raw, -1
+	for i := range c.caps {
+		if c.allow[i] >= 0 && p > c.allow[i] {
+			p, bit = c.allow[i], i
+		}
+	}
+	for i := range c.caps {
+		if c.allow[i] >= 0 {
+			c.allow[i] -= p
+		}
+	}
+	if bit < 0 {
+		return p, ""
+	}
+	c.cut[bit] += raw - p
+	return p, c.caps[bit].name
+}
+
+// hits returns the caps that cut something, in cap order.
+func (c *capper) hits() []CapHit {
+	var hits []CapHit
+	for i, l := range c.caps {
+		if c.cut[i] > 0 {
+			hits = append(hits, CapHit{Cap: l.name, LimitKopecks: l.limit, EarnedBefore: l.before, CutKopecks: c.cut[i]})
+		}
+	}
+	return hits
 }
 
 // eligibility returns why the receipt as a whole earns nothing, or "".

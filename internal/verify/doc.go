@@ -1,5 +1,5 @@
 // Package verify moves receipts through the verification part of the
-// pipeline (design §3): decoding a photo the API gave up on, asking the
+// pipeline (docs/architecture.md §3): decoding a photo the API gave up on, asking the
 // fiscal data operator about a receipt, and sweeping receipts whose task was
 // lost.
 //

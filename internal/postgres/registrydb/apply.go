@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -202,216 +203,317 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 	progress := s.startProgress(context.WithoutCancel(ctx), id)
 	defer progress.stop()
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		res, awaits = registry.Result{}, false
-		u, err := lockUploadTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if u.Status == registry.StatusApplied && u.Result != nil {
-			res = *u.Result
-			return nil
-		}
-		if u.Status != registry.StatusProcessing || u.Kind != registry.KindPoints {
-			return fmt.Errorf("%w: upload %d is %s %s", registry.ErrPermanent, id, u.Kind, u.Status)
-		}
-		occurred, err := registry.ParsePeriod(u.Period)
-		if err != nil {
-			return fmt.Errorf("%w: upload %d period %q", registry.ErrPermanent, id, u.Period)
-		}
-		var crediting string
-		if err := tx.QueryRow(ctx, `SELECT crediting FROM programs WHERE id = $1`, u.ProgramID).Scan(&crediting); err != nil {
-			return err
-		}
-		pending := crediting == "period_close"
-		// Before the budget lock, in the order every registry takes them.
-		if err := lockClientCreditsTx(ctx, tx, u.ClientID); err != nil {
-			return err
-		}
-		budget, err := ledgerdb.LockBudget(ctx, tx, u.ClientID, u.ProgramID)
-		if err != nil {
-			return err
-		}
-		// Targets: this file's lines plus everyone paid in the period.
-		byID := map[int64]*target{}
-		rows, err := tx.Query(ctx, `SELECT participant_id, credited_kopecks, version FROM registry_balances
-			WHERE program_id = $1 AND period = $2 FOR UPDATE`, u.ProgramID, u.Period)
-		if err != nil {
-			return err
-		}
-		var t target
-		if _, err := pgx.ForEachRow(rows, []any{&t.participantID, &t.credited, &t.version}, func() error {
-			c := t
-			byID[t.participantID] = &c
-			return nil
-		}); err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, `SELECT participant_id, amount_kopecks, comment FROM registry_point_lines WHERE upload_id = $1`, id)
-		if err != nil {
-			return err
-		}
-		var pid, amount int64
-		var comment string
-		if _, err := pgx.ForEachRow(rows, []any{&pid, &amount, &comment}, func() error {
-			if byID[pid] == nil {
-				byID[pid] = &target{participantID: pid}
-			}
-			byID[pid].amount, byID[pid].comment = amount, comment
-			return nil
-		}); err != nil {
-			return err
-		}
-		targets := make([]*target, 0, len(byID))
-		var debitIDs []int64
-		for _, t := range byID {
-			targets = append(targets, t)
-			if t.amount < t.credited {
-				debitIDs = append(debitIDs, t.participantID)
-			}
-		}
-		sort.Slice(targets, func(i, j int) bool { return targets[i].participantID < targets[j].participantID })
-		// Balances of participants to debit, to refuse overdrafts up front.
-		kind := ledger.ParticipantAvailable
-		if pending {
-			kind = ledger.ParticipantPending
-		}
-		bal := map[int64]int64{}
-		// Locked: a concurrent redemption cannot spend them between the
-		// check and the debit.
-		rows, err = tx.Query(ctx, `SELECT participant_id, balance_kopecks FROM ledger_accounts
-			WHERE kind = $1 AND client_id = $2 AND program_id = $3 AND participant_id = ANY($4)
-			ORDER BY id FOR UPDATE`,
-			string(kind), u.ClientID, u.ProgramID, debitIDs)
-		if err != nil {
-			return err
-		}
-		var b int64
-		if _, err := pgx.ForEachRow(rows, []any{&pid, &b}, func() error { bal[pid] = b; return nil }); err != nil {
-			return err
-		}
-		creditMap := map[int64]int64{}
-		for _, t := range targets {
-			if d := t.amount - t.credited; d > 0 {
-				creditMap[t.participantID] = d
-			}
-		}
-		switch need, err := s.needsSecondPerson(ctx, tx, u, creditMap); {
-		case err != nil:
-			return err
-		case need:
-			awaits = true
-			return returnForApproval(ctx, tx, id)
-		}
-		var credits, debits []*target
-		for _, t := range targets {
-			d := t.amount - t.credited
-			switch {
-			case d > 0:
-				credits = append(credits, t)
-				res.CreditKopecks += d
-			case d < 0 && bal[t.participantID] < -d:
-				res.DebitsRefused = append(res.DebitsRefused, registry.RefusedDebit{
-					ParticipantID: t.participantID, WantKopecks: -d, BalanceKopecks: bal[t.participantID]})
-			case d < 0:
-				debits = append(debits, t)
-				res.DebitKopecks -= d
-			default:
-				res.Skipped++
-			}
-		}
-		if res.CreditKopecks > budget+res.DebitKopecks {
-			return registry.ErrBudget
-		}
-		period := registry.PeriodName(u.Period)
-		memo := "за " + period // the kind says what it is (ledger.Reason)
-		var programName string
-		if err := tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, u.ProgramID).Scan(&programName); err != nil {
-			return fmt.Errorf("registrydb: program name: %w", err)
-		}
-		done := 0
-		var (
-			outIDs     []int64
-			outcomes   []string
-			postedAmts []int64
-		)
-		record := func(t *target, outcome string, posted int64) {
-			outIDs, outcomes, postedAmts = append(outIDs, t.participantID), append(outcomes, outcome), append(postedAmts, posted)
-		}
-		for _, t := range res.DebitsRefused {
-			record(byID[t.ParticipantID], "debit_refused", 0)
-		}
-		batch := max(s.BatchSize, 1)
-		for _, group := range [][]*target{debits, credits} {
-			for lo := 0; lo < len(group); lo += batch {
-				part := group[lo:min(lo+batch, len(group))]
-				es := make([]entry, len(part))
-				for i, t := range part {
-					d := t.amount - t.credited
-					es[i] = entry{key: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version+1),
-						participantID: t.participantID, d: d, kind: KindRegistryCredit, memo: memo}
-					if t.comment != "" {
-						es[i].memo = memo + ": " + t.comment
-					}
-					if d < 0 {
-						es[i].kind, es[i].memo = KindRegistryDebit, "Исправление реестра за "+period
-					}
-				}
-				// Keys already in the ledger were posted by a run whose
-				// balance rows were lost: the ledger is the truth, so they
-				// count as done like the others.
-				if _, err := postBatch(ctx, tx, u.ClientID, u.ProgramID, kind, occurred, es); err != nil {
-					return err
-				}
-				for _, t := range part {
-					d := t.amount - t.credited
-					t.version++
-					t.credited = t.amount
-					res.Posted++
-					record(t, "posted", d)
-					if d > 0 {
-						// Tell the participant, in this transaction: the
-						// outbox delivers it once the points are there.
-						if _, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: t.participantID,
-							Type: notify.RegistryCredited, DedupKey: registry.LineKey(u.ProgramID, u.Period, t.participantID, t.version),
-							Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: pending, Title: period}}); err != nil {
-							return fmt.Errorf("registrydb: notify: %w", err)
-						}
-					}
-				}
-				done += len(part)
-				progress.report(done)
-			}
-		}
-		// Period balances: every posted change.
-		var bIDs, bAmt []int64
-		var bVer []int32
-		for _, t := range targets {
-			if t.version > 0 {
-				bIDs, bAmt, bVer = append(bIDs, t.participantID), append(bAmt, t.credited), append(bVer, int32(t.version))
-			}
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry_balances (program_id, period, participant_id, credited_kopecks, version, upload_id)
-			SELECT $1, $2, u.pid, u.amt, u.ver, $3 FROM unnest($4::bigint[], $5::bigint[], $6::int[]) AS u(pid, amt, ver)
-			ON CONFLICT (program_id, period, participant_id) DO UPDATE SET
-			    credited_kopecks = EXCLUDED.credited_kopecks, version = EXCLUDED.version,
-			    upload_id = EXCLUDED.upload_id, updated_at = now()
-			WHERE registry_balances.version <> EXCLUDED.version`,
-			u.ProgramID, u.Period, id, bIDs, bAmt, bVer); err != nil {
-			return fmt.Errorf("registrydb: period balances: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE registry_point_lines l SET outcome = u.o, posted_kopecks = u.k
-			FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS u(pid, o, k)
-			WHERE l.upload_id = $1 AND l.participant_id = u.pid`, id, outIDs, outcomes, postedAmts); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE registry_point_lines SET outcome = 'unchanged', posted_kopecks = 0
-			WHERE upload_id = $1 AND outcome IS NULL`, id); err != nil {
-			return err
-		}
-		return finish(ctx, tx, id, res, len(targets))
+		run := &pointsRun{s: s, tx: tx, id: id, progress: progress}
+		err := run.apply(ctx)
+		res, awaits = run.res, run.awaits
+		return err
 	})
 	if err == nil && awaits {
 		return registry.Result{}, registry.ErrAwaitsSecondApproval
 	}
 	return res, err
+}
+
+// pointsRun is one attempt of ApplyPoints, inside its transaction.
+type pointsRun struct {
+	s        *Store
+	tx       pgx.Tx
+	id       int64
+	progress *progressReporter
+
+	u        registry.Upload
+	occurred time.Time
+	pending  bool               // credits go to the pending accounts (crediting at period close)
+	kind     ledger.AccountKind // the participant accounts credited and debited
+	byID     map[int64]*target
+	targets  []*target // by participant id
+	res      registry.Result
+	awaits   bool // returned to validated for a second person's approval
+	out      lineOutcomes
+}
+
+// apply runs the steps of ApplyPoints in their order (the order of the
+// locks matters: upload, client credits, budget, period balances,
+// participant accounts).
+func (r *pointsRun) apply(ctx context.Context) error {
+	done, err := r.load(ctx)
+	if err != nil || done {
+		return err
+	}
+	// Before the budget lock, in the order every registry takes them.
+	if err := lockClientCreditsTx(ctx, r.tx, r.u.ClientID); err != nil {
+		return err
+	}
+	budget, err := ledgerdb.LockBudget(ctx, r.tx, r.u.ClientID, r.u.ProgramID)
+	if err != nil {
+		return err
+	}
+	debitIDs, err := r.loadTargets(ctx)
+	if err != nil {
+		return err
+	}
+	bal, err := r.lockDebitBalances(ctx, debitIDs)
+	if err != nil {
+		return err
+	}
+	switch need, err := r.s.needsSecondPerson(ctx, r.tx, r.u, creditsOf(r.targets)); {
+	case err != nil:
+		return err
+	case need:
+		r.awaits = true
+		return returnForApproval(ctx, r.tx, r.id)
+	}
+	credits, debits := r.plan(bal)
+	if r.res.CreditKopecks > budget+r.res.DebitKopecks {
+		return registry.ErrBudget
+	}
+	if err := r.post(ctx, debits, credits); err != nil {
+		return err
+	}
+	if err := r.saveBalances(ctx); err != nil {
+		return err
+	}
+	if err := r.out.save(ctx, r.tx, r.id); err != nil {
+		return err
+	}
+	return finish(ctx, r.tx, r.id, r.res, len(r.targets))
+}
+
+// load locks the upload and reads what applying it needs. It reports done
+// when the upload was applied already (r.res is its result).
+func (r *pointsRun) load(ctx context.Context) (bool, error) {
+	u, err := lockUploadTx(ctx, r.tx, r.id)
+	if err != nil {
+		return false, err
+	}
+	if u.Status == registry.StatusApplied && u.Result != nil {
+		r.res = *u.Result
+		return true, nil
+	}
+	if u.Status != registry.StatusProcessing || u.Kind != registry.KindPoints {
+		return false, fmt.Errorf("%w: upload %d is %s %s", registry.ErrPermanent, r.id, u.Kind, u.Status)
+	}
+	occurred, err := registry.ParsePeriod(u.Period)
+	if err != nil {
+		return false, fmt.Errorf("%w: upload %d period %q", registry.ErrPermanent, r.id, u.Period)
+	}
+	var crediting string
+	if err := r.tx.QueryRow(ctx, `SELECT crediting FROM programs WHERE id = $1`, u.ProgramID).Scan(&crediting); err != nil {
+		return false, err
+	}
+	r.u, r.occurred, r.pending = u, occurred, crediting == "period_close"
+	r.kind = ledger.ParticipantAvailable
+	if r.pending {
+		r.kind = ledger.ParticipantPending
+	}
+	return false, nil
+}
+
+// loadTargets reads the targets — this file's lines plus everyone paid in
+// the period, whose period balances it locks — and returns the
+// participants the file pays less than before.
+func (r *pointsRun) loadTargets(ctx context.Context) ([]int64, error) {
+	r.byID = map[int64]*target{}
+	rows, err := r.tx.Query(ctx, `SELECT participant_id, credited_kopecks, version FROM registry_balances
+		WHERE program_id = $1 AND period = $2 FOR UPDATE`, r.u.ProgramID, r.u.Period)
+	if err != nil {
+		return nil, err
+	}
+	var t target
+	if _, err := pgx.ForEachRow(rows, []any{&t.participantID, &t.credited, &t.version}, func() error {
+		c := t
+		r.byID[t.participantID] = &c
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rows, err = r.tx.Query(ctx, `SELECT participant_id, amount_kopecks, comment FROM registry_point_lines WHERE upload_id = $1`, r.id)
+	if err != nil {
+		return nil, err
+	}
+	var pid, amount int64
+	var comment string
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &amount, &comment}, func() error {
+		if r.byID[pid] == nil {
+			r.byID[pid] = &target{participantID: pid}
+		}
+		r.byID[pid].amount, r.byID[pid].comment = amount, comment
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	r.targets = make([]*target, 0, len(r.byID))
+	var debitIDs []int64
+	for _, t := range r.byID {
+		r.targets = append(r.targets, t)
+		if t.amount < t.credited {
+			debitIDs = append(debitIDs, t.participantID)
+		}
+	}
+	sort.Slice(r.targets, func(i, j int) bool { return r.targets[i].participantID < r.targets[j].participantID })
+	return debitIDs, nil
+}
+
+// lockDebitBalances returns the balances of the participants to debit, to
+// refuse overdrafts up front. They are locked: a concurrent redemption
+// cannot spend them between the check and the debit.
+func (r *pointsRun) lockDebitBalances(ctx context.Context, debitIDs []int64) (map[int64]int64, error) {
+	bal := map[int64]int64{}
+	rows, err := r.tx.Query(ctx, `SELECT participant_id, balance_kopecks FROM ledger_accounts
+		WHERE kind = $1 AND client_id = $2 AND program_id = $3 AND participant_id = ANY($4)
+		ORDER BY id FOR UPDATE`,
+		string(r.kind), r.u.ClientID, r.u.ProgramID, debitIDs)
+	if err != nil {
+		return nil, err
+	}
+	var pid, b int64
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &b}, func() error { bal[pid] = b; return nil }); err != nil {
+		return nil, err
+	}
+	return bal, nil
+}
+
+// creditsOf returns what each target is to be credited (positive
+// differences only), for the maker-checker decision.
+func creditsOf(targets []*target) map[int64]int64 {
+	credits := map[int64]int64{}
+	for _, t := range targets {
+		if d := t.amount - t.credited; d > 0 {
+			credits[t.participantID] = d
+		}
+	}
+	return credits
+}
+
+// plan sorts the targets into credits and debits, refuses the debits that
+// would overdraw (bal) and counts everything in r.res.
+func (r *pointsRun) plan(bal map[int64]int64) (credits, debits []*target) {
+	for _, t := range r.targets {
+		d := t.amount - t.credited
+		switch {
+		case d > 0:
+			credits = append(credits, t)
+			r.res.CreditKopecks += d
+		case d < 0 && bal[t.participantID] < -d:
+			r.res.DebitsRefused = append(r.res.DebitsRefused, registry.RefusedDebit{
+				ParticipantID: t.participantID, WantKopecks: -d, BalanceKopecks: bal[t.participantID]})
+		case d < 0:
+			debits = append(debits, t)
+			r.res.DebitKopecks -= d
+		default:
+			r.res.Skipped++
+		}
+	}
+	return credits, debits
+}
+
+// post posts the debits, then the credits, in batches of the store's
+// BatchSize, notifies every credited participant in the same transaction,
+// records each line's outcome and publishes progress after each batch.
+func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
+	period := registry.PeriodName(r.u.Period)
+	memo := "за " + period // the kind says what it is (ledger.Reason)
+	var programName string
+	if err := r.tx.QueryRow(ctx, `SELECT name FROM programs WHERE id = $1`, r.u.ProgramID).Scan(&programName); err != nil {
+		return fmt.Errorf("registrydb: program name: %w", err)
+	}
+	for _, t := range r.res.DebitsRefused {
+		r.out.record(r.byID[t.ParticipantID], "debit_refused", 0)
+	}
+	done := 0
+	batch := max(r.s.BatchSize, 1)
+	for _, group := range [][]*target{debits, credits} {
+		for lo := 0; lo < len(group); lo += batch {
+			part := group[lo:min(lo+batch, len(group))]
+			es := make([]entry, len(part))
+			for i, t := range part {
+				es[i] = r.entryOf(t, memo, period)
+			}
+			// Keys already in the ledger were posted by a run whose
+			// balance rows were lost: the ledger is the truth, so they
+			// count as done like the others.
+			if _, err := postBatch(ctx, r.tx, r.u.ClientID, r.u.ProgramID, r.kind, r.occurred, es); err != nil {
+				return err
+			}
+			for _, t := range part {
+				d := t.amount - t.credited
+				t.version++
+				t.credited = t.amount
+				r.res.Posted++
+				r.out.record(t, "posted", d)
+				if d > 0 {
+					// Tell the participant, in this transaction: the
+					// outbox delivers it once the points are there.
+					if _, _, err := notifydb.Enqueue(ctx, r.tx, notify.Intent{ParticipantID: t.participantID,
+						Type: notify.RegistryCredited, DedupKey: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version),
+						Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: r.pending, Title: period}}); err != nil {
+						return fmt.Errorf("registrydb: notify: %w", err)
+					}
+				}
+			}
+			done += len(part)
+			r.progress.report(done)
+		}
+	}
+	return nil
+}
+
+// entryOf is the ledger transaction of target t: its difference under the
+// next version's line key.
+func (r *pointsRun) entryOf(t *target, memo, period string) entry {
+	d := t.amount - t.credited
+	e := entry{key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version+1),
+		participantID: t.participantID, d: d, kind: KindRegistryCredit, memo: memo}
+	if t.comment != "" {
+		e.memo = memo + ": " + t.comment
+	}
+	if d < 0 {
+		e.kind, e.memo = KindRegistryDebit, "Исправление реестра за "+period
+	}
+	return e
+}
+
+// saveBalances writes the period balance of every target that has one.
+func (r *pointsRun) saveBalances(ctx context.Context) error {
+	var bIDs, bAmt []int64
+	var bVer []int32
+	for _, t := range r.targets {
+		if t.version > 0 {
+			bIDs, bAmt, bVer = append(bIDs, t.participantID), append(bAmt, t.credited), append(bVer, int32(t.version))
+		}
+	}
+	if _, err := r.tx.Exec(ctx, `INSERT INTO registry_balances (program_id, period, participant_id, credited_kopecks, version, upload_id)
+		SELECT $1, $2, u.pid, u.amt, u.ver, $3 FROM unnest($4::bigint[], $5::bigint[], $6::int[]) AS u(pid, amt, ver)
+		ON CONFLICT (program_id, period, participant_id) DO UPDATE SET
+		    credited_kopecks = EXCLUDED.credited_kopecks, version = EXCLUDED.version,
+		    upload_id = EXCLUDED.upload_id, updated_at = now()
+		WHERE registry_balances.version <> EXCLUDED.version`,
+		r.u.ProgramID, r.u.Period, r.id, bIDs, bAmt, bVer); err != nil {
+		return fmt.Errorf("registrydb: period balances: %w", err)
+	}
+	return nil
+}
+
+// lineOutcomes collects what happened to each line of a points upload.
+type lineOutcomes struct {
+	ids      []int64
+	outcomes []string
+	posted   []int64
+}
+
+func (o *lineOutcomes) record(t *target, outcome string, posted int64) {
+	o.ids, o.outcomes, o.posted = append(o.ids, t.participantID), append(o.outcomes, outcome), append(o.posted, posted)
+}
+
+// save writes the recorded outcomes to the upload's lines; every other
+// line is unchanged.
+func (o *lineOutcomes) save(ctx context.Context, tx pgx.Tx, id int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE registry_point_lines l SET outcome = u.o, posted_kopecks = u.k
+		FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS u(pid, o, k)
+		WHERE l.upload_id = $1 AND l.participant_id = u.pid`, id, o.ids, o.outcomes, o.posted); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE registry_point_lines SET outcome = 'unchanged', posted_kopecks = 0
+		WHERE upload_id = $1 AND outcome IS NULL`, id)
+	return err
 }
