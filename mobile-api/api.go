@@ -28,6 +28,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 )
 
@@ -102,7 +103,7 @@ func New(d Deps) (*API, error) {
 		d.Now = time.Now
 	}
 	users := authdb.New(d.DB)
-	limiter := ratelimit.New(d.Redis, "lj:rl:", ratelimit.WithLogger(d.Logger))
+	limiter := redislimit.New(d.Redis, "lj:rl:", redislimit.WithLogger(d.Logger))
 	as, err := auth.New(users, limiter, d.SMS, auth.Config{
 		Secret: []byte(d.Auth.JWTSecret.Value()), AccessTTL: d.Auth.AccessTTL, RefreshTTL: d.Auth.RefreshTTL,
 		OTPTTL: d.Auth.OTPTTL, OTPMaxAttempts: d.Auth.OTPMaxAttempts, Now: d.Now, Logger: d.Logger,

@@ -82,7 +82,7 @@ type Options struct {
 	// minute are neither hashed nor counted.
 	IPAttempts int
 	IPWindow   time.Duration
-	// Limiter counts IPAttempts (*ratelimit.Limiter, shared by every API
+	// Limiter counts IPAttempts (*redislimit.Limiter, shared by every API
 	// process); nil: an in-process counter.
 	Limiter Limiter
 	// Hasher runs password checks under a concurrency bound; nil:

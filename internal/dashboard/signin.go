@@ -17,7 +17,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
-// Limiter counts attempts per key in a fixed window (*ratelimit.Limiter).
+// Limiter counts attempts per key in a fixed window (*redislimit.Limiter).
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ratelimit.Decision, error)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
@@ -29,7 +29,7 @@ func passwordIn(t *testing.T, text string) string {
 // against authdb, rate limits in Redis).
 func signIn(t *testing.T, f *fixture) func(phone, pw string) error {
 	t.Helper()
-	svc, err := auth.New(authdb.New(f.db), ratelimit.New(redistest.Client(t), "regtest:"+t.Name()+":"), nil,
+	svc, err := auth.New(authdb.New(f.db), redislimit.New(redistest.Client(t), "regtest:"+t.Name()+":"), nil,
 		auth.Config{Secret: []byte("registry-test-secret-0123456789"), Logger: quiet})
 	must(t, err)
 	return func(phone, pw string) error {

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestWindowExpiresInRedis(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Client(t)
-	l := ratelimit.New(rdb, "test:")
+	l := redislimit.New(rdb, "test:")
 	ctx := context.Background()
 	const window = time.Second
 	for i := 1; i <= 3; i++ {
@@ -45,7 +46,7 @@ func TestWindowExpiresInMemory(t *testing.T) {
 	down.Store(true)
 	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	now := start
-	l := ratelimit.New(rdb, "test:", ratelimit.WithClock(func() time.Time { return now }))
+	l := redislimit.New(rdb, "test:", redislimit.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	allow := func() ratelimit.Decision {
 		t.Helper()

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit"
+	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 )
 
 func TestAllow(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Client(t)
-	l := ratelimit.New(rdb, "test:")
+	l := redislimit.New(rdb, "test:")
 	ctx := context.Background()
 	for i := 1; i <= 4; i++ {
 		d, err := l.Allow(ctx, "k", 3, time.Minute)
@@ -94,7 +95,7 @@ func TestAllowRedisDown(t *testing.T) {
 	t.Parallel()
 	rdb, down := flakyRedis(t)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := ratelimit.New(rdb, "test:", ratelimit.WithClock(func() time.Time { return now }))
+	l := redislimit.New(rdb, "test:", redislimit.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	if d, err := l.Allow(ctx, "k", 3, time.Minute); err != nil || !d.OK || d.Count != 1 {
 		t.Fatalf("redis up: %+v %v", d, err)
@@ -134,7 +135,7 @@ func TestAllowFallbackBounded(t *testing.T) {
 	rdb, down := flakyRedis(t)
 	down.Store(true)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := ratelimit.New(rdb, "test:", ratelimit.WithLocalKeys(2), ratelimit.WithClock(func() time.Time { return now }))
+	l := redislimit.New(rdb, "test:", redislimit.WithLocalKeys(2), redislimit.WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for _, k := range []string{"a", "b"} {
 		if d, _ := l.Allow(ctx, k, 5, time.Minute); !d.OK {
