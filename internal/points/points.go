@@ -167,24 +167,80 @@ func (s *Service) transition(r *receipt.Receipt, to receipt.Status, actor, reaso
 	return r.Transition(to, actor, reason, data)
 }
 
+// process takes r from verified (or, approved, from needs_review) to its
+// outcome in five steps: load who and where it was bought (matchItems), the
+// program (a return goes to reverse), the rules version that applies
+// (rulesFor), what the caps and the budget leave (newCredit), and the
+// evaluation that posts the points and settles r (settle). The store calls
+// keep the order below, so the locks are taken in the same order as ever.
 func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor string, approved bool) error {
 	now := s.clock()
-	participant, shopID, err := tx.Participant(ctx, r.ParticipantID)
+	buyer, err := s.loadBuyer(ctx, tx, r)
 	if err != nil {
 		return err
 	}
-	if r.ShopID == nil && shopID != 0 {
+	lines, err := s.matchItems(ctx, tx, r, actor)
+	if err != nil {
+		return err
+	}
+	prog, ok, err := tx.Program(ctx, r.ClientID, r.ProgramID, r.PurchasedAt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.transition(r, receipt.Rejected, actor, ReasonNoProgram, nil)
+	}
+	r.ProgramID = &prog.ID
+	if r.Operation == 2 {
+		return s.reverse(ctx, tx, r, prog, actor, approved)
+	}
+	ruleSet, version, ok, err := s.rulesFor(ctx, tx, r, prog, actor, approved)
+	if err != nil || !ok {
+		return err
+	}
+	c, err := newCredit(ctx, tx, r, prog, buyer, lines, ruleSet, version, now)
+	if err != nil {
+		return err
+	}
+	c.actor, c.checked = actor, approved
+	return s.settle(ctx, c)
+}
+
+// buyer is who uploaded a receipt and the shop they sell in (shopID 0 and
+// shop nil when they have none).
+type buyer struct {
+	participant rules.Participant
+	shopID      int64
+	shop        *rules.Shop
+}
+
+// loadBuyer reads r's participant and their shop; a receipt without a
+// shop of its own takes the participant's.
+func (s *Service) loadBuyer(ctx context.Context, tx Tx, r *receipt.Receipt) (buyer, error) {
+	var b buyer
+	var err error
+	b.participant, b.shopID, err = tx.Participant(ctx, r.ParticipantID)
+	if err != nil {
+		return b, err
+	}
+	if r.ShopID == nil && b.shopID != 0 {
+		shopID := b.shopID
 		r.ShopID = &shopID
 	}
-	var shop *rules.Shop
-	if shopID != 0 {
-		if shop, err = tx.Shop(ctx, shopID); err != nil {
-			return err
+	if b.shopID != 0 {
+		if b.shop, err = tx.Shop(ctx, b.shopID); err != nil {
+			return b, err
 		}
 	}
+	return b, nil
+}
+
+// matchItems matches r's items against its client's catalog, clears the
+// points of an earlier evaluation and moves r to matched.
+func (s *Service) matchItems(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) ([]rules.Line, error) {
 	cat, err := s.catalogFor(ctx, tx, r.ClientID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lines := cat.match(r.Items)
 	for i := range r.Items {
@@ -198,48 +254,66 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 			matched++
 		}
 	}
-	if err := s.transition(r, receipt.Matched, actor, "items_matched",
-		map[string]any{"lines": len(lines), "matched": matched, "catalog_version": cat.version}); err != nil {
-		return err
-	}
+	err = s.transition(r, receipt.Matched, actor, "items_matched",
+		map[string]any{"lines": len(lines), "matched": matched, "catalog_version": cat.version})
+	return lines, err
+}
 
-	prog, ok, err := tx.Program(ctx, r.ClientID, r.ProgramID, r.PurchasedAt)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.transition(r, receipt.Rejected, actor, ReasonNoProgram, nil)
-	}
-	r.ProgramID = &prog.ID
-	if r.Operation == 2 {
-		return s.reverse(ctx, tx, r, prog, actor, approved)
-	}
+// rulesFor returns the rules version that applies to the sale r. Where
+// none does it settles r instead and reports ok false: rejected outside
+// the program's dates, to a moderator before the first rules took effect,
+// or (approved there already) the first rules, or no points without any.
+func (s *Service) rulesFor(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, actor string, approved bool) (rules.Rules, int, bool, error) {
 	// Outside the program's dates no rules version applies, whatever
 	// versions exist: rejected as such, never sent to a moderator.
 	if rules.OutsideProgram(prog.Program, r.PurchasedAt) {
 		for i := range r.Items {
 			r.Items[i].PointsReason = rules.ReasonOutsideProgram
 		}
-		return s.transition(r, receipt.Rejected, actor, rules.ReasonOutsideProgram, map[string]any{"program_id": prog.ID})
+		return rules.Rules{}, 0, false, s.transition(r, receipt.Rejected, actor, rules.ReasonOutsideProgram, map[string]any{"program_id": prog.ID})
 	}
 	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, false)
 	if err != nil {
-		return err
+		return ruleSet, version, false, err
 	}
 	if !ok && approved {
 		// A moderator approved a purchase made within the program's dates
 		// but before its first rules took effect: those first rules
 		// apply. Sending it back to review would loop.
 		if ruleSet, version, ok, err = s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, true); err != nil {
-			return err
+			return ruleSet, version, false, err
 		}
 		if !ok {
-			return s.transition(r, receipt.NoEligibleItems, actor, ReasonNoRules, map[string]any{"program_id": prog.ID})
+			return ruleSet, version, false, s.transition(r, receipt.NoEligibleItems, actor, ReasonNoRules, map[string]any{"program_id": prog.ID})
 		}
 	}
 	if !ok {
-		return s.transition(r, receipt.NeedsReview, actor, ReasonRulesMissing, map[string]any{"program_id": prog.ID})
+		return ruleSet, version, false, s.transition(r, receipt.NeedsReview, actor, ReasonRulesMissing, map[string]any{"program_id": prog.ID})
 	}
+	return ruleSet, version, true, nil
+}
+
+// credit is a sale on its way to the ledger: the evaluation's input and
+// what settle needs besides.
+type credit struct {
+	tx       Tx
+	r        *receipt.Receipt
+	prog     Program
+	actor    string
+	version  int
+	shopID   int64
+	uploaded time.Time
+	day      time.Time
+	in       rules.Input
+	// budgetLocked: in.BudgetKopecks was read under the budget lock.
+	budgetLocked bool
+	// checked: the anomaly check passed, or does not apply (approved).
+	checked bool
+}
+
+// newCredit locks the caps and reads what they and the budget leave for
+// r into the evaluation's input.
+func newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b buyer, lines []rules.Line, ruleSet rules.Rules, version int, now time.Time) (*credit, error) {
 	// The cap windows are read under locks on what they count (the
 	// participant, and the shop when the rules cap it), held to commit, so
 	// two receipts of one participant or shop cannot both spend the same
@@ -249,98 +323,77 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	// evaluated again under the budget lock, so the outcome is the one a
 	// locked read would give. One program's credits thus serialize only
 	// from the budget update to commit, not through the whole evaluation.
-	if err := tx.LockCaps(ctx, prog.ID, r.ParticipantID, shopID, ruleSet.Caps.ShopDay > 0); err != nil {
-		return err
+	if err := tx.LockCaps(ctx, prog.ID, r.ParticipantID, b.shopID, ruleSet.Caps.ShopDay > 0); err != nil {
+		return nil, err
 	}
 	budget, err := tx.Balance(ctx, ledger.BudgetAccount(prog.ClientID, prog.ID))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	day := dateOf(r.PurchasedAt)
-	counters, err := tx.Earned(ctx, prog.ID, r.ParticipantID, shopID, day)
+	counters, err := tx.Earned(ctx, prog.ID, r.ParticipantID, b.shopID, day)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	uploaded := r.CreatedAt
 	if uploaded.IsZero() {
 		uploaded = now
 	}
-	in := rules.Input{
-		Now: now, Rules: ruleSet, Program: prog.Program, Participant: participant, Shop: shop,
-		Receipt: rules.Receipt{Operation: r.Operation, PurchasedAt: r.PurchasedAt, UploadedAt: uploaded,
-			SellerINN: r.SellerINN, KKTRegNumber: r.KKTRegNumber, Address: r.RetailAddress},
-		Lines: lines, Earned: counters, BudgetKopecks: budget,
-	}
-	budgetLocked := false
-	checked := approved
-	lockBudget := func() error {
-		var err error
-		in.BudgetKopecks, err = tx.LockBudget(ctx, prog.ClientID, prog.ID)
-		budgetLocked = err == nil
-		return err
-	}
+	return &credit{
+		tx: tx, r: r, prog: prog, version: version, shopID: b.shopID, uploaded: uploaded, day: day,
+		in: rules.Input{
+			Now: now, Rules: ruleSet, Program: prog.Program, Participant: b.participant, Shop: b.shop,
+			Receipt: rules.Receipt{Operation: r.Operation, PurchasedAt: r.PurchasedAt, UploadedAt: uploaded,
+				SellerINN: r.SellerINN, KKTRegNumber: r.KKTRegNumber, Address: r.RetailAddress},
+			Lines: lines, Earned: counters, BudgetKopecks: budget,
+		},
+	}, nil
+}
+
+// lockBudget re-reads the budget under its lock, held to commit.
+func (c *credit) lockBudget(ctx context.Context) error {
+	var err error
+	c.in.BudgetKopecks, err = c.tx.LockBudget(ctx, c.prog.ClientID, c.prog.ID)
+	c.budgetLocked = err == nil
+	return err
+}
+
+// settle evaluates c and settles its receipt: rejected, no points, to a
+// moderator (anomaly), or credited. Whenever the budget decides the amount
+// it evaluates again under the budget lock.
+func (s *Service) settle(ctx context.Context, c *credit) error {
+	r := c.r
 	for {
-		res := rules.Evaluate(in)
-		if !budgetLocked && budgetCut(res) {
+		res := rules.Evaluate(c.in)
+		if !c.budgetLocked && budgetCut(res) {
 			// The budget decides the amount: decide it on the locked
 			// balance, as every credit did before, not on a read that
 			// may be stale.
-			if err := lockBudget(); err != nil {
+			if err := c.lockBudget(ctx); err != nil {
 				return err
 			}
 			continue
 		}
-		data := map[string]any{"program_id": prog.ID, "rule_version": version, "evaluation": res}
-		if !res.Eligible {
-			for i := range r.Items {
-				r.Items[i].PointsReason = res.Reason
-			}
-			return s.transition(r, receipt.Rejected, actor, res.Reason, data)
+		data := map[string]any{"program_id": c.prog.ID, "rule_version": c.version, "evaluation": res}
+		if done, err := s.settleWithoutPoints(r, c.actor, res, data); done {
+			return err
 		}
-		for i, lr := range res.Lines {
-			r.Items[i].PointsKopecks, r.Items[i].PointsReason = lr.PointsKopecks, lr.Reason
-		}
-		if res.TotalKopecks == 0 {
-			reason := "no_eligible_items"
-			if len(res.Caps) > 0 {
-				reason = res.Caps[len(res.Caps)-1].Cap
-				if reason != rules.CapBudget {
-					reason = ReasonPointsCapped
-				}
-			}
-			return s.transition(r, receipt.NoEligibleItems, actor, reason, data)
-		}
-		if !checked {
-			a, err := tx.Activity(ctx, r.ParticipantID, shopID, r.KKTRegNumber, uploaded, day)
-			if err != nil {
+		if !c.checked {
+			if held, err := s.holdAnomaly(ctx, c, res, data); err != nil || held {
 				return err
 			}
-			if reason := rules.CheckAnomaly(a, s.thresholds); reason != "" {
-				for i := range r.Items {
-					r.Items[i].PointsKopecks = 0
-				}
-				data["activity"] = a
-				data["proposed_kopecks"] = res.TotalKopecks
-				return s.transition(r, receipt.NeedsReview, actor, reason, data)
-			}
 			// The anomaly check does not depend on the amount: once is enough.
-			checked = true
+			c.checked = true
 		}
-		pending := prog.Crediting == "period_close"
-		t := ledger.Transaction{
-			IdempotencyKey: ledger.ReceiptKey(r.ID, version), Kind: ledger.KindReceiptCredit,
-			ClientID: prog.ClientID, ProgramID: prog.ID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
-			OccurredOn: day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
-			Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
-		}
-		switch err := tx.Post(ctx, t); {
+		pending := c.prog.Crediting == "period_close"
+		switch err := c.tx.Post(ctx, c.transaction(res, pending)); {
 		case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
-		case errors.Is(err, ledger.ErrBudgetExhausted) && !budgetLocked:
+		case errors.Is(err, ledger.ErrBudgetExhausted) && !c.budgetLocked:
 			// The balance read above was spent meanwhile (or never was
 			// there). Take the budget lock, as every credit of the program
 			// did before, and evaluate again against what is left: the
 			// receipt gets the budget's rest, or nothing.
-			if err := lockBudget(); err != nil {
+			if err := c.lockBudget(ctx); err != nil {
 				return err
 			}
 			continue
@@ -348,7 +401,7 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 			for i := range r.Items {
 				r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, rules.CapBudget
 			}
-			return s.transition(r, receipt.NoEligibleItems, actor, rules.CapBudget, data)
+			return s.transition(r, receipt.NoEligibleItems, c.actor, rules.CapBudget, data)
 		default:
 			return err
 		}
@@ -358,7 +411,65 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 			reason = "points_pending"
 		}
 		data["points_kopecks"] = res.TotalKopecks
-		return s.transition(r, receipt.Credited, actor, reason, data)
+		return s.transition(r, receipt.Credited, c.actor, reason, data)
+	}
+}
+
+// settleWithoutPoints writes res's per-line points onto r's items and,
+// when res credits nothing, settles r as rejected or no_eligible_items and
+// reports done.
+func (s *Service) settleWithoutPoints(r *receipt.Receipt, actor string, res rules.Result, data map[string]any) (bool, error) {
+	if !res.Eligible {
+		for i := range r.Items {
+			r.Items[i].PointsReason = res.Reason
+		}
+		return true, s.transition(r, receipt.Rejected, actor, res.Reason, data)
+	}
+	for i, lr := range res.Lines {
+		r.Items[i].PointsKopecks, r.Items[i].PointsReason = lr.PointsKopecks, lr.Reason
+	}
+	if res.TotalKopecks != 0 {
+		return false, nil
+	}
+	reason := "no_eligible_items"
+	if len(res.Caps) > 0 {
+		reason = res.Caps[len(res.Caps)-1].Cap
+		if reason != rules.CapBudget {
+			reason = ReasonPointsCapped
+		}
+	}
+	return true, s.transition(r, receipt.NoEligibleItems, actor, reason, data)
+}
+
+// holdAnomaly runs the anomaly check on c's participant, shop and till;
+// when it fires it sends the receipt to a moderator with the proposed
+// amount and reports held.
+func (s *Service) holdAnomaly(ctx context.Context, c *credit, res rules.Result, data map[string]any) (bool, error) {
+	r := c.r
+	a, err := c.tx.Activity(ctx, r.ParticipantID, c.shopID, r.KKTRegNumber, c.uploaded, c.day)
+	if err != nil {
+		return false, err
+	}
+	reason := rules.CheckAnomaly(a, s.thresholds)
+	if reason == "" {
+		return false, nil
+	}
+	for i := range r.Items {
+		r.Items[i].PointsKopecks = 0
+	}
+	data["activity"] = a
+	data["proposed_kopecks"] = res.TotalKopecks
+	return true, s.transition(r, receipt.NeedsReview, c.actor, reason, data)
+}
+
+// transaction is the ledger credit of res for c's receipt.
+func (c *credit) transaction(res rules.Result, pending bool) ledger.Transaction {
+	r, prog := c.r, c.prog
+	return ledger.Transaction{
+		IdempotencyKey: ledger.ReceiptKey(r.ID, c.version), Kind: ledger.KindReceiptCredit,
+		ClientID: prog.ClientID, ProgramID: prog.ID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
+		OccurredOn: c.day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
+		Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
 	}
 }
 
