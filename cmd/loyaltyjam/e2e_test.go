@@ -276,14 +276,7 @@ func TestServedRoutesMatchOpenAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, dbURL := pgtest.New(t)
-	ropt := redistest.DB(t)
-	d, err := openDeps(ctx, devConfig(t, map[string]string{"DATABASE_URL": dbURL,
-		"REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB), "PHOTO_DIR": t.TempDir(), "LOG_LEVEL": "error"}),
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := testDeps(t, dbURL)
 	app, cleanup, err := buildAPI(ctx, d)
 	if err != nil {
 		t.Fatal(err)
@@ -302,4 +295,20 @@ func TestServedRoutesMatchOpenAPI(t *testing.T) {
 	if served := openapicheck.Served(app); !served["POST /v1/receipts"] || !served["GET /v1/tasks"] || !served["GET /healthz"] {
 		t.Errorf("the walk missed routes serve has: %d routes seen", len(served))
 	}
+}
+
+// testDeps opens the dependencies serve, worker and dev share (openDeps)
+// on the test's database and a Redis database of its own, in development
+// mode; they close when the test ends.
+func testDeps(t *testing.T, dbURL string) *deps {
+	t.Helper()
+	ropt := redistest.DB(t)
+	d, err := openDeps(context.Background(), devConfig(t, map[string]string{"DATABASE_URL": dbURL,
+		"REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB), "PHOTO_DIR": t.TempDir(), "LOG_LEVEL": "error"}),
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
-	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 )
 
 func TestLedgerCheckDetectsTamperedBalance(t *testing.T) {
@@ -61,14 +58,7 @@ func TestWiredLedgerToldOfReleases(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, dbURL := pgtest.New(t)
-	ropt := redistest.DB(t)
-	d, err := openDeps(ctx, devConfig(t, map[string]string{"DATABASE_URL": dbURL,
-		"REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB), "PHOTO_DIR": t.TempDir(), "LOG_LEVEL": "error"}),
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := testDeps(t, dbURL)
 	var client, program, participant int64
 	if err := db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Acme') RETURNING id`).Scan(&client); err != nil {
 		t.Fatal(err)
