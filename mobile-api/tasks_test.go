@@ -29,6 +29,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
@@ -111,7 +112,7 @@ func setupTasks(t *testing.T) *taskFixture {
 	f.modA = fmt.Sprintf("2:%d:moderator", f.clientA)
 	f.modB = fmt.Sprintf("3:%d:moderator", f.clientB)
 	f.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	store := taskdb.New(db, photos)
+	store := taskdb.New(db, photos, taskdb.WithNotifier(notifydb.Notifier{}))
 	mobileapi.RegisterFeatures(f.app, mobileapi.Deps{Tasks: store}, participantAuth)
 	admin, err := adminapi.New(adminapi.Deps{Tasks: store, Staff: staffAuth})
 	if err != nil {

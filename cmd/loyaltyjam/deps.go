@@ -55,7 +55,8 @@ type deps struct {
 // registryStore is the registry store with invitation passwords sealed by
 // CREDENTIALS_KEY (a random per-process key when it is unset).
 func (d *deps) registryStore() *registrydb.Store {
-	opts := []registrydb.Option{registrydb.WithSecondApproval(d.cfg.RegistrySecondApproval)}
+	opts := []registrydb.Option{registrydb.WithSecondApproval(d.cfg.RegistrySecondApproval),
+		registrydb.WithCreditSubscribers(notifydb.Notifier{})}
 	if len(d.cfg.CredentialsKey) > 0 {
 		box, err := sealbox.New(d.cfg.CredentialsKey)
 		if err != nil {

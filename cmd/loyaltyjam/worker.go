@@ -154,7 +154,8 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 	workers.RegisterNotify(mux, buildDispatcher(d, snd))
 	outbox := notify.NewOutbox(notifydb.New(d.db), queue.NotifyEnqueuer{Client: d.queue,
 		Inspector: asynq.NewInspectorFromRedisClient(d.redis)}, notify.WithOutboxLogger(d.log))
-	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval))
+	tasks := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
+		taskdb.WithNotifier(notifydb.Notifier{}))
 	registries := d.registryStore()
 	// An unconfigured channel must reach the processor as a nil interface,
 	// not as an interface holding a nil pointer.

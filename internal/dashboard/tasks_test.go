@@ -24,6 +24,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
@@ -62,8 +63,8 @@ func newFullEnv(t *testing.T) *fullEnv {
 	}
 	e := &fullEnv{db: db}
 	e.tasks = taskdb.New(db, photos, taskdb.WithClock(clk.Now), taskdb.WithLogger(quiet),
-		taskdb.WithSecondApproval(secondApproval))
-	store := registrydb.New(db, registrydb.WithSecondApproval(secondApproval))
+		taskdb.WithSecondApproval(secondApproval), taskdb.WithNotifier(notifydb.Notifier{}))
+	store := registrydb.New(db, registrydb.WithSecondApproval(secondApproval), registrydb.WithCreditSubscribers(notifydb.Notifier{}))
 	e.processor = registry.NewProcessor(store, nil, nil, registry.ProcessorConfig{Logger: quiet})
 	e.registry = registry.NewService(store, registry.EnqueueFunc(func(_ context.Context, id int64, _ string) error {
 		e.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
@@ -55,7 +56,8 @@ func seedTasks(ctx context.Context, db *pgxpool.Pool, now time.Time, photos task
 		}
 		return at
 	}
-	store := taskdb.New(db, photos, taskdb.WithClock(clock), taskdb.WithLogger(quiet))
+	store := taskdb.New(db, photos, taskdb.WithClock(clock), taskdb.WithLogger(quiet),
+		taskdb.WithNotifier(notifydb.Notifier{}))
 	rng := rand.New(rand.NewPCG(2026, 60))
 	weekStart := func(weeksAgo int) time.Time {
 		d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)

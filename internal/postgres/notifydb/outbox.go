@@ -13,6 +13,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
 // ErrNoParticipant: the intent names a participant that does not exist.
@@ -70,8 +72,10 @@ var receiptEvent = map[receipt.Status]notify.EventType{
 type Notifier struct{}
 
 var (
-	_ receipt.Subscriber[pgx.Tx]       = Notifier{}
-	_ ledger.ReleaseSubscriber[pgx.Tx] = Notifier{}
+	_ receipt.Subscriber[pgx.Tx]        = Notifier{}
+	_ ledger.ReleaseSubscriber[pgx.Tx]  = Notifier{}
+	_ task.ReviewSubscriber[pgx.Tx]     = Notifier{}
+	_ registry.CreditSubscriber[pgx.Tx] = Notifier{}
 )
 
 // ReceiptChanged writes an intent for every event of c that moves the
@@ -153,5 +157,44 @@ func (Notifier) PointsReleased(ctx context.Context, tx pgx.Tx, r ledger.Released
 	}
 	_, _, err := Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.PointsReleased,
 		DedupKey: r.Key, Data: notify.Data{ProgramName: programName, PointsKopecks: r.AmountKopecks}})
+	return err
+}
+
+// TaskReviewed writes the "task_reviewed" intent of a report review; its
+// dedup key names the review event, so a retried transaction writes one and
+// each rework round its own.
+func (Notifier) TaskReviewed(ctx context.Context, tx pgx.Tx, r task.Reviewed) error {
+	d := notify.Data{
+		TaskID:        strconv.FormatInt(r.TaskID, 10),
+		Title:         r.TaskTitle,
+		Approved:      r.Status == task.Approved,
+		PointsKopecks: r.PointsKopecks,
+		Pending:       r.Pending,
+		Reason:        r.ReasonCode,
+		ReasonMessage: r.Message,
+	}
+	if r.Status == task.ReworkRequested {
+		d.Reason = "rework_requested"
+		d.ReasonMessage = "Отчёт нужно доработать: " + r.Message
+	}
+	if d.Approved {
+		d.ReasonMessage = ""
+	}
+	_, _, err := Enqueue(ctx, tx, notify.Intent{
+		ParticipantID: r.ParticipantID,
+		Type:          notify.TaskReviewed,
+		Data:          d,
+		DedupKey:      fmt.Sprintf("task_submission:%d:%s:%d", r.SubmissionID, r.Status, r.EventID),
+	})
+	return err
+}
+
+// RegistryCredited writes the "registry_credited" intent of a credited
+// registry line, keyed on the line's ledger key: the outbox delivers it once
+// the points are there.
+func (Notifier) RegistryCredited(ctx context.Context, tx pgx.Tx, c registry.LineCredited) error {
+	_, _, err := Enqueue(ctx, tx, notify.Intent{ParticipantID: c.ParticipantID,
+		Type: notify.RegistryCredited, DedupKey: c.Key,
+		Data: notify.Data{ProgramName: c.ProgramName, PointsKopecks: c.PointsKopecks, Pending: c.Pending, Title: c.PeriodName}})
 	return err
 }

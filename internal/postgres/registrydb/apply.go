@@ -10,10 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
@@ -444,10 +442,13 @@ func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
 				if d > 0 {
 					// Tell the participant, in this transaction: the
 					// outbox delivers it once the points are there.
-					if _, _, err := notifydb.Enqueue(ctx, r.tx, notify.Intent{ParticipantID: t.participantID,
-						Type: notify.RegistryCredited, DedupKey: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version),
-						Data: notify.Data{ProgramName: programName, PointsKopecks: d, Pending: r.pending, Title: period}}); err != nil {
-						return fmt.Errorf("registrydb: notify: %w", err)
+					c := registry.LineCredited{ParticipantID: t.participantID, ProgramID: r.u.ProgramID,
+						ProgramName: programName, PeriodName: period, PointsKopecks: d, Pending: r.pending,
+						Key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version)}
+					for _, sub := range r.s.credits {
+						if err := sub.RegistryCredited(ctx, r.tx, c); err != nil {
+							return fmt.Errorf("registrydb: notify: %w", err)
+						}
 					}
 				}
 			}

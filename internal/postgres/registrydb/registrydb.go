@@ -30,6 +30,8 @@ type Store struct {
 	box Sealer
 	// secondApproval is the maker-checker threshold (WithSecondApproval).
 	secondApproval int64
+	// credits consume the credited lines (WithCreditSubscribers).
+	credits []registry.CreditSubscriber[pgx.Tx]
 }
 
 // Sealer encrypts a secret bound to associated data (sealbox.Box).
@@ -44,6 +46,13 @@ type Option func(*Store)
 // WithSealer keeps invitation passwords sealed with box. Every process
 // that delivers invitations must use the same key (CREDENTIALS_KEY).
 func WithSealer(box Sealer) Option { return func(s *Store) { s.box = box } }
+
+// WithCreditSubscribers sets the consumers of credited registry lines
+// (registry.LineCredited), called in the transaction that posts the points; the
+// wiring passes the notification outbox (notifydb.Notifier). Default: none.
+func WithCreditSubscribers(subs ...registry.CreditSubscriber[pgx.Tx]) Option {
+	return func(s *Store) { s.credits = subs }
+}
 
 // processBox is the sealer of a Store built without one: a random key per
 // process, so a password still pending when the process restarts cannot be

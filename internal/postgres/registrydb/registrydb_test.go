@@ -18,6 +18,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -45,7 +46,7 @@ func setup(t *testing.T, n int, budget int64, threshold int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	f := &fixture{db: db, store: registrydb.New(db, registrydb.WithSecondApproval(threshold))}
+	f := &fixture{db: db, store: registrydb.New(db, registrydb.WithSecondApproval(threshold), registrydb.WithCreditSubscribers(notifydb.Notifier{}))}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Акме') RETURNING id`).Scan(&f.client))
 	var other int64
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Конкурент') RETURNING id`).Scan(&other))

@@ -316,7 +316,7 @@ func (s *Store) decide(ctx context.Context, tx pgx.Tx, sub *task.Submission, to 
 	if to == task.InReview || s.notifier == nil {
 		return nil
 	}
-	return s.notifier.TaskReviewed(ctx, tx, ReviewNotice{
+	return s.notifier.TaskReviewed(ctx, tx, task.Reviewed{
 		EventID: eid, ClientID: sub.ClientID, ParticipantID: sub.ParticipantID, SubmissionID: sub.ID, TaskID: sub.TaskID,
 		TaskTitle: sub.TaskTitle, Status: to, ReasonCode: r.ReasonCode, Message: msg,
 	})

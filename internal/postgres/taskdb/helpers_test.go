@@ -22,6 +22,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
@@ -67,7 +68,7 @@ func addClient(t *testing.T, db *pgxpool.Pool, code string, participants int, bu
 		t.Fatal(err)
 	}
 	e := &env{db: db, clock: &clock{t: start.Add(time.Hour)}}
-	e.store = taskdb.New(db, photos, append([]taskdb.Option{taskdb.WithClock(e.clock.Now)}, opts...)...)
+	e.store = taskdb.New(db, photos, append([]taskdb.Option{taskdb.WithClock(e.clock.Now), taskdb.WithNotifier(notifydb.Notifier{})}, opts...)...)
 	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ($1, $1) RETURNING id`, code).Scan(&e.clientID); err != nil {
 			return err

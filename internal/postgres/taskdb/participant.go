@@ -442,7 +442,7 @@ func (s *Store) approve(ctx context.Context, tx pgx.Tx, sub *task.Submission, ac
 	if s.notifier == nil {
 		return nil
 	}
-	return s.notifier.TaskReviewed(ctx, tx, ReviewNotice{
+	return s.notifier.TaskReviewed(ctx, tx, task.Reviewed{
 		EventID: eid, ClientID: sub.ClientID, ParticipantID: sub.ParticipantID, SubmissionID: sub.ID, TaskID: sub.TaskID,
 		TaskTitle: sub.TaskTitle, Status: task.Approved, PointsKopecks: sub.RewardKopecks, Pending: crediting == "period_close",
 		Message: "Отчёт по заданию «" + sub.TaskTitle + "» принят, баллы начислены.",

@@ -26,35 +26,11 @@ type PhotoStore interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
-// ReviewNotice tells a participant a report was reviewed.
-type ReviewNotice struct {
-	// EventID is the submission event that caused it (unique per review).
-	EventID       int64
-	ClientID      int64
-	ParticipantID int64
-	SubmissionID  int64
-	TaskID        int64
-	TaskTitle     string
-	// Status is approved, rejected or rework_requested.
-	Status        task.SubmissionStatus
-	ReasonCode    string
-	Message       string // Russian, for the push/SMS text
-	PointsKopecks int64
-	// Pending: the points stay pending until the program's period closes.
-	Pending bool
-}
-
-// ReviewNotifier writes a "task_reviewed" notification intent through tx,
-// so it is sent if and only if the review commits (an outbox).
-type ReviewNotifier interface {
-	TaskReviewed(ctx context.Context, tx pgx.Tx, n ReviewNotice) error
-}
-
 // Store is the PostgreSQL task store.
 type Store struct {
 	db        *pgxpool.Pool
 	photos    PhotoStore
-	notifier  ReviewNotifier
+	notifier  task.ReviewSubscriber[pgx.Tx]
 	now       func() time.Time
 	threshold int
 	log       *slog.Logger
@@ -69,9 +45,10 @@ type Option func(*Store)
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// WithNotifier sets where review notifications go (default: Outbox, the
-// notification outbox of package notify; nil: none).
-func WithNotifier(n ReviewNotifier) Option { return func(s *Store) { s.notifier = n } }
+// WithNotifier sets the subscriber of reviews (task.Reviewed), called in the
+// review's transaction; the wiring passes the notification outbox
+// (notifydb.Notifier). Default: none.
+func WithNotifier(n task.ReviewSubscriber[pgx.Tx]) Option { return func(s *Store) { s.notifier = n } }
 
 // WithNearDuplicateThreshold sets the largest perceptual-hash distance
 // flagged as a near-duplicate (default imagehash.DefaultThreshold).
@@ -86,7 +63,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // New returns a Store on db keeping photos in photos.
 func New(db *pgxpool.Pool, photos PhotoStore, opts ...Option) *Store {
-	s := &Store{db: db, photos: photos, notifier: Outbox{}, now: time.Now, threshold: imagehash.DefaultThreshold, log: slog.Default()}
+	s := &Store{db: db, photos: photos, now: time.Now, threshold: imagehash.DefaultThreshold, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
