@@ -5,10 +5,7 @@ package mobileapi
 // check lives in the task domain and its store.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"math"
 	"mime/multipart"
@@ -19,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
@@ -62,51 +60,6 @@ func taskBadParam(name string) error {
 	return &apperr.Error{Kind: apperr.Invalid, Code: "task_bad_param", Message: "Некорректное значение параметра " + name + ".", Field: name}
 }
 
-// pathID parses a positive id; anything else names nothing that exists.
-func pathID(c *fiber.Ctx, name string, notFound *apperr.Error) (int64, error) {
-	id, err := strconv.ParseInt(c.Params(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, notFound
-	}
-	return id, nil
-}
-
-func queryInt(c *fiber.Ctx, name string) (int64, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, taskBadParam(name)
-	}
-	return n, nil
-}
-
-func decodeTaskJSON(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		e := *errTaskBadJSON
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			e.Field = te.Field
-			e.Message = "Некорректное значение поля " + te.Field + "."
-		} else if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			e.Message = "Неизвестное поле " + f + "."
-		}
-		return &e
-	}
-	if dec.More() {
-		return errTaskBadJSON
-	}
-	return nil
-}
-
 // taskCaller is the signed-in participant as the task store knows them.
 func taskCaller(c *fiber.Ctx) taskdb.Participant {
 	p := callerOf(c).Participant
@@ -128,7 +81,7 @@ func (a *API) availableTasks(c *fiber.Ctx) error {
 
 func (a *API) task(c *fiber.Ctx) error {
 	p := taskCaller(c)
-	id, err := pathID(c, "id", task.ErrNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -145,12 +98,12 @@ type takeRequest struct {
 
 func (a *API) take(c *fiber.Ctx) error {
 	p := taskCaller(c)
-	id, err := pathID(c, "id", task.ErrNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrNotFound)
 	if err != nil {
 		return err
 	}
 	var req takeRequest
-	if err := decodeTaskJSON(c.Body(), &req); err != nil {
+	if err := httpapi.DecodeStrictJSON(c.Body(), &req, errTaskBadJSON); err != nil {
 		return err
 	}
 	if req.ShopID < 0 {
@@ -165,7 +118,7 @@ func (a *API) take(c *fiber.Ctx) error {
 
 func (a *API) report(c *fiber.Ctx) error {
 	p := taskCaller(c)
-	id, err := pathID(c, "id", task.ErrSubmissionNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrSubmissionNotFound)
 	if err != nil {
 		return err
 	}
@@ -265,13 +218,13 @@ func (a *API) mySubmissions(c *fiber.Ctx) error {
 	if f.Status, err = parseStatus(c.Query("status")); err != nil {
 		return err
 	}
-	if f.TaskID, err = queryInt(c, "task_id"); err != nil {
+	if f.TaskID, err = httpapi.QueryInt(c, "task_id", taskBadParam); err != nil {
 		return err
 	}
-	if f.BeforeID, err = queryInt(c, "before"); err != nil {
+	if f.BeforeID, err = httpapi.QueryInt(c, "before", taskBadParam); err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit")
+	limit, err := httpapi.QueryInt(c, "limit", taskBadParam)
 	if err != nil || limit > 200 {
 		return taskBadParam("limit")
 	}
@@ -302,7 +255,7 @@ func clampLimit(n int) int {
 
 func (a *API) mySubmission(c *fiber.Ctx) error {
 	p := taskCaller(c)
-	id, err := pathID(c, "id", task.ErrSubmissionNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrSubmissionNotFound)
 	if err != nil {
 		return err
 	}

@@ -4,18 +4,15 @@ package adminapi
 // reports, review.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
@@ -41,51 +38,6 @@ func badParam(name string) error {
 	return &apperr.Error{Kind: apperr.Invalid, Code: "task_bad_param", Message: "Некорректное значение параметра " + name + ".", Field: name}
 }
 
-// pathID parses a positive id; anything else names nothing that exists.
-func pathID(c *fiber.Ctx, name string, notFound *apperr.Error) (int64, error) {
-	id, err := strconv.ParseInt(c.Params(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, notFound
-	}
-	return id, nil
-}
-
-func queryInt(c *fiber.Ctx, name string) (int64, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, badParam(name)
-	}
-	return n, nil
-}
-
-func decodeJSON(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		e := *errBadJSON
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			e.Field = te.Field
-			e.Message = "Некорректное значение поля " + te.Field + "."
-		} else if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			e.Message = "Неизвестное поле " + f + "."
-		}
-		return &e
-	}
-	if dec.More() {
-		return errBadJSON
-	}
-	return nil
-}
-
 func parseStatus(v string) (task.SubmissionStatus, error) {
 	if v == "" {
 		return "", nil
@@ -104,7 +56,7 @@ func (a *API) createTask(c *fiber.Ctx) error {
 		return err
 	}
 	var req taskInput
-	if err := decodeJSON(c.Body(), &req); err != nil {
+	if err := httpapi.DecodeStrictJSON(c.Body(), &req, errBadJSON); err != nil {
 		return err
 	}
 	t, err := a.tasks.CreateTask(c.UserContext(), st, req.toTask())
@@ -118,7 +70,7 @@ func (a *API) createTask(c *fiber.Ctx) error {
 // clientOf is the client an admin listing is for: the staff member's own,
 // or ?client_id= (required for operators).
 func clientOf(c *fiber.Ctx, st access.Staff) (int64, error) {
-	id, err := queryInt(c, "client_id")
+	id, err := httpapi.QueryInt(c, "client_id", badParam)
 	if err != nil {
 		return 0, err
 	}
@@ -144,7 +96,7 @@ func (a *API) listTasks(c *fiber.Ctx) error {
 	if status != "" && status != task.Active && status != task.Archived {
 		return badParam("status")
 	}
-	limit, err := queryInt(c, "limit")
+	limit, err := httpapi.QueryInt(c, "limit", badParam)
 	if err != nil {
 		return err
 	}
@@ -164,7 +116,7 @@ func (a *API) getTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id", task.ErrNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -181,7 +133,7 @@ func (a *API) setTaskStatus(status task.Status) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		id, err := pathID(c, "id", task.ErrNotFound)
+		id, err := httpapi.PathID(c, "id", task.ErrNotFound)
 		if err != nil {
 			return err
 		}
@@ -205,14 +157,14 @@ func (a *API) queue(c *fiber.Ctx) error {
 	if f.Status, err = parseStatus(c.Query("status")); err != nil {
 		return err
 	}
-	if f.TaskID, err = queryInt(c, "task_id"); err != nil {
+	if f.TaskID, err = httpapi.QueryInt(c, "task_id", badParam); err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit")
+	limit, err := httpapi.QueryInt(c, "limit", badParam)
 	if err != nil || limit > 200 {
 		return badParam("limit")
 	}
-	offset, err := queryInt(c, "offset")
+	offset, err := httpapi.QueryInt(c, "offset", badParam)
 	if err != nil || offset > 100_000 {
 		return badParam("offset")
 	}
@@ -233,7 +185,7 @@ func (a *API) submission(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id", task.ErrSubmissionNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrSubmissionNotFound)
 	if err != nil {
 		return err
 	}
@@ -249,7 +201,7 @@ func (a *API) photo(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id", task.ErrSubmissionNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrSubmissionNotFound)
 	if err != nil {
 		return err
 	}
@@ -281,7 +233,7 @@ func (a *API) review(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id", task.ErrSubmissionNotFound)
+	id, err := httpapi.PathID(c, "id", task.ErrSubmissionNotFound)
 	if err != nil {
 		return err
 	}
@@ -292,7 +244,7 @@ func (a *API) review(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	var req reviewRequest
-	if err := decodeJSON(c.Body(), &req); err != nil {
+	if err := httpapi.DecodeStrictJSON(c.Body(), &req, errBadJSON); err != nil {
 		return err
 	}
 	s, err := a.tasks.Review(c.UserContext(), st, id, task.Review{Action: action, ReasonCode: req.ReasonCode, Comment: req.Comment})
