@@ -199,24 +199,13 @@ func readPart(fh *multipart.FileHeader) ([]byte, error) {
 	return data, nil
 }
 
-func parseStatus(v string) (task.SubmissionStatus, error) {
-	if v == "" {
-		return "", nil
-	}
-	for _, s := range task.Statuses {
-		if string(s) == v {
-			return s, nil
-		}
-	}
-	return "", taskBadParam("status")
-}
-
 func (a *API) mySubmissions(c *fiber.Ctx) error {
 	p := taskCaller(c)
 	var f taskdb.MineFilter
 	var err error
-	if f.Status, err = parseStatus(c.Query("status")); err != nil {
-		return err
+	var ok bool
+	if f.Status, ok = task.ParseStatus(c.Query("status")); !ok {
+		return taskBadParam("status")
 	}
 	if f.TaskID, err = httpapi.QueryInt(c, "task_id", taskBadParam); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
@@ -50,12 +51,15 @@ func (a *API) registryCaller(c *fiber.Ctx) (access.Staff, error) {
 	return st, nil
 }
 
-func uploadID(c *fiber.Ctx) (int64, error) {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, errBadID
+// registryUpload is the signed-in staff member and the upload the path
+// names, the start of every route on one upload.
+func (a *API) registryUpload(c *fiber.Ctx) (access.Staff, int64, error) {
+	st, err := a.registryCaller(c)
+	if err != nil {
+		return st, 0, err
 	}
-	return id, nil
+	id, err := httpapi.PathID(c, "id", errBadID)
+	return st, id, err
 }
 
 func (a *API) upload(c *fiber.Ctx) error {
@@ -113,11 +117,7 @@ func (a *API) upload(c *fiber.Ctx) error {
 }
 
 func (a *API) getRegistry(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}
@@ -138,11 +138,7 @@ type Progress struct {
 }
 
 func (a *API) progress(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}
@@ -160,11 +156,7 @@ func (a *API) progress(c *fiber.Ctx) error {
 }
 
 func (a *API) lines(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}
@@ -179,11 +171,7 @@ func (a *API) lines(c *fiber.Ctx) error {
 }
 
 func (a *API) confirm(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}
@@ -195,11 +183,7 @@ func (a *API) confirm(c *fiber.Ctx) error {
 }
 
 func (a *API) invitations(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}
@@ -214,11 +198,7 @@ func (a *API) invitations(c *fiber.Ctx) error {
 }
 
 func (a *API) resend(c *fiber.Ctx) error {
-	st, err := a.registryCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := uploadID(c)
+	st, id, err := a.registryUpload(c)
 	if err != nil {
 		return err
 	}

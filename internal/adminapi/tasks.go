@@ -38,18 +38,6 @@ func badParam(name string) error {
 	return &apperr.Error{Kind: apperr.Invalid, Code: "task_bad_param", Message: "Некорректное значение параметра " + name + ".", Field: name}
 }
 
-func parseStatus(v string) (task.SubmissionStatus, error) {
-	if v == "" {
-		return "", nil
-	}
-	for _, s := range task.Statuses {
-		if string(s) == v {
-			return s, nil
-		}
-	}
-	return "", badParam("status")
-}
-
 func (a *API) createTask(c *fiber.Ctx) error {
 	st, err := a.staff(c)
 	if err != nil {
@@ -154,8 +142,9 @@ func (a *API) queue(c *fiber.Ctx) error {
 	if f.ClientID, err = clientOf(c, st); err != nil {
 		return err
 	}
-	if f.Status, err = parseStatus(c.Query("status")); err != nil {
-		return err
+	var ok bool
+	if f.Status, ok = task.ParseStatus(c.Query("status")); !ok {
+		return badParam("status")
 	}
 	if f.TaskID, err = httpapi.QueryInt(c, "task_id", badParam); err != nil {
 		return err

@@ -30,6 +30,20 @@ const (
 // Statuses lists every submission status.
 var Statuses = []SubmissionStatus{Taken, Submitted, InReview, Approved, Rejected, ReworkRequested, Expired}
 
+// ParseStatus reads a submission status filter: "" is no filter, a known
+// status is itself, anything else is not ok.
+func ParseStatus(v string) (s SubmissionStatus, ok bool) {
+	if v == "" {
+		return "", true
+	}
+	for _, s := range Statuses {
+		if string(s) == v {
+			return s, true
+		}
+	}
+	return "", false
+}
+
 // Terminal reports whether s is final.
 func (s SubmissionStatus) Terminal() bool { return s == Approved || s == Rejected || s == Expired }
 

@@ -369,3 +369,20 @@ func TestEligibility(t *testing.T) {
 		t.Error("shop ids not applied")
 	}
 }
+
+func TestParseStatus(t *testing.T) {
+	t.Parallel()
+	for _, s := range task.Statuses {
+		if got, ok := task.ParseStatus(string(s)); !ok || got != s {
+			t.Errorf("ParseStatus(%q) = %q, %v", s, got, ok)
+		}
+	}
+	if got, ok := task.ParseStatus(""); !ok || got != "" {
+		t.Errorf(`ParseStatus("") = %q, %v: want no filter`, got, ok)
+	}
+	for _, v := range []string{"approved ", "APPROVED", "done", "\xff"} {
+		if _, ok := task.ParseStatus(v); ok {
+			t.Errorf("ParseStatus(%q) accepted", v)
+		}
+	}
+}
