@@ -473,15 +473,8 @@ func TestOverviewChurnOfCompleteMonths(t *testing.T) {
 // as rejected, not "подтверждён", and its participant is notified.
 func TestApproveThroughPointsService(t *testing.T) {
 	t.Parallel()
-	db, _ := pgtest.New(t)
-	data := reporttest.Load(t, db, testNow)
-	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
-	quiet := slog.New(slog.DiscardHandler)
-	app := httpapi.New(httpapi.Options{Logger: quiet})
-	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
-	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
-		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
-	e := &env{app: app, data: data, clock: &clock{t: testNow}}
+	e, db, store := newApproveEnv(t)
+	data := e.data
 	v := data.Vetluga
 	c := e.mustLogin(t, v.ModeratorMail)
 	// Review[1] has verified items; the demo shops' cash registers are not
@@ -727,4 +720,20 @@ func count(t *testing.T, s string) int64 {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// newApproveEnv is a dashboard wired as serve wires it for moderation: the
+// receipt store with the notifier and rollup subscribers, and the points
+// service's ProcessApproved as the approval's Credit.
+func newApproveEnv(t *testing.T) (*env, *pgxpool.Pool, *receiptdb.Store) {
+	t.Helper()
+	db, _ := pgtest.New(t)
+	data := reporttest.Load(t, db, testNow)
+	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
+	quiet := slog.New(slog.DiscardHandler)
+	app := httpapi.New(httpapi.Options{Logger: quiet})
+	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
+		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
+	return &env{app: app, data: data, clock: &clock{t: testNow}}, db, store
 }

@@ -21,13 +21,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
-	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -277,15 +273,8 @@ func TestProgramTimeZone(t *testing.T) {
 // back to the queue with program_rules_missing and a second notice).
 func TestApproveSettlesRulesMissing(t *testing.T) {
 	t.Parallel()
-	db, _ := pgtest.New(t)
-	data := reporttest.Load(t, db, testNow)
-	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
-	quiet := slog.New(slog.DiscardHandler)
-	app := httpapi.New(httpapi.Options{Logger: quiet})
-	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
-	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
-		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
-	e := &env{app: app, data: data, clock: &clock{t: testNow}}
+	e, db, store := newApproveEnv(t)
+	data := e.data
 	v := data.Vetluga
 	ctx := t.Context()
 	// The rules take effect after the purchase, within the program's dates.
