@@ -15,6 +15,8 @@ const (
 	ClientManager Role = "client_manager" // configures the client's programs, uploads, exports
 	Moderator     Role = "moderator"      // reviews receipts and task reports of the client
 	Operator      Role = "operator"       // platform staff: every client
+	Analyst       Role = "analyst"        // reads the client's figures and exports; changes nothing
+	TaxOfficer    Role = "tax_officer"    // the client's tax pages and the full legal data they need
 )
 
 // Staff is an authenticated dashboard user.

@@ -32,7 +32,8 @@ var statusOrder = []string{"credited", "no_eligible_items", "needs_review", "rej
 
 var roleNames = map[string]string{"seller": "продавец", "sales_rep": "торговый представитель",
 	"merchandiser": "мерчендайзер", "dealer": "дилер", "manager": "управляющий",
-	"client_manager": "менеджер клиента", "moderator": "модератор", "operator": "оператор платформы"}
+	"client_manager": "менеджер клиента", "moderator": "модератор", "operator": "оператор платформы",
+	"analyst": "аналитик (только чтение)", "tax_officer": "налоговый специалист"}
 
 var matchNames = map[string]string{"gtin": "по GTIN (код маркировки)", "alias": "по подтверждённому названию",
 	"name": "по нормализованному названию", "none": "не сопоставлено", "": "—"}
