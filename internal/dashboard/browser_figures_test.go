@@ -52,7 +52,7 @@ func TestBrowserFigures(t *testing.T) {
 	base := serveApp(t, app)
 	pb := fmt.Sprintf("%s/dashboard/p/%d", base, v.ProgramID)
 
-	ctx := newBrowser(t, chrome, 2*time.Minute)
+	ctx := newBrowser(t, chrome, 10*time.Minute)
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {

@@ -89,7 +89,7 @@ func TestBrowser(t *testing.T) {
 	}
 	downloads := t.TempDir()
 
-	ctx := newBrowser(t, chrome, 3*time.Minute)
+	ctx := newBrowser(t, chrome, 10*time.Minute) // a bound on a hang: about 15 s alone, CI shares 2 cores
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
