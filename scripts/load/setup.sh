@@ -11,10 +11,13 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql "$PG/postgres" -qc "CREATE DATABASE $DB"
 # Reserve a Redis DB index the way internal/redistest does (DB 0 holds the
 # leases), so the load test never shares a database with running tests.
+# The lease and the flush go to the Redis given, never to another one.
+REDIS=${LOAD_REDIS_URL:-redis://127.0.0.1:6379}
+REDIS=${REDIS%/}
 IDX=${LOAD_REDIS_DB:-15}
-[ "$(redis-cli -n 0 SET loyaltyjam:test:lease:$IDX load-test NX EX 3600)" = OK ] || { echo "redis db $IDX is leased"; exit 1; }
-redis-cli -n $IDX FLUSHDB >/dev/null
-export DATABASE_URL="$PG/$DB?sslmode=disable" REDIS_URL=redis://127.0.0.1:6379/$IDX
+[ "$(redis-cli -u "$REDIS/0" SET loyaltyjam:test:lease:$IDX load-test NX EX 3600)" = OK ] || { echo "redis db $IDX on $REDIS is leased"; exit 1; }
+redis-cli -u "$REDIS/$IDX" FLUSHDB >/dev/null
+export DATABASE_URL="$PG/$DB?sslmode=disable" REDIS_URL=$REDIS/$IDX
 LJ_ENV=development go run ./cmd/loyaltyjam migrate up
 psql "$DATABASE_URL" -q -f scripts/load/seed.sql
 cat <<EOV
@@ -28,7 +31,7 @@ export DATABASE_URL='$DATABASE_URL' REDIS_URL='$REDIS_URL' LJ_ENV=development \\
   SMS_GATEWAY_URL=http://127.0.0.1:18093 SMS_API_KEY=load-test
 go run ./cmd/loyaltyjam serve &
 # 3. the load (sign-in allows 60 attempts per IP per hour: between runs
-#    redis-cli -n $IDX --scan --pattern 'lj:rl:login*' | xargs -r redis-cli -n $IDX DEL):
+#    redis-cli -u $REDIS_URL --scan --pattern 'lj:rl:login*' | xargs -r redis-cli -u $REDIS_URL DEL):
 go run ./scripts/load -base http://127.0.0.1:18080 -mode healthz -c 16 -n 20000
 go run ./scripts/load -base http://127.0.0.1:18080 -mode qr -c 16 -n 3000
 go run ./scripts/load -base http://127.0.0.1:18080 -mode photo -c 4 -n 600 -gen 300
