@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,9 @@ const (
 // client of it. The client's timeout is what a "timeout" mode runs into.
 func setup(t *testing.T, simOpts gifterysim.Options, mod func(*giftery.Options)) (*gifterysim.Server, *giftery.Client) {
 	t.Helper()
+	if simOpts.Logger == nil {
+		simOpts.Logger = slog.New(slog.DiscardHandler)
+	}
 	sim := gifterysim.New(simOpts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
