@@ -160,9 +160,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	printDevBanner(stdout, cfg, *ofdAddr, sims, qrs)
-	fmt.Fprintf(stdout, "  reward providers: Giftery simulator %s (orders %s/_sim/orders), QIWI simulator %s (payments %s/_sim/payments)\n",
+	fmt.Fprintf(stdout, "reward providers: Giftery simulator %s (orders %s/_sim/orders), QIWI simulator %s (payments %s/_sim/payments)\n",
 		rsims.giftery, rsims.giftery, rsims.qiwi, rsims.qiwi)
+	printDevBanner(stdout, cfg, *ofdAddr, sims, qrs)
 	return g.Wait()
 }
 
