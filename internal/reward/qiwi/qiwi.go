@@ -494,10 +494,12 @@ func (c *Client) Operator(ctx context.Context, phone string) (string, error) {
 	}
 	resp, err := c.post(ctx, "/xml/xmlcp.jsp", request{RequestType: "get-provider-by-phone-number", PhoneNumber: phone[1:]})
 	if err != nil {
-		if errors.Is(err, provider.ErrUnknownOutcome) { // a lookup changes nothing at QIWI
-			return "", fmt.Errorf("%w: operator lookup: %w", provider.ErrNotSent, err)
+		// A lookup changes nothing at QIWI: whatever became of it, the
+		// top-up was not sent.
+		if errors.Is(err, provider.ErrNotSent) {
+			return "", err
 		}
-		return "", err
+		return "", fmt.Errorf("%w: operator lookup: %v", provider.ErrNotSent, err)
 	}
 	if re := requestError(resp); re != nil {
 		if re.Code == 298 {

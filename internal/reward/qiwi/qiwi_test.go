@@ -322,6 +322,15 @@ func TestDefinite(t *testing.T) {
 	if _, err := c.Place(ctx, topup("d2", "gold", "+79161234567", 100)); !errors.Is(err, provider.ErrRejected) {
 		t.Errorf("unknown product: %v", err)
 	}
+	// The operator lookup failing sends nothing: not sent, and only that.
+	sim, c2 := setup(t, qiwisim.Options{}, nil)
+	sim.Fail("get-provider-by-phone-number", qiwisim.Error500, 1)
+	if _, err := c2.Place(ctx, topup("d4", qiwi.ProductMobile, "+79161234567", 100)); !errors.Is(err, provider.ErrNotSent) || errors.Is(err, provider.ErrUnknownOutcome) {
+		t.Errorf("operator lookup 500: %v", err)
+	}
+	if n := len(sim.Payments()); n != 0 {
+		t.Errorf("%d payments after a failed lookup", n)
+	}
 	// Not enough money on the agent's account: not registered, safe to retry.
 	if _, err := c.Place(ctx, topup("d3", qiwi.ProductWallet, "+79990000220", 100)); !errors.Is(err, provider.ErrNotSent) {
 		t.Errorf("agent balance short: %v", err)
