@@ -217,7 +217,9 @@ type response struct {
 	Provider   *struct {
 		ID string `xml:"id,attr"`
 	} `xml:"provider"`
-	Balances []struct {
+	Exist           string `xml:"exist"`
+	DepositPossible string `xml:"deposit-possible"`
+	Balances        []struct {
 		Code  string `xml:"code,attr"`
 		Value string `xml:",chardata"`
 	} `xml:"balances>balance"`
@@ -344,6 +346,25 @@ func (c *Client) Place(ctx context.Context, o provider.Order) (provider.Result, 
 			return provider.Result{}, fmt.Errorf("%w: qiwi: wallet %q is not a phone number in international form", provider.ErrBadRecipient, account)
 		}
 		to.ServiceID = serviceWallet
+		// "You have to check if the top-up is possible before the
+		// request." A refusal is only believed once the status check
+		// shows no payment under our number: a retry of an order QIWI
+		// already took must not be refused by its own effect (a wallet
+		// limit the first top-up reached).
+		if err := c.checkDeposit(ctx, account); err != nil {
+			if errors.Is(err, provider.ErrNotSent) {
+				return provider.Result{}, err
+			}
+			st, serr := c.Status(ctx, o)
+			switch {
+			case serr == nil:
+				return st, nil
+			case errors.Is(serr, provider.ErrOrderNotFound):
+				return provider.Result{}, err
+			default:
+				return provider.Result{}, fmt.Errorf("%w: check-deposit refused, status unknown: %v", provider.ErrNotSent, serr)
+			}
+		}
 	case ProductMobile:
 		if !ruMobile.MatchString(account) {
 			return provider.Result{}, fmt.Errorf("%w: qiwi: %q is not a Russian mobile number", provider.ErrBadRecipient, account)
@@ -482,6 +503,34 @@ func (c *Client) Status(ctx context.Context, o provider.Order) (provider.Result,
 		return provider.Result{}, fmt.Errorf("%w: qiwi payment %s was not registered", provider.ErrOrderNotFound, txn)
 	}
 	return p.result()
+}
+
+// checkDeposit asks check-deposit-possible for a wallet top-up. It
+// returns nil when possible, ErrBadRecipient or ErrRejected when QIWI
+// says the wallet cannot be topped up, ErrNotSent when it could not tell.
+func (c *Client) checkDeposit(ctx context.Context, account string) error {
+	resp, err := c.post(ctx, "/xml/topup.jsp", request{RequestType: "check-deposit-possible",
+		Extras: []extra{{Name: "phone", Value: account}, {Name: "income_wire_transfer", Value: "1"}}})
+	if err != nil {
+		if errors.Is(err, provider.ErrNotSent) {
+			return err
+		}
+		return fmt.Errorf("%w: check-deposit-possible: %v", provider.ErrNotSent, err)
+	}
+	if re := requestError(resp); re != nil {
+		if _, known := resultCodes[re.Code]; known && re.Code != 300 {
+			return fmt.Errorf("%w: top-up impossible: %w", failureError(re.Code), re)
+		}
+		return fmt.Errorf("%w: check-deposit-possible: %v", provider.ErrNotSent, re)
+	}
+	switch strings.TrimSpace(resp.DepositPossible) {
+	case "1":
+		return nil
+	case "0":
+		return fmt.Errorf("%w: qiwi: the wallet %s cannot be topped up (deposit-possible 0)", provider.ErrBadRecipient, account)
+	default:
+		return fmt.Errorf("%w: check-deposit-possible answered without deposit-possible", provider.ErrNotSent)
+	}
 }
 
 // Operator finds the mobile operator's provider id for a phone number

@@ -293,6 +293,7 @@ func TestWrongPhone(t *testing.T) {
 		{"mobile: not a Russian mobile", topup("w3", qiwi.ProductMobile, "+74951234567", 100), false},
 		{"wallet: garbage", topup("w4", qiwi.ProductWallet, "12", 100), false},
 		{"mobile: unknown operator", topup("w5", qiwi.ProductMobile, "+79771234567", 100), false},
+		{"wallet: check-deposit refuses (204)", topup("w6", qiwi.ProductWallet, "+79990000204", 100), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,6 +332,24 @@ func TestDefinite(t *testing.T) {
 	if n := len(sim.Payments()); n != 0 {
 		t.Errorf("%d payments after a failed lookup", n)
 	}
+	// check-deposit-possible failing sends nothing.
+	sim3, c3 := setup(t, qiwisim.Options{}, nil)
+	sim3.Fail("check-deposit-possible", qiwisim.Error500, 1)
+	if _, err := c3.Place(ctx, topup("d5", qiwi.ProductWallet, "+79161234567", 100)); !errors.Is(err, provider.ErrNotSent) || errors.Is(err, provider.ErrUnknownOutcome) {
+		t.Errorf("check-deposit 500: %v", err)
+	}
+	// A refusal by check-deposit is not believed over a payment QIWI
+	// already has under our number: the retry returns that payment.
+	sim3.Fail("check-deposit-possible", qiwisim.Refuse204, 0)
+	o := topup("d6", qiwi.ProductWallet, "+79161234567", 100)
+	first, err := c3.Place(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim3.Fail("check-deposit-possible", qiwisim.Refuse204, 1)
+	if again, err := c3.Place(ctx, o); err != nil || again.ProviderRef != first.ProviderRef {
+		t.Errorf("retry refused by check-deposit: %+v, %v", again, err)
+	}
 	// Not enough money on the agent's account: not registered, safe to retry.
 	if _, err := c.Place(ctx, topup("d3", qiwi.ProductWallet, "+79990000220", 100)); !errors.Is(err, provider.ErrNotSent) {
 		t.Errorf("agent balance short: %v", err)
@@ -342,7 +361,8 @@ func TestWrongPassword(t *testing.T) {
 	sim, c := setup(t, qiwisim.Options{}, func(o *qiwi.Options) { o.Password = "nope" })
 	o := topup("pw", qiwi.ProductWallet, "+79161234567", 100)
 	_, err := c.Place(context.Background(), o)
-	if !errors.Is(err, provider.ErrUnknownOutcome) || !strings.Contains(err.Error(), "150") {
+	// Refused at check-deposit-possible, before any payment: not sent.
+	if !errors.Is(err, provider.ErrNotSent) || errors.Is(err, provider.ErrUnknownOutcome) || !strings.Contains(err.Error(), "150") {
 		t.Fatalf("Place with a wrong password = %v", err)
 	}
 	if n := len(sim.Payments()); n != 0 {

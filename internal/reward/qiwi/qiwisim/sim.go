@@ -21,6 +21,8 @@
 //	79990000298  wrong number: final status 160 with result code 298
 //	             (and the operator lookup answers 298)
 //	79990000220  the agent's balance is short: result code 220
+//	79990000204  check-deposit-possible refuses: 204 (identification
+//	             status too low), deposit-possible 0
 //
 // Any other number of the right form is credited at once (status 60). The
 // modes huge_body and bad_xml answer an endless document or broken XML.
@@ -60,17 +62,18 @@ const (
 	FailLater   Mode = "fail_later"
 	WrongNumber Mode = "wrong_number"
 	NoMoney     Mode = "no_money"
+	Refuse204   Mode = "refuse_204"
 	HugeBody    Mode = "huge_body"
 	BadXML      Mode = "bad_xml"
 )
 
 var modes = map[Mode]bool{Timeout: true, Accept500: true, Error500: true, Retry13: true, Processing: true,
-	FailLater: true, WrongNumber: true, NoMoney: true, HugeBody: true, BadXML: true}
+	FailLater: true, WrongNumber: true, NoMoney: true, Refuse204: true, HugeBody: true, BadXML: true}
 
 // byNumber are the per-request modes.
 var byNumber = map[string]Mode{
 	"79990000504": Timeout, "79990000501": Accept500, "79990000500": Error500, "79990000013": Retry13,
-	"79990000050": Processing, "79990000150": FailLater, "79990000298": WrongNumber, "79990000220": NoMoney,
+	"79990000204": Refuse204, "79990000050": Processing, "79990000150": FailLater, "79990000298": WrongNumber, "79990000220": NoMoney,
 }
 
 // Options configure a Server. The zero value is usable.
@@ -376,6 +379,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case kind == "check-deposit-possible":
+		s.checkDeposit(w, req.extra("phone"), mode)
 	case kind == "ping":
 		writeXML(w, resultCode(0, false, "")+s.balances())
 	case kind == "get-provider-by-phone-number" && r.URL.Path == "/xml/xmlcp.jsp":
@@ -418,6 +423,29 @@ func (s *Server) balances() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return `<balances><balance code="643">` + s.balance.String() + `</balance></balances>`
+}
+
+// checkDeposit answers check-deposit-possible: a wallet exists for the
+// numbers already paid to; a top-up is possible unless the number's mode
+// refuses it.
+func (s *Server) checkDeposit(w http.ResponseWriter, phone string, mode Mode) {
+	if !phoneRe.MatchString(phone) {
+		writeXML(w, resultCode(298, true, "Некорректный номер телефона")+"<exist>0</exist><deposit-possible>0</deposit-possible>")
+		return
+	}
+	exist := "0"
+	s.mu.Lock()
+	for _, p := range s.list {
+		if p.Account == phone && p.Service == "99" {
+			exist = "1"
+		}
+	}
+	s.mu.Unlock()
+	if mode == Refuse204 || byNumber[phone] == Refuse204 {
+		writeXML(w, resultCode(204, true, "Недостаточный статус идентификации кошелька для проведения платежа")+"<exist>1</exist><deposit-possible>0</deposit-possible>")
+		return
+	}
+	writeXML(w, resultCode(0, false, "")+"<exist>"+exist+"</exist><deposit-possible>1</deposit-possible>")
 }
 
 // operatorOf is the simulated numbering plan: an operator id per DEF code.
