@@ -299,6 +299,11 @@ func (c *Client) mapAPIError(e *APIError) error {
 	}
 }
 
+// definite reports whether err is a definite refusal.
+func definite(err error) bool {
+	return errors.Is(err, provider.ErrOutOfStock) || errors.Is(err, provider.ErrBadRecipient) || errors.Is(err, provider.ErrRejected)
+}
+
 // flexInt accepts a JSON number or a string of digits (Giftery sends
 // both: "id":"2111", "supplier_id":342), or null/"" as 0.
 type flexInt int64
@@ -436,10 +441,28 @@ func (c *Client) Place(ctx context.Context, o provider.Order) (provider.Result, 
 	}
 	if err := c.call(ctx, "makeOrder", args, true, &made); err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) {
-			return provider.Result{}, c.mapAPIError(ae)
+		if !errors.As(err, &ae) {
+			return provider.Result{}, err
 		}
-		return provider.Result{}, err
+		err = c.mapAPIError(ae)
+		if !definite(err) {
+			return provider.Result{}, err
+		}
+		// A refusal is believed only if Giftery has no order under our
+		// uuid: a retry of an order it already took must not be refused
+		// by what the first order did (the last certificate in stock).
+		res, serr := c.status(ctx, statusArgs{UUID: o.ID})
+		switch {
+		case serr == nil:
+			if res.Status == provider.Failed {
+				return res, fmt.Errorf("%w: giftery order %s failed: %s", provider.ErrRejected, res.ProviderRef, res.Reason)
+			}
+			return res, nil
+		case errors.Is(serr, provider.ErrOrderNotFound):
+			return provider.Result{}, err
+		default:
+			return provider.Result{}, fmt.Errorf("%w: makeOrder refused (%v) but the order's status is unknown: %v", provider.ErrUnknownOutcome, ae, serr)
+		}
 	}
 	if made.ID <= 0 {
 		return provider.Result{}, fmt.Errorf("%w: giftery makeOrder: answer without an order id", provider.ErrUnknownOutcome)

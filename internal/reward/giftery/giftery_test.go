@@ -251,6 +251,32 @@ func TestDefiniteFailures(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a refusal of an order already placed returns that order", func(t *testing.T) {
+		t.Parallel()
+		sim, c := setup(t, gifterysim.Options{}, nil)
+		o := order("ref-1", "13103", 500)
+		first, err := c.Place(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.Fail("makeOrder", gifterysim.OutOfStock, 1)
+		again, err := c.Place(ctx, o)
+		if err != nil || again.ProviderRef != first.ProviderRef || again.Status != provider.Done {
+			t.Fatalf("retry answered out of stock: %+v, %v", again, err)
+		}
+		if n := len(sim.Orders()); n != 1 {
+			t.Fatalf("%d orders", n)
+		}
+	})
+	t.Run("a refusal whose status cannot be read is not a verdict", func(t *testing.T) {
+		t.Parallel()
+		sim, c := setup(t, gifterysim.Options{}, nil)
+		sim.Fail("makeOrder", gifterysim.OutOfStock, 1)
+		sim.Fail("getStatus", gifterysim.Error500, 1)
+		if _, err := c.Place(ctx, order("ref-2", "13103", 500)); !errors.Is(err, provider.ErrUnknownOutcome) || errors.Is(err, provider.ErrOutOfStock) {
+			t.Fatalf("Place = %v", err)
+		}
+	})
 	t.Run("failed order's status", func(t *testing.T) {
 		t.Parallel()
 		_, c := setup(t, gifterysim.Options{}, nil)

@@ -496,6 +496,16 @@ func (s *Server) makeOrder(w http.ResponseWriter, r *http.Request, data string, 
 		apiErr(w, CodeBadParams, "uuid обязателен, не длиннее 36 символов")
 		return
 	}
+	// A refusal planned by the test comes before the uuid lookup: it is
+	// how the client is shown a refusal of an order it already placed.
+	switch mode {
+	case OutOfStock:
+		apiErr(w, CodeOutOfStock, "Сертификаты закончились")
+		return
+	case BadRecipient:
+		apiErr(w, CodeBadRecipient, "Некорректный email_to или to_phone получателя")
+		return
+	}
 	s.mu.Lock()
 	if o, dup := s.byUUID[a.UUID]; dup {
 		// The same uuid again: the first order, nothing new.
