@@ -160,7 +160,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "reward providers: Giftery simulator %s (orders %s/_sim/orders), QIWI simulator %s (payments %s/_sim/payments)\n",
+	fmt.Fprintf(stdout, "reward providers: Giftery simulator %s (orders %s/_sim/), QIWI simulator %s (payments %s/_sim/)\n",
 		rsims.giftery, rsims.giftery, rsims.qiwi, rsims.qiwi)
 	printDevBanner(stdout, cfg, *ofdAddr, sims, qrs)
 	return g.Wait()

@@ -59,8 +59,8 @@ func runSims(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer rstop()
-	fmt.Fprintf(stdout, "Giftery simulator: %s  (orders %s/_sim/orders)\n", rurls.giftery, rurls.giftery)
-	fmt.Fprintf(stdout, "QIWI simulator:    %s  (payments %s/_sim/payments)\n", rurls.qiwi, rurls.qiwi)
+	fmt.Fprintf(stdout, "Giftery simulator: %s  (orders %s/_sim/)\n", rurls.giftery, rurls.giftery)
+	fmt.Fprintf(stdout, "QIWI simulator:    %s  (payments %s/_sim/)\n", rurls.qiwi, rurls.qiwi)
 	fmt.Fprintf(stdout, "FCM simulator:   %s  (endpoint %s/v1, messages %s/_sim/)\n", urls.fcm, urls.fcm, urls.fcm)
 	fmt.Fprintf(stdout, "SMS simulator:   %s  (messages %s/_sim/)\n", urls.sms, urls.sms)
 	fmt.Fprintf(stdout, "SMTP simulator:  %s  (mail %s/_sim/)\n", urls.smtp, urls.emailHTTP)

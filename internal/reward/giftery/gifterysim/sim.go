@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -305,6 +306,7 @@ func (s *Server) Reset() {
 //	GET      /_sim/orders                             accepted orders (JSON)
 //	DELETE   /_sim/orders                             Reset
 //	POST     /_sim/fail {"cmd":"makeOrder","mode":"timeout","count":1}
+//	GET      /_sim/                                   HTML page of the orders
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_sim/orders" && r.Method == http.MethodGet:
@@ -327,12 +329,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Fail(f.Cmd, f.Mode, f.Count)
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_sim/" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = page.Execute(w, s.Orders())
 	case r.URL.Path == "/":
 		s.api(w, r)
 	default:
 		http.NotFound(w, r)
 	}
 }
+
+var page = template.Must(template.New("orders").Parse(`<!doctype html><meta charset="utf-8"><title>Giftery simulator</title>
+<h1>Giftery simulator: orders</h1><table border="1" cellpadding="4"><tr><th>id</th><th>uuid (our order)</th><th>product</th><th>face, ₽</th><th>to</th><th>mode</th><th>code / PIN</th><th>created</th></tr>
+{{range .}}<tr><td>{{.ID}}</td><td>{{.UUID}}</td><td>{{.ProductID}}</td><td>{{.Face}}</td><td>{{.EmailTo}} {{.ToPhone}}</td><td>{{.Mode}}</td><td>{{.Code}} / {{.PIN}}</td><td>{{.Created.Format "2006-01-02 15:04:05"}}</td></tr>
+{{else}}<tr><td colspan="8">no orders yet</td></tr>{{end}}</table>`))
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

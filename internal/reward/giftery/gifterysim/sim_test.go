@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,15 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("orders %+v, %v", orders, err)
 	}
 	resp.Body.Close()
+	page, err := http.Get(srv.URL + "/_sim/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(body), "adm-1") || !strings.Contains(string(body), orders[1].Code) {
+		t.Fatalf("the orders page lacks the orders:\n%s", body)
+	}
 	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/_sim/orders", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("reset: %v", err)

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -249,6 +250,7 @@ func (s *Server) Reset() {
 //	GET    /_sim/payments      registered payments (JSON)
 //	DELETE /_sim/payments      Reset
 //	POST   /_sim/fail {"request":"pay","mode":"timeout","count":1}
+//	GET    /_sim/              HTML page of the payments
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/xml/topup.jsp" || r.URL.Path == "/xml/xmlcp.jsp":
@@ -264,6 +266,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_sim/payments" && r.Method == http.MethodDelete:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_sim/" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = page.Execute(w, s.Payments())
 	case r.URL.Path == "/_sim/fail" && r.Method == http.MethodPost:
 		var f struct {
 			Request string `json:"request"`
@@ -283,6 +288,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	}
 }
+
+var page = template.Must(template.New("payments").Parse(`<!doctype html><meta charset="utf-8"><title>QIWI simulator</title>
+<h1>QIWI Top-Up simulator: payments</h1><table border="1" cellpadding="4"><tr><th>txn_id</th><th>transaction-number</th><th>service</th><th>account</th><th>amount, ₽</th><th>operator</th><th>mode</th><th>status checks</th><th>created</th></tr>
+{{range .}}<tr><td>{{.TxnID}}</td><td>{{.TransactionNumber}}</td><td>{{.Service}}</td><td>{{.Account}}</td><td>{{.Amount}}</td><td>{{.Operator}}</td><td>{{.Mode}}</td><td>{{.Checks}}</td><td>{{.Created.Format "2006-01-02 15:04:05"}}</td></tr>
+{{else}}<tr><td colspan="9">no payments yet</td></tr>{{end}}</table>`))
 
 type extra struct {
 	Name  string `xml:"name,attr"`

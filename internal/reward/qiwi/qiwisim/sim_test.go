@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,15 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("payments %+v, %v", ps, err)
 	}
 	resp.Body.Close()
+	page, err := http.Get(srv.URL + "/_sim/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(body), "79161234567") {
+		t.Fatalf("the payments page lacks the payment:\n%s", body)
+	}
 	if resp, err := http.Get(srv.URL + "/xml/topup.jsp"); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET on the API: %v", err)
 	}
