@@ -9,7 +9,7 @@ GO ?= go
 .PHONY: run stop test build vet lint fmt bench
 
 MEMORY_TESTS = Memory|Bombs
-MEMORY_PKGS = ./mobile-api/ ./internal/qrscan/ ./internal/task/ ./internal/sheet/ ./internal/adminapi/ ./internal/catalog/
+MEMORY_PKGS = ./mobile-api/ ./internal/qrscan/ ./internal/task/ ./internal/sheet/ ./internal/adminapi/ ./internal/catalog/ ./internal/reward/giftery/ ./internal/reward/qiwi/
 
 # staticcheck, pinned: run from the module proxy, nothing to install by hand.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

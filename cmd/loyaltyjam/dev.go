@@ -65,6 +65,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&simAddrs.smsAddr, "sms-addr", devSims.smsAddr, "SMS gateway simulator listen address")
 	fs.StringVar(&simAddrs.smtpAddr, "smtp-addr", devSims.smtpAddr, "SMTP simulator listen address")
 	fs.StringVar(&simAddrs.emailHTTPAddr, "email-http-addr", devSims.emailHTTPAddr, "listen address of the page showing received e-mail")
+	rewardSims := devRewardSims
+	fs.StringVar(&rewardSims.gifteryAddr, "giftery-addr", devRewardSims.gifteryAddr, "Giftery B2B API simulator listen address")
+	fs.StringVar(&rewardSims.qiwiAddr, "qiwi-addr", devRewardSims.qiwiAddr, "QIWI Top-Up API simulator listen address")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -74,6 +77,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defaults["FCM_ENDPOINT"] = "http://" + simAddrs.fcmAddr + "/v1"
 	defaults["SMS_GATEWAY_URL"] = "http://" + simAddrs.smsAddr
 	defaults["SMTP_ADDR"] = simAddrs.smtpAddr
+	devRewardDefaults(defaults, rewardSims)
 	if a, ok := os.LookupEnv("HTTP_ADDR"); ok && a != "" {
 		defaults["PUBLIC_URL"] = "http://" + a
 	}
@@ -133,6 +137,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer stopSims()
+	rsims, stopRewardSims, err := startRewardSims(ctx, rewardSims, log)
+	if err != nil {
+		return err
+	}
+	defer stopRewardSims()
+	if _, err := rewardRegistry(cfg.Rewards); err != nil {
+		return fmt.Errorf("reward providers: %w", err)
+	}
 	app, cleanup, err := buildAPI(ctx, d)
 	if err != nil {
 		return err
@@ -148,6 +160,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "reward providers: Giftery simulator %s (orders %s/_sim/), QIWI simulator %s (payments %s/_sim/)\n",
+		rsims.giftery, rsims.giftery, rsims.qiwi, rsims.qiwi)
 	printDevBanner(stdout, cfg, *ofdAddr, sims, qrs)
 	return g.Wait()
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register(command{name: "sims", summary: "serve the notification simulators (FCM push, SMS gateway, SMTP)", run: runSims})
+	register(command{name: "sims", summary: "serve the notification and reward simulators (FCM push, SMS gateway, SMTP, Giftery, QIWI)", run: runSims})
 }
 
 // simsFlags are the knobs of the sims subcommand; the dev command can reuse
@@ -41,6 +41,10 @@ func runSims(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.smtpUser, "smtp-user", "", "require AUTH PLAIN with this user (empty: no auth required)")
 	fs.StringVar(&f.smtpPassword, "smtp-password", "", "password for -smtp-user")
 	fs.DurationVar(&f.slow, "slow", 5*time.Second, "delay of the 'slow' failure mode")
+	rf := devRewardSims
+	fs.StringVar(&rf.gifteryAddr, "giftery-addr", rf.gifteryAddr, "Giftery B2B API simulator listen address")
+	fs.StringVar(&rf.qiwiAddr, "qiwi-addr", rf.qiwiAddr, "QIWI Top-Up API simulator listen address")
+	fs.DurationVar(&rf.processingFor, "reward-processing", rf.processingFor, "how long the reward simulators' 'processing' orders stay processing")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -50,6 +54,13 @@ func runSims(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer stop()
+	rurls, rstop, err := startRewardSims(ctx, rf, log)
+	if err != nil {
+		return err
+	}
+	defer rstop()
+	fmt.Fprintf(stdout, "Giftery simulator: %s  (orders %s/_sim/)\n", rurls.giftery, rurls.giftery)
+	fmt.Fprintf(stdout, "QIWI simulator:    %s  (payments %s/_sim/)\n", rurls.qiwi, rurls.qiwi)
 	fmt.Fprintf(stdout, "FCM simulator:   %s  (endpoint %s/v1, messages %s/_sim/)\n", urls.fcm, urls.fcm, urls.fcm)
 	fmt.Fprintf(stdout, "SMS simulator:   %s  (messages %s/_sim/)\n", urls.sms, urls.sms)
 	fmt.Fprintf(stdout, "SMTP simulator:  %s  (mail %s/_sim/)\n", urls.smtp, urls.emailHTTP)

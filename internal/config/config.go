@@ -64,6 +64,8 @@ type Config struct {
 	Push  Push
 	SMS   SMS
 	Email Email
+	// Rewards: the reward providers (rewards.go).
+	Rewards Rewards
 }
 
 // Auth configures participant sign-in.
@@ -210,6 +212,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Password: e.secret("SMTP_PASSWORD", ""),
 		From:     e.str("SMTP_FROM", "Loyalty Jam <no-reply@loyaltyjam.local>"),
 	}
+	c.Rewards = e.rewards()
 	if err := errors.Join(e.errs...); err != nil {
 		return Config{}, err
 	}
@@ -283,6 +286,7 @@ func (c Config) String() string {
 		"SMS_API_KEY": c.SMS.APIKey.String(), "SMTP_ADDR": c.Email.SMTPAddr, "SMTP_TLS": c.Email.TLS,
 		"SMTP_PASSWORD": c.Email.Password.String(),
 	}
+	c.Rewards.addTo(kv)
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)

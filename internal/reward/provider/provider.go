@@ -118,7 +118,11 @@ type Provider interface {
 	// or an error above (definite failures wrap ErrOutOfStock,
 	// ErrBadRecipient, ErrRejected).
 	Place(ctx context.Context, o Order) (Result, error)
-	// Status asks what became of order id; ErrOrderNotFound if the
-	// provider never received it (then it may be placed again).
-	Status(ctx context.Context, orderID string) (Result, error)
+	// Status asks what became of order o, found at the provider by o.ID
+	// (some protocols need more of the order to find it: QIWI's status
+	// request also carries the recipient's phone number, so the whole
+	// order is passed, as recorded when it was placed). ErrOrderNotFound
+	// if the provider never received it (then it may be placed again).
+	// Any other error means "not known now": ask again later.
+	Status(ctx context.Context, o Order) (Result, error)
 }
