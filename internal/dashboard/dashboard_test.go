@@ -26,6 +26,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
@@ -732,7 +733,7 @@ func newApproveEnv(t *testing.T) (*env, *pgxpool.Pool, *receiptdb.Store) {
 	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
+	pts := points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, points.WithClock(func() time.Time { return testNow }))
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	return &env{app: app, data: data, clock: &clock{t: testNow}}, db, store

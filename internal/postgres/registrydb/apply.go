@@ -11,14 +11,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
-)
-
-// Ledger transaction kinds of registries.
-const (
-	KindRegistryCredit = ledger.KindRegistryCredit // budget → participant
-	KindRegistryDebit  = ledger.KindRegistryDebit  // participant → budget, a corrected registry
 )
 
 // ApplyParticipants applies a participant upload in one transaction: it
@@ -202,7 +195,8 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 	defer progress.stop()
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		run := &pointsRun{s: s, tx: tx, id: id, progress: progress}
-		err := run.apply(ctx)
+		// The ledger's postings join this transaction (ledger.Postings).
+		err := run.apply(postgres.ContextWithTx(ctx, tx))
 		res, awaits = run.res, run.awaits
 		return err
 	})
@@ -242,7 +236,7 @@ func (r *pointsRun) apply(ctx context.Context) error {
 	if err := lockClientCreditsTx(ctx, r.tx, r.u.ClientID); err != nil {
 		return err
 	}
-	budget, err := ledgerdb.LockBudget(ctx, r.tx, r.u.ClientID, r.u.ProgramID)
+	budget, err := r.s.ledger.LockBudget(ctx, r.u.ClientID, r.u.ProgramID)
 	if err != nil {
 		return err
 	}
@@ -423,14 +417,15 @@ func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
 	for _, group := range [][]*target{debits, credits} {
 		for lo := 0; lo < len(group); lo += batch {
 			part := group[lo:min(lo+batch, len(group))]
-			es := make([]entry, len(part))
+			b := ledger.Batch{ClientID: r.u.ClientID, ProgramID: r.u.ProgramID, Accounts: r.kind, OccurredOn: r.occurred,
+				Transfers: make([]ledger.Transfer, len(part))}
 			for i, t := range part {
-				es[i] = r.entryOf(t, memo, period)
+				b.Transfers[i] = r.transferOf(t, memo, period)
 			}
 			// Keys already in the ledger were posted by a run whose
 			// balance rows were lost: the ledger is the truth, so they
 			// count as done like the others.
-			if _, err := postBatch(ctx, r.tx, r.u.ClientID, r.u.ProgramID, r.kind, r.occurred, es); err != nil {
+			if _, err := r.s.ledger.PostBatch(ctx, b); err != nil {
 				return err
 			}
 			for _, t := range part {
@@ -459,17 +454,17 @@ func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
 	return nil
 }
 
-// entryOf is the ledger transaction of target t: its difference under the
-// next version's line key.
-func (r *pointsRun) entryOf(t *target, memo, period string) entry {
+// transferOf is the ledger transaction of target t: its difference under
+// the next version's line key.
+func (r *pointsRun) transferOf(t *target, memo, period string) ledger.Transfer {
 	d := t.amount - t.credited
-	e := entry{key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version+1),
-		participantID: t.participantID, d: d, kind: KindRegistryCredit, memo: memo}
+	e := ledger.Transfer{Key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version+1),
+		ParticipantID: t.participantID, AmountKopecks: d, Kind: ledger.KindRegistryCredit, Memo: memo}
 	if t.comment != "" {
-		e.memo = memo + ": " + t.comment
+		e.Memo = memo + ": " + t.comment
 	}
 	if d < 0 {
-		e.kind, e.memo = KindRegistryDebit, "Исправление реестра за "+period
+		e.Kind, e.Memo = ledger.KindRegistryDebit, "Исправление реестра за "+period
 	}
 	return e
 }
