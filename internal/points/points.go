@@ -510,37 +510,11 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 		return err
 	}
 	if prior.ok {
-		sale, err := tx.Sale(ctx, prior.saleID)
-		if err != nil {
-			return err
-		}
-		if err := loadReturned(ctx, tx, r.ParticipantID, &sale, prior.txID); err != nil {
-			return err
-		}
-		returnAmount(r, &sale, perLine)
-		r.ProgramID = &sale.ProgramID
-		return s.reversed(r, actor, sale.ID, prior.amount, perLine)
+		return s.reversedBefore(ctx, tx, r, actor, prior, perLine)
 	}
-
-	sales, err := tx.ReturnCandidates(ctx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
+	found, amount, err := s.findSale(ctx, tx, r, perLine)
 	if err != nil {
 		return err
-	}
-	var found *Sale
-	var amount int64
-	for i := range sales {
-		// Serialize returns of one sale: what was already returned is read
-		// under the sale's row lock.
-		if err := tx.LockSale(ctx, sales[i].ID); err != nil {
-			return err
-		}
-		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
-			return err
-		}
-		if a, ok := returnAmount(r, &sales[i], perLine); ok && a > 0 {
-			found, amount = &sales[i], a
-			break
-		}
 	}
 	if found == nil {
 		for i := range r.Items {
@@ -550,20 +524,9 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 	}
 	r.ProgramID = &found.ProgramID
 	data := map[string]any{"sale_receipt_id": found.ID, "reversed_kopecks": amount}
-	kind, err := tx.CreditedTo(ctx, found.ID)
+	from, err := s.reversalAccount(ctx, tx, r, prog, found, amount)
 	if err != nil {
 		return err
-	}
-	from := ledger.AvailableAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-	if kind == ledger.ParticipantPending {
-		pend := ledger.PendingAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-		bal, err := s.ledger.Balance(ctx, pend)
-		if err != nil {
-			return err
-		}
-		if bal >= amount {
-			from = pend
-		}
 	}
 	t := ledger.Transaction{
 		IdempotencyKey: returnKey(found.ID, r.ID), Kind: ledger.KindReversal,
@@ -580,26 +543,97 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 	case errors.Is(err, ledger.ErrInsufficientBalance) && !approved:
 		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
 	case errors.Is(err, ledger.ErrInsufficientBalance):
-		left, err := s.ledger.Balance(ctx, from)
-		if err != nil {
-			return err
-		}
-		if left <= 0 {
-			for i := range r.Items {
-				r.Items[i].PointsReason = ReasonReturnNothingLeft
-			}
-			return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
-		}
-		scaleLines(perLine, amount, left)
-		amount = left
-		t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
-		if _, err := s.ledger.Post(ctx, t); err != nil {
-			return err
-		}
+		return s.reverseWhatIsLeft(ctx, r, actor, found.ID, t, perLine, data)
 	default:
 		return err
 	}
 	return s.reversed(r, actor, found.ID, amount, perLine)
+}
+
+// reversedBefore reports on r the reversal it posted before (prior) of
+// its sale, posting nothing.
+func (s *Service) reversedBefore(ctx context.Context, tx Tx, r *receipt.Receipt, actor string, prior reversalRecord, perLine []int64) error {
+	sale, err := tx.Sale(ctx, prior.saleID)
+	if err != nil {
+		return err
+	}
+	if err := loadReturned(ctx, tx, r.ParticipantID, &sale, prior.txID); err != nil {
+		return err
+	}
+	returnAmount(r, &sale, perLine)
+	r.ProgramID = &sale.ProgramID
+	return s.reversed(r, actor, sale.ID, prior.amount, perLine)
+}
+
+// findSale returns the first of the participant's return candidates that
+// the return r undoes, with the points it takes back (perLine receives
+// each line's share); nil if none does. Each candidate is locked before
+// what was already returned of it is read.
+func (s *Service) findSale(ctx context.Context, tx Tx, r *receipt.Receipt, perLine []int64) (*Sale, int64, error) {
+	sales, err := tx.ReturnCandidates(ctx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range sales {
+		// Serialize returns of one sale: what was already returned is read
+		// under the sale's row lock.
+		if err := tx.LockSale(ctx, sales[i].ID); err != nil {
+			return nil, 0, err
+		}
+		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
+			return nil, 0, err
+		}
+		if a, ok := returnAmount(r, &sales[i], perLine); ok && a > 0 {
+			return &sales[i], a, nil
+		}
+	}
+	return nil, 0, nil
+}
+
+// reversalAccount is the participant account a reversal of amount takes
+// the sale's points from: the pending one when the sale was credited there
+// and it still holds amount, else the available one.
+func (s *Service) reversalAccount(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, sale *Sale, amount int64) (ledger.Account, error) {
+	from := ledger.AvailableAccount(prog.ClientID, sale.ProgramID, r.ParticipantID)
+	kind, err := tx.CreditedTo(ctx, sale.ID)
+	if err != nil {
+		return from, err
+	}
+	if kind == ledger.ParticipantPending {
+		pend := ledger.PendingAccount(prog.ClientID, sale.ProgramID, r.ParticipantID)
+		bal, err := s.ledger.Balance(ctx, pend)
+		if err != nil {
+			return from, err
+		}
+		if bal >= amount {
+			from = pend
+		}
+	}
+	return from, nil
+}
+
+// reverseWhatIsLeft settles an approved return the participant's balance
+// cannot cover: it posts t scaled down to what the account still holds, or,
+// when nothing is left, ends r without points.
+func (s *Service) reverseWhatIsLeft(ctx context.Context, r *receipt.Receipt, actor, saleID string, t ledger.Transaction, perLine []int64, data map[string]any) error {
+	amount := t.Postings[1].AmountKopecks
+	left, err := s.ledger.Balance(ctx, t.Postings[0].Account)
+	if err != nil {
+		return err
+	}
+	if left <= 0 {
+		for i := range r.Items {
+			r.Items[i].PointsReason = ReasonReturnNothingLeft
+		}
+		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
+	}
+	scaleLines(perLine, amount, left)
+	amount = left
+	t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
+	if _, err := s.ledger.Post(ctx, t); err != nil {
+		return err
+	}
+	return s.reversed(r, actor, saleID, amount, perLine)
 }
 
 // scaleLines scales the per-line amounts of a reversal of total to one of
