@@ -24,7 +24,7 @@ type Tasks interface {
 	Task(ctx context.Context, st access.Staff, id int64) (task.Task, error)
 	Tasks(ctx context.Context, st access.Staff, clientID int64, status task.Status, limit int) ([]task.Task, error)
 	SetTaskStatus(ctx context.Context, st access.Staff, id int64, status task.Status) (task.Task, error)
-	Queue(ctx context.Context, st access.Staff, f taskdb.QueueFilter) ([]task.Submission, error)
+	Queue(ctx context.Context, st access.Staff, f task.QueueFilter) ([]task.Submission, error)
 	Submission(ctx context.Context, st access.Staff, id int64) (task.Submission, error)
 	Photo(ctx context.Context, st access.Staff, id int64, idx int) (io.ReadCloser, string, error)
 	Review(ctx context.Context, st access.Staff, id int64, r task.Review) (task.Submission, error)
@@ -138,7 +138,7 @@ func (a *API) queue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var f taskdb.QueueFilter
+	var f task.QueueFilter
 	if f.ClientID, err = clientOf(c, st); err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
@@ -628,9 +629,9 @@ func TestDrillDownCounts(t *testing.T) {
 	special := map[string]struct {
 		label string
 		n     int64
-	}{reportdb.ByShop: {"Магазин не определён", noShop}, reportdb.ByChain: {"Не указано", noChain},
-		reportdb.ByRegion: {"Не указано", noRegion}}
-	for _, by := range []string{reportdb.BySKU, reportdb.ByShop, reportdb.ByChain, reportdb.ByRegion, reportdb.ByParticipant} {
+	}{report.ByShop: {"Магазин не определён", noShop}, report.ByChain: {"Не указано", noChain},
+		report.ByRegion: {"Не указано", noRegion}}
+	for _, by := range []string{report.BySKU, report.ByShop, report.ByChain, report.ByRegion, report.ByParticipant} {
 		resp, body := e.do(t, c, "GET", base+"/sales?by="+by+"&"+per, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("sales by %s: %d", by, resp.StatusCode)
@@ -650,7 +651,7 @@ func TestDrillDownCounts(t *testing.T) {
 				if n != sp.n {
 					t.Errorf("sales by %s: %q shows %d receipts, the receipts say %d", by, label, n, sp.n)
 				}
-				if !strings.Contains(href, "="+reportdb.None) {
+				if !strings.Contains(href, "="+report.None) {
 					t.Errorf("sales by %s: %q drills down with %s", by, label, href)
 				}
 			}
@@ -658,7 +659,7 @@ func TestDrillDownCounts(t *testing.T) {
 		if sp, ok := special[by]; ok && seen != 1 {
 			t.Errorf("sales by %s: %d rows %q, want 1", by, seen, sp.label)
 		}
-		if by != reportdb.BySKU && sum != salesTotal {
+		if by != report.BySKU && sum != salesTotal {
 			t.Errorf("sales by %s: rows sum to %d receipts, the period has %d", by, sum, salesTotal)
 		}
 	}
