@@ -67,7 +67,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := taskdb.New(db, photos, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
+	store := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})

@@ -19,6 +19,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
+	"github.com/loyaltyjam/loyaltyjam/internal/task/taskjson"
 )
 
 // Tasks is what the task routes need (*taskdb.Store).
@@ -74,7 +75,7 @@ func (a *API) availableTasks(c *fiber.Ctx) error {
 	}
 	out := make([]availableDTO, 0, len(list))
 	for _, a := range list {
-		out = append(out, availableDTO{taskView(a.Task), a.Slot.Start, a.Slot.End, a.Used, a.Remaining, a.OpenSubmissionID})
+		out = append(out, availableDTO{taskjson.TaskOf(a.Task), a.Slot.Start, a.Slot.End, a.Used, a.Remaining, a.OpenSubmissionID})
 	}
 	return c.JSON(fiber.Map{"items": out})
 }
@@ -89,7 +90,7 @@ func (a *API) task(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(taskView(t))
+	return c.JSON(taskjson.TaskOf(t))
 }
 
 type takeRequest struct {
@@ -113,7 +114,7 @@ func (a *API) take(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(submissionView(sub))
+	return c.Status(fiber.StatusCreated).JSON(taskjson.SubmissionOf(sub))
 }
 
 func (a *API) report(c *fiber.Ctx) error {
@@ -130,7 +131,7 @@ func (a *API) report(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(submissionView(sub))
+	return c.JSON(taskjson.SubmissionOf(sub))
 }
 
 // parseReport reads the multipart report form.
@@ -222,9 +223,9 @@ func (a *API) mySubmissions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := mineDTO{Items: []submissionDTO{}, PerTask: []taskPointsDTO{}, TotalKopecks: m.TotalKopecks}
+	out := mineDTO{Items: []taskjson.Submission{}, PerTask: []taskPointsDTO{}, TotalKopecks: m.TotalKopecks}
 	for _, s := range m.Submissions {
-		out.Items = append(out.Items, submissionView(s))
+		out.Items = append(out.Items, taskjson.SubmissionOf(s))
 	}
 	for _, tp := range m.PerTask {
 		out.PerTask = append(out.PerTask, taskPointsDTO{tp.TaskID, tp.Title, tp.Approved, tp.PointsKopecks})
@@ -252,5 +253,5 @@ func (a *API) mySubmission(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(submissionView(s))
+	return c.JSON(taskjson.SubmissionOf(s))
 }

@@ -112,7 +112,7 @@ func setupTasks(t *testing.T) *taskFixture {
 	f.modA = fmt.Sprintf("2:%d:moderator", f.clientA)
 	f.modB = fmt.Sprintf("3:%d:moderator", f.clientB)
 	f.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	store := taskdb.New(db, photos, taskdb.WithNotifier(notifydb.Notifier{}))
+	store := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithNotifier(notifydb.Notifier{}))
 	mobileapi.RegisterFeatures(f.app, mobileapi.Deps{Tasks: store}, participantAuth)
 	admin, err := adminapi.New(adminapi.Deps{Tasks: store, Staff: staffAuth})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -177,7 +179,7 @@ func TestThroughput(t *testing.T) {
 				deps.Processor = &testProcessor{}
 			case "points":
 				// As cmd/loyaltyjam/deps.go builds it, quiet.
-				deps.Processor = points.New(pointsdb.New(pool), points.WithLogger(slog.New(slog.DiscardHandler)))
+				deps.Processor = points.New(pointsdb.New(pool), catalogdb.New(pool), ledgerdb.Postings{}, points.WithLogger(slog.New(slog.DiscardHandler)))
 				done = `status IN ('credited', 'no_eligible_items', 'unreadable', 'duplicate', 'rejected', 'needs_review')`
 			}
 			svc, err := verify.New(deps, verify.Config{})

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // TestClientTimeZone: "client timezone" sets clients.timezone (Moscow by
@@ -40,11 +40,11 @@ func TestClientTimeZone(t *testing.T) {
 	}
 	for _, bad := range []string{"MSK", "UTC+3", "Mars/Phobos", "Local", "europe/moscow"} {
 		err := clientCmd(ctx, []string{"timezone", "--client", "vetluga", bad}, url, &out, &errOut)
-		if !errors.Is(err, reportdb.ErrBadTimeZone) {
+		if !errors.Is(err, report.ErrBadTimeZone) {
 			t.Errorf("zone %q: %v", bad, err)
 		}
 	}
-	if err := clientCmd(ctx, []string{"timezone", "--client", "nobody", "Europe/Moscow"}, url, &out, &errOut); !errors.Is(err, reportdb.ErrNotFound) {
+	if err := clientCmd(ctx, []string{"timezone", "--client", "nobody", "Europe/Moscow"}, url, &out, &errOut); !errors.Is(err, report.ErrNotFound) {
 		t.Errorf("unknown client: %v", err)
 	}
 	if err := clientCmd(ctx, []string{"timezone", "--client", "vetluga"}, url, &out, &errOut); !errors.Is(err, errUsage) {

@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
@@ -64,7 +65,7 @@ func (d *deps) registryStore() *registrydb.Store {
 		}
 		opts = append(opts, registrydb.WithSealer(box))
 	}
-	return registrydb.New(d.db, opts...)
+	return registrydb.New(d.db, ledgerdb.Postings{}, opts...)
 }
 
 // loadConfig loads the configuration and builds the logger.
@@ -111,7 +112,7 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 		metrics:  reg,
 		receipts: receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{}),
 		ledger:   ledgerdb.New(db, notifydb.Notifier{}),
-		points:   points.New(pointsdb.New(db), points.WithLogger(log)),
+		points:   points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, points.WithLogger(log)),
 	}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
+	"github.com/loyaltyjam/loyaltyjam/internal/task/taskjson"
 )
 
 // Tasks is what the task routes need (*taskdb.Store): every call is
@@ -24,7 +25,7 @@ type Tasks interface {
 	Task(ctx context.Context, st access.Staff, id int64) (task.Task, error)
 	Tasks(ctx context.Context, st access.Staff, clientID int64, status task.Status, limit int) ([]task.Task, error)
 	SetTaskStatus(ctx context.Context, st access.Staff, id int64, status task.Status) (task.Task, error)
-	Queue(ctx context.Context, st access.Staff, f taskdb.QueueFilter) ([]task.Submission, error)
+	Queue(ctx context.Context, st access.Staff, f task.QueueFilter) ([]task.Submission, error)
 	Submission(ctx context.Context, st access.Staff, id int64) (task.Submission, error)
 	Photo(ctx context.Context, st access.Staff, id int64, idx int) (io.ReadCloser, string, error)
 	Review(ctx context.Context, st access.Staff, id int64, r task.Review) (task.Submission, error)
@@ -43,16 +44,16 @@ func (a *API) createTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var req taskInput
+	var req taskjson.Input
 	if err := httpapi.DecodeStrictJSON(c.Body(), &req, errBadJSON); err != nil {
 		return err
 	}
-	t, err := a.tasks.CreateTask(c.UserContext(), st, req.toTask())
+	t, err := a.tasks.CreateTask(c.UserContext(), st, req.Task())
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderLocation, "/admin/v1/tasks/"+strconv.FormatInt(t.ID, 10))
-	return c.Status(fiber.StatusCreated).JSON(taskView(t))
+	return c.Status(fiber.StatusCreated).JSON(taskjson.TaskOf(t))
 }
 
 // clientOf is the client an admin listing is for: the staff member's own,
@@ -92,9 +93,9 @@ func (a *API) listTasks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]taskDTO, 0, len(list))
+	out := make([]taskjson.Task, 0, len(list))
 	for _, t := range list {
-		out = append(out, taskView(t))
+		out = append(out, taskjson.TaskOf(t))
 	}
 	return c.JSON(fiber.Map{"items": out})
 }
@@ -112,7 +113,7 @@ func (a *API) getTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(taskView(t))
+	return c.JSON(taskjson.TaskOf(t))
 }
 
 func (a *API) setTaskStatus(status task.Status) fiber.Handler {
@@ -129,7 +130,7 @@ func (a *API) setTaskStatus(status task.Status) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(taskView(t))
+		return c.JSON(taskjson.TaskOf(t))
 	}
 }
 
@@ -138,7 +139,7 @@ func (a *API) queue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var f taskdb.QueueFilter
+	var f task.QueueFilter
 	if f.ClientID, err = clientOf(c, st); err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func (a *API) queue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]submissionDTO, 0, len(subs))
+	out := make([]taskjson.Submission, 0, len(subs))
 	for _, s := range subs {
 		out = append(out, submissionView(s))
 	}

@@ -114,6 +114,32 @@ type Matcher struct {
 // not modified. An alias claimed by two SKUs is ignored (it decides nothing),
 // and so is a GTIN listed twice.
 func NewMatcher(skus []SKU) *Matcher {
+	b := newMatcherBuilder(skus)
+	for i, s := range skus {
+		b.addSKU(i, s)
+	}
+	b.groupCodeFamilies()
+	b.indexArticles()
+	b.buildVocabulary()
+	return b.m
+}
+
+// matcherBuilder is what NewMatcher keeps only while it builds m.
+type matcherBuilder struct {
+	m            *Matcher
+	brandIdx     map[string]int // brand words (fmt.Sprint) → index in m.brands
+	articleCount map[string]int // article code → SKUs that carry it
+	pend         []pendingWords // per SKU: name words, before the vocabulary exists
+	groups       map[string][]int
+}
+
+// pendingWords are one SKU's name words outside and inside brackets.
+type pendingWords struct {
+	words, paren []string
+}
+
+func newMatcherBuilder(skus []SKU) *matcherBuilder {
+	n := len(skus)
 	m := &Matcher{
 		src:       append([]SKU(nil), skus...),
 		byGTIN:    map[string]int{},
@@ -122,142 +148,185 @@ func NewMatcher(skus []SKU) *Matcher {
 		buckets:   map[rune][]int{},
 		byArticle: map[string]int{},
 		artFams:   map[string]bool{},
+		skus:      make([]skuInfo, n),
 	}
-	n := len(skus)
-	brandIdx := map[string]int{}
-	articleCount := map[string]int{}
-	type pending struct {
-		words, paren []string
-	}
-	pend := make([]pending, n)
-	groups := map[string][]int{}
-	m.skus = make([]skuInfo, n)
-	for i, s := range skus {
-		info := &m.skus[i]
-		info.id = s.ID
-		info.codes = map[string]bool{}
-		info.perPiece = s.Unit == "шт"
-		for _, g := range s.GTINs {
-			if g, err := NormalizeGTIN(g); err == nil {
-				if _, dup := m.byGTIN[g]; dup {
-					m.byGTIN[g] = -1
-				} else {
-					m.byGTIN[g] = i
-				}
-			}
+	return &matcherBuilder{m: m, brandIdx: map[string]int{}, articleCount: map[string]int{},
+		pend: make([]pendingWords, n), groups: map[string][]int{}}
+}
+
+// addSKU indexes SKU i: its GTINs, aliases, brand, name words, codes and
+// sizes, the words its category implies, and its client-and-category group.
+func (b *matcherBuilder) addSKU(i int, s SKU) {
+	info := &b.m.skus[i]
+	info.id = s.ID
+	info.codes = map[string]bool{}
+	info.perPiece = s.Unit == "шт"
+	b.addGTINs(i, s.GTINs)
+	b.addAliases(i, s.Aliases)
+	bset := b.addBrand(i, s.Brand)
+	b.addName(i, s.Name, bset)
+	if sz, ok := makeSize(FormatVolume(s.Volume), s.Unit); ok {
+		info.sizes = append(info.sizes, sz)
+		cat := Normalize(s.Category)
+		if sz.dim == dimMass && massByVolumeCategories[cat] {
+			info.sizes = append(info.sizes, size{dim: dimVolume, milli: sz.milli})
 		}
-		for _, a := range s.Aliases {
-			key := Normalize(a)
-			if key == "" {
-				continue
-			}
-			if j, dup := m.aliases[key]; dup && j != i {
-				m.aliases[key] = -1
+	}
+	// A till may print the category (Консервы овощные): its words are
+	// no unknown variant on this SKU's line.
+	for _, t := range tokenize(s.Category) {
+		if t.kind == tokWord && utf8.RuneCountInString(t.text) >= 3 {
+			info.implied = append(info.implied, t.text)
+		}
+	}
+	gk := s.Client + "|" + Normalize(s.Category)
+	b.groups[gk] = append(b.groups[gk], i)
+}
+
+// addGTINs maps SKU i's valid GTINs to it; a GTIN two SKUs list maps to -1.
+func (b *matcherBuilder) addGTINs(i int, gtins []string) {
+	m := b.m
+	for _, g := range gtins {
+		if g, err := NormalizeGTIN(g); err == nil {
+			if _, dup := m.byGTIN[g]; dup {
+				m.byGTIN[g] = -1
 			} else {
-				m.aliases[key] = i
+				m.byGTIN[g] = i
 			}
 		}
-		// brand
-		var bwords [][]rune
-		bset := map[string]bool{}
-		for _, t := range tokenize(s.Brand) {
-			if t.kind == tokWord {
-				bwords = append(bwords, []rune(t.text))
-				bset[t.text] = true
-			}
-		}
-		bkey := fmt.Sprint(bwords)
-		bi, ok := brandIdx[bkey]
-		if !ok && len(bwords) > 0 {
-			bi = len(m.brands)
-			brandIdx[bkey] = bi
-			strs := make([]string, len(bwords))
-			for k, w := range bwords {
-				strs[k] = string(w)
-			}
-			m.brands = append(m.brands, brandInfo{words: bwords, strs: strs})
-		}
-		if len(bwords) > 0 {
-			m.brands[bi].skus = append(m.brands[bi].skus, i)
-		}
-		// name: outside and inside brackets
-		outside, inside := splitBrackets(s.Name)
-		for pass, text := range []string{outside, inside} {
-			for _, t := range tokenize(text) {
-				switch t.kind {
-				case tokWord:
-					if bset[t.text] || noiseWords[t.text] || packagingWords[t.text] || negativeWords[t.text] {
-						continue
-					}
-					if pass == 0 {
-						pend[i].words = append(pend[i].words, t.text)
-					} else {
-						pend[i].paren = append(pend[i].paren, t.text)
-					}
-				case tokCode:
-					info.codes[t.text] = true
-					if t.article {
-						articleCount[t.text]++
-						m.artFams[t.family] = true
-					}
-				case tokSize:
-					info.sizes = append(info.sizes, t.size)
-				}
-			}
-		}
-		if sz, ok := makeSize(FormatVolume(s.Volume), s.Unit); ok {
-			info.sizes = append(info.sizes, sz)
-			cat := Normalize(s.Category)
-			if sz.dim == dimMass && massByVolumeCategories[cat] {
-				info.sizes = append(info.sizes, size{dim: dimVolume, milli: sz.milli})
-			}
-		}
-		// A till may print the category (Консервы овощные): its words are
-		// no unknown variant on this SKU's line.
-		for _, t := range tokenize(s.Category) {
-			if t.kind == tokWord && utf8.RuneCountInString(t.text) >= 3 {
-				info.implied = append(info.implied, t.text)
-			}
-		}
-		gk := s.Client + "|" + Normalize(s.Category)
-		groups[gk] = append(groups[gk], i)
 	}
-	// group code families
-	for _, members := range groups {
+}
+
+// addAliases maps SKU i's normalised aliases to it; an alias another SKU
+// claims too maps to -1.
+func (b *matcherBuilder) addAliases(i int, aliases []string) {
+	m := b.m
+	for _, a := range aliases {
+		key := Normalize(a)
+		if key == "" {
+			continue
+		}
+		if j, dup := m.aliases[key]; dup && j != i {
+			m.aliases[key] = -1
+		} else {
+			m.aliases[key] = i
+		}
+	}
+}
+
+// addBrand files SKU i under its brand (one brandInfo per distinct list of
+// brand words) and returns the brand's words, which its name then skips.
+func (b *matcherBuilder) addBrand(i int, brand string) map[string]bool {
+	m := b.m
+	var bwords [][]rune
+	bset := map[string]bool{}
+	for _, t := range tokenize(brand) {
+		if t.kind == tokWord {
+			bwords = append(bwords, []rune(t.text))
+			bset[t.text] = true
+		}
+	}
+	bkey := fmt.Sprint(bwords)
+	bi, ok := b.brandIdx[bkey]
+	if !ok && len(bwords) > 0 {
+		bi = len(m.brands)
+		b.brandIdx[bkey] = bi
+		strs := make([]string, len(bwords))
+		for k, w := range bwords {
+			strs[k] = string(w)
+		}
+		m.brands = append(m.brands, brandInfo{words: bwords, strs: strs})
+	}
+	if len(bwords) > 0 {
+		m.brands[bi].skus = append(m.brands[bi].skus, i)
+	}
+	return bset
+}
+
+// addName reads SKU i's name, outside and inside brackets: product words
+// (not the brand's, noise, packaging or negative words) wait in b.pend for
+// the vocabulary; codes, article codes and sizes go to the SKU.
+func (b *matcherBuilder) addName(i int, name string, brandWords map[string]bool) {
+	info := &b.m.skus[i]
+	outside, inside := splitBrackets(name)
+	for pass, text := range []string{outside, inside} {
+		for _, t := range tokenize(text) {
+			switch t.kind {
+			case tokWord:
+				if brandWords[t.text] || noiseWords[t.text] || packagingWords[t.text] || negativeWords[t.text] {
+					continue
+				}
+				if pass == 0 {
+					b.pend[i].words = append(b.pend[i].words, t.text)
+				} else {
+					b.pend[i].paren = append(b.pend[i].paren, t.text)
+				}
+			case tokCode:
+				info.codes[t.text] = true
+				if t.article {
+					b.articleCount[t.text]++
+					b.m.artFams[t.family] = true
+				}
+			case tokSize:
+				info.sizes = append(info.sizes, t.size)
+			}
+		}
+	}
+}
+
+// groupCodeFamilies gives every SKU the code families its client-and-
+// category group uses.
+func (b *matcherBuilder) groupCodeFamilies() {
+	for _, members := range b.groups {
 		fams := map[string]bool{}
 		for _, i := range members {
-			for c := range m.skus[i].codes {
+			for c := range b.m.skus[i].codes {
 				fams[codeFamily(c)] = true
 			}
 		}
 		for _, i := range members {
-			m.skus[i].groupFams = fams
+			b.m.skus[i].groupFams = fams
 		}
 	}
+}
+
+// indexArticles maps each article code that only one SKU carries to it.
+func (b *matcherBuilder) indexArticles() {
+	m := b.m
 	for i := range m.skus {
 		for c := range m.skus[i].codes {
-			if articleCount[c] == 1 {
+			if b.articleCount[c] == 1 {
 				m.byArticle[c] = i
 			}
 		}
 	}
-	// vocabulary
-	vid := func(w string) int {
-		if id, ok := m.vocabIdx[w]; ok {
-			return id
-		}
-		id := len(m.vocab)
-		m.vocabIdx[w] = id
-		m.vocab = append(m.vocab, vword{text: w, runes: utf8.RuneCountInString(w), skus: newBitset(n)})
-		r, _ := utf8.DecodeRuneInString(w)
-		m.buckets[r] = append(m.buckets[r], id)
+}
+
+// wordID returns the vocabulary id of w, adding it (and to its first
+// rune's bucket) when new.
+func (b *matcherBuilder) wordID(w string) int {
+	m := b.m
+	if id, ok := m.vocabIdx[w]; ok {
 		return id
 	}
-	for i := range pend {
+	id := len(m.vocab)
+	m.vocabIdx[w] = id
+	m.vocab = append(m.vocab, vword{text: w, runes: utf8.RuneCountInString(w), skus: newBitset(len(m.skus))})
+	r, _ := utf8.DecodeRuneInString(w)
+	m.buckets[r] = append(m.buckets[r], id)
+	return id
+}
+
+// buildVocabulary turns the pending name words into vocabulary ids: each
+// SKU's words (outside brackets) and allWords (with the bracketed ones),
+// each id once, and the words its name words imply.
+func (b *matcherBuilder) buildVocabulary() {
+	m := b.m
+	for i := range b.pend {
 		info := &m.skus[i]
 		seen := map[int]bool{}
-		for _, w := range pend[i].words {
-			id := vid(w)
+		for _, w := range b.pend[i].words {
+			id := b.wordID(w)
 			m.vocab[id].skus.set(i)
 			if !seen[id] {
 				info.words = append(info.words, id)
@@ -265,19 +334,18 @@ func NewMatcher(skus []SKU) *Matcher {
 				seen[id] = true
 			}
 		}
-		for _, w := range pend[i].paren {
-			id := vid(w)
+		for _, w := range b.pend[i].paren {
+			id := b.wordID(w)
 			m.vocab[id].skus.set(i)
 			if !seen[id] {
 				info.allWords = append(info.allWords, id)
 				seen[id] = true
 			}
 		}
-		for _, w := range pend[i].words {
+		for _, w := range b.pend[i].words {
 			info.implied = append(info.implied, impliedWords[w]...)
 		}
 	}
-	return m
 }
 
 // splitBrackets separates the text outside round brackets from the text

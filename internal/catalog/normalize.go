@@ -353,48 +353,13 @@ func slashJoin(rs []rune, start, j int) bool {
 // which is past a unit or % that follows the number.
 func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
 	// split a leading number (with decimal separator) from trailing letters
-	k := 0
-	for k < len(run) && (isDigit(run[k]) || ((run[k] == '.' || run[k] == ',') && k > 0 && k+1 < len(run) && isDigit(run[k+1]))) {
-		k++
-	}
+	k := leadingNumber(run)
 	num, rest := string(run[:k]), run[k:]
 	if k > 0 && len(rest) == 0 {
-		// bare number: look for "%" or a unit after spaces
-		p := next
-		for p < len(rs) && rs[p] == ' ' {
-			p++
-		}
-		if p < len(rs) && rs[p] == '%' {
-			pc := strings.ReplaceAll(num, ",", ".") + "%"
-			*toks = append(*toks, token{kind: tokCode, text: pc, family: codeFamily(pc)})
-			return p + 1
-		}
-		q := p
-		for q < len(rs) && isLetter(rs[q]) {
-			q++
-		}
-		if q > p && (q >= len(rs) || !isAlnum(rs[q])) {
-			if sz, ok := makeSize(num, string(rs[p:q])); ok {
-				*toks = append(*toks, token{kind: tokSize, size: sz})
-				return q
-			}
-		}
-		if first && len(num) >= 5 {
-			return next // the shop's own article code
-		}
-		*toks = append(*toks, token{kind: tokNum, text: num})
-		return next
+		return classifyNumber(rs, num, next, first, toks)
 	}
 	if k > 0 {
-		if sz, ok := makeSize(num, string(rest)); ok {
-			*toks = append(*toks, token{kind: tokSize, size: sz})
-			return next
-		}
-		if sz, ok := multipack(num, rest); ok {
-			*toks = append(*toks, token{kind: tokSize, size: sz})
-			return next
-		}
-		if sz, ok := sizeWithCarton(num, rest); ok {
+		if sz, ok := gluedSize(num, rest); ok {
 			*toks = append(*toks, token{kind: tokSize, size: sz})
 			return next
 		}
@@ -408,15 +373,73 @@ func classifyRun(rs, run []rune, next int, first bool, toks *[]token) int {
 		*toks = append(*toks, token{kind: tokNum, text: string(run)})
 		return next
 	}
+	*toks = append(*toks, wordOrCode(run))
+	return next
+}
+
+// leadingNumber returns the length of the number run starts with: digits,
+// with a decimal point or comma between two of them.
+func leadingNumber(run []rune) int {
+	k := 0
+	for k < len(run) && (isDigit(run[k]) || ((run[k] == '.' || run[k] == ',') && k > 0 && k+1 < len(run) && isDigit(run[k+1]))) {
+		k++
+	}
+	return k
+}
+
+// classifyNumber reads a bare number that ends at next: a percentage or a
+// size when a "%" or a unit follows after spaces (returning the index past
+// it), nothing when it is the shop's own article code at the start of the
+// line, else a number.
+func classifyNumber(rs []rune, num string, next int, first bool, toks *[]token) int {
+	p := next
+	for p < len(rs) && rs[p] == ' ' {
+		p++
+	}
+	if p < len(rs) && rs[p] == '%' {
+		pc := strings.ReplaceAll(num, ",", ".") + "%"
+		*toks = append(*toks, token{kind: tokCode, text: pc, family: codeFamily(pc)})
+		return p + 1
+	}
+	q := p
+	for q < len(rs) && isLetter(rs[q]) {
+		q++
+	}
+	if q > p && (q >= len(rs) || !isAlnum(rs[q])) {
+		if sz, ok := makeSize(num, string(rs[p:q])); ok {
+			*toks = append(*toks, token{kind: tokSize, size: sz})
+			return q
+		}
+	}
+	if first && len(num) >= 5 {
+		return next // the shop's own article code
+	}
+	*toks = append(*toks, token{kind: tokNum, text: num})
+	return next
+}
+
+// gluedSize reads a number with letters glued to it as a size: "300г", a
+// multipack "2х300г", or a size with a carton count "300гх24".
+func gluedSize(num string, rest []rune) (size, bool) {
+	if sz, ok := makeSize(num, string(rest)); ok {
+		return sz, true
+	}
+	if sz, ok := multipack(num, rest); ok {
+		return sz, true
+	}
+	return sizeWithCarton(num, rest)
+}
+
+// wordOrCode is the token of a run of letters and digits that is no size
+// or number: a word when it folds to letters only (ТЕРМ0КС, with a 0 in
+// place of о), else a variant or article code.
+func wordOrCode(run []rune) token {
 	w := foldWord(run)
-	// a word with a 0 in place of о (ТЕРМ0КС) folds into a plain word
 	if !containsDigit(w) {
-		*toks = append(*toks, token{kind: tokWord, text: string(w)})
-		return next
+		return token{kind: tokWord, text: string(w)}
 	}
 	code := latinCode(w)
-	*toks = append(*toks, token{kind: tokCode, text: code, family: codeFamily(code), article: isArticle(run)})
-	return next
+	return token{kind: tokCode, text: code, family: codeFamily(code), article: isArticle(run)}
 }
 
 // multipack reads "2х300г" (num "2", rest "х300г"): N packs of a size, one

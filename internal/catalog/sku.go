@@ -34,6 +34,17 @@ type SKU struct {
 	MarginWeight int64
 }
 
+// Active is a client's active catalog as the matcher needs it.
+type Active struct {
+	ClientID int64
+	// Version moves with every change of the client's SKUs (0: never
+	// imported), so a cached matcher knows when to rebuild.
+	Version int64
+	SKUs    []SKU
+	// IDs maps an article code to the database id receipt items refer to.
+	IDs map[string]int64
+}
+
 // Units accepted in the unit column.
 var validUnits = map[string]bool{"г": true, "кг": true, "мл": true, "л": true, "мм": true, "см": true, "м": true, "шт": true}
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 func TestNiceScale(t *testing.T) {
@@ -47,24 +47,24 @@ func TestNiceScale(t *testing.T) {
 func TestFillDays(t *testing.T) {
 	t.Parallel()
 	d := func(m time.Month, day int) time.Time { return time.Date(2026, m, day, 0, 0, 0, 0, time.UTC) }
-	pt := func(t time.Time, sum int64) reportdb.Point { return reportdb.Point{Start: t, SKUSumKopecks: sum} }
+	pt := func(t time.Time, sum int64) report.Point { return report.Point{Start: t, SKUSumKopecks: sum} }
 	for _, tc := range []struct {
 		name     string
-		pts      []reportdb.Point
+		pts      []report.Point
 		from, to time.Time
 		grain    string
-		want     []reportdb.Point
+		want     []report.Point
 	}{
-		{"gaps filled", []reportdb.Point{pt(d(3, 2), 5), pt(d(3, 4), 7)}, d(3, 1), d(3, 6), "day",
-			[]reportdb.Point{pt(d(3, 1), 0), pt(d(3, 2), 5), pt(d(3, 3), 0), pt(d(3, 4), 7), pt(d(3, 5), 0)}},
+		{"gaps filled", []report.Point{pt(d(3, 2), 5), pt(d(3, 4), 7)}, d(3, 1), d(3, 6), "day",
+			[]report.Point{pt(d(3, 1), 0), pt(d(3, 2), 5), pt(d(3, 3), 0), pt(d(3, 4), 7), pt(d(3, 5), 0)}},
 		{"no data", nil, d(2, 27), d(3, 2), "day",
-			[]reportdb.Point{pt(d(2, 27), 0), pt(d(2, 28), 0), pt(d(3, 1), 0)}},
-		{"full", []reportdb.Point{pt(d(3, 1), 1), pt(d(3, 2), 2)}, d(3, 1), d(3, 3), "day",
-			[]reportdb.Point{pt(d(3, 1), 1), pt(d(3, 2), 2)}},
+			[]report.Point{pt(d(2, 27), 0), pt(d(2, 28), 0), pt(d(3, 1), 0)}},
+		{"full", []report.Point{pt(d(3, 1), 1), pt(d(3, 2), 2)}, d(3, 1), d(3, 3), "day",
+			[]report.Point{pt(d(3, 1), 1), pt(d(3, 2), 2)}},
 		// 1 March 2026 is a Sunday: its week starts on Monday 23 February.
-		{"weeks from Monday", []reportdb.Point{pt(d(3, 9), 4)}, d(3, 1), d(3, 20), "week",
-			[]reportdb.Point{pt(d(2, 23), 0), pt(d(3, 2), 0), pt(d(3, 9), 4), pt(d(3, 16), 0)}},
-		{"empty range", nil, d(3, 1), d(3, 1), "day", []reportdb.Point{}},
+		{"weeks from Monday", []report.Point{pt(d(3, 9), 4)}, d(3, 1), d(3, 20), "week",
+			[]report.Point{pt(d(2, 23), 0), pt(d(3, 2), 0), pt(d(3, 9), 4), pt(d(3, 16), 0)}},
+		{"empty range", nil, d(3, 1), d(3, 1), "day", []report.Point{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

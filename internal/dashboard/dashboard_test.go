@@ -26,6 +26,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
@@ -33,6 +34,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 	"github.com/loyaltyjam/loyaltyjam/internal/seed"
 )
 
@@ -627,9 +629,9 @@ func TestDrillDownCounts(t *testing.T) {
 	special := map[string]struct {
 		label string
 		n     int64
-	}{reportdb.ByShop: {"Магазин не определён", noShop}, reportdb.ByChain: {"Не указано", noChain},
-		reportdb.ByRegion: {"Не указано", noRegion}}
-	for _, by := range []string{reportdb.BySKU, reportdb.ByShop, reportdb.ByChain, reportdb.ByRegion, reportdb.ByParticipant} {
+	}{report.ByShop: {"Магазин не определён", noShop}, report.ByChain: {"Не указано", noChain},
+		report.ByRegion: {"Не указано", noRegion}}
+	for _, by := range []string{report.BySKU, report.ByShop, report.ByChain, report.ByRegion, report.ByParticipant} {
 		resp, body := e.do(t, c, "GET", base+"/sales?by="+by+"&"+per, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("sales by %s: %d", by, resp.StatusCode)
@@ -649,7 +651,7 @@ func TestDrillDownCounts(t *testing.T) {
 				if n != sp.n {
 					t.Errorf("sales by %s: %q shows %d receipts, the receipts say %d", by, label, n, sp.n)
 				}
-				if !strings.Contains(href, "="+reportdb.None) {
+				if !strings.Contains(href, "="+report.None) {
 					t.Errorf("sales by %s: %q drills down with %s", by, label, href)
 				}
 			}
@@ -657,7 +659,7 @@ func TestDrillDownCounts(t *testing.T) {
 		if sp, ok := special[by]; ok && seen != 1 {
 			t.Errorf("sales by %s: %d rows %q, want 1", by, seen, sp.label)
 		}
-		if by != reportdb.BySKU && sum != salesTotal {
+		if by != report.BySKU && sum != salesTotal {
 			t.Errorf("sales by %s: rows sum to %d receipts, the period has %d", by, sum, salesTotal)
 		}
 	}
@@ -732,7 +734,7 @@ func newApproveEnv(t *testing.T) (*env, *pgxpool.Pool, *receiptdb.Store) {
 	store := receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{})
 	quiet := slog.New(slog.DiscardHandler)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
-	pts := points.New(pointsdb.New(db), points.WithClock(func() time.Time { return testNow }))
+	pts := points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, points.WithClock(func() time.Time { return testNow }))
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: store,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: store, Credit: pts.ProcessApproved}, Now: func() time.Time { return testNow }, Logger: quiet}).Register(app)
 	return &env{app: app, data: data, clock: &clock{t: testNow}}, db, store

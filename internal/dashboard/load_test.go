@@ -21,6 +21,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // TestLoad measures every page against a database filled by
@@ -77,10 +78,10 @@ func TestLoad(t *testing.T) {
 		b + "/sales/export?by=sku&format=csv", b + "/sales/export?by=shop&format=xlsx",
 		b + "/receipts/export?status=needs_review&format=csv",
 	}
-	var report strings.Builder
-	fmt.Fprintf(&report, "receipts: %d, receipt_items: ~%d, requests per page: %d, load average at start: %s\n\n",
+	var out strings.Builder
+	fmt.Fprintf(&out, "receipts: %d, receipt_items: ~%d, requests per page: %d, load average at start: %s\n\n",
 		receipts, items, n, loadAvg())
-	fmt.Fprintf(&report, "| page | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&out, "| page | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|\n")
 	only := os.Getenv("LJ_LOAD_ONLY") // measure only pages containing it
 	for _, p := range pages {
 		if !strings.Contains(p, only) {
@@ -101,7 +102,7 @@ func TestLoad(t *testing.T) {
 		if u.RawQuery != "" {
 			name += "?" + u.RawQuery
 		}
-		fmt.Fprintf(&report, "| `%s` | %.1f | %.1f | %.1f |\n", name, ms(d[len(d)/2]), ms(d[len(d)*95/100]), ms(d[len(d)-1]))
+		fmt.Fprintf(&out, "| `%s` | %.1f | %.1f | %.1f |\n", name, ms(d[len(d)/2]), ms(d[len(d)*95/100]), ms(d[len(d)-1]))
 		if d[len(d)*95/100] > 300*time.Millisecond {
 			t.Logf("SLOW: %s p95 %s", p, d[len(d)*95/100])
 		}
@@ -122,14 +123,14 @@ func TestLoad(t *testing.T) {
 	}
 	sort.Slice(base, func(i, j int) bool { return base[i] < base[j] })
 	rollup := time.Now()
-	if _, err := reportdb.New(db).Overview(ctx, reportdb.Program{ID: pid, ClientID: clientOf(t, db, pid)},
-		reportdb.Period{From: from, To: from.AddDate(0, 3, 0)}); err != nil {
+	if _, err := reportdb.New(db).Overview(ctx, report.Program{ID: pid, ClientID: clientOf(t, db, pid)},
+		report.Period{From: from, To: from.AddDate(0, 3, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(&report, "\nbaseline, overview sales totals (3 months) from raw receipts+items: p50 %.1f ms, max %.1f ms (5 runs); the whole overview query set from rollups: %.1f ms\n",
+	fmt.Fprintf(&out, "\nbaseline, overview sales totals (3 months) from raw receipts+items: p50 %.1f ms, max %.1f ms (5 runs); the whole overview query set from rollups: %.1f ms\n",
 		ms(base[2]), ms(base[4]), ms(time.Since(rollup)))
-	fmt.Fprintf(&report, "load average at end: %s\n", loadAvg())
-	t.Log("\n" + report.String())
+	fmt.Fprintf(&out, "load average at end: %s\n", loadAvg())
+	t.Log("\n" + out.String())
 }
 
 // loadAvg is the machine's 1/5/15-minute load average, for the record.

@@ -13,7 +13,7 @@ import (
 
 // benchCatalog is the full shared catalog when present, else the small
 // fixture of internal/catalog.
-func benchCatalog(b *testing.B) Catalog {
+func benchCatalog(b *testing.B) catalog.Active {
 	b.Helper()
 	path := "../../../shared/testdata/sku/catalog.csv"
 	if _, err := os.Stat(path); err != nil {
@@ -28,7 +28,7 @@ func benchCatalog(b *testing.B) Catalog {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := Catalog{Version: 1, SKUs: skus, IDs: map[string]int64{}}
+	c := catalog.Active{Version: 1, SKUs: skus, IDs: map[string]int64{}}
 	for i, k := range skus {
 		c.IDs[k.ID] = int64(i + 1)
 	}

@@ -7,7 +7,9 @@
 //
 // The package holds no SQL: it reads and writes through its Store's unit of
 // work (Store.InTx, implemented by internal/postgres/pointsdb), which joins
-// the transaction the context carries.
+// the transaction the context carries, and through two ports of other
+// domains called with that same context: the catalog (Catalogs,
+// *catalogdb.Store) and the ledger (ledger.Postings, ledgerdb.Postings).
 //
 // Process is the hook the verification worker calls when a receipt becomes
 // verified (the receipt store's Modify locks the receipt and hands on a
@@ -19,9 +21,9 @@
 // program's credits through the whole evaluation: the cap windows are read
 // under transaction-scoped advisory locks on the participant (and on the
 // shop when the rules cap the shop's day), taken before any ledger lock;
-// the budget is read unlocked and spent by Tx.Post, which locks the
-// budget account and refuses to overdraw it. On that refusal the receipt is
-// evaluated again under Tx.LockBudget, so it gets what is left of the
+// the budget is read unlocked and spent by ledger.Postings.Post, which locks
+// the budget account and refuses to overdraw it. On that refusal the receipt
+// is evaluated again under Postings.LockBudget, so it gets what is left of the
 // budget or nothing, as if the credits had run one after another. A
 // program's credits therefore wait for each other only from the budget
 // update to commit.

@@ -19,6 +19,8 @@ import (
 // parsed rule versions (immutable rows).
 type Service struct {
 	store        Store
+	catalogStore Catalogs
+	ledger       ledger.Postings
 	clock        func() time.Time
 	thresholds   rules.Thresholds
 	returnWindow time.Duration
@@ -46,10 +48,15 @@ func WithReturnWindow(d time.Duration) Option { return func(s *Service) { s.retu
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
-// New returns a Service that reads and writes through store.
-func New(store Store, opts ...Option) *Service {
+// New returns a Service that reads and writes through store, matches
+// against the catalogs of catalogs and posts through postings
+// (*pointsdb.Store, *catalogdb.Store and ledgerdb.Postings), all in the
+// transaction store.InTx runs in.
+func New(store Store, catalogs Catalogs, postings ledger.Postings, opts ...Option) *Service {
 	s := &Service{
 		store:        store,
+		catalogStore: catalogs,
+		ledger:       postings,
 		clock:        time.Now,
 		returnWindow: 30 * 24 * time.Hour,
 		actor:        "worker",
@@ -78,8 +85,8 @@ func (s *Service) Invalidate(clientID int64) {
 	s.mu.Unlock()
 }
 
-func (s *Service) catalogFor(ctx context.Context, tx Tx, clientID int64) (*clientCatalog, error) {
-	v, err := tx.CatalogVersion(ctx, clientID)
+func (s *Service) catalogFor(ctx context.Context, clientID int64) (*clientCatalog, error) {
+	v, err := s.catalogStore.Version(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +96,7 @@ func (s *Service) catalogFor(ctx context.Context, tx Tx, clientID int64) (*clien
 	if c != nil && c.version == v {
 		return c, nil
 	}
-	cat, err := tx.Catalog(ctx, clientID)
+	cat, err := s.catalogStore.Active(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +109,7 @@ func (s *Service) catalogFor(ctx context.Context, tx Tx, clientID int64) (*clien
 	return c, nil
 }
 
-func newClientCatalog(cat Catalog) *clientCatalog {
+func newClientCatalog(cat catalog.Active) *clientCatalog {
 	c := &clientCatalog{version: cat.Version, matcher: catalog.NewMatcher(cat.SKUs), ids: cat.IDs,
 		byCode: make(map[string]catalog.SKU, len(cat.SKUs))}
 	for _, k := range cat.SKUs {
@@ -179,7 +186,7 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	if err != nil {
 		return err
 	}
-	lines, err := s.matchItems(ctx, tx, r, actor)
+	lines, err := s.matchItems(ctx, r, actor)
 	if err != nil {
 		return err
 	}
@@ -198,7 +205,7 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	if err != nil || !ok {
 		return err
 	}
-	c, err := newCredit(ctx, tx, r, prog, buyer, lines, ruleSet, version, now)
+	c, err := s.newCredit(ctx, tx, r, prog, buyer, lines, ruleSet, version, now)
 	if err != nil {
 		return err
 	}
@@ -237,8 +244,8 @@ func (s *Service) loadBuyer(ctx context.Context, tx Tx, r *receipt.Receipt) (buy
 
 // matchItems matches r's items against its client's catalog, clears the
 // points of an earlier evaluation and moves r to matched.
-func (s *Service) matchItems(ctx context.Context, tx Tx, r *receipt.Receipt, actor string) ([]rules.Line, error) {
-	cat, err := s.catalogFor(ctx, tx, r.ClientID)
+func (s *Service) matchItems(ctx context.Context, r *receipt.Receipt, actor string) ([]rules.Line, error) {
+	cat, err := s.catalogFor(ctx, r.ClientID)
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +304,7 @@ func (s *Service) rulesFor(ctx context.Context, tx Tx, r *receipt.Receipt, prog 
 // what settle needs besides.
 type credit struct {
 	tx       Tx
+	ledger   ledger.Postings
 	r        *receipt.Receipt
 	prog     Program
 	actor    string
@@ -313,7 +321,7 @@ type credit struct {
 
 // newCredit locks the caps and reads what they and the budget leave for
 // r into the evaluation's input.
-func newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b buyer, lines []rules.Line, ruleSet rules.Rules, version int, now time.Time) (*credit, error) {
+func (s *Service) newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b buyer, lines []rules.Line, ruleSet rules.Rules, version int, now time.Time) (*credit, error) {
 	// The cap windows are read under locks on what they count (the
 	// participant, and the shop when the rules cap it), held to commit, so
 	// two receipts of one participant or shop cannot both spend the same
@@ -326,7 +334,7 @@ func newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b b
 	if err := tx.LockCaps(ctx, prog.ID, r.ParticipantID, b.shopID, ruleSet.Caps.ShopDay > 0); err != nil {
 		return nil, err
 	}
-	budget, err := tx.Balance(ctx, ledger.BudgetAccount(prog.ClientID, prog.ID))
+	budget, err := s.ledger.Balance(ctx, ledger.BudgetAccount(prog.ClientID, prog.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +348,7 @@ func newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b b
 		uploaded = now
 	}
 	return &credit{
-		tx: tx, r: r, prog: prog, version: version, shopID: b.shopID, uploaded: uploaded, day: day,
+		tx: tx, ledger: s.ledger, r: r, prog: prog, version: version, shopID: b.shopID, uploaded: uploaded, day: day,
 		in: rules.Input{
 			Now: now, Rules: ruleSet, Program: prog.Program, Participant: b.participant, Shop: b.shop,
 			Receipt: rules.Receipt{Operation: r.Operation, PurchasedAt: r.PurchasedAt, UploadedAt: uploaded,
@@ -353,7 +361,7 @@ func newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, b b
 // lockBudget re-reads the budget under its lock, held to commit.
 func (c *credit) lockBudget(ctx context.Context) error {
 	var err error
-	c.in.BudgetKopecks, err = c.tx.LockBudget(ctx, c.prog.ClientID, c.prog.ID)
+	c.in.BudgetKopecks, err = c.ledger.LockBudget(ctx, c.prog.ClientID, c.prog.ID)
 	c.budgetLocked = err == nil
 	return err
 }
@@ -386,7 +394,7 @@ func (s *Service) settle(ctx context.Context, c *credit) error {
 			c.checked = true
 		}
 		pending := c.prog.Crediting == "period_close"
-		switch err := c.tx.Post(ctx, c.transaction(res, pending)); {
+		switch _, err := c.ledger.Post(ctx, c.transaction(res, pending)); {
 		case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		case errors.Is(err, ledger.ErrBudgetExhausted) && !c.budgetLocked:
 			// The balance read above was spent meanwhile (or never was
@@ -502,37 +510,11 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 		return err
 	}
 	if prior.ok {
-		sale, err := tx.Sale(ctx, prior.saleID)
-		if err != nil {
-			return err
-		}
-		if err := loadReturned(ctx, tx, r.ParticipantID, &sale, prior.txID); err != nil {
-			return err
-		}
-		returnAmount(r, &sale, perLine)
-		r.ProgramID = &sale.ProgramID
-		return s.reversed(r, actor, sale.ID, prior.amount, perLine)
+		return s.reversedBefore(ctx, tx, r, actor, prior, perLine)
 	}
-
-	sales, err := tx.ReturnCandidates(ctx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
+	found, amount, err := s.findSale(ctx, tx, r, perLine)
 	if err != nil {
 		return err
-	}
-	var found *Sale
-	var amount int64
-	for i := range sales {
-		// Serialize returns of one sale: what was already returned is read
-		// under the sale's row lock.
-		if err := tx.LockSale(ctx, sales[i].ID); err != nil {
-			return err
-		}
-		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
-			return err
-		}
-		if a, ok := returnAmount(r, &sales[i], perLine); ok && a > 0 {
-			found, amount = &sales[i], a
-			break
-		}
 	}
 	if found == nil {
 		for i := range r.Items {
@@ -542,20 +524,9 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 	}
 	r.ProgramID = &found.ProgramID
 	data := map[string]any{"sale_receipt_id": found.ID, "reversed_kopecks": amount}
-	kind, err := tx.CreditedTo(ctx, found.ID)
+	from, err := s.reversalAccount(ctx, tx, r, prog, found, amount)
 	if err != nil {
 		return err
-	}
-	from := ledger.AvailableAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-	if kind == ledger.ParticipantPending {
-		pend := ledger.PendingAccount(prog.ClientID, found.ProgramID, r.ParticipantID)
-		bal, err := tx.Balance(ctx, pend)
-		if err != nil {
-			return err
-		}
-		if bal >= amount {
-			from = pend
-		}
 	}
 	t := ledger.Transaction{
 		IdempotencyKey: returnKey(found.ID, r.ID), Kind: ledger.KindReversal,
@@ -566,32 +537,103 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 			{Account: ledger.BudgetAccount(prog.ClientID, found.ProgramID), AmountKopecks: amount},
 		},
 	}
-	switch err := tx.Post(ctx, t); {
+	switch _, err := s.ledger.Post(ctx, t); {
 	case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		// ErrAlreadyPosted: this very return reversed this sale already.
 	case errors.Is(err, ledger.ErrInsufficientBalance) && !approved:
 		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
 	case errors.Is(err, ledger.ErrInsufficientBalance):
-		left, err := tx.Balance(ctx, from)
-		if err != nil {
-			return err
-		}
-		if left <= 0 {
-			for i := range r.Items {
-				r.Items[i].PointsReason = ReasonReturnNothingLeft
-			}
-			return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
-		}
-		scaleLines(perLine, amount, left)
-		amount = left
-		t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
-		if err := tx.Post(ctx, t); err != nil {
-			return err
-		}
+		return s.reverseWhatIsLeft(ctx, r, actor, found.ID, t, perLine, data)
 	default:
 		return err
 	}
 	return s.reversed(r, actor, found.ID, amount, perLine)
+}
+
+// reversedBefore reports on r the reversal it posted before (prior) of
+// its sale, posting nothing.
+func (s *Service) reversedBefore(ctx context.Context, tx Tx, r *receipt.Receipt, actor string, prior reversalRecord, perLine []int64) error {
+	sale, err := tx.Sale(ctx, prior.saleID)
+	if err != nil {
+		return err
+	}
+	if err := loadReturned(ctx, tx, r.ParticipantID, &sale, prior.txID); err != nil {
+		return err
+	}
+	returnAmount(r, &sale, perLine)
+	r.ProgramID = &sale.ProgramID
+	return s.reversed(r, actor, sale.ID, prior.amount, perLine)
+}
+
+// findSale returns the first of the participant's return candidates that
+// the return r undoes, with the points it takes back (perLine receives
+// each line's share); nil if none does. Each candidate is locked before
+// what was already returned of it is read.
+func (s *Service) findSale(ctx context.Context, tx Tx, r *receipt.Receipt, perLine []int64) (*Sale, int64, error) {
+	sales, err := tx.ReturnCandidates(ctx, r.ParticipantID, r.KKTRegNumber, r.SellerINN, r.PurchasedAt, s.returnWindow)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range sales {
+		// Serialize returns of one sale: what was already returned is read
+		// under the sale's row lock.
+		if err := tx.LockSale(ctx, sales[i].ID); err != nil {
+			return nil, 0, err
+		}
+		if err := loadReturned(ctx, tx, r.ParticipantID, &sales[i], 0); err != nil {
+			return nil, 0, err
+		}
+		if a, ok := returnAmount(r, &sales[i], perLine); ok && a > 0 {
+			return &sales[i], a, nil
+		}
+	}
+	return nil, 0, nil
+}
+
+// reversalAccount is the participant account a reversal of amount takes
+// the sale's points from: the pending one when the sale was credited there
+// and it still holds amount, else the available one.
+func (s *Service) reversalAccount(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, sale *Sale, amount int64) (ledger.Account, error) {
+	from := ledger.AvailableAccount(prog.ClientID, sale.ProgramID, r.ParticipantID)
+	kind, err := tx.CreditedTo(ctx, sale.ID)
+	if err != nil {
+		return from, err
+	}
+	if kind == ledger.ParticipantPending {
+		pend := ledger.PendingAccount(prog.ClientID, sale.ProgramID, r.ParticipantID)
+		bal, err := s.ledger.Balance(ctx, pend)
+		if err != nil {
+			return from, err
+		}
+		if bal >= amount {
+			from = pend
+		}
+	}
+	return from, nil
+}
+
+// reverseWhatIsLeft settles an approved return the participant's balance
+// cannot cover: it posts t scaled down to what the account still holds, or,
+// when nothing is left, ends r without points.
+func (s *Service) reverseWhatIsLeft(ctx context.Context, r *receipt.Receipt, actor, saleID string, t ledger.Transaction, perLine []int64, data map[string]any) error {
+	amount := t.Postings[1].AmountKopecks
+	left, err := s.ledger.Balance(ctx, t.Postings[0].Account)
+	if err != nil {
+		return err
+	}
+	if left <= 0 {
+		for i := range r.Items {
+			r.Items[i].PointsReason = ReasonReturnNothingLeft
+		}
+		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
+	}
+	scaleLines(perLine, amount, left)
+	amount = left
+	t.Postings[0].AmountKopecks, t.Postings[1].AmountKopecks = -amount, amount
+	if _, err := s.ledger.Post(ctx, t); err != nil {
+		return err
+	}
+	return s.reversed(r, actor, saleID, amount, perLine)
 }
 
 // scaleLines scales the per-line amounts of a reversal of total to one of

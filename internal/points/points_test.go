@@ -64,7 +64,7 @@ func newEnv(t *testing.T, crediting string, budget int64, r rules.Rules, opts ..
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	e := &env{t: t, db: db, svc: points.New(pointsdb.New(db), opts...), receipts: receiptdb.New(db), ledger: ledgerdb.New(db)}
+	e := &env{t: t, db: db, svc: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, opts...), receipts: receiptdb.New(db), ledger: ledgerdb.New(db)}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('vetluga', 'Ветлуга') RETURNING id`).Scan(&e.client))
 	must(t, db.QueryRow(ctx, `INSERT INTO shops (client_id, code, name, inn, address, kkt_reg_numbers)
 		VALUES ($1, 's1', 'Автомир', $2, 'г. Кострома, ул. Советская, д. 10', $3) RETURNING id`,

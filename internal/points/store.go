@@ -21,20 +21,17 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 }
 
-// Tx is what one evaluation of a receipt reads and writes, all inside one
-// transaction (Store.InTx). Methods return the driver's errors as they
-// come, except where said.
+// Tx is what one evaluation of a receipt reads and writes of its own, all
+// inside one transaction (Store.InTx). The catalog (Catalogs) and the
+// ledger (ledger.Postings) are ports of their own, called with the context
+// fn gets, so they join the same transaction. Methods return the driver's
+// errors as they come, except where said.
 type Tx interface {
 	// Participant returns the participant and the id of their shop (0:
 	// none).
 	Participant(ctx context.Context, id int64) (p rules.Participant, shopID int64, err error)
 	// Shop returns the shop as the seller check sees it.
 	Shop(ctx context.Context, id int64) (*rules.Shop, error)
-	// CatalogVersion returns the version of the client's catalog, which
-	// moves with every change of its SKUs (0: no catalog yet).
-	CatalogVersion(ctx context.Context, clientID int64) (int64, error)
-	// Catalog returns the client's active catalog.
-	Catalog(ctx context.Context, clientID int64) (Catalog, error)
 	// Program returns the receipt's program: the one programID names (if
 	// it is the client's), else the client's program running on the
 	// purchase date (live before test, oldest first), else the client's
@@ -59,15 +56,6 @@ type Tx interface {
 	// day before, their receipts of the KKT kkt on the purchase day and
 	// (shopID not 0) the shop's median receipts per participant and day.
 	Activity(ctx context.Context, participantID, shopID int64, kkt string, uploaded, day time.Time) (rules.Activity, error)
-	// Balance returns the balance of account a (0 if it does not exist).
-	Balance(ctx context.Context, a ledger.Account) (int64, error)
-	// LockBudget locks the program's budget account until the transaction
-	// ends and returns its balance: what the program can still pay.
-	LockBudget(ctx context.Context, clientID, programID int64) (int64, error)
-	// Post posts t. Returns ledger.ErrAlreadyPosted if its idempotency key
-	// was posted before, ledger.ErrBudgetExhausted or
-	// ledger.ErrInsufficientBalance if it would overdraw the account.
-	Post(ctx context.Context, t ledger.Transaction) error
 	// ReturnCandidates lists, newest first, the participant's credited
 	// sales, with their lines, from the same seller (KKT kkt, else INN
 	// inn) purchased within window before returned that still have points
@@ -92,12 +80,15 @@ type Tx interface {
 	CreditedTo(ctx context.Context, saleID string) (ledger.AccountKind, error)
 }
 
-// Catalog is a client's active catalog as the matcher needs it.
-type Catalog struct {
-	Version int64
-	SKUs    []catalog.SKU
-	// IDs maps an article code to the id receipt items refer to.
-	IDs map[string]int64
+// Catalogs reads clients' active catalogs for the matcher, in the
+// transaction ctx carries (the one Store.InTx runs fn in);
+// *catalogdb.Store implements it.
+type Catalogs interface {
+	// Version returns the version of the client's catalog, which moves
+	// with every change of its SKUs (0: no catalog yet).
+	Version(ctx context.Context, clientID int64) (int64, error)
+	// Active returns the client's active catalog.
+	Active(ctx context.Context, clientID int64) (catalog.Active, error)
 }
 
 // Program is a program with what Process needs.

@@ -16,6 +16,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd"
 	"github.com/loyaltyjam/loyaltyjam/internal/ofd/ofdsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
@@ -91,7 +93,7 @@ func Activity(ctx context.Context, db *pgxpool.Pool, now time.Time, photos taskd
 	}
 	a.store = receiptdb.New(db, reportdb.Rollups{})
 	a.svc, err = verify.New(verify.Deps{Store: a.store, Fetcher: fetcher, Scheduler: noFollowUps{},
-		Processor: points.New(pointsdb.New(db), points.WithClock(clock), points.WithLogger(quiet)), Logger: quiet},
+		Processor: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, points.WithClock(clock), points.WithLogger(quiet)), Logger: quiet},
 		verify.Config{Now: clock, CallTimeout: 10 * time.Second})
 	if err != nil {
 		return err

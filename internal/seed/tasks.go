@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
@@ -56,7 +57,7 @@ func seedTasks(ctx context.Context, db *pgxpool.Pool, now time.Time, photos task
 		}
 		return at
 	}
-	store := taskdb.New(db, photos, taskdb.WithClock(clock), taskdb.WithLogger(quiet),
+	store := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithClock(clock), taskdb.WithLogger(quiet),
 		taskdb.WithNotifier(notifydb.Notifier{}))
 	rng := rand.New(rand.NewPCG(2026, 60))
 	weekStart := func(weeksAgo int) time.Time {

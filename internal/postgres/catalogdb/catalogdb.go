@@ -166,19 +166,34 @@ func Version(ctx context.Context, q Querier, clientID int64) (int64, error) {
 	return v, err
 }
 
-// Catalog is a client's active catalog as the matcher needs it.
-type Catalog struct {
-	ClientID int64
-	Version  int64
-	SKUs     []catalog.SKU
-	// IDs maps an article code to the skus.id receipt items refer to.
-	IDs map[string]int64
+// Version implements points.Catalogs: Version in the transaction ctx
+// carries (else in one of its own).
+func (s *Store) Version(ctx context.Context, clientID int64) (int64, error) {
+	var v int64
+	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		v, err = Version(ctx, tx, clientID)
+		return err
+	})
+	return v, err
+}
+
+// Active implements points.Catalogs: Load in the transaction ctx carries
+// (else in one of its own).
+func (s *Store) Active(ctx context.Context, clientID int64) (catalog.Active, error) {
+	var c catalog.Active
+	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		c, err = Load(ctx, tx, clientID)
+		return err
+	})
+	return c, err
 }
 
 // Load reads the client's active SKUs with their GTINs and aliases (both
 // sources), ordered by article code, and the catalog version, through q.
-func Load(ctx context.Context, q Querier, clientID int64) (Catalog, error) {
-	c := Catalog{ClientID: clientID, IDs: map[string]int64{}}
+func Load(ctx context.Context, q Querier, clientID int64) (catalog.Active, error) {
+	c := catalog.Active{ClientID: clientID, IDs: map[string]int64{}}
 	var code string
 	if err := q.QueryRow(ctx, `SELECT c.code, COALESCE(v.version, 0) FROM clients c
 		LEFT JOIN catalog_versions v ON v.client_id = c.id WHERE c.id = $1`, clientID).Scan(&code, &c.Version); err != nil {

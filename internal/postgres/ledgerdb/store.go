@@ -45,13 +45,10 @@ func (s *Store) Balance(ctx context.Context, participantID int64) (ledger.Balanc
 	return b, err
 }
 
-// HistoryPage is one page of a participant's ledger history.
-type HistoryPage = ledger.HistoryPage
-
 // History returns the transactions that moved a participant's points, newest
 // first, limit (1–100, default 20) at a time; cursor is the NextCursor of the
 // previous page. Every entry carries a Russian reason.
-func (s *Store) History(ctx context.Context, participantID int64, cursor string, limit int) (HistoryPage, error) {
+func (s *Store) History(ctx context.Context, participantID int64, cursor string, limit int) (ledger.HistoryPage, error) {
 	if limit <= 0 || limit > 100 {
 		limit = 20
 	}
@@ -59,10 +56,10 @@ func (s *Store) History(ctx context.Context, participantID int64, cursor string,
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil {
-			return HistoryPage{}, ErrBadCursor
+			return ledger.HistoryPage{}, ErrBadCursor
 		}
 		if before, err = strconv.ParseInt(string(raw), 10, 64); err != nil || before <= 0 {
-			return HistoryPage{}, ErrBadCursor
+			return ledger.HistoryPage{}, ErrBadCursor
 		}
 	}
 	rows, err := s.db.Query(ctx, `WITH acc AS (
@@ -76,7 +73,7 @@ func (s *Store) History(ctx context.Context, participantID int64, cursor string,
 		 WHERE ($2 = 0 OR t.id < $2)
 		 GROUP BY t.id ORDER BY t.id DESC LIMIT $3`, participantID, before, limit+1)
 	if err != nil {
-		return HistoryPage{}, err
+		return ledger.HistoryPage{}, err
 	}
 	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Entry, error) {
 		var e ledger.Entry
@@ -86,9 +83,9 @@ func (s *Store) History(ctx context.Context, participantID int64, cursor string,
 		return e, err
 	})
 	if err != nil {
-		return HistoryPage{}, err
+		return ledger.HistoryPage{}, err
 	}
-	var p HistoryPage
+	var p ledger.HistoryPage
 	if len(entries) > limit {
 		entries = entries[:limit]
 		p.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(entries[limit-1].TransactionID, 10)))

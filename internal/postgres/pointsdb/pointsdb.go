@@ -1,8 +1,10 @@
 // Package pointsdb is the PostgreSQL store of the points service
 // (internal/points): the reads and writes of evaluating one receipt —
 // participant, shop, catalog, program and rules, cap windows, anomaly
-// counters, return candidates and the ledger postings — as one unit of
-// work that joins the transaction saving the receipt (postgres.InTx).
+// counters and return candidates — as one unit of work that joins the
+// transaction saving the receipt (postgres.InTx). The catalog and the
+// ledger postings are the points service's other ports (catalogdb,
+// ledgerdb.Postings), which join the same transaction through the context.
 package pointsdb
 
 import (
@@ -15,11 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -68,17 +67,6 @@ func (t Tx) Shop(ctx context.Context, id int64) (*rules.Shop, error) {
 		return nil, fmt.Errorf("load shop %d: %w", id, err)
 	}
 	return s, nil
-}
-
-// CatalogVersion implements points.Tx.
-func (t Tx) CatalogVersion(ctx context.Context, clientID int64) (int64, error) {
-	return catalogdb.Version(ctx, t.tx, clientID)
-}
-
-// Catalog implements points.Tx.
-func (t Tx) Catalog(ctx context.Context, clientID int64) (points.Catalog, error) {
-	c, err := catalogdb.Load(ctx, t.tx, clientID)
-	return points.Catalog{Version: c.Version, SKUs: c.SKUs, IDs: c.IDs}, err
 }
 
 const programColumns = `id, client_id, status, starts_on, ends_on, max_receipt_age_days, crediting`
@@ -208,20 +196,4 @@ func (t Tx) Activity(ctx context.Context, participantID, shopID int64, kkt strin
 		 GROUP BY r.participant_id) c`, shopID, uploaded).Scan(&median)
 	a.ShopMedianDailyMilli = int64(median) * 1000 / 28
 	return a, err
-}
-
-// Balance implements points.Tx.
-func (t Tx) Balance(ctx context.Context, a ledger.Account) (int64, error) {
-	return ledgerdb.AccountBalance(ctx, t.tx, a)
-}
-
-// LockBudget implements points.Tx (ledgerdb.LockBudget).
-func (t Tx) LockBudget(ctx context.Context, clientID, programID int64) (int64, error) {
-	return ledgerdb.LockBudget(ctx, t.tx, clientID, programID)
-}
-
-// Post implements points.Tx (ledgerdb.Post).
-func (t Tx) Post(ctx context.Context, lt ledger.Transaction) error {
-	_, err := ledgerdb.Post(ctx, t.tx, lt)
-	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 )
@@ -24,13 +25,16 @@ func must(t *testing.T, err error) {
 // TestInTxJoinsTheContextTransaction: the points service's unit of work
 // runs in the transaction the context carries (the receipt's), seeing its
 // uncommitted rows and rolling back with it; without one it commits its
-// own. Were InTx to begin a transaction of its own inside a receipt
-// update, a credit could commit while the receipt's status rolled back.
+// own. The ledger port (ledgerdb.Postings), called with the context fn
+// gets, writes in that same transaction. Were InTx to begin a transaction
+// of its own inside a receipt update, a credit could commit while the
+// receipt's status rolled back.
 func TestInTxJoinsTheContextTransaction(t *testing.T) {
 	t.Parallel()
 	db, _ := pgtest.New(t)
 	ctx := context.Background()
 	store := pointsdb.New(db)
+	var postings ledgerdb.Postings
 	var client int64
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Acme') RETURNING id`).Scan(&client))
 	newProgram := func(q interface {
@@ -55,7 +59,7 @@ func TestInTxJoinsTheContextTransaction(t *testing.T) {
 			if _, ok, err := ptx.Program(ctx, client, &joined, time.Now()); err != nil || !ok {
 				t.Errorf("unit of work does not see the caller's uncommitted program: ok=%v err=%v", ok, err)
 			}
-			if _, err := ptx.LockBudget(ctx, client, joined); err != nil { // creates the budget account
+			if _, err := postings.LockBudget(ctx, client, joined); err != nil { // creates the budget account
 				return err
 			}
 			return nil
@@ -69,7 +73,7 @@ func TestInTxJoinsTheContextTransaction(t *testing.T) {
 	other := newProgram(db, "rolled-back")
 	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		if err := store.InTx(postgres.ContextWithTx(ctx, tx), func(ctx context.Context, ptx points.Tx) error {
-			_, err := ptx.LockBudget(ctx, client, other)
+			_, err := postings.LockBudget(ctx, client, other)
 			return err
 		}); err != nil {
 			return err
@@ -85,7 +89,7 @@ func TestInTxJoinsTheContextTransaction(t *testing.T) {
 
 	// No transaction in the context: InTx begins and commits its own.
 	must(t, store.InTx(ctx, func(ctx context.Context, ptx points.Tx) error {
-		_, err := ptx.LockBudget(ctx, client, other)
+		_, err := postings.LockBudget(ctx, client, other)
 		return err
 	}))
 	if n := budgetAccounts(other); n != 1 {

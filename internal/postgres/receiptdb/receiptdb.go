@@ -36,8 +36,6 @@ var (
 	// ErrClaimedByOther: another participant owns this fiscal identity.
 	ErrClaimedByOther = apperr.New(apperr.Conflict, "receipt_already_claimed",
 		"Этот чек уже зарегистрирован другим участником.")
-	// ErrNotFound: no such receipt (or not the caller's).
-	ErrNotFound = receipt.ErrNotFound
 )
 
 const columns = `id, client_id, participant_id, program_id, shop_id, status, status_reason, source,
@@ -58,7 +56,7 @@ func scan(row pgx.Row) (receipt.Receipt, error) {
 		&r.RetailPlace, &r.RetailAddress, &r.KKTRegNumber, &r.OFDRaw, &r.PointsKopecks, &r.Attempts,
 		&r.NextAttemptAt, &r.VerifiedAt, &r.CreatedAt, &r.UpdatedAt, &r.IdentityReleased)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNotFound
+		return r, receipt.ErrNotFound
 	}
 	r.Status, r.Source = receipt.Status(status), receipt.Source(source)
 	if r.FN != "" {
@@ -163,7 +161,7 @@ func (s *Store) create(ctx context.Context, r *receipt.Receipt) (created bool, e
 		return false, nil
 	case postgres.IsUniqueViolation(err, fiscalIdentityKey):
 		existing, gerr := s.byIdentity(ctx, r.FN, r.FD, r.FP)
-		if errors.Is(gerr, ErrNotFound) {
+		if errors.Is(gerr, receipt.ErrNotFound) {
 			return false, errReleased
 		}
 		if gerr != nil {
@@ -202,7 +200,7 @@ func (s *Store) GetForParticipant(ctx context.Context, participantID int64, id s
 		return r, err
 	}
 	if r.ParticipantID != participantID {
-		return receipt.Receipt{}, ErrNotFound
+		return receipt.Receipt{}, receipt.ErrNotFound
 	}
 	return r, nil
 }
@@ -214,7 +212,7 @@ type querier interface {
 
 func (s *Store) get(ctx context.Context, q querier, id, lock string) (receipt.Receipt, error) {
 	if !validUUID(id) {
-		return receipt.Receipt{}, ErrNotFound
+		return receipt.Receipt{}, receipt.ErrNotFound
 	}
 	r, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM receipts WHERE id = $1 `+lock, id))
 	if err != nil {
@@ -446,12 +444,9 @@ func nullUUID(s string) *string {
 	return &s
 }
 
-// StuckQuery is receipt.StuckQuery.
-type StuckQuery = receipt.StuckQuery
-
 // Stuck returns a page of receipts in a non-terminal state that may have
-// lost their task with Redis (see StuckQuery), oldest first.
-func (s *Store) Stuck(ctx context.Context, q StuckQuery) ([]receipt.Receipt, error) {
+// lost their task with Redis (see receipt.StuckQuery), oldest first.
+func (s *Store) Stuck(ctx context.Context, q receipt.StuckQuery) ([]receipt.Receipt, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM receipts
 		WHERE status IN ('received', 'decoded', 'queued', 'verifying', 'pending_ofd', 'verified', 'matched')
 		  AND updated_at < $1 AND (next_attempt_at IS NULL OR next_attempt_at < $2)

@@ -130,7 +130,7 @@ func TestIdempotencyKeyAndUpdate(t *testing.T) {
 	if got.Events[1].Message == "" || got.Events[1].From != receipt.Decoded {
 		t.Fatalf("event not recorded right: %+v", got.Events[1])
 	}
-	if _, err := store.GetForParticipant(ctx, 2, r1.ID); !errors.Is(err, receiptdb.ErrNotFound) {
+	if _, err := store.GetForParticipant(ctx, 2, r1.ID); !errors.Is(err, receipt.ErrNotFound) {
 		t.Fatalf("another participant sees the receipt: %v", err)
 	}
 	if err := store.Update(ctx, r1.ID, func(ctx context.Context, tx pgx.Tx, r *receipt.Receipt) error {

@@ -11,14 +11,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
-)
-
-// Ledger transaction kinds of registries.
-const (
-	KindRegistryCredit = ledger.KindRegistryCredit // budget → participant
-	KindRegistryDebit  = ledger.KindRegistryDebit  // participant → budget, a corrected registry
 )
 
 // ApplyParticipants applies a participant upload in one transaction: it
@@ -30,144 +23,206 @@ const (
 func (s *Store) ApplyParticipants(ctx context.Context, id int64) (registry.Result, error) {
 	var res registry.Result
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		res = registry.Result{}
-		u, err := lockUploadTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if u.Status == registry.StatusApplied && u.Result != nil {
-			res = *u.Result
-			return nil
-		}
-		if u.Status != registry.StatusProcessing || u.Kind != registry.KindParticipants {
-			return fmt.Errorf("%w: upload %d is %s %s", registry.ErrPermanent, id, u.Kind, u.Status)
-		}
-		rows, err := tx.Query(ctx, `SELECT line, phone, name, email, role, region, COALESCE(shop_id, 0),
-			shop_code, shop_inn, shop_address, shop_name FROM registry_participant_rows WHERE upload_id = $1 ORDER BY line`, id)
-		if err != nil {
-			return err
-		}
-		prs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (registry.ParticipantRow, error) {
-			var p registry.ParticipantRow
-			return p, r.Scan(&p.Line, &p.Phone, &p.Name, &p.Email, &p.Role, &p.Region, &p.ShopID,
-				&p.ShopCode, &p.ShopINN, &p.ShopAddress, &p.ShopName)
-		})
-		if err != nil {
-			return err
-		}
-		// Shops to create, once per code.
-		shopIDs := map[string]int64{}
-		for _, p := range prs {
-			if p.ShopID != 0 || p.ShopCode == "" {
-				continue
-			}
-			if _, ok := shopIDs[p.ShopCode]; ok {
-				continue
-			}
-			name := p.ShopName
-			if name == "" {
-				name = p.ShopAddress
-			}
-			if name == "" {
-				name = p.ShopCode
-			}
-			var sid int64
-			err := tx.QueryRow(ctx, `INSERT INTO shops (client_id, code, name, inn, address, region)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, code) DO NOTHING RETURNING id`,
-				u.ClientID, p.ShopCode, name, nullText(p.ShopINN), p.ShopAddress, p.Region).Scan(&sid)
-			if errors.Is(err, pgx.ErrNoRows) {
-				err = tx.QueryRow(ctx, `SELECT id FROM shops WHERE client_id = $1 AND code = $2`, u.ClientID, p.ShopCode).Scan(&sid)
-			} else if err == nil {
-				res.ShopsAdded++
-			}
-			if err != nil {
-				return fmt.Errorf("registrydb: shop %d: %w", p.Line, err)
-			}
-			shopIDs[p.ShopCode] = sid
-		}
-		b := &pgx.Batch{}
-		for _, p := range prs {
-			shop := p.ShopID
-			if shop == 0 && p.ShopCode != "" {
-				shop = shopIDs[p.ShopCode]
-			}
-			// xmax = 0 tells an inserted row from an updated one; the WHERE
-			// makes an identical row a no-op that returns nothing.
-			b.Queue(`INSERT INTO participants AS p (client_id, phone, name, email, role, region, shop_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT (client_id, phone) DO UPDATE SET
-				    name = EXCLUDED.name, role = EXCLUDED.role,
-				    email = COALESCE(EXCLUDED.email, p.email),
-				    region = CASE WHEN EXCLUDED.region = '' THEN p.region ELSE EXCLUDED.region END,
-				    shop_id = COALESCE(EXCLUDED.shop_id, p.shop_id)
-				WHERE (p.name, p.role, p.email, p.region, p.shop_id) IS DISTINCT FROM
-				      (EXCLUDED.name, EXCLUDED.role, COALESCE(EXCLUDED.email, p.email),
-				       CASE WHEN EXCLUDED.region = '' THEN p.region ELSE EXCLUDED.region END,
-				       COALESCE(EXCLUDED.shop_id, p.shop_id))
-				RETURNING id, (xmax = 0)`,
-				u.ClientID, p.Phone, p.Name, nullText(p.Email), p.Role, p.Region, nullID(shop))
-		}
-		br := tx.SendBatch(ctx, b)
-		ids := make([]int64, len(prs))
-		created := make([]bool, len(prs))
-		for i := range prs {
-			err := br.QueryRow().Scan(&ids[i], &created[i])
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-				res.Unchanged++
-			case err != nil:
-				br.Close()
-				return fmt.Errorf("registrydb: participant on line %d: %w", prs[i].Line, err)
-			case created[i]:
-				res.Created++
-			default:
-				res.Updated++
-			}
-		}
-		if err := br.Close(); err != nil {
-			return err
-		}
-		// Unchanged rows returned nothing; look their ids up for the report.
-		var newIDs, newHasEmail []int64
-		var lines []int32
-		var rowIDs []int64
-		for i, p := range prs {
-			if ids[i] == 0 {
-				if err := tx.QueryRow(ctx, `SELECT id FROM participants WHERE client_id = $1 AND phone = $2`,
-					u.ClientID, p.Phone).Scan(&ids[i]); err != nil {
-					return err
-				}
-			}
-			lines, rowIDs = append(lines, int32(p.Line)), append(rowIDs, ids[i])
-			if created[i] {
-				newIDs = append(newIDs, ids[i])
-				if p.Email != "" {
-					newHasEmail = append(newHasEmail, ids[i])
-				}
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE registry_participant_rows r SET participant_id = u.pid
-			FROM unnest($2::int[], $3::bigint[]) AS u(line, pid) WHERE r.upload_id = $1 AND r.line = u.line`,
-			id, lines, rowIDs); err != nil {
-			return err
-		}
-		for _, ch := range u.Options.Invite {
-			targets := newIDs
-			if ch == registry.ChannelEmail {
-				targets = newHasEmail
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO registry_invitations (upload_id, participant_id, channel, method)
-				SELECT $1, pid, $2, $3 FROM unnest($4::bigint[]) AS pid
-				ON CONFLICT ON CONSTRAINT registry_invitations_round_key DO NOTHING`,
-				id, ch, u.Options.InviteMethod, targets)
-			if err != nil {
-				return fmt.Errorf("registrydb: invitations: %w", err)
-			}
-			res.Invitations += int(tag.RowsAffected())
-		}
-		return finish(ctx, tx, id, res, len(prs))
+		run := &participantsRun{tx: tx, id: id}
+		err := run.apply(ctx)
+		res = run.res
+		return err
 	})
 	return res, err
+}
+
+// participantsRun is one attempt of ApplyParticipants, inside its
+// transaction.
+type participantsRun struct {
+	tx  pgx.Tx
+	id  int64
+	u   registry.Upload
+	prs []registry.ParticipantRow
+	res registry.Result
+
+	shopIDs map[string]int64 // shops by code, for rows naming a shop to create
+	ids     []int64          // participant id per row
+	created []bool           // per row: the participant is new
+}
+
+// apply runs the steps of ApplyParticipants in their order.
+func (r *participantsRun) apply(ctx context.Context) error {
+	done, err := r.load(ctx)
+	if err != nil || done {
+		return err
+	}
+	if err := r.createShops(ctx); err != nil {
+		return err
+	}
+	if err := r.upsertParticipants(ctx); err != nil {
+		return err
+	}
+	newIDs, newHasEmail, err := r.recordRows(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.invite(ctx, newIDs, newHasEmail); err != nil {
+		return err
+	}
+	return finish(ctx, r.tx, r.id, r.res, len(r.prs))
+}
+
+// load locks the upload and reads its rows. It reports done when the
+// upload was applied already (r.res is its result).
+func (r *participantsRun) load(ctx context.Context) (bool, error) {
+	u, err := lockUploadTx(ctx, r.tx, r.id)
+	if err != nil {
+		return false, err
+	}
+	if u.Status == registry.StatusApplied && u.Result != nil {
+		r.res = *u.Result
+		return true, nil
+	}
+	if u.Status != registry.StatusProcessing || u.Kind != registry.KindParticipants {
+		return false, fmt.Errorf("%w: upload %d is %s %s", registry.ErrPermanent, r.id, u.Kind, u.Status)
+	}
+	r.u = u
+	rows, err := r.tx.Query(ctx, `SELECT line, phone, name, email, role, region, COALESCE(shop_id, 0),
+		shop_code, shop_inn, shop_address, shop_name FROM registry_participant_rows WHERE upload_id = $1 ORDER BY line`, r.id)
+	if err != nil {
+		return false, err
+	}
+	r.prs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (registry.ParticipantRow, error) {
+		var p registry.ParticipantRow
+		return p, row.Scan(&p.Line, &p.Phone, &p.Name, &p.Email, &p.Role, &p.Region, &p.ShopID,
+			&p.ShopCode, &p.ShopINN, &p.ShopAddress, &p.ShopName)
+	})
+	return false, err
+}
+
+// createShops creates the shops the rows name by a code without an id,
+// once per code (a shop created meanwhile is looked up).
+func (r *participantsRun) createShops(ctx context.Context) error {
+	r.shopIDs = map[string]int64{}
+	for _, p := range r.prs {
+		if p.ShopID != 0 || p.ShopCode == "" {
+			continue
+		}
+		if _, ok := r.shopIDs[p.ShopCode]; ok {
+			continue
+		}
+		name := p.ShopName
+		if name == "" {
+			name = p.ShopAddress
+		}
+		if name == "" {
+			name = p.ShopCode
+		}
+		var sid int64
+		err := r.tx.QueryRow(ctx, `INSERT INTO shops (client_id, code, name, inn, address, region)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, code) DO NOTHING RETURNING id`,
+			r.u.ClientID, p.ShopCode, name, nullText(p.ShopINN), p.ShopAddress, p.Region).Scan(&sid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = r.tx.QueryRow(ctx, `SELECT id FROM shops WHERE client_id = $1 AND code = $2`, r.u.ClientID, p.ShopCode).Scan(&sid)
+		} else if err == nil {
+			r.res.ShopsAdded++
+		}
+		if err != nil {
+			return fmt.Errorf("registrydb: shop %d: %w", p.Line, err)
+		}
+		r.shopIDs[p.ShopCode] = sid
+	}
+	return nil
+}
+
+// upsertParticipants inserts new participants and updates changed ones in
+// one batch, counting created, updated and unchanged rows; r.ids holds the
+// id of every inserted or updated row (0 for unchanged ones).
+func (r *participantsRun) upsertParticipants(ctx context.Context) error {
+	b := &pgx.Batch{}
+	for _, p := range r.prs {
+		shop := p.ShopID
+		if shop == 0 && p.ShopCode != "" {
+			shop = r.shopIDs[p.ShopCode]
+		}
+		// xmax = 0 tells an inserted row from an updated one; the WHERE
+		// makes an identical row a no-op that returns nothing.
+		b.Queue(`INSERT INTO participants AS p (client_id, phone, name, email, role, region, shop_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (client_id, phone) DO UPDATE SET
+			    name = EXCLUDED.name, role = EXCLUDED.role,
+			    email = COALESCE(EXCLUDED.email, p.email),
+			    region = CASE WHEN EXCLUDED.region = '' THEN p.region ELSE EXCLUDED.region END,
+			    shop_id = COALESCE(EXCLUDED.shop_id, p.shop_id)
+			WHERE (p.name, p.role, p.email, p.region, p.shop_id) IS DISTINCT FROM
+			      (EXCLUDED.name, EXCLUDED.role, COALESCE(EXCLUDED.email, p.email),
+			       CASE WHEN EXCLUDED.region = '' THEN p.region ELSE EXCLUDED.region END,
+			       COALESCE(EXCLUDED.shop_id, p.shop_id))
+			RETURNING id, (xmax = 0)`,
+			r.u.ClientID, p.Phone, p.Name, nullText(p.Email), p.Role, p.Region, nullID(shop))
+	}
+	br := r.tx.SendBatch(ctx, b)
+	r.ids = make([]int64, len(r.prs))
+	r.created = make([]bool, len(r.prs))
+	for i := range r.prs {
+		err := br.QueryRow().Scan(&r.ids[i], &r.created[i])
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			r.res.Unchanged++
+		case err != nil:
+			br.Close()
+			return fmt.Errorf("registrydb: participant on line %d: %w", r.prs[i].Line, err)
+		case r.created[i]:
+			r.res.Created++
+		default:
+			r.res.Updated++
+		}
+	}
+	return br.Close()
+}
+
+// recordRows writes every row's participant id onto the upload's rows
+// (looking up those of unchanged rows, which returned nothing) and returns
+// the new participants, and those of them with an e-mail.
+func (r *participantsRun) recordRows(ctx context.Context) (newIDs, newHasEmail []int64, err error) {
+	var lines []int32
+	var rowIDs []int64
+	for i, p := range r.prs {
+		if r.ids[i] == 0 {
+			if err := r.tx.QueryRow(ctx, `SELECT id FROM participants WHERE client_id = $1 AND phone = $2`,
+				r.u.ClientID, p.Phone).Scan(&r.ids[i]); err != nil {
+				return nil, nil, err
+			}
+		}
+		lines, rowIDs = append(lines, int32(p.Line)), append(rowIDs, r.ids[i])
+		if r.created[i] {
+			newIDs = append(newIDs, r.ids[i])
+			if p.Email != "" {
+				newHasEmail = append(newHasEmail, r.ids[i])
+			}
+		}
+	}
+	if _, err := r.tx.Exec(ctx, `UPDATE registry_participant_rows r SET participant_id = u.pid
+		FROM unnest($2::int[], $3::bigint[]) AS u(line, pid) WHERE r.upload_id = $1 AND r.line = u.line`,
+		r.id, lines, rowIDs); err != nil {
+		return nil, nil, err
+	}
+	return newIDs, newHasEmail, nil
+}
+
+// invite queues an invitation of the new participants on every channel the
+// upload chose (e-mail only to those with an address).
+func (r *participantsRun) invite(ctx context.Context, newIDs, newHasEmail []int64) error {
+	for _, ch := range r.u.Options.Invite {
+		targets := newIDs
+		if ch == registry.ChannelEmail {
+			targets = newHasEmail
+		}
+		tag, err := r.tx.Exec(ctx, `INSERT INTO registry_invitations (upload_id, participant_id, channel, method)
+			SELECT $1, pid, $2, $3 FROM unnest($4::bigint[]) AS pid
+			ON CONFLICT ON CONSTRAINT registry_invitations_round_key DO NOTHING`,
+			r.id, ch, r.u.Options.InviteMethod, targets)
+		if err != nil {
+			return fmt.Errorf("registrydb: invitations: %w", err)
+		}
+		r.res.Invitations += int(tag.RowsAffected())
+	}
+	return nil
 }
 
 type target struct {
@@ -202,7 +257,8 @@ func (s *Store) ApplyPoints(ctx context.Context, id int64) (registry.Result, err
 	defer progress.stop()
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		run := &pointsRun{s: s, tx: tx, id: id, progress: progress}
-		err := run.apply(ctx)
+		// The ledger's postings join this transaction (ledger.Postings).
+		err := run.apply(postgres.ContextWithTx(ctx, tx))
 		res, awaits = run.res, run.awaits
 		return err
 	})
@@ -242,7 +298,7 @@ func (r *pointsRun) apply(ctx context.Context) error {
 	if err := lockClientCreditsTx(ctx, r.tx, r.u.ClientID); err != nil {
 		return err
 	}
-	budget, err := ledgerdb.LockBudget(ctx, r.tx, r.u.ClientID, r.u.ProgramID)
+	budget, err := r.s.ledger.LockBudget(ctx, r.u.ClientID, r.u.ProgramID)
 	if err != nil {
 		return err
 	}
@@ -423,14 +479,15 @@ func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
 	for _, group := range [][]*target{debits, credits} {
 		for lo := 0; lo < len(group); lo += batch {
 			part := group[lo:min(lo+batch, len(group))]
-			es := make([]entry, len(part))
+			b := ledger.Batch{ClientID: r.u.ClientID, ProgramID: r.u.ProgramID, Accounts: r.kind, OccurredOn: r.occurred,
+				Transfers: make([]ledger.Transfer, len(part))}
 			for i, t := range part {
-				es[i] = r.entryOf(t, memo, period)
+				b.Transfers[i] = r.transferOf(t, memo, period)
 			}
 			// Keys already in the ledger were posted by a run whose
 			// balance rows were lost: the ledger is the truth, so they
 			// count as done like the others.
-			if _, err := postBatch(ctx, r.tx, r.u.ClientID, r.u.ProgramID, r.kind, r.occurred, es); err != nil {
+			if _, err := r.s.ledger.PostBatch(ctx, b); err != nil {
 				return err
 			}
 			for _, t := range part {
@@ -459,17 +516,17 @@ func (r *pointsRun) post(ctx context.Context, debits, credits []*target) error {
 	return nil
 }
 
-// entryOf is the ledger transaction of target t: its difference under the
-// next version's line key.
-func (r *pointsRun) entryOf(t *target, memo, period string) entry {
+// transferOf is the ledger transaction of target t: its difference under
+// the next version's line key.
+func (r *pointsRun) transferOf(t *target, memo, period string) ledger.Transfer {
 	d := t.amount - t.credited
-	e := entry{key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version+1),
-		participantID: t.participantID, d: d, kind: KindRegistryCredit, memo: memo}
+	e := ledger.Transfer{Key: registry.LineKey(r.u.ProgramID, r.u.Period, t.participantID, t.version+1),
+		ParticipantID: t.participantID, AmountKopecks: d, Kind: ledger.KindRegistryCredit, Memo: memo}
 	if t.comment != "" {
-		e.memo = memo + ": " + t.comment
+		e.Memo = memo + ": " + t.comment
 	}
 	if d < 0 {
-		e.kind, e.memo = KindRegistryDebit, "Исправление реестра за "+period
+		e.Kind, e.Memo = ledger.KindRegistryDebit, "Исправление реестра за "+period
 	}
 	return e
 }

@@ -1,7 +1,7 @@
 // Package registrydb stores registry uploads (internal/registry) in
 // PostgreSQL and applies them: participants in one transaction, points
-// through the ledger (internal/postgres/ledgerdb) in one transaction with
-// the budget checked first.
+// through the ledger's postings port (ledger.Postings, which the wiring
+// passes in) in one transaction with the budget checked first.
 package registrydb
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
@@ -23,6 +24,8 @@ import (
 // Store implements registry.Store and registry.Applier.
 type Store struct {
 	db *pgxpool.Pool
+	// ledger posts the points lines in the upload's transaction.
+	ledger ledger.Postings
 	// BatchSize is how many point lines are posted between progress
 	// updates.
 	BatchSize int
@@ -65,9 +68,10 @@ var (
 	_ registry.Applier = (*Store)(nil)
 )
 
-// New returns a Store on db.
-func New(db *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{db: db, BatchSize: 2000}
+// New returns a Store on db that posts points through postings
+// (ledgerdb.Postings).
+func New(db *pgxpool.Pool, postings ledger.Postings, opts ...Option) *Store {
+	s := &Store{db: db, ledger: postings, BatchSize: 2000}
 	for _, o := range opts {
 		o(s)
 	}

@@ -46,7 +46,7 @@ func setup(t *testing.T, n int, budget int64, threshold int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	f := &fixture{db: db, store: registrydb.New(db, registrydb.WithSecondApproval(threshold), registrydb.WithCreditSubscribers(notifydb.Notifier{}))}
+	f := &fixture{db: db, store: registrydb.New(db, ledgerdb.Postings{}, registrydb.WithSecondApproval(threshold), registrydb.WithCreditSubscribers(notifydb.Notifier{}))}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Акме') RETURNING id`).Scan(&f.client))
 	var other int64
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Конкурент') RETURNING id`).Scan(&other))

@@ -14,6 +14,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 func post(t *testing.T, db *pgxpool.Pool, tr ledger.Transaction) {
@@ -93,7 +94,7 @@ func TestBudgetAndRedemptionFromLedger(t *testing.T) {
 		t.Errorf("monthly spending: %v, want this month's 900000 last", b.Monthly)
 	}
 
-	in, err := s.OverviewAsOf(ctx, p, reportdb.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
+	in, err := s.OverviewAsOf(ctx, p, report.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
 		To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}, today)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestChurnSkipsRunningMonth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	per := reportdb.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	per := report.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	feb, mar := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// On 15 March the period's last month is running: January → February

@@ -14,6 +14,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // The fast paths of issue 10 answer exactly what the straightforward
@@ -42,15 +43,15 @@ func TestReceiptsBySKUAgreeWithItems(t *testing.T) {
 	moveSKU(t, d, d.Vetluga.Credited[1], d.Vetluga.SKUIDs[2])
 	check := func(label string) {
 		for _, ten := range []reporttest.Tenant{d.Vetluga, d.Krasnodol} {
-			p := reportdb.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
+			p := report.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
 			// A SKU of the other client finds nothing.
 			skus := append(append([]int64{}, ten.SKUIDs...), d.Krasnodol.SKUIDs[0], d.Vetluga.SKUIDs[0])
 			for _, sku := range skus {
 				for _, status := range []string{"", "sales", "credited", "rejected", "needs_review"} {
-					for _, per := range []reportdb.Period{{}, {From: monthStart(now), To: monthStart(now).AddDate(0, 1, 0)}} {
+					for _, per := range []report.Period{{}, {From: monthStart(now), To: monthStart(now).AddDate(0, 1, 0)}} {
 						want := receiptsByItems(t, db, p, sku, status, per)
 						for _, limit := range []int{1, 2, 50} {
-							got := receiptsPaged(t, s, p, reportdb.ReceiptFilter{Status: status, SKUID: sku,
+							got := receiptsPaged(t, s, p, report.ReceiptFilter{Status: status, SKUID: sku,
 								From: per.From, To: per.To, Limit: limit})
 							if fmt.Sprint(got) != fmt.Sprint(want) {
 								t.Errorf("%s: program %d sku %d status %q period %v limit %d:\ngot  %v\nwant %v",
@@ -68,8 +69,8 @@ func TestReceiptsBySKUAgreeWithItems(t *testing.T) {
 	}
 	check("rebuild")
 	// The check is not empty: vetluga's first SKU is on its sales receipts.
-	if n := len(receiptsByItems(t, db, reportdb.Program{ID: d.Vetluga.ProgramID, ClientID: d.Vetluga.ClientID},
-		d.Vetluga.SKUIDs[0], "sales", reportdb.Period{})); n < 3 {
+	if n := len(receiptsByItems(t, db, report.Program{ID: d.Vetluga.ProgramID, ClientID: d.Vetluga.ClientID},
+		d.Vetluga.SKUIDs[0], "sales", report.Period{})); n < 3 {
 		t.Fatalf("only %d sales receipts with the first SKU", n)
 	}
 }
@@ -80,7 +81,7 @@ func monthStart(t time.Time) time.Time {
 
 // receiptsByItems is the receipt search by SKU over receipts and
 // receipt_items, newest purchase first.
-func receiptsByItems(t *testing.T, db *pgxpool.Pool, p reportdb.Program, sku int64, status string, per reportdb.Period) []string {
+func receiptsByItems(t *testing.T, db *pgxpool.Pool, p report.Program, sku int64, status string, per report.Period) []string {
 	t.Helper()
 	rows, err := db.Query(context.Background(), `SELECT r.id::text || ' ' || r.purchased_at FROM receipts r
 		WHERE r.program_id = $1 AND r.client_id = $2 AND r.purchased_at IS NOT NULL
@@ -106,7 +107,7 @@ func zeroNil(t time.Time) *time.Time {
 }
 
 // receiptsPaged walks every page of the search.
-func receiptsPaged(t *testing.T, s *reportdb.Store, p reportdb.Program, f reportdb.ReceiptFilter) []string {
+func receiptsPaged(t *testing.T, s *reportdb.Store, p report.Program, f report.ReceiptFilter) []string {
 	t.Helper()
 	var out []string
 	for range 100 {
@@ -133,8 +134,8 @@ func TestSalesByParticipantAgreesWithJoin(t *testing.T) {
 	ctx := context.Background()
 	s := reportdb.New(db)
 	for _, ten := range []reporttest.Tenant{d.Vetluga, d.Krasnodol} {
-		p := reportdb.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
-		for _, per := range []reportdb.Period{
+		p := report.Program{ID: ten.ProgramID, ClientID: ten.ClientID}
+		for _, per := range []report.Period{
 			{From: monthStart(now), To: monthStart(now).AddDate(0, 1, 0)},
 			{From: monthStart(now).AddDate(0, -1, 0), To: monthStart(now).AddDate(0, 1, 0)},
 			{From: monthStart(now).AddDate(0, -1, 0), To: monthStart(now)},
@@ -145,7 +146,7 @@ func TestSalesByParticipantAgreesWithJoin(t *testing.T) {
 				t.Fatalf("no participant sales in %v", per)
 			}
 			for _, limit := range []int{0, 1, 2, 300} {
-				got, err := s.Sales(ctx, p, reportdb.ByParticipant, per, limit)
+				got, err := s.Sales(ctx, p, report.ByParticipant, per, limit)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -163,7 +164,7 @@ func TestSalesByParticipantAgreesWithJoin(t *testing.T) {
 
 // salesByJoin is sales by participant as first written: every row of the
 // period joined to its participant and shop, grouped, then ordered.
-func salesByJoin(t *testing.T, db *pgxpool.Pool, p reportdb.Program, per reportdb.Period) []reportdb.SalesRow {
+func salesByJoin(t *testing.T, db *pgxpool.Pool, p report.Program, per report.Period) []report.SalesRow {
 	t.Helper()
 	rows, err := db.Query(context.Background(), `SELECT key, label, extra, n, units, total, points FROM (
 		SELECT pa.id::text, COALESCE(NULLIF(pa.name, ''), 'Участник ' || pa.id), COALESCE(sh.name, ''),
@@ -176,8 +177,8 @@ func salesByJoin(t *testing.T, db *pgxpool.Pool, p reportdb.Program, per reportd
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reportdb.SalesRow, error) {
-		var x reportdb.SalesRow
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.SalesRow, error) {
+		var x report.SalesRow
 		err := r.Scan(&x.Key, &x.Label, &x.Extra, &x.Receipts, &x.UnitsMilli, &x.SumKopecks, &x.PointsKopecks)
 		return x, err
 	})
@@ -217,8 +218,8 @@ func TestReceiptsDateBasisAgreesWithRaw(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := reportdb.Program{ID: v.ProgramID, ClientID: v.ClientID}
-	raw := func(status, place string, per reportdb.Period) []string {
+	p := report.Program{ID: v.ProgramID, ClientID: v.ClientID}
+	raw := func(status, place string, per report.Period) []string {
 		q := `SELECT r.id::text, COALESCE(CASE WHEN r.fn IS NOT NULL THEN r.purchased_at END, r.created_at AT TIME ZONE 'UTC') at
 			FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id
 			WHERE r.program_id = $1 AND ($2 = '' OR r.status = $2 OR ($2 = 'sales' AND r.status IN ('credited', 'no_eligible_items')))`
@@ -246,16 +247,16 @@ func TestReceiptsDateBasisAgreesWithRaw(t *testing.T) {
 		}
 		return out
 	}
-	if all, unread := raw("", "", reportdb.Period{}), raw("unreadable", "", reportdb.Period{}); len(all) != 15 || len(unread) != 3 {
+	if all, unread := raw("", "", report.Period{}), raw("unreadable", "", report.Period{}); len(all) != 15 || len(unread) != 3 {
 		t.Fatalf("test data: %d receipts, %d unreadable", len(all), len(unread))
 	}
 	for _, status := range []string{"", "sales", "credited", "rejected", "needs_review", "unreadable", "duplicate", "received"} {
 		for _, place := range []string{"", "shop", "chain", "region"} {
-			for _, per := range []reportdb.Period{{}, {From: thisMonth, To: thisMonth.AddDate(0, 1, 0)},
+			for _, per := range []report.Period{{}, {From: thisMonth, To: thisMonth.AddDate(0, 1, 0)},
 				{From: thisMonth.AddDate(0, 0, 2), To: thisMonth.AddDate(0, 0, 3)}} {
 				want := raw(status, place, per)
 				for _, limit := range []int{1, 2, 50} {
-					f := reportdb.ReceiptFilter{Status: status, From: per.From, To: per.To, Limit: limit,
+					f := report.ReceiptFilter{Status: status, From: per.From, To: per.To, Limit: limit,
 						NoShop: place == "shop", NoChain: place == "chain", NoRegion: place == "region"}
 					if got := receiptsPaged(t, s, p, f); fmt.Sprint(got) != fmt.Sprint(want) {
 						t.Errorf("status %q none %q period %v limit %d:\ngot  %v\nwant %v", status, place, per, limit, got, want)

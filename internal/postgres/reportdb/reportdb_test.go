@@ -14,6 +14,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 var now = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
@@ -74,14 +75,14 @@ func TestOverviewAndIsolation(t *testing.T) {
 	ctx := context.Background()
 	s := reportdb.New(db)
 	vet := access.Staff{UserID: 1, ClientID: d.Vetluga.ClientID, Role: access.ClientManager}
-	if _, err := s.Program(ctx, vet, d.Krasnodol.ProgramID); err != reportdb.ErrNotFound {
+	if _, err := s.Program(ctx, vet, d.Krasnodol.ProgramID); err != report.ErrNotFound {
 		t.Fatalf("vetluga sees krasnodol's program: %v", err)
 	}
 	p, err := s.Program(ctx, vet, d.Vetluga.ProgramID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	per := reportdb.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	per := report.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	in, err := s.Overview(ctx, p, per)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func TestOverviewAndIsolation(t *testing.T) {
 	if in.ActivePrevMonth != 2 || in.ChurnedPrevMonth != 0 {
 		t.Errorf("churn inputs %d %d", in.ActivePrevMonth, in.ChurnedPrevMonth)
 	}
-	for _, by := range []string{reportdb.BySKU, reportdb.ByShop, reportdb.ByChain, reportdb.ByRegion, reportdb.ByParticipant} {
+	for _, by := range []string{report.BySKU, report.ByShop, report.ByChain, report.ByRegion, report.ByParticipant} {
 		rows, err := s.Sales(ctx, p, by, per, 0)
 		if err != nil {
 			t.Fatalf("sales by %s: %v", by, err)
@@ -112,7 +113,7 @@ func TestOverviewAndIsolation(t *testing.T) {
 			t.Errorf("sales by %s sum to %d, want %d", by, sum, in.SKUSumKopecks)
 		}
 	}
-	rs, err := s.Receipts(ctx, p, reportdb.ReceiptFilter{Status: "sales", From: per.From, To: per.To})
+	rs, err := s.Receipts(ctx, p, report.ReceiptFilter{Status: "sales", From: per.From, To: per.To})
 	if err != nil || len(rs) != 5 {
 		t.Errorf("sales receipts: %d %v", len(rs), err)
 	}
@@ -130,14 +131,14 @@ func TestOverviewAndIsolation(t *testing.T) {
 	if un, _, _ := s.Unmatched(ctx, p, 10); len(un) != 0 {
 		t.Errorf("confirmed alias still listed: %v", un)
 	}
-	if err := s.ConfirmAlias(ctx, d.Vetluga.ClientID, d.Krasnodol.SKUIDs[0], "x"); err != reportdb.ErrNotFound {
+	if err := s.ConfirmAlias(ctx, d.Vetluga.ClientID, d.Krasnodol.SKUIDs[0], "x"); err != report.ErrNotFound {
 		t.Errorf("alias to another client's SKU: %v", err)
 	}
 	parts, err := s.Participants(ctx, p, per, 50, 0)
 	if err != nil || len(parts) != 3 {
 		t.Fatalf("participants: %d %v", len(parts), err)
 	}
-	if _, err := s.Participant(ctx, p, d.Krasnodol.Participants[0]); err != reportdb.ErrNotFound {
+	if _, err := s.Participant(ctx, p, d.Krasnodol.Participants[0]); err != report.ErrNotFound {
 		t.Errorf("other client's participant: %v", err)
 	}
 	tl, err := s.Timeline(ctx, p, d.Vetluga.Participants[0], 50)

@@ -15,17 +15,18 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 const programCols = `p.id, p.client_id, c.name, c.code, p.code, p.name, p.status, p.starts_on, p.ends_on, p.budget_kopecks,
 	p.crediting, c.timezone`
 
-func scanProgram(row pgx.Row) (Program, error) {
-	var p Program
+func scanProgram(row pgx.Row) (report.Program, error) {
+	var p report.Program
 	err := row.Scan(&p.ID, &p.ClientID, &p.ClientName, &p.ClientCode, &p.Code, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn,
 		&p.BudgetKopecks, &p.Crediting, &p.TimeZone)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
+		return p, report.ErrNotFound
 	}
 	if err != nil {
 		return p, err
@@ -55,31 +56,31 @@ func location(name string) (*time.Location, error) {
 
 // Programs lists the programs staff may see: its client's, or every
 // client's for an operator.
-func (s *Store) Programs(ctx context.Context, st access.Staff) ([]Program, error) {
+func (s *Store) Programs(ctx context.Context, st access.Staff) ([]report.Program, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+programCols+` FROM programs p JOIN clients c ON c.id = p.client_id
 		WHERE $1 OR p.client_id = $2 ORDER BY c.name, p.starts_on DESC, p.id`, st.Role == access.Operator, st.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Program, error) { return scanProgram(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.Program, error) { return scanProgram(r) })
 }
 
 // Program returns program id if staff may see it, else ErrNotFound (not
 // saying whether it exists).
-func (s *Store) Program(ctx context.Context, st access.Staff, id int64) (Program, error) {
+func (s *Store) Program(ctx context.Context, st access.Staff, id int64) (report.Program, error) {
 	p, err := scanProgram(s.db.QueryRow(ctx, `SELECT `+programCols+` FROM programs p JOIN clients c ON c.id = p.client_id WHERE p.id = $1`, id))
 	if err != nil {
 		return p, err
 	}
 	if !st.CanSee(p.ClientID) {
-		return Program{}, ErrNotFound
+		return report.Program{}, report.ErrNotFound
 	}
 	return p, nil
 }
 
 // Overview returns the inputs of the overview indicators of program p in
 // period per as of now (see OverviewAsOf).
-func (s *Store) Overview(ctx context.Context, p Program, per Period) (kpi.Inputs, error) {
+func (s *Store) Overview(ctx context.Context, p report.Program, per report.Period) (kpi.Inputs, error) {
 	return s.OverviewAsOf(ctx, p, per, time.Now())
 }
 
@@ -102,7 +103,7 @@ func ChurnMonths(last, today time.Time) (prev, cur time.Time, shifted bool) {
 // redeemed come from the ledger: issued is everything paid out of the
 // program's budget (receipts, tasks, registries, net of reversals),
 // redeemed what the program's participants spent into redemption.
-func (s *Store) OverviewAsOf(ctx context.Context, p Program, per Period, today time.Time) (kpi.Inputs, error) {
+func (s *Store) OverviewAsOf(ctx context.Context, p report.Program, per report.Period, today time.Time) (kpi.Inputs, error) {
 	in := kpi.Inputs{ReceiptsByStatus: map[string]int64{}}
 	rows, err := s.db.Query(ctx, `SELECT status, SUM(receipts)::bigint, SUM(points_kopecks)::bigint, SUM(units_milli)::bigint,
 		SUM(sku_sum_kopecks)::bigint FROM rpt_day WHERE program_id = $1 AND client_id = $2 AND day >= $3 AND day < $4
@@ -161,7 +162,7 @@ func (s *Store) OverviewAsOf(ctx context.Context, p Program, per Period, today t
 
 // Series returns the program's receipts and verified sales per day or week
 // ("day", "week") in per.
-func (s *Store) Series(ctx context.Context, p Program, per Period, grain string) ([]Point, error) {
+func (s *Store) Series(ctx context.Context, p report.Program, per report.Period, grain string) ([]report.Point, error) {
 	if grain != "week" {
 		grain = "day"
 	}
@@ -172,8 +173,8 @@ func (s *Store) Series(ctx context.Context, p Program, per Period, grain string)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Point, error) {
-		var pt Point
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.Point, error) {
+		var pt report.Point
 		err := r.Scan(&pt.Start, &pt.Receipts, &pt.Credited, &pt.UnitsMilli, &pt.SKUSumKopecks)
 		return pt, err
 	})
@@ -181,21 +182,21 @@ func (s *Store) Series(ctx context.Context, p Program, per Period, grain string)
 
 // Sales returns verified sales of program SKUs by dimension in per, the
 // biggest first; limit 0 means all rows (exports).
-func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, limit int) ([]SalesRow, error) {
+func (s *Store) Sales(ctx context.Context, p report.Program, by string, per report.Period, limit int) ([]report.SalesRow, error) {
 	var q string
 	switch by {
-	case BySKU:
+	case report.BySKU:
 		q = `SELECT k.id::text, k.name, k.code, SUM(t.lines), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
 			FROM rpt_day_sku t JOIN skus k ON k.id = t.sku_id AND k.client_id = t.client_id
 			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY k.id`
-	case ByShop:
+	case report.ByShop:
 		q = `SELECT t.shop_id::text, COALESCE(sh.name, 'Магазин не определён'), COALESCE(sh.chain || ', ' || sh.address, ''),
 			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
 			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
 			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY t.shop_id, sh.id`
-	case ByChain, ByRegion:
+	case report.ByChain, report.ByRegion:
 		col := "sh.chain"
-		if by == ByRegion {
+		if by == report.ByRegion {
 			col = "sh.region"
 		}
 		// One "not specified" row (key ''): shops with an empty value and
@@ -206,7 +207,7 @@ func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, lim
 			SUM(t.receipts), SUM(t.units_milli), SUM(t.sum_kopecks), SUM(t.points_kopecks)
 			FROM rpt_day_shop t LEFT JOIN shops sh ON sh.id = t.shop_id AND sh.client_id = t.client_id
 			WHERE t.program_id = $1 AND t.client_id = $2 AND t.day >= $3 AND t.day < $4 GROUP BY COALESCE(` + col + `, '')`
-	case ByParticipant:
+	case report.ByParticipant:
 		return s.salesByParticipant(ctx, p, per, limit)
 	default:
 		return nil, fmt.Errorf("reportdb: unknown sales dimension %q", by)
@@ -221,7 +222,7 @@ func (s *Store) Sales(ctx context.Context, p Program, by string, per Period, lim
 // joins limit rows, not every participant of the client. The join drops
 // no row: rollup rows come from receipts, whose (client_id,
 // participant_id) references participants.
-func (s *Store) salesByParticipant(ctx context.Context, p Program, per Period, limit int) ([]SalesRow, error) {
+func (s *Store) salesByParticipant(ctx context.Context, p report.Program, per report.Period, limit int) ([]report.SalesRow, error) {
 	lim := ""
 	if limit > 0 {
 		lim = ` LIMIT $5`
@@ -239,7 +240,7 @@ func (s *Store) salesByParticipant(ctx context.Context, p Program, per Period, l
 	return s.salesRows(ctx, q, p, per, limit)
 }
 
-func (s *Store) salesQuery(ctx context.Context, q string, p Program, per Period, limit int) ([]SalesRow, error) {
+func (s *Store) salesQuery(ctx context.Context, q string, p report.Program, per report.Period, limit int) ([]report.SalesRow, error) {
 	if limit > 0 {
 		q += ` LIMIT $5`
 	}
@@ -248,7 +249,7 @@ func (s *Store) salesQuery(ctx context.Context, q string, p Program, per Period,
 
 // salesRows runs q with $1 program, $2 client, $3–$4 the period and, if
 // limit > 0, $5 limit.
-func (s *Store) salesRows(ctx context.Context, q string, p Program, per Period, limit int) ([]SalesRow, error) {
+func (s *Store) salesRows(ctx context.Context, q string, p report.Program, per report.Period, limit int) ([]report.SalesRow, error) {
 	args := []any{p.ID, p.ClientID, per.From, per.To}
 	if limit > 0 {
 		args = append(args, limit)
@@ -257,8 +258,8 @@ func (s *Store) salesRows(ctx context.Context, q string, p Program, per Period, 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SalesRow, error) {
-		var x SalesRow
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.SalesRow, error) {
+		var x report.SalesRow
 		err := r.Scan(&x.Key, &x.Label, &x.Extra, &x.Receipts, &x.UnitsMilli, &x.SumKopecks, &x.PointsKopecks)
 		return x, err
 	})
@@ -281,7 +282,7 @@ func byUpload(status string) bool {
 // rpt_receipt_sku with a SKU); when the status may include receipts
 // without one, those are read in upload-time order (created_at indexes)
 // and the two newest-first streams are merged, each cut to the page.
-func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]ReceiptRow, error) {
+func (s *Store) Receipts(ctx context.Context, p report.Program, f report.ReceiptFilter) ([]report.ReceiptRow, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
@@ -421,8 +422,8 @@ func (s *Store) Receipts(ctx context.Context, p Program, f ReceiptFilter) ([]Rec
 const sellerCols = `COALESCE(r.seller_name, ''), COALESCE(trim(r.seller_inn), ''),
 	COALESCE(NULLIF(r.retail_address, ''), r.retail_place, '')`
 
-func scanReceiptRow(r pgx.CollectableRow) (ReceiptRow, error) {
-	var x ReceiptRow
+func scanReceiptRow(r pgx.CollectableRow) (report.ReceiptRow, error) {
+	var x report.ReceiptRow
 	err := r.Scan(&x.ID, &x.At, &x.ByUpload, &x.Status, &x.StatusReason, &x.SumKopecks, &x.PointsKopecks, &x.ShopName,
 		&x.ParticipantID, &x.ParticipantName, &x.SellerName, &x.SellerINN, &x.SellerAddress)
 	return x, err
@@ -430,7 +431,7 @@ func scanReceiptRow(r pgx.CollectableRow) (ReceiptRow, error) {
 
 // ReviewQueue lists the program's receipts waiting for a moderator, oldest
 // first.
-func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]ReceiptRow, error) {
+func (s *Store) ReviewQueue(ctx context.Context, p report.Program, limit int) ([]report.ReceiptRow, error) {
 	rows, err := s.db.Query(ctx, `SELECT r.id::text, COALESCE(r.purchased_at, r.created_at AT TIME ZONE 'UTC'),
 		r.purchased_at IS NULL, r.status, r.status_reason, `+signedSum+`, r.points_kopecks, COALESCE(sh.name, ''),
 		r.participant_id, COALESCE(pa.name, ''), `+sellerCols+`
@@ -445,17 +446,17 @@ func (s *Store) ReviewQueue(ctx context.Context, p Program, limit int) ([]Receip
 
 // ReceiptHeader returns the names around receipt id if it belongs to
 // program p, else ErrNotFound.
-func (s *Store) ReceiptHeader(ctx context.Context, p Program, id string) (ReceiptHeader, error) {
-	h := ReceiptHeader{SKUNames: map[int64]string{}}
+func (s *Store) ReceiptHeader(ctx context.Context, p report.Program, id string) (report.ReceiptHeader, error) {
+	h := report.ReceiptHeader{SKUNames: map[int64]string{}}
 	if !uuidRe.MatchString(id) {
-		return h, ErrNotFound
+		return h, report.ErrNotFound
 	}
 	err := s.db.QueryRow(ctx, `SELECT r.program_id, r.client_id, COALESCE(sh.name, ''), COALESCE(sh.address, ''), COALESCE(pa.name, '')
 		FROM receipts r LEFT JOIN shops sh ON sh.id = r.shop_id LEFT JOIN participants pa ON pa.id = r.participant_id
 		WHERE r.id = $1::uuid AND r.program_id = $2 AND r.client_id = $3`, id, p.ID, p.ClientID).
 		Scan(&h.ProgramID, &h.ClientID, &h.ShopName, &h.ShopAddress, &h.ParticipantName)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return h, ErrNotFound
+		return h, report.ErrNotFound
 	}
 	if err != nil {
 		return h, err
@@ -492,7 +493,7 @@ const unmatchedWhere = `FROM rpt_unmatched u
 // Unmatched lists line names of the program's receipts that matched no SKU,
 // have no confirmed alias yet and were not marked as another
 // manufacturer's goods, the most frequent first, and how many there are.
-func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatched, int64, error) {
+func (s *Store) Unmatched(ctx context.Context, p report.Program, limit int) ([]report.Unmatched, int64, error) {
 	var total int64
 	if err := s.db.QueryRow(ctx, `SELECT count(*) `+unmatchedWhere, p.ID, p.ClientID).Scan(&total); err != nil {
 		return nil, 0, err
@@ -502,8 +503,8 @@ func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatche
 	if err != nil {
 		return nil, 0, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unmatched, error) {
-		var u Unmatched
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.Unmatched, error) {
+		var u report.Unmatched
 		err := r.Scan(&u.Name, &u.Lines, &u.LastDay)
 		return u, err
 	})
@@ -512,11 +513,11 @@ func (s *Store) Unmatched(ctx context.Context, p Program, limit int) ([]Unmatche
 
 // Participants lists the client's participants with their activity in the
 // program during per, the most points first; offset pages through them.
-func (s *Store) Participants(ctx context.Context, p Program, per Period, limit, offset int) ([]ParticipantRow, error) {
+func (s *Store) Participants(ctx context.Context, p report.Program, per report.Period, limit, offset int) ([]report.ParticipantRow, error) {
 	return s.participants(ctx, p, per, limit, offset, 0)
 }
 
-func (s *Store) participants(ctx context.Context, p Program, per Period, limit, offset int, onlyID int64) ([]ParticipantRow, error) {
+func (s *Store) participants(ctx context.Context, p report.Program, per report.Period, limit, offset int, onlyID int64) ([]report.ParticipantRow, error) {
 	q := `WITH m AS (SELECT participant_id, SUM(uploads) uploads, SUM(receipts) receipts, SUM(points_kopecks) points,
 			SUM(sum_kopecks) total FROM rpt_month_participant
 			WHERE program_id = $1 AND client_id = $2 AND month >= $3 AND month < $4 GROUP BY participant_id),
@@ -543,8 +544,8 @@ func (s *Store) participants(ctx context.Context, p Program, per Period, limit, 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ParticipantRow, error) {
-		var x ParticipantRow
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.ParticipantRow, error) {
+		var x report.ParticipantRow
 		err := r.Scan(&x.ID, &x.Name, &x.Role, &x.Status, &x.ShopName, &x.ShopID, &x.RegisteredAt, &x.Uploads, &x.Receipts,
 			&x.PointsKopecks, &x.SumKopecks, &x.LastActivity, &x.BalanceKopecks, &x.PendingKopecks)
 		return x, err
@@ -553,21 +554,21 @@ func (s *Store) participants(ctx context.Context, p Program, per Period, limit, 
 
 // Participant returns one participant of p's client with all-time figures
 // in p, or ErrNotFound.
-func (s *Store) Participant(ctx context.Context, p Program, id int64) (ParticipantRow, error) {
-	rows, err := s.participants(ctx, p, Period{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+func (s *Store) Participant(ctx context.Context, p report.Program, id int64) (report.ParticipantRow, error) {
+	rows, err := s.participants(ctx, p, report.Period{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
 		To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}, 1, 0, id)
 	if err != nil {
-		return ParticipantRow{}, err
+		return report.ParticipantRow{}, err
 	}
 	if len(rows) == 0 {
-		return ParticipantRow{}, ErrNotFound
+		return report.ParticipantRow{}, report.ErrNotFound
 	}
 	return rows[0], nil
 }
 
 // Timeline returns the participant's latest receipts in p and ledger
 // movements, newest first.
-func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, limit int) ([]TimelineEntry, error) {
+func (s *Store) Timeline(ctx context.Context, p report.Program, participantID int64, limit int) ([]report.TimelineEntry, error) {
 	rows, err := s.db.Query(ctx, `(SELECT r.created_at, 'receipt', r.id::text, r.status, r.status_reason, r.points_kopecks
 			FROM receipts r WHERE r.participant_id = $1 AND r.program_id = $2 AND r.client_id = $3
 			ORDER BY r.created_at DESC LIMIT $4)
@@ -581,20 +582,20 @@ func (s *Store) Timeline(ctx context.Context, p Program, participantID int64, li
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineEntry, error) {
-		var e TimelineEntry
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.TimelineEntry, error) {
+		var e report.TimelineEntry
 		err := r.Scan(&e.At, &e.Kind, &e.ReceiptID, &e.Status, &e.Text, &e.PointsKopecks)
 		return e, err
 	})
 }
 
 // Budget returns p's budget figures as of today.
-func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget, error) {
-	b := Budget{BudgetKopecks: p.BudgetKopecks, Last30ByKind: map[string]int64{}}
+func (s *Store) Budget(ctx context.Context, p report.Program, today time.Time) (report.Budget, error) {
+	b := report.Budget{BudgetKopecks: p.BudgetKopecks, Last30ByKind: map[string]int64{}}
 	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	end := day.AddDate(0, 0, 1)
-	b.BurnDays = BurnWindow
-	if start := p.StartsOn; start.After(end.AddDate(0, 0, -BurnWindow)) {
+	b.BurnDays = report.BurnWindow
+	if start := p.StartsOn; start.After(end.AddDate(0, 0, -report.BurnWindow)) {
 		b.BurnDays = max(1, int(end.Sub(start).Hours()/24))
 	}
 	var account int64
@@ -631,7 +632,7 @@ func (s *Store) Budget(ctx context.Context, p Program, today time.Time) (Budget,
 		}
 		b.SpentKopecks += all
 		if n := len(b.Monthly); n == 0 || !b.Monthly[n-1].Start.Equal(m) {
-			b.Monthly = append(b.Monthly, BudgetMonth{Start: m})
+			b.Monthly = append(b.Monthly, report.BudgetMonth{Start: m})
 		}
 		b.Monthly[len(b.Monthly)-1].SpentKopecks += all
 		if window != 0 {

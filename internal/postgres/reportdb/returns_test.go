@@ -13,11 +13,12 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // figures are every sales figure the dashboard shows for a period: the
 // overview's, each sales table's, the chart's and the budget's.
-func figures(t *testing.T, s *reportdb.Store, p reportdb.Program, per reportdb.Period) map[string]string {
+func figures(t *testing.T, s *reportdb.Store, p report.Program, per report.Period) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
@@ -27,7 +28,7 @@ func figures(t *testing.T, s *reportdb.Store, p reportdb.Program, per reportdb.P
 	}
 	out["overview"] = fmt.Sprintf("units %d sum %d points %d issued %d available %d active %d", in.UnitsMilli, in.SKUSumKopecks,
 		in.PointsCredited, in.PointsIssuedAll, in.PointsAvailable, in.Active)
-	for _, by := range []string{reportdb.BySKU, reportdb.ByShop, reportdb.ByChain, reportdb.ByRegion, reportdb.ByParticipant} {
+	for _, by := range []string{report.BySKU, report.ByShop, report.ByChain, report.ByRegion, report.ByParticipant} {
 		rows, err := s.Sales(ctx, p, by, per, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func TestReturnNetsSaleToZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	per := reportdb.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	per := report.Period{From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	before := figures(t, s, p, per)
 
 	saleAt := time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC)
@@ -86,7 +87,7 @@ func TestReturnNetsSaleToZero(t *testing.T) {
 	}
 	// The drill-downs behind the rows: the SKU's and the shop's receipts
 	// of those days hold the sale and its return, summing to zero.
-	for name, f := range map[string]reportdb.ReceiptFilter{
+	for name, f := range map[string]report.ReceiptFilter{
 		"sku":  {Status: "sales", SKUID: v.SKUIDs[0]},
 		"shop": {Status: "sales", ShopID: v.ShopIDs[0]},
 		"all":  {},
@@ -120,7 +121,7 @@ func TestReturnNetsSaleToZero(t *testing.T) {
 // budgetAddsUp checks that b's figures are one set of numbers: spent is
 // the sum of the months, the balance what funding put in minus spent, the
 // window the sum of its kinds.
-func budgetAddsUp(t *testing.T, b reportdb.Budget) {
+func budgetAddsUp(t *testing.T, b report.Budget) {
 	t.Helper()
 	var months, kinds int64
 	for _, m := range b.Monthly {

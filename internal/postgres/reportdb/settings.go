@@ -10,10 +10,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // SKUs returns the client's catalog, by article code.
-func (s *Store) SKUs(ctx context.Context, clientID int64) ([]SKU, error) {
+func (s *Store) SKUs(ctx context.Context, clientID int64) ([]report.SKU, error) {
 	rows, err := s.db.Query(ctx, `SELECT k.id, k.active, c.code, k.code, k.brand, k.name, k.category, COALESCE(k.volume_milli, 0), k.unit,
 		k.margin_weight_bp,
 		COALESCE((SELECT array_agg(g.gtin ORDER BY g.gtin) FROM sku_gtins g WHERE g.client_id = k.client_id AND g.sku_id = k.id), '{}'),
@@ -22,8 +23,8 @@ func (s *Store) SKUs(ctx context.Context, clientID int64) ([]SKU, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SKU, error) {
-		var k SKU
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.SKU, error) {
+		var k report.SKU
 		err := r.Scan(&k.DBID, &k.Active, &k.Client, &k.ID, &k.Brand, &k.Name, &k.Category, &k.Volume, &k.Unit,
 			&k.MarginWeight, &k.GTINs, &k.Aliases)
 		return k, err
@@ -34,7 +35,7 @@ func (s *Store) SKUs(ctx context.Context, clientID int64) ([]SKU, error) {
 // client's catalog version so matchers and rules see it.
 func (s *Store) SetMarginWeight(ctx context.Context, clientID, skuID, bp int64) error {
 	if bp <= 0 || bp > 100000 {
-		return ErrBadWeight
+		return report.ErrBadWeight
 	}
 	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE skus SET margin_weight_bp = $3 WHERE client_id = $1 AND id = $2`, clientID, skuID, bp)
@@ -42,7 +43,7 @@ func (s *Store) SetMarginWeight(ctx context.Context, clientID, skuID, bp int64) 
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return ErrNotFound
+			return report.ErrNotFound
 		}
 		return bumpCatalog(ctx, tx, clientID)
 	})
@@ -110,7 +111,7 @@ func (s *Store) ConfirmAlias(ctx context.Context, clientID, skuID int64, alias s
 			return err
 		}
 		if !ok {
-			return ErrNotFound
+			return report.ErrNotFound
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sku_aliases (client_id, sku_id, alias, source) VALUES ($1,$2,$3,'confirmed')
 			ON CONFLICT (client_id, alias) DO UPDATE SET sku_id = EXCLUDED.sku_id, source = 'confirmed'`,
@@ -122,15 +123,15 @@ func (s *Store) ConfirmAlias(ctx context.Context, clientID, skuID int64, alias s
 }
 
 // Rules returns p's rule versions, newest first.
-func (s *Store) Rules(ctx context.Context, p Program) ([]RuleVersion, error) {
+func (s *Store) Rules(ctx context.Context, p report.Program) ([]report.RuleVersion, error) {
 	rows, err := s.db.Query(ctx, `SELECT version, effective_from, body::text, created_at FROM program_rules r
 		WHERE program_id = $1 AND EXISTS (SELECT 1 FROM programs WHERE id = $1 AND client_id = $2)
 		ORDER BY version DESC`, p.ID, p.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RuleVersion, error) {
-		var v RuleVersion
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (report.RuleVersion, error) {
+		var v report.RuleVersion
 		var body string
 		err := r.Scan(&v.Version, &v.EffectiveFrom, &body, &v.CreatedAt)
 		v.Body = []byte(body)
@@ -143,17 +144,17 @@ func (s *Store) Rules(ctx context.Context, p Program) ([]RuleVersion, error) {
 // check refuses (and Go could not load), ErrNotFound for an unknown client.
 func (s *Store) SetClientTimeZone(ctx context.Context, code, zone string) error {
 	if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
-		return ErrBadTimeZone
+		return report.ErrBadTimeZone
 	}
 	tag, err := s.db.Exec(ctx, `UPDATE clients SET timezone = $2 WHERE code = $1`, code, zone)
 	if postgres.ConstraintViolated(err) == "clients_timezone_iana" {
-		return ErrBadTimeZone
+		return report.ErrBadTimeZone
 	}
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		return report.ErrNotFound
 	}
 	return nil
 }

@@ -8,25 +8,26 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
 )
 
 // Gate returns the state of userID's sign-ins from ip at now.
-func (s *Store) Gate(ctx context.Context, userID int64, ip string, now time.Time) (SignInGate, error) {
-	var g SignInGate
+func (s *Store) Gate(ctx context.Context, userID int64, ip string, now time.Time) (report.SignInGate, error) {
+	var g report.SignInGate
 	err := s.db.QueryRow(ctx, `SELECT CASE WHEN throttled_until > $3 THEN throttled_until END, last_success_at IS NOT NULL
 		FROM staff_login_sources WHERE user_id = $1 AND ip = $2`, userID, ip, now).Scan(&g.ThrottledUntil, &g.Known)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return SignInGate{}, nil
+		return report.SignInGate{}, nil
 	}
 	return g, err
 }
 
 // SignInFailed records a wrong password for userID from ip, in one
 // transaction with the address's row locked. It never touches sessions.
-func (s *Store) SignInFailed(ctx context.Context, userID int64, ip string, now time.Time, p SignInPolicy) (SignInFailure, error) {
-	var f SignInFailure
+func (s *Store) SignInFailed(ctx context.Context, userID int64, ip string, now time.Time, p report.SignInPolicy) (report.SignInFailure, error) {
+	var f report.SignInFailure
 	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
-		f = SignInFailure{}
+		f = report.SignInFailure{}
 		var start time.Time
 		err := tx.QueryRow(ctx, `INSERT INTO staff_login_sources (user_id, ip, failures, window_start) VALUES ($1, $2, 0, $3)
 			ON CONFLICT (user_id, ip) DO UPDATE SET failures = staff_login_sources.failures

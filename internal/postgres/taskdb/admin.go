@@ -130,11 +130,8 @@ func (s *Store) SetTaskStatus(ctx context.Context, st access.Staff, id int64, st
 		RETURNING `+taskColumns, id, string(status), s.now()))
 }
 
-// QueueFilter is task.QueueFilter.
-type QueueFilter = task.QueueFilter
-
 // Queue returns reports waiting for review, the earliest due first.
-func (s *Store) Queue(ctx context.Context, st access.Staff, f QueueFilter) ([]task.Submission, error) {
+func (s *Store) Queue(ctx context.Context, st access.Staff, f task.QueueFilter) ([]task.Submission, error) {
 	if err := st.CheckClient(f.ClientID, moderatorRoles...); err != nil {
 		return nil, err
 	}

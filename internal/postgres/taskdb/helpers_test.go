@@ -68,7 +68,7 @@ func addClient(t *testing.T, db *pgxpool.Pool, code string, participants int, bu
 		t.Fatal(err)
 	}
 	e := &env{db: db, clock: &clock{t: start.Add(time.Hour)}}
-	e.store = taskdb.New(db, photos, append([]taskdb.Option{taskdb.WithClock(e.clock.Now), taskdb.WithNotifier(notifydb.Notifier{})}, opts...)...)
+	e.store = taskdb.New(db, photos, ledgerdb.Postings{}, append([]taskdb.Option{taskdb.WithClock(e.clock.Now), taskdb.WithNotifier(notifydb.Notifier{})}, opts...)...)
 	err = postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ($1, $1) RETURNING id`, code).Scan(&e.clientID); err != nil {
 			return err

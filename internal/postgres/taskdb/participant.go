@@ -12,12 +12,8 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
-
-// KindTaskReward is the ledger transaction kind of a task reward.
-const KindTaskReward = ledger.KindTaskReward
 
 // Available is a task offered to a participant now.
 type Available struct {
@@ -416,9 +412,10 @@ func (s *Store) approve(ctx context.Context, tx pgx.Tx, sub *task.Submission, ac
 		return err
 	}
 	now := s.now()
-	txID, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+	// The reward's posting joins tx (ledger.Postings).
+	txID, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{
 		IdempotencyKey: task.RewardKey(sub.ID),
-		Kind:           KindTaskReward,
+		Kind:           ledger.KindTaskReward,
 		ClientID:       sub.ClientID,
 		ProgramID:      sub.ProgramID,
 		ParticipantID:  sub.ParticipantID,

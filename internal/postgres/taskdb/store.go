@@ -14,6 +14,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/imagehash"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
@@ -29,6 +30,7 @@ type PhotoStore interface {
 // Store is the PostgreSQL task store.
 type Store struct {
 	db        *pgxpool.Pool
+	ledger    ledger.Postings
 	photos    PhotoStore
 	notifier  task.ReviewSubscriber[pgx.Tx]
 	now       func() time.Time
@@ -61,9 +63,10 @@ func WithSecondApproval(kopecks int64) Option { return func(s *Store) { s.second
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
-// New returns a Store on db keeping photos in photos.
-func New(db *pgxpool.Pool, photos PhotoStore, opts ...Option) *Store {
-	s := &Store{db: db, photos: photos, now: time.Now, threshold: imagehash.DefaultThreshold, log: slog.Default()}
+// New returns a Store on db keeping photos in photos and posting rewards
+// through postings (ledgerdb.Postings).
+func New(db *pgxpool.Pool, photos PhotoStore, postings ledger.Postings, opts ...Option) *Store {
+	s := &Store{db: db, ledger: postings, photos: photos, now: time.Now, threshold: imagehash.DefaultThreshold, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}

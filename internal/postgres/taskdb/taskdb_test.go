@@ -45,7 +45,7 @@ func TestWholePath(t *testing.T) {
 	if err != nil || sub.Status != task.Submitted || len(sub.Photos) != 1 || len(sub.Flags) != 0 {
 		t.Fatalf("Submit = %+v, %v", sub, err)
 	}
-	q, err := e.store.Queue(ctx, e.moderator, taskdb.QueueFilter{ClientID: e.clientID})
+	q, err := e.store.Queue(ctx, e.moderator, task.QueueFilter{ClientID: e.clientID})
 	if err != nil || len(q) != 1 || q[0].ID != sub.ID {
 		t.Fatalf("Queue = %+v, %v", q, err)
 	}
@@ -219,7 +219,7 @@ func TestLimitsUnderConcurrency(t *testing.T) {
 		}
 	}
 	// A rejection gives the unit back: someone else may now take it.
-	q, err := e.store.Queue(ctx, e.moderator, taskdb.QueueFilter{ClientID: e.clientID})
+	q, err := e.store.Queue(ctx, e.moderator, task.QueueFilter{ClientID: e.clientID})
 	if err != nil || len(q) == 0 {
 		t.Fatalf("queue: %v", err)
 	}
@@ -418,7 +418,7 @@ func TestTenantIsolation(t *testing.T) {
 	if _, err := b.store.Task(ctx, b.manager, tk.ID); errCode(err) != "task_not_found" {
 		t.Errorf("foreign task: %v", err)
 	}
-	if _, err := b.store.Queue(ctx, b.moderator, taskdb.QueueFilter{ClientID: a.clientID}); errCode(err) != "forbidden" {
+	if _, err := b.store.Queue(ctx, b.moderator, task.QueueFilter{ClientID: a.clientID}); errCode(err) != "forbidden" {
 		t.Errorf("foreign queue: %v", err)
 	}
 	if _, err := b.store.CreateTask(ctx, b.manager, task.Task{ProgramID: a.programID, Title: "x", RewardKopecks: 1,
