@@ -38,7 +38,7 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, e audit.Entry, clientID i
 	e.ObjectID = strconv.FormatInt(objectID, 10)
 	e.Before, e.After = audit.State(before), audit.State(after)
 	if e.Actor.Kind == audit.Staff && e.Actor.Name == "" && e.Actor.ID > 0 {
-		if err := tx.QueryRow(ctx, `SELECT CASE WHEN name <> '' THEN name || ' <' || email || '>' ELSE email END
+		if err := tx.QueryRow(ctx, `SELECT CASE WHEN name <> '' AND name <> email THEN name || ' <' || email || '>' ELSE email END
 			FROM dashboard_users WHERE id = $1`, e.Actor.ID).Scan(&e.Actor.Name); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("audit actor name: %w", err)
 		}
