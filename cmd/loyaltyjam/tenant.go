@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/tenant"
@@ -14,5 +16,9 @@ func tenantService(d *deps, snd senders) *tenant.Service {
 	if snd.email != nil {
 		cfg.Mail = snd.email
 	}
-	return tenant.NewService(tenantdb.New(d.db, auditdb.New(d.db)), auditdb.New(d.db), cfg)
+	return tenant.NewService(tenantStore(d.db), auditStore(d.db), cfg)
 }
+
+func tenantStore(db *pgxpool.Pool) *tenantdb.Store { return tenantdb.New(db, auditdb.New(db)) }
+
+func auditStore(db *pgxpool.Pool) *auditdb.Store { return auditdb.New(db) }
