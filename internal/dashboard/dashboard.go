@@ -170,6 +170,7 @@ func (s *Server) Register(app *fiber.App) {
 	g.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 	g.Get("/login", s.loginPage)
 	g.Post("/login", s.login)
+	s.registerInvite(g) // before the session group: its middleware covers every later route
 	a := g.Group("", s.requireSession)
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
@@ -197,7 +198,7 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/settings/skus/import", s.skusImport)
 	s.registerTasks(p)
 	s.registerRegistries(p)
-	s.registerOps(g, a)
+	s.registerOps(a)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

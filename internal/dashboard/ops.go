@@ -46,9 +46,13 @@ const ctxZone = "dash_zone"
 
 var errNoTenant = apperr.New(apperr.NotFound, "not_configured", "Раздел не подключён.")
 
-func (s *Server) registerOps(g, a fiber.Router) {
+// registerInvite mounts the invitee's page, which needs no session.
+func (s *Server) registerInvite(g fiber.Router) {
 	g.Get("/invite/:token", s.invitePage)
 	g.Post("/invite/:token", s.acceptInvite)
+}
+
+func (s *Server) registerOps(a fiber.Router) {
 	o := a.Group("/admin", s.checkCSRF)
 	o.Get("/clients", s.clientsPage)
 	o.Post("/clients", s.createClient)
