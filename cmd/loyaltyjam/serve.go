@@ -100,7 +100,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	dash.Register(app)
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
-		Tenant: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
+		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,6 +25,9 @@ type Deps struct {
 	// Tenant serves /admin/v1/clients, /admin/v1/staff and
 	// /admin/v1/audit (*tenant.Service).
 	Tenant Tenant
+	// Shops serves /admin/v1/clients/:id/shops and /admin/v1/shops
+	// (*tenant.Service).
+	Shops Shops
 	// TrustedProxyHeader names the header the reverse proxy puts the
 	// client's address in (for the audit log); empty: the peer.
 	TrustedProxyHeader string
@@ -36,6 +39,7 @@ type API struct {
 	tasks       Tasks
 	registries  Registries
 	tenant      Tenant
+	shops       Shops
 	proxyHeader string
 }
 
@@ -44,7 +48,7 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
-	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant,
+	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
 		proxyHeader: d.TrustedProxyHeader}, nil
 }
 
@@ -74,6 +78,7 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/staff/invitations/accept               the invitee sets a password (no sign-in: the token is the credential)
 //	POST /admin/v1/staff/:id/deactivate                   close an account, end its sessions
 //	GET  /admin/v1/audit                                  the audit log (?client_id=&actor_id=&action=&from=&to=&before_id=&limit=)
+//	GET  /admin/v1/clients/:id/shops, POST /admin/v1/clients/:id/shops/import (multipart file), PATCH /admin/v1/shops/:id
 //	GET  /admin/v1/openapi.yaml                           the contract
 //
 // Every route refuses an analyst's request that is not a read (403
@@ -82,6 +87,9 @@ func (a *API) Register(r fiber.Router) {
 	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
 	if a.tenant != nil {
 		a.registerOps(r)
+	}
+	if a.shops != nil {
+		a.registerShops(r)
 	}
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")

@@ -123,7 +123,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	regs := registry.NewService(registrydb.New(db, registrydb.WithCreditSubscribers(notifydb.Notifier{})),
 		registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }), registry.Config{Logger: slog.New(slog.DiscardHandler)})
 	e.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
-	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Tasks: taskdb.New(db, photos), Registries: regs})
+	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos), Registries: regs})
 	must(t, err)
 	api.Register(e.app)
 	// Requests are matched by path alone (the document's server is "/").

@@ -64,6 +64,16 @@ type Store interface {
 	// Deactivate marks the member deactivated at now and deletes their
 	// sessions; a deactivated member is returned as is, nothing recorded.
 	Deactivate(ctx context.Context, id int64, now time.Time, e audit.Entry) (Member, error)
+
+	// ImportShops upserts shops by (client, code) in one transaction and
+	// records e once with the counts and codes.
+	ImportShops(ctx context.Context, clientID int64, shops []Shop, e audit.Entry) (ImportResult, error)
+	// Shops lists a client's shops by code.
+	Shops(ctx context.Context, clientID int64) ([]Shop, error)
+	// Shop returns the shop with id or ErrShopNotFound.
+	Shop(ctx context.Context, id int64) (Shop, error)
+	// UpdateShop locks the shop, applies fn and stores the result.
+	UpdateShop(ctx context.Context, id int64, fn func(*Shop) error, e audit.Entry) (Shop, error)
 }
 
 // AuditLog lists audit entries (*auditdb.Store).
@@ -441,4 +451,46 @@ func (s *Service) Audit(ctx context.Context, by Caller, q AuditQuery) ([]audit.E
 		f.ClientID = by.Staff.ClientID
 	}
 	return s.log.List(ctx, f)
+}
+
+// ImportShops creates or updates (by code) a client's shops from a CSV or
+// XLSX file, all or nothing (the operator, or the client's manager).
+func (s *Service) ImportShops(ctx context.Context, by Caller, clientID int64, data []byte) (ImportResult, error) {
+	if err := by.mayManageStaff(clientID); err != nil {
+		return ImportResult{}, err
+	}
+	if _, err := s.store.Client(ctx, clientID); err != nil {
+		return ImportResult{}, err
+	}
+	shops, err := ParseShops(data)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return s.store.ImportShops(ctx, clientID, shops, by.entry("shop.import", "client", ""))
+}
+
+// Shops lists a client's shops (any of its staff, or an operator).
+func (s *Service) Shops(ctx context.Context, by Caller, clientID int64) ([]Shop, error) {
+	if !by.Staff.CanSee(clientID) {
+		return nil, ErrClientNotFound
+	}
+	if _, err := s.store.Client(ctx, clientID); err != nil {
+		return nil, err
+	}
+	return s.store.Shops(ctx, clientID)
+}
+
+// UpdateShop edits one shop (the operator, or the client's manager).
+func (s *Service) UpdateShop(ctx context.Context, by Caller, id int64, p ShopPatch) (Shop, error) {
+	sh, err := s.store.Shop(ctx, id)
+	if err != nil {
+		return Shop{}, err
+	}
+	if !by.Staff.CanSee(sh.ClientID) {
+		return Shop{}, ErrShopNotFound
+	}
+	if err := by.mayManageStaff(sh.ClientID); err != nil {
+		return Shop{}, err
+	}
+	return s.store.UpdateShop(ctx, id, p.Apply, by.entry("shop.update", "shop", ""))
 }
