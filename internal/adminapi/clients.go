@@ -33,6 +33,7 @@ type Tenant interface {
 	Staff(ctx context.Context, by tenant.Caller, clientID int64) ([]tenant.Member, []tenant.Invitation, error)
 	Deactivate(ctx context.Context, by tenant.Caller, id int64, reason string) (tenant.Member, error)
 	Audit(ctx context.Context, by tenant.Caller, q tenant.AuditQuery) ([]audit.Entry, error)
+	SetSupervisor(ctx context.Context, by tenant.Caller, participantID int64, supervisorID *int64) (tenant.TeamMember, error)
 }
 
 var _ Tenant = (*tenant.Service)(nil)
@@ -84,6 +85,29 @@ func (a *API) registerOps(r fiber.Router) {
 	st.Post("/invitations/:id/revoke", a.revokeInvitation)
 	st.Post("/:id/deactivate", a.deactivate)
 	r.Get("/admin/v1/audit", a.auditLog)
+	r.Put("/admin/v1/participants/:id/supervisor", a.setSupervisor)
+}
+
+func (a *API) setSupervisor(c *fiber.Ctx) error {
+	by, err := a.caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(c, "id", tenant.ErrParticipantNotFound)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		SupervisorID *int64 `json:"supervisor_id"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	m, err := a.tenant.SetSupervisor(c.UserContext(), by, id, in.SupervisorID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
 }
 
 func (a *API) createClient(c *fiber.Ctx) error {

@@ -74,6 +74,15 @@ type Store interface {
 	Shop(ctx context.Context, id int64) (Shop, error)
 	// UpdateShop locks the shop, applies fn and stores the result.
 	UpdateShop(ctx context.Context, id int64, fn func(*Shop) error, e audit.Entry) (Shop, error)
+
+	// ParticipantClient returns the client of a participant, or
+	// ErrParticipantNotFound.
+	ParticipantClient(ctx context.Context, id int64) (int64, error)
+	// SetSupervisor sets (nil: clears) the participant's supervisor, with
+	// the chain above the supervisor locked: ErrParticipantNotFound if
+	// the supervisor is not the client's, ErrSupervisorRole, or
+	// ErrSupervisorCycle.
+	SetSupervisor(ctx context.Context, clientID, id int64, supervisorID *int64, e audit.Entry) (TeamMember, error)
 }
 
 // AuditLog lists audit entries (*auditdb.Store).
