@@ -24,7 +24,9 @@ func TestSupervisorHierarchy(t *testing.T) {
 	seller := add(e.acme, "+79990000003", "seller")
 	foreign := add(e.rival, "+79990000004", "sales_rep")
 	path := func(id int64) string { return "/admin/v1/participants/" + strconv.FormatInt(id, 10) + "/supervisor" }
-	set := func(who string, id int64, sup any) result { return e.call("PUT", path(id), who, map[string]any{"supervisor_id": sup}) }
+	set := func(who string, id int64, sup any) result {
+		return e.call("PUT", path(id), who, map[string]any{"supervisor_id": sup})
+	}
 
 	e.want(set("boss@rival.test", rep, sup), 404, "participant_not_found")
 	e.want(set("mod@acme.test", rep, sup), 403, "forbidden")
