@@ -35,9 +35,12 @@ type TenantService interface {
 	Staff(ctx context.Context, by tenant.Caller, clientID int64) ([]tenant.Member, []tenant.Invitation, error)
 	Deactivate(ctx context.Context, by tenant.Caller, id int64, reason string) (tenant.Member, error)
 	Audit(ctx context.Context, by tenant.Caller, q tenant.AuditQuery) ([]audit.Entry, error)
+	ImportShops(ctx context.Context, by tenant.Caller, clientID int64, data []byte) (tenant.ImportResult, error)
+	Shops(ctx context.Context, by tenant.Caller, clientID int64) ([]tenant.Shop, error)
+	UpdateShop(ctx context.Context, by tenant.Caller, id int64, p tenant.ShopPatch) (tenant.Shop, error)
 }
 
-var opsPages = []string{"clients", "client", "audit", "invite"}
+var opsPages = []string{"clients", "client", "audit", "invite", "shops"}
 
 func init() { pageNames = append(pageNames, opsPages...) }
 
@@ -62,6 +65,9 @@ func (s *Server) registerOps(a fiber.Router) {
 	o.Post("/staff/:uid/deactivate", s.deactivateStaff)
 	o.Post("/invitations/:iid/resend", s.resendInvite)
 	o.Post("/invitations/:iid/revoke", s.revokeInvite)
+	o.Get("/clients/:cid/shops", s.shopsPage)
+	o.Post("/clients/:cid/shops", s.importShops)
+	o.Post("/shops/:sid", s.updateShop)
 	o.Get("/staff", s.ownStaff)
 	o.Get("/audit", s.auditPage)
 	o.Get("/audit/export", s.auditExport)

@@ -3,8 +3,10 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -285,5 +287,68 @@ func TestAnalystReadOnlyDashboard(t *testing.T) {
 	var audit int
 	if err := e.db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&audit); err != nil || audit != 0 {
 		t.Errorf("%d audit entries after refused requests (%v)", audit, err)
+	}
+}
+
+func TestOpsShopsPage(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t)
+	mgr := e.mustLogin(t, e.data.Vetluga.ManagerEmail)
+	rival := e.mustLogin(t, e.data.Krasnodol.ManagerEmail)
+	base := fmt.Sprintf("/dashboard/admin/clients/%d/shops", e.data.Vetluga.ClientID)
+	resp, body := e.do(t, mgr, "GET", base, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "AUTO-001") {
+		t.Fatalf("shops page %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, rival, "GET", base, nil); resp.StatusCode != 404 {
+		t.Errorf("rival sees Ветлуга's shops: %d", resp.StatusCode)
+	}
+	upload := func(c *client, content string) (*http.Response, string) {
+		t.Helper()
+		var buf strings.Builder
+		b := "xBOUNDARYx"
+		buf.WriteString("--" + b + "\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n" + c.csrf + "\r\n")
+		buf.WriteString("--" + b + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shops.csv\"\r\nContent-Type: text/csv\r\n\r\n" + content + "\r\n--" + b + "--\r\n")
+		req := httptest.NewRequest("POST", base, strings.NewReader(buf.String()))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+b)
+		for k, v := range c.cookies {
+			req.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		resp, err := e.app.Test(req, 30_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, string(raw)
+	}
+	resp, body = upload(mgr, "код;название;ИНН\nN-1;Новый;7707083894\n")
+	if resp.StatusCode != 422 || !strings.Contains(body, "row-errors") || !strings.Contains(body, "контрольные цифры") {
+		t.Fatalf("bad file: %d", resp.StatusCode)
+	}
+	resp, _ = upload(mgr, "код;название;ИНН;ФН;дистрибьютор\nN-1;Новый;7707083893;7281440500000777;ООО Дистр\nAUTO-001;Автомир на Ленина (обновлён);;;\n")
+	if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "created=1&updated=1") {
+		t.Fatalf("import: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := upload(rival, "код;название\nX;Y\n"); resp.StatusCode != 404 {
+		t.Errorf("rival imports: %d", resp.StatusCode)
+	}
+	var id int64
+	if err := e.db.QueryRow(context.Background(), `SELECT id FROM shops WHERE code = 'N-1'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"_csrf": {mgr.csrf}, "name": {"Новый"}, "inn": {"7707083893"}, "kkt": {"0004567890099999"}, "fn": {"7281440500000777"},
+		"address": {"Тула"}, "chain": {"Сеть"}, "region": {"Тульская область"}, "distributor": {"ООО Дистр"}}
+	if resp, _ := e.do(t, rival, "POST", fmt.Sprintf("/dashboard/admin/shops/%d", id), url.Values{"_csrf": {rival.csrf}, "name": {"x"}}); resp.StatusCode != 404 {
+		t.Errorf("rival edits: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, mgr, "POST", fmt.Sprintf("/dashboard/admin/shops/%d", id), form); resp.StatusCode != 303 {
+		t.Fatalf("edit: %d", resp.StatusCode)
+	}
+	_, body = e.do(t, mgr, "GET", base, nil)
+	if !strings.Contains(body, "0004567890099999") || !strings.Contains(body, "Тульская область") {
+		t.Error("the edit is not shown")
+	}
+	if e.auditCount(t, "shop.import") != 1 || e.auditCount(t, "shop.update") != 1 {
+		t.Error("shop changes not audit-logged")
 	}
 }
