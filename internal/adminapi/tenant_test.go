@@ -31,6 +31,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/email/emailsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -122,7 +123,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	must(t, err)
 	regs := registry.NewService(registrydb.New(db, registrydb.WithCreditSubscribers(notifydb.Notifier{})),
 		registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }), registry.Config{Logger: slog.New(slog.DiscardHandler)})
-	e.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	e.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Outage: postgres.Unavailable})
 	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos), Registries: regs})
 	must(t, err)
 	api.Register(e.app)
@@ -515,5 +516,29 @@ func TestOpenAPIMatchesOpsRoutes(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}}
 	if e.validate(req, resp, []byte(`{"id":"1"}`)) == nil {
 		t.Error("a response off the document passed validation")
+	}
+}
+
+// PostgreSQL down: the operations routes answer 503 with Retry-After,
+// never 500.
+func TestOpsOutage(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t)
+	e.db.Close()
+	for _, rq := range []struct{ method, path string }{{"GET", "/admin/v1/clients"}, {"GET", "/admin/v1/audit"},
+		{"POST", "/admin/v1/staff/invitations/accept"}} {
+		body := ""
+		if rq.method == "POST" {
+			body = `{"token":"` + strings.Repeat("A", 43) + `","password":"long enough pw"}`
+		}
+		req := httptest.NewRequest(rq.method, rq.path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("op@lj.test:"+staffPassword)))
+		resp, err := e.app.Test(req, -1)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s with the database down: %d (Retry-After %q)", rq.method, rq.path, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
 	}
 }
