@@ -18,11 +18,13 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
@@ -70,7 +72,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	store := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
-		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})
+		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db))})
 	if err != nil {
 		t.Fatal(err)
 	}

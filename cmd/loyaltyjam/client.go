@@ -11,10 +11,10 @@ import (
 )
 
 func init() {
-	register(command{name: "client", summary: "a client's settings: timezone (the zone the dashboard shows its times in)", run: runClient})
+	register(command{name: "client", summary: "clients: create, list, invite staff; timezone (the zone the dashboard shows its times in)", run: runClient})
 }
 
-const clientUsage = "loyaltyjam client timezone --client CODE ZONE (an IANA name, e.g. Europe/Moscow, Asia/Novosibirsk)"
+const clientUsage = "loyaltyjam client timezone --client CODE ZONE (an IANA name, e.g. Europe/Moscow, Asia/Novosibirsk)\n" + clientOpsUsage
 
 func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return clientCmd(ctx, args, "", stdout, stderr)
@@ -23,6 +23,9 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // clientCmd runs "client timezone ..."; dbURL overrides DATABASE_URL
 // (tests), empty means the configuration.
 func clientCmd(ctx context.Context, args []string, dbURL string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "create" || args[0] == "list" || args[0] == "invite") {
+		return clientOps(ctx, args, dbURL, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "timezone" {
 		return fmt.Errorf("%w: %s", errUsage, clientUsage)
 	}

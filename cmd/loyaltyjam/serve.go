@@ -85,7 +85,8 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
-		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore})
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore,
+		Team: tenantStore(d.db)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,10 +97,11 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd)})
 	dash.Register(app)
 	api.Register(app)
-	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})
+	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
+		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,13 +22,25 @@ type Deps struct {
 	Tasks Tasks
 	// Registries serves /admin/v1/registries (registry.Service).
 	Registries Registries
+	// Tenant serves /admin/v1/clients, /admin/v1/staff and
+	// /admin/v1/audit (*tenant.Service).
+	Tenant Tenant
+	// Shops serves /admin/v1/clients/:id/shops and /admin/v1/shops
+	// (*tenant.Service).
+	Shops Shops
+	// TrustedProxyHeader names the header the reverse proxy puts the
+	// client's address in (for the audit log); empty: the peer.
+	TrustedProxyHeader string
 }
 
 // API is the staff API. Register mounts it.
 type API struct {
-	staff      StaffFunc
-	tasks      Tasks
-	registries Registries
+	staff       StaffFunc
+	tasks       Tasks
+	registries  Registries
+	tenant      Tenant
+	shops       Shops
+	proxyHeader string
 }
 
 // New builds the API from its dependencies.
@@ -36,7 +48,8 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
-	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries}, nil
+	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
+		proxyHeader: d.TrustedProxyHeader}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -58,7 +71,26 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
 //	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
 //	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
+//
+//	POST|GET /admin/v1/clients, GET|PATCH /admin/v1/clients/:id   clients (operators; a client's staff read their own)
+//	GET  /admin/v1/clients/:id/staff                      staff and invitations
+//	POST /admin/v1/staff/invitations                      invite by e-mail; /:id/resend, /:id/revoke
+//	POST /admin/v1/staff/invitations/accept               the invitee sets a password (no sign-in: the token is the credential)
+//	POST /admin/v1/staff/:id/deactivate                   close an account, end its sessions
+//	GET  /admin/v1/audit                                  the audit log (?client_id=&actor_id=&action=&from=&to=&before_id=&limit=)
+//	GET  /admin/v1/clients/:id/shops, POST /admin/v1/clients/:id/shops/import (multipart file), PATCH /admin/v1/shops/:id
+//	GET  /admin/v1/openapi.yaml                           the contract
+//
+// Every route refuses an analyst's request that is not a read (403
+// read_only_role), whoever adds it: the check wraps Deps.Staff.
 func (a *API) Register(r fiber.Router) {
+	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
+	if a.tenant != nil {
+		a.registerOps(r)
+	}
+	if a.shops != nil {
+		a.registerShops(r)
+	}
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")
 		g.Post("/", a.createTask)

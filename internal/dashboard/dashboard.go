@@ -104,6 +104,9 @@ type Options struct {
 	Tasks TaskStore
 	// Registries backs the registry pages; nil: they answer 404.
 	Registries *registry.Service
+	// Tenant backs the clients, staff and audit pages and the invitation
+	// page (*tenant.Service); nil: they answer 404.
+	Tenant TenantService
 }
 
 // Server is the dashboard.
@@ -167,6 +170,7 @@ func (s *Server) Register(app *fiber.App) {
 	g.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
 	g.Get("/login", s.loginPage)
 	g.Post("/login", s.login)
+	s.registerInvite(g) // before the session group: its middleware covers every later route
 	a := g.Group("", s.requireSession)
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
@@ -194,6 +198,7 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/settings/skus/import", s.skusImport)
 	s.registerTasks(p)
 	s.registerRegistries(p)
+	s.registerOps(a)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {
@@ -250,6 +255,9 @@ func (s *Server) requireSession(c *fiber.Ctx) error {
 		ss, err := s.store.SessionByHash(c.UserContext(), hashToken(tok), s.o.Now())
 		if err == nil {
 			c.Locals(ctxSession, ss)
+			if !readOnlyGuard(c, ss.User.Staff()) {
+				return s.errorPage(c, fiber.StatusForbidden, "Роль «аналитик» только просматривает данные и ничего не меняет.")
+			}
 			return c.Next()
 		}
 		if !errors.Is(err, report.ErrNotFound) {
@@ -297,7 +305,7 @@ func (s *Server) home(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	if len(ps) == 0 {
-		return s.errorPage(c, fiber.StatusNotFound, "У вас пока нет программ.")
+		return s.adminHome(c)
 	}
 	return c.Redirect(Prefix+"/p/"+strconv.FormatInt(ps[0].ID, 10)+"/overview", fiber.StatusSeeOther)
 }

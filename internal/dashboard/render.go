@@ -214,6 +214,9 @@ func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
 			loc = p.Location
 		}
 	}
+	if l, ok := c.Locals(ctxZone).(*time.Location); ok && l != nil {
+		loc = l
+	}
 	data["Page"] = page
 	var buf bytes.Buffer
 	if err := s.templates(loc)[page].ExecuteTemplate(&buf, "layout", data); err != nil {

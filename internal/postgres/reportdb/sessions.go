@@ -32,9 +32,10 @@ func scanUser(row pgx.Row) (report.User, error) {
 	return u, err
 }
 
-// UserByEmail returns the user with this e-mail (case-insensitive).
+// UserByEmail returns the user with this e-mail (case-insensitive); a
+// deactivated user is not found, so they cannot sign in.
 func (s *Store) UserByEmail(ctx context.Context, email string) (report.User, error) {
-	return scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM dashboard_users WHERE lower(email) = lower($1)`, email))
+	return scanUser(s.db.QueryRow(ctx, `SELECT `+userCols+` FROM dashboard_users WHERE lower(email) = lower($1) AND deactivated_at IS NULL`, email))
 }
 
 // CreateSession stores a session found by tokenHash (SHA-256 of the cookie).
@@ -55,7 +56,7 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte, now time.Ti
 	var role string
 	err := s.db.QueryRow(ctx, `SELECT u.id, COALESCE(u.client_id, 0), u.email, u.name, u.role, s.csrf_token, s.expires_at
 		FROM dashboard_sessions s JOIN dashboard_users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, now).
+		WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL`, tokenHash, now).
 		Scan(&ss.User.ID, &ss.User.ClientID, &ss.User.Email, &ss.User.Name, &role, &ss.CSRFToken, &ss.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ss, report.ErrNotFound
