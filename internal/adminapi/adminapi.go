@@ -22,6 +22,10 @@ type Deps struct {
 	Tasks Tasks
 	// Registries serves /admin/v1/registries (registry.Service).
 	Registries Registries
+	// Budgets serves /admin/v1/programs/:id/budget (budgetdb.Store).
+	Budgets Budgets
+	// People serves /admin/v1/participants/:id and /admin/v1/adjustments (peopledb.Store).
+	People People
 }
 
 // API is the staff API. Register mounts it.
@@ -29,6 +33,8 @@ type API struct {
 	staff      StaffFunc
 	tasks      Tasks
 	registries Registries
+	budgets    Budgets
+	people     People
 }
 
 // New builds the API from its dependencies.
@@ -36,7 +42,7 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
-	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries}, nil
+	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries, budgets: d.Budgets, people: d.People}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -58,6 +64,19 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
 //	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
 //	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
+//
+//	GET  /admin/v1/programs/:id/budget                    figures, settings, open alerts, latest top-ups
+//	GET  /admin/v1/programs/:id/budget/top-ups            history
+//	POST /admin/v1/programs/:id/budget/top-ups            {"amount":"15000.00","document","comment"} + Idempotency-Key
+//	PUT  /admin/v1/programs/:id/budget/settings           {"at_zero":"pause|review","alert_percents":[80],"alert_runway_days":14}
+//	GET  /admin/v1/budget/alerts                          open alerts (?client_id= for operators)
+//	GET  /admin/v1/participants/:id                       participant page: state, balances, manual adjustments
+//	POST /admin/v1/participants/:id/block, /unblock       {"reason"}
+//	POST /admin/v1/participants/:id/move                  {"shop_id","reason"}
+//	PUT  /admin/v1/participants/:id/tester                {"is_tester":true}
+//	POST /admin/v1/participants/:id/adjustments           {"program_id","amount":"-150.00","reason","document"} + Idempotency-Key
+//	GET  /admin/v1/adjustments                            waiting for a second approval (?client_id=)
+//	POST /admin/v1/adjustments/:id/approve, /reject       {"note"}; never by the maker
 func (a *API) Register(r fiber.Router) {
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")
@@ -81,4 +100,5 @@ func (a *API) Register(r fiber.Router) {
 		g.Get("/:id/invitations", a.invitations)
 		g.Post("/:id/invitations/resend", a.resend)
 	}
+	a.registerMoney(r)
 }
