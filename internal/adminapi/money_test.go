@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -130,7 +135,52 @@ func (e moneyEnv) call(t testing.TB, who, method, path, key string, body any) re
 	raw, _ := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
+	if err := validateResponse(method, path, resp.StatusCode, resp.Header, raw); err != nil {
+		t.Error(err)
+	}
 	return r
+}
+
+var (
+	docOnce   sync.Once
+	docRouter routers.Router
+	docErr    error
+)
+
+// validateResponse checks a response against openapi.yaml: the route is
+// documented, the status is one the document lists, the body matches.
+func validateResponse(method, path string, status int, header http.Header, body []byte) error {
+	docOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromFile("openapi.yaml")
+		if err != nil {
+			docErr = err
+			return
+		}
+		if docErr = doc.Validate(loader.Context); docErr != nil {
+			return
+		}
+		doc.Servers = openapi3.Servers{{URL: "http://localhost"}}
+		docRouter, docErr = gorillamux.NewRouter(doc)
+	})
+	if docErr != nil {
+		return fmt.Errorf("openapi.yaml: %w", docErr)
+	}
+	req, _ := http.NewRequest(method, "http://localhost"+path, nil)
+	route, params, err := docRouter.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: not in openapi.yaml: %v", method, path, err)
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s → %d %s: does not match openapi.yaml: %v", method, path, status, body, err)
+	}
+	return nil
 }
 
 func (e moneyEnv) topUpPath() string {
@@ -337,7 +387,9 @@ func TestConcurrentTopUps(t *testing.T) {
 	e.ledgerOK(t)
 }
 
-func (e moneyEnv) adjustPath(p int64) string { return fmt.Sprintf("/admin/v1/participants/%d/adjustments", p) }
+func (e moneyEnv) adjustPath(p int64) string {
+	return fmt.Sprintf("/admin/v1/participants/%d/adjustments", p)
+}
 
 func (e moneyEnv) available(t testing.TB, participant int64) int64 {
 	t.Helper()
