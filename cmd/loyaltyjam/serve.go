@@ -22,9 +22,12 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -99,7 +102,9 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
 	api.Register(app)
-	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})
+	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
+		Budgets: budgetdb.New(d.db, auditdb.New(d.db), d.log),
+		People:  peopledb.New(d.db, auditdb.New(d.db), d.cfg.RegistrySecondApproval)})
 	if err != nil {
 		return nil, nil, err
 	}
