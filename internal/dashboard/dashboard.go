@@ -104,6 +104,12 @@ type Options struct {
 	Tasks TaskStore
 	// Registries backs the registry pages; nil: they answer 404.
 	Registries *registry.Service
+	// Budgets backs the budget page and banner (*budgetdb.Store); nil:
+	// no budget page.
+	Budgets Budgets
+	// People backs the participant page's actions (*peopledb.Store); nil:
+	// the page only reads.
+	People People
 }
 
 // Server is the dashboard.
@@ -194,6 +200,7 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/settings/skus/import", s.skusImport)
 	s.registerTasks(p)
 	s.registerRegistries(p)
+	s.registerMoney(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {
