@@ -48,8 +48,14 @@ type program struct {
 }
 
 // loadProgram reads program id for st: another client's program is
-// ErrProgramNotFound; lock takes the row lock until tx ends.
+// ErrProgramNotFound; lock takes the row lock until tx ends (only once the
+// program is known to be st's, so another tenant never holds it).
 func loadProgram(ctx context.Context, q pgx.Tx, st access.Staff, id int64, lock bool) (program, error) {
+	if lock {
+		if _, err := loadProgram(ctx, q, st, id, false); err != nil {
+			return program{}, err
+		}
+	}
 	var p program
 	var percents []int32
 	sql := `SELECT id, client_id, name, status, budget_at_zero, budget_alert_percents, budget_alert_runway_days
@@ -90,6 +96,18 @@ func canManage(st access.Staff, clientID int64) error {
 // request returns the first top-up with Replayed set; with another
 // request, budget.ErrKeyReused.
 func (s *Store) TopUp(ctx context.Context, st access.Staff, ip string, req budget.TopUpRequest) (budget.TopUp, error) {
+	return s.topUp(ctx, st, func(tx pgx.Tx) (audit.Actor, error) { return actor(ctx, tx, st, ip) }, req)
+}
+
+// TopUpCLI is TopUp by an operator at the command line: any client's
+// program, recorded in the audit log as the CLI actor osUser.
+func (s *Store) TopUpCLI(ctx context.Context, osUser string, req budget.TopUpRequest) (budget.TopUp, error) {
+	return s.topUp(ctx, access.Staff{Role: access.Operator}, func(pgx.Tx) (audit.Actor, error) {
+		return audit.Actor{Kind: audit.CLI, Name: osUser}, nil
+	}, req)
+}
+
+func (s *Store) topUp(ctx context.Context, st access.Staff, who func(pgx.Tx) (audit.Actor, error), req budget.TopUpRequest) (budget.TopUp, error) {
 	if err := req.Validate(); err != nil {
 		return budget.TopUp{}, err
 	}
@@ -111,7 +129,7 @@ func (s *Store) TopUp(ctx context.Context, st access.Staff, ip string, req budge
 			out.Replayed = true
 			return err
 		}
-		a, err := actor(ctx, tx, st, ip)
+		a, err := who(tx)
 		if err != nil {
 			return err
 		}
@@ -132,7 +150,7 @@ func (s *Store) TopUp(ctx context.Context, st access.Staff, ip string, req budge
 		if err := tx.QueryRow(ctx, `INSERT INTO budget_top_ups
 			(client_id, program_id, amount_kopecks, document, comment, idempotency_key, request_hash, ledger_tx_id, created_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at`,
-			p.ClientID, p.ID, int64(req.AmountKopecks), req.Document, req.Comment, req.IdempotencyKey, hash, txID, st.UserID).
+			p.ClientID, p.ID, int64(req.AmountKopecks), req.Document, req.Comment, req.IdempotencyKey, hash, txID, nullUser(st.UserID)).
 			Scan(&out.ID, &out.CreatedAt); err != nil {
 			return fmt.Errorf("budget top-up: record: %w", err)
 		}
@@ -319,4 +337,11 @@ func (s *Store) SetSettings(ctx context.Context, st access.Staff, ip string, pro
 		})
 	})
 	return set, err
+}
+
+func nullUser(id int64) *int64 {
+	if id <= 0 {
+		return nil
+	}
+	return &id
 }
