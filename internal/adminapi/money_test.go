@@ -27,6 +27,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
@@ -714,5 +715,54 @@ func TestMoneyRoutesTenantIsolation(t *testing.T) {
 	must(t, e.db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE actor_id = $1`, e.users["rival"].UserID).Scan(&n))
 	if n != 0 {
 		t.Fatalf("%d audit entries by the rival", n)
+	}
+}
+
+// PostgreSQL gone: the money routes answer 503 with Retry-After, never 500,
+// and the response still matches the document.
+func TestMoneyRoutesOutage(t *testing.T) {
+	t.Parallel()
+	e := setupMoney(t)
+	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Outage: postgres.Unavailable})
+	rec := auditdb.New(e.db)
+	api, err := adminapi.New(adminapi.Deps{Budgets: budgetdb.New(e.db, rec, nil), People: peopledb.New(e.db, rec, threshold),
+		Staff: func(c *fiber.Ctx) (access.Staff, error) { return e.users["maker"], nil }})
+	must(t, err)
+	api.Register(app)
+	e.app = app
+	e.db.Close()
+	for _, rt := range []struct{ method, path, key string }{
+		{"POST", e.topUpPath(), "k"},
+		{"GET", fmt.Sprintf("/admin/v1/programs/%d/budget", e.program), ""},
+		{"POST", e.adjustPath(e.seller), "k"},
+		{"POST", fmt.Sprintf("/admin/v1/participants/%d/block", e.seller), ""},
+	} {
+		body := map[string]any{"reason": "r"}
+		if strings.HasSuffix(rt.path, "top-ups") {
+			body = map[string]any{"amount": "10", "document": "d"}
+		} else if strings.HasSuffix(rt.path, "adjustments") {
+			body = map[string]any{"program_id": e.program, "amount": "10", "reason": "r", "document": "d"}
+		} else if rt.method == "GET" {
+			body = nil
+		}
+		req := httptest.NewRequest(rt.method, rt.path, nil)
+		if body != nil {
+			raw, _ := json.Marshal(body)
+			req = httptest.NewRequest(rt.method, rt.path, bytes.NewReader(raw))
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if rt.key != "" {
+			req.Header.Set("Idempotency-Key", rt.key)
+		}
+		resp, err := app.Test(req, -1)
+		must(t, err)
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s with PostgreSQL down: %d %s (Retry-After %q)", rt.method, rt.path, resp.StatusCode, raw, resp.Header.Get("Retry-After"))
+		}
+		if err := validateResponse(rt.method, rt.path, resp.StatusCode, resp.Header, raw); err != nil {
+			t.Error(err)
+		}
 	}
 }
