@@ -766,3 +766,35 @@ func TestMoneyRoutesOutage(t *testing.T) {
 		}
 	}
 }
+
+// A large credit split into small ones sent at once cannot slip under the
+// maker-checker threshold: under the participant's lock each sees the ones
+// before it, so exactly 9 × 100 ₽ post and every later one waits for a
+// second person.
+func TestSplitAdjustmentsRacingTheThreshold(t *testing.T) {
+	t.Parallel()
+	e := setupMoney(t)
+	must(t, e.call(t, "maker", "POST", e.topUpPath(), "fund", map[string]any{"amount": "10000", "document": "Договор"}).err())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[int]int{}
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.call(t, "maker", "POST", e.adjustPath(e.seller), fmt.Sprintf("split-%d", i),
+				map[string]any{"program_id": e.program, "amount": "100", "reason": "частями", "document": "Акт"})
+			mu.Lock()
+			got[r.status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if got[201] != 9 || got[202] != 11 || len(got) != 2 {
+		t.Fatalf("statuses %v, want 9 × 201 and 11 × 202", got)
+	}
+	if a := e.available(t, e.seller); a != 900_00 {
+		t.Fatalf("available %d, want 90000", a)
+	}
+	e.ledgerOK(t)
+}

@@ -129,9 +129,16 @@ func (r AdjustRequest) Hash() string {
 // credit, "-200" debit; a JSON string only, never zero.
 func ParseSignedAmount(s string) (money.Kopecks, error) {
 	s = strings.TrimSpace(s)
-	neg := strings.HasPrefix(s, "-") || strings.HasPrefix(s, money.Minus)
-	s = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(s, "-"), money.Minus), "+")
-	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, money.Minus):
+		neg, s = true, s[len(money.Minus):]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") || strings.HasPrefix(s, money.Minus) {
 		return 0, budget.AmountError("amount", "не число")
 	}
 	k, err := budget.ParseAmount("amount", s, MaxAdjustKopecks)
