@@ -54,6 +54,7 @@ const (
 // Errors.
 var (
 	ErrProgramNotFound = apperr.New(apperr.NotFound, "program_not_found", "Программа не найдена.")
+	ErrClientNotFound  = apperr.New(apperr.NotFound, "client_not_found", "Клиент не найден.")
 	ErrKeyMissing      = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_required",
 		Message: "Укажите заголовок Idempotency-Key (1–200 видимых символов ASCII): повтор запроса с тем же ключом не пополнит бюджет дважды.", Field: "Idempotency-Key"}
 	ErrKeyReused = apperr.New(apperr.Conflict, "idempotency_key_reused",

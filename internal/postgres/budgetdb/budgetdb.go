@@ -273,11 +273,14 @@ func (s *Store) Overview(ctx context.Context, st access.Staff, programID int64, 
 // OpenAlerts returns the open alerts of the programs st sees (clientID 0:
 // an operator's every client), newest first: the dashboard's banner.
 func (s *Store) OpenAlerts(ctx context.Context, st access.Staff, clientID int64) ([]budget.Alert, error) {
+	if clientID != 0 && !st.CanSee(clientID) {
+		return nil, budget.ErrClientNotFound
+	}
 	if clientID == 0 {
 		clientID = st.ClientID
 	}
-	if clientID == 0 && st.Role != access.Operator || clientID != 0 && !st.CanSee(clientID) {
-		return nil, nil
+	if clientID == 0 && st.Role != access.Operator {
+		return []budget.Alert{}, nil
 	}
 	var out []budget.Alert
 	err := postgres.WithTxOptions(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

@@ -239,6 +239,9 @@ func adjustments(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]p
 // PendingAdjustments lists the adjustments of st's client (an operator:
 // clientID's) waiting for a second approval.
 func (s *Store) PendingAdjustments(ctx context.Context, st access.Staff, clientID int64) ([]people.Adjustment, error) {
+	if clientID != 0 && !st.CanSee(clientID) {
+		return nil, budget.ErrClientNotFound
+	}
 	if clientID == 0 {
 		clientID = st.ClientID
 	}
