@@ -41,6 +41,7 @@ type People interface {
 	SetTester(ctx context.Context, st access.Staff, ip string, id int64, tester bool) (people.State, error)
 	Adjust(ctx context.Context, st access.Staff, ip string, req people.AdjustRequest) (people.Adjustment, error)
 	Decide(ctx context.Context, st access.Staff, ip string, id int64, approve bool, note string) (people.Adjustment, error)
+	PendingAdjustments(ctx context.Context, st access.Staff, clientID int64) ([]people.Adjustment, error)
 }
 
 func init() { extraPages = append(extraPages, "budget") }
@@ -117,6 +118,21 @@ func (s *Server) showBudget(c *fiber.Ctx, status int, f budgetForm, settingsErr 
 	}
 	d := s.pageData(c, s.period(c))
 	d["B"], d["F"], d["SettingsError"] = v, f, settingsErr
+	if s.o.People != nil {
+		// The manual adjustments of the program waiting for a second
+		// staff member, so a checker finds them in one place.
+		all, err := s.o.People.PendingAdjustments(c.UserContext(), staff(c), p.ClientID)
+		if err != nil {
+			return s.fail(c, err)
+		}
+		var pending []adjustmentView
+		for _, a := range all {
+			if a.ProgramID == p.ID {
+				pending = append(pending, adjustmentView{Adjustment: a, Kopecks: int64(a.AmountKopecks)})
+			}
+		}
+		d["Pending"] = pending
+	}
 	d["CanManage"] = staff(c).CheckClient(p.ClientID, access.ClientManager) == nil
 	c.Status(status)
 	return s.render(c, "budget", d)

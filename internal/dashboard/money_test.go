@@ -207,6 +207,10 @@ func TestParticipantPeopleActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	checker := e.mustLogin(t, "checker@vetluga.demo")
+	_, body = e.do(t, checker, "GET", fmt.Sprintf("/dashboard/p/%d/budget", v.ProgramID), nil)
+	if !strings.Contains(section(body, `id="pending-adjustments"`), "премия за выкладку") {
+		t.Fatalf("the budget page lists no pending adjustment")
+	}
 	_, body = e.do(t, checker, "GET", page, nil)
 	if checker.csrf == "" {
 		t.Fatal("no CSRF token for the checker")
