@@ -218,7 +218,7 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 		return err
 	}
 	if p.Status == auth.StatusBlocked {
-		return auth.ErrBlocked
+		return auth.BlockedError(p.BlockedReason)
 	}
 	c.Locals(callerKey, &caller{Participant: p, SessionID: pr.SessionID})
 	c.SetUserContext(logging.With(c.UserContext(), slog.Int64("participant_id", p.ID)))

@@ -22,9 +22,12 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -92,16 +95,19 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
+	budgets := budgetdb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.log)
+	people := peopledb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.cfg.RegistrySecondApproval)
 	dash := dashboard.New(dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: d.receipts, Credit: d.points.ProcessApproved}, Photos: photos,
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd)})
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people})
 	dash.Register(app)
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
-		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
+		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
+		Budgets: budgets, People: people})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -194,6 +194,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 				}
 			})
 		},
+		func(ctx context.Context) { checkBudgets(ctx, d, snd.email) },
 		func(ctx context.Context) {
 			every(ctx, time.Hour, func(ctx context.Context) {
 				n, total, err := d.ledger.ReleaseDue(ctx, time.Now())

@@ -31,6 +31,10 @@ type Deps struct {
 	// TrustedProxyHeader names the header the reverse proxy puts the
 	// client's address in (for the audit log); empty: the peer.
 	TrustedProxyHeader string
+	// Budgets serves /admin/v1/programs/:id/budget (budgetdb.Store).
+	Budgets Budgets
+	// People serves /admin/v1/participants/:id and /admin/v1/adjustments (peopledb.Store).
+	People People
 }
 
 // API is the staff API. Register mounts it.
@@ -41,6 +45,8 @@ type API struct {
 	tenant      Tenant
 	shops       Shops
 	proxyHeader string
+	budgets     Budgets
+	people      People
 }
 
 // New builds the API from its dependencies.
@@ -49,7 +55,7 @@ func New(d Deps) (*API, error) {
 		return nil, errors.New("adminapi: Staff is required")
 	}
 	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
-		proxyHeader: d.TrustedProxyHeader}, nil
+		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -83,6 +89,19 @@ func New(d Deps) (*API, error) {
 //
 // Every route refuses an analyst's request that is not a read (403
 // read_only_role), whoever adds it: the check wraps Deps.Staff.
+//
+//	GET  /admin/v1/programs/:id/budget                    figures, settings, open alerts, latest top-ups
+//	GET  /admin/v1/programs/:id/budget/top-ups            history
+//	POST /admin/v1/programs/:id/budget/top-ups            {"amount":"15000.00","document","comment"} + Idempotency-Key
+//	PUT  /admin/v1/programs/:id/budget/settings           {"at_zero":"pause|review","alert_percents":[80],"alert_runway_days":14}
+//	GET  /admin/v1/budget/alerts                          open alerts (?client_id= for operators)
+//	GET  /admin/v1/participants/:id                       participant page: state, balances, manual adjustments
+//	POST /admin/v1/participants/:id/block, /unblock       {"reason"}
+//	POST /admin/v1/participants/:id/move                  {"shop_id","reason"}
+//	PUT  /admin/v1/participants/:id/tester                {"is_tester":true}
+//	POST /admin/v1/participants/:id/adjustments           {"program_id","amount":"-150.00","reason","document"} + Idempotency-Key
+//	GET  /admin/v1/adjustments                            waiting for a second approval (?client_id=)
+//	POST /admin/v1/adjustments/:id/approve, /reject       {"note"}; never by the maker
 func (a *API) Register(r fiber.Router) {
 	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
 	if a.tenant != nil {
@@ -113,4 +132,5 @@ func (a *API) Register(r fiber.Router) {
 		g.Get("/:id/invitations", a.invitations)
 		g.Post("/:id/invitations/resend", a.resend)
 	}
+	a.registerMoney(r)
 }

@@ -45,6 +45,19 @@ type Participant struct {
 	IsTest       bool
 	ShopID       *int64
 	PasswordHash string
+	// BlockedReason is what staff wrote when they blocked the participant
+	// (people.Block); the participant reads it in BlockedError.
+	BlockedReason string
+}
+
+// BlockedError is ErrBlocked with the reason staff gave, so the seller
+// learns why (403 participant_blocked on every request).
+func BlockedError(reason string) error {
+	if reason == "" {
+		return ErrBlocked
+	}
+	return apperr.New(apperr.Forbidden, ErrBlocked.Code,
+		"Ваша учётная запись заблокирована. Причина: "+reason+". Обратитесь к организатору программы.")
 }
 
 // OTP is a stored one-time code.
@@ -406,13 +419,13 @@ var dummyHash = func() string {
 // choose picks the participant to sign in among those the credentials fit.
 func choose(ps []Participant, participantID int64) (Participant, error) {
 	var usable []Participant
-	blocked := false
+	blocked, blockedReason := false, ""
 	for _, p := range ps {
 		if participantID != 0 && p.ID != participantID {
 			continue
 		}
 		if p.Status == StatusBlocked {
-			blocked = true
+			blocked, blockedReason = true, p.BlockedReason
 			continue
 		}
 		usable = append(usable, p)
@@ -427,7 +440,7 @@ func choose(ps []Participant, participantID int64) (Participant, error) {
 		}
 		return Participant{}, ce
 	case blocked:
-		return Participant{}, ErrBlocked
+		return Participant{}, BlockedError(blockedReason)
 	case participantID != 0:
 		return Participant{}, ErrNotFound
 	}
@@ -484,7 +497,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		if err := s.store.RevokeFamily(ctx, old.FamilyID, now); err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{}, ErrBlocked
+		return Tokens{}, BlockedError(p.BlockedReason)
 	}
 	return s.tokens(p, old.FamilyID, next, now)
 }

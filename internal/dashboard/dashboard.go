@@ -107,6 +107,12 @@ type Options struct {
 	// Tenant backs the clients, staff and audit pages and the invitation
 	// page (*tenant.Service); nil: they answer 404.
 	Tenant TenantService
+	// Budgets backs the budget page and banner (*budgetdb.Store); nil:
+	// no budget page.
+	Budgets Budgets
+	// People backs the participant page's actions (*peopledb.Store); nil:
+	// the page only reads.
+	People People
 }
 
 // Server is the dashboard.
@@ -199,6 +205,7 @@ func (s *Server) Register(app *fiber.App) {
 	s.registerTasks(p)
 	s.registerRegistries(p)
 	s.registerOps(a)
+	s.registerMoney(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

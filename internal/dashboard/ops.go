@@ -114,9 +114,15 @@ func clientForm(c *fiber.Ctx) tenant.Client {
 }
 
 // formError is an error's message for a form, or "" with ok false when
-// the error is not the caller's to fix.
+// the error is not the caller's to fix (not found, forbidden, an outage
+// or a bug: those take the error page).
 func formError(err error) (string, bool) {
-	if e, ok := apperr.As(err); ok && (e.Kind == apperr.Invalid || e.Kind == apperr.Conflict) {
+	e, ok := apperr.As(err)
+	if !ok {
+		return "", false
+	}
+	switch e.Kind {
+	case apperr.Invalid, apperr.Conflict, apperr.TooLarge, apperr.Unsupported, apperr.RateLimited:
 		return e.Message, true
 	}
 	return "", false

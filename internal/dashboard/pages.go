@@ -549,11 +549,17 @@ func (s *Server) participantsExport(c *fiber.Ctx) error {
 }
 
 func (s *Server) participantPage(c *fiber.Ctx) error {
-	ctx, p := c.UserContext(), program(c)
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return s.fail(c, report.ErrNotFound)
 	}
+	return s.showParticipant(c, id, "")
+}
+
+// showParticipant renders participant id's page; errMsg is the error of
+// a people action to show by its forms.
+func (s *Server) showParticipant(c *fiber.Ctx, id int64, errMsg string) error {
+	ctx, p := c.UserContext(), program(c)
 	row, err := s.store.Participant(ctx, p, id)
 	if err != nil {
 		return s.fail(c, err)
@@ -569,6 +575,9 @@ func (s *Server) participantPage(c *fiber.Ctx) error {
 	}
 	d := s.pageData(c, s.period(c))
 	d["P"], d["Timeline"] = row, tl
+	if err := s.peopleData(c, d, id, errMsg); err != nil {
+		return s.fail(c, err)
+	}
 	return s.render(c, "participant", d)
 }
 

@@ -210,6 +210,9 @@ func (s *Server) render(c *fiber.Ctx, page string, data map[string]any) error {
 	if p, ok := c.Locals(ctxProgram).(report.Program); ok {
 		data["Program"] = p
 		data["Base"] = fmt.Sprintf("%s/p/%d", Prefix, p.ID)
+		if _, ok := c.Locals(ctxSession).(report.Session); ok {
+			data["BudgetAlerts"] = s.budgetBanner(c, p)
+		}
 		if p.Location != nil {
 			loc = p.Location
 		}

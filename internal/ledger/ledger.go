@@ -71,6 +71,8 @@ const (
 	KindTaskReward     = "task_reward"      // budget → participant, for an approved task report
 	KindRegistryCredit = "registry_credit"  // budget → participant, a points registry line
 	KindRegistryDebit  = "registry_debit"   // participant → budget, a corrected registry
+	KindManualCredit   = "manual_credit"    // budget → participant, by staff with a reason and document
+	KindManualDebit    = "manual_debit"     // participant → budget, by staff with a reason and document
 )
 
 // Transaction is one balanced movement of points.
@@ -195,6 +197,8 @@ var reasons = map[string]string{
 	KindTaskReward:     "Начисление за задание",
 	KindRegistryCredit: "Начисление по реестру",
 	KindRegistryDebit:  "Корректировка реестра: списание",
+	KindManualCredit:   "Начисление организатором",
+	KindManualDebit:    "Списание организатором",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo

@@ -10,6 +10,19 @@ const (
 	ReasonReturnNoSale    = "return_no_sale"
 	ReasonReturnNoBalance = "return_insufficient_balance"
 	ReasonPointsCapped    = "points_capped"
+	// ReasonBudgetPaused: the budget could pay nothing of the receipt and
+	// the program pauses crediting at zero (budget_at_zero = pause).
+	ReasonBudgetPaused = "budget_paused"
+	// ReasonBudgetReview: the budget could not pay the receipt in full and
+	// the program queues such receipts for review (budget_at_zero =
+	// review); a moderator credits it after a top-up.
+	ReasonBudgetReview = "budget_review"
+)
+
+// What a program does when its budget cannot pay (programs.budget_at_zero).
+const (
+	AtZeroPause  = "pause"
+	AtZeroReview = "review"
 )
 
 // Reason codes of a moderator's approval that settles a receipt instead of

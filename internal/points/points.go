@@ -209,7 +209,7 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	if err != nil {
 		return err
 	}
-	c.actor, c.checked = actor, approved
+	c.actor, c.checked, c.approved = actor, approved, approved
 	return s.settle(ctx, c)
 }
 
@@ -317,6 +317,10 @@ type credit struct {
 	budgetLocked bool
 	// checked: the anomaly check passed, or does not apply (approved).
 	checked bool
+	// approved: a moderator approved the receipt out of needs_review; a
+	// budget short of it then pays what it can rather than sending it
+	// back to review.
+	approved bool
 }
 
 // newCredit locks the caps and reads what they and the budget leave for
@@ -383,6 +387,9 @@ func (s *Service) settle(ctx context.Context, c *credit) error {
 			continue
 		}
 		data := map[string]any{"program_id": c.prog.ID, "rule_version": c.version, "evaluation": res}
+		if c.holdsForBudget(res) {
+			return s.holdForBudget(c, res, data)
+		}
 		if done, err := s.settleWithoutPoints(r, c.actor, res, data); done {
 			return err
 		}
@@ -406,10 +413,13 @@ func (s *Service) settle(ctx context.Context, c *credit) error {
 			}
 			continue
 		case errors.Is(err, ledger.ErrBudgetExhausted):
+			if c.prog.AtZero == AtZeroReview && !c.approved {
+				return s.holdForBudget(c, res, data)
+			}
 			for i := range r.Items {
 				r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, rules.CapBudget
 			}
-			return s.transition(r, receipt.NoEligibleItems, c.actor, rules.CapBudget, data)
+			return s.transition(r, receipt.NoEligibleItems, c.actor, ReasonBudgetPaused, data)
 		default:
 			return err
 		}
@@ -442,7 +452,11 @@ func (s *Service) settleWithoutPoints(r *receipt.Receipt, actor string, res rule
 	reason := "no_eligible_items"
 	if len(res.Caps) > 0 {
 		reason = res.Caps[len(res.Caps)-1].Cap
-		if reason != rules.CapBudget {
+		if reason == rules.CapBudget {
+			// The program pauses crediting at zero: the seller reads
+			// that, not a bare «budget exhausted».
+			reason = ReasonBudgetPaused
+		} else {
 			reason = ReasonPointsCapped
 		}
 	}
@@ -479,6 +493,34 @@ func (c *credit) transaction(res rules.Result, pending bool) ledger.Transaction 
 		OccurredOn: c.day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
 		Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
 	}
+}
+
+// holdsForBudget reports whether c's receipt waits for a moderator
+// because the budget, read under its lock, cut res's points and the
+// program queues such receipts for review (not once a moderator approved
+// it: then it gets what the budget pays).
+func (c *credit) holdsForBudget(res rules.Result) bool {
+	return c.prog.AtZero == AtZeroReview && !c.approved && c.budgetLocked && res.Eligible && budgetCut(res)
+}
+
+// holdForBudget sends c's receipt to the moderation queue with the points
+// it would earn were the budget there (proposed_kopecks), nothing posted.
+func (s *Service) holdForBudget(c *credit, res rules.Result, data map[string]any) error {
+	r := c.r
+	proposed := res.TotalKopecks
+	for _, h := range res.Caps {
+		if h.Cap == rules.CapBudget {
+			proposed += h.CutKopecks
+		}
+	}
+	for i := range r.Items {
+		r.Items[i].PointsKopecks = 0
+		if i < len(res.Lines) {
+			r.Items[i].PointsReason = res.Lines[i].Reason
+		}
+	}
+	data["proposed_kopecks"] = proposed
+	return s.transition(r, receipt.NeedsReview, c.actor, ReasonBudgetReview, data)
 }
 
 // budgetCut reports whether the budget cut res's points.

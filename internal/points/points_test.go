@@ -260,7 +260,7 @@ func TestProcessOutcomes(t *testing.T) {
 			wantStatus: receipt.Credited, wantReason: "points_credited", wantPoints: 12000,
 			wantBal: ledger.Balance{AvailableKopecks: 12000}},
 		{name: "empty budget", budget: 0, rules: testRules(),
-			wantStatus: receipt.NoEligibleItems, wantReason: "budget_exhausted"},
+			wantStatus: receipt.NoEligibleItems, wantReason: points.ReasonBudgetPaused},
 		{name: "day cap across receipts", budget: 1_000_000, rules: capped,
 			prepare:    func(e *env) { e.process(e.newVerified(1, yesterday(), saleItems())) },
 			wantStatus: receipt.Credited, wantReason: "points_credited", wantPoints: 20000 - saleKopecks,

@@ -96,6 +96,10 @@ type Program struct {
 	rules.Program
 	ClientID  int64
 	Crediting string
+	// AtZero is what happens when the budget cannot pay a receipt:
+	// AtZeroPause (credit what is left, nothing at zero) or AtZeroReview
+	// (the receipt waits for a moderator). "" is AtZeroPause.
+	AtZero string
 }
 
 // Sale is a credited sale a return may undo.

@@ -24,12 +24,12 @@ var _ auth.Store = (*Store)(nil)
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 const participantCols = `p.id, p.client_id, c.code, c.name, p.phone, COALESCE(p.login, ''), p.role, p.status,
-	p.is_test, p.shop_id, COALESCE(p.password_hash, '')`
+	p.is_test, p.shop_id, COALESCE(p.password_hash, ''), p.blocked_reason`
 
 func scanParticipant(row pgx.Row) (auth.Participant, error) {
 	var p auth.Participant
 	err := row.Scan(&p.ID, &p.ClientID, &p.ClientCode, &p.ClientName, &p.Phone, &p.Login, &p.Role, &p.Status,
-		&p.IsTest, &p.ShopID, &p.PasswordHash)
+		&p.IsTest, &p.ShopID, &p.PasswordHash, &p.BlockedReason)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, auth.ErrNotFound
 	}

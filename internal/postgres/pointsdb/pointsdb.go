@@ -69,7 +69,7 @@ func (t Tx) Shop(ctx context.Context, id int64) (*rules.Shop, error) {
 	return s, nil
 }
 
-const programColumns = `id, client_id, status, starts_on, ends_on, max_receipt_age_days, crediting`
+const programColumns = `id, client_id, status, starts_on, ends_on, max_receipt_age_days, crediting, budget_at_zero`
 
 // Program implements points.Tx.
 func (t Tx) Program(ctx context.Context, clientID int64, programID *int64, purchased time.Time) (points.Program, bool, error) {
@@ -83,7 +83,7 @@ func (t Tx) Program(ctx context.Context, clientID int64, programID *int64, purch
 			LIMIT 1`, clientID, purchased)
 	}
 	var p points.Program
-	err := row.Scan(&p.ID, &p.ClientID, &p.Status, &p.StartsOn, &p.EndsOn, &p.MaxReceiptAgeDays, &p.Crediting)
+	err := row.Scan(&p.ID, &p.ClientID, &p.Status, &p.StartsOn, &p.EndsOn, &p.MaxReceiptAgeDays, &p.Crediting, &p.AtZero)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
