@@ -613,4 +613,4 @@ if ('serviceWorker' in navigator) {
   });
 }
 
-route().then(() => { if (API.signedIn()) { loadMe().catch(() => {}); outbox.flush(); } });
+route().then(() => { performance.mark('lj-interactive'); if (API.signedIn()) { loadMe().catch(() => {}); outbox.flush(); } });
