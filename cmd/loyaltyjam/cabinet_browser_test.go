@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -114,6 +115,10 @@ func TestCabinetInBrowser(t *testing.T) {
 
 	// The proxy the browser talks to: it counts receipt uploads.
 	var uploads atomic.Int64
+	// dropAnswer makes the proxy pass the next upload to the API and then
+	// cut the connection instead of answering: the phone does not learn
+	// that its receipt arrived.
+	var dropAnswer atomic.Bool
 	target, _ := url.Parse("http://" + ln.Addr().String())
 	rp := httputil.NewSingleHostReverseProxy(target)
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -123,6 +128,13 @@ func TestCabinetInBrowser(t *testing.T) {
 	psrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/receipts" {
 			uploads.Add(1)
+			if dropAnswer.CompareAndSwap(true, false) {
+				rp.ServeHTTP(httptest.NewRecorder(), r)
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
 		}
 		rp.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 10 * time.Second}
@@ -291,6 +303,29 @@ func TestCabinetInBrowser(t *testing.T) {
 	}
 	if got := uploads.Load() - before; got != 1 || n2 != 1 {
 		t.Errorf("after coming back online: %d uploads reached the server and %d receipts exist for the queued QR; want exactly 1 and 1", got, n2)
+	}
+
+	// The answer to an upload is lost: the queue keeps it and sends it
+	// again with the same Idempotency-Key; the server gives back the same
+	// receipt, so there is still one.
+	qrs, err = seed.FreshQRs(ctx, d.db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr3 := qrFor(t, qrs, seller.Shop)
+	qrFile3 := filepath.Join(files, "receipt-qr-3.png")
+	writeQRPicture(t, qrFile3, qr3)
+	before = uploads.Load()
+	dropAnswer.Store(true)
+	run("answer lost", chromedp.Evaluate[chromedp.Void](`document.querySelector('#sent')?.remove()`),
+		chromedp.SetUploadFiles(chromedp.ID("scan-file"), []string{qrFile3}))
+	wait("resent after a lost answer", `!!document.querySelector('#sent') && document.querySelectorAll('#queue li').length === 0`)
+	fd = strings.Split(strings.Split(qr3, "&i=")[1], "&")[0]
+	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE fd = $1::bigint`, fd).Scan(&n2); err != nil {
+		t.Fatal(err)
+	}
+	if got := uploads.Load() - before; got != 2 || n2 != 1 {
+		t.Errorf("after a lost answer: %d uploads (want 2: the lost one and its retry) and %d receipts (want 1)", got, n2)
 	}
 
 	// The other screens render.

@@ -102,7 +102,10 @@ async function sendOne(rec) {
       rec.error = e.status === 0 ? '' : e.message;
       await put(rec);
       await notify();
-      return e.status === 0 ? -1 : Math.max(e.retryAfter, 5);
+      // Offline: the 'online' event restarts us. A failure while online
+      // (a dropped answer, a proxy) is retried with the same key, later.
+      if (e.status === 0) return navigator.onLine ? Math.min(60, 3 * rec.attempts) : -1;
+      return Math.max(e.retryAfter, 5);
     }
     rec.state = 'error';
     rec.error = e.message;
@@ -118,7 +121,7 @@ async function drain() {
     const next = (await list()).find((r) => r.state !== 'error');
     if (!next) return;
     const wait = await sendOne(next);
-    if (wait < 0) return; // offline: the 'online' event restarts us
+    if (wait < 0) return;
     if (wait > 0) { clearTimeout(timer); timer = setTimeout(flush, wait * 1000); return; }
   }
 }
