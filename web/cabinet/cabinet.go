@@ -52,7 +52,11 @@ type Site struct {
 }
 
 // New loads and compresses the embedded files.
-func New() (*Site, error) {
+func New() (*Site, error) { return newSite("") }
+
+// newSite is New with salt mixed into the version (tests of the update
+// path serve two versions of the same files).
+func newSite(salt string) (*Site, error) {
 	raw := map[string][]byte{}
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -74,6 +78,7 @@ func New() (*Site, error) {
 	}
 	sort.Strings(names)
 	h := sha256.New()
+	h.Write([]byte(salt))
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(raw[n]))
 		h.Write(raw[n])
