@@ -78,7 +78,7 @@ func conditions(off bool, latencyMs, down, up float64) chromedp.Action[chromedp.
 		offSW := off
 		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
 			EmulateOfflineServiceWorker: &offSW,
-			MatchedNetworkConditions: []*network.Conditions{{Offline: off, Latency: latencyMs, DownloadThroughput: down, UploadThroughput: up}}}); err != nil {
+			MatchedNetworkConditions:    []*network.Conditions{{Offline: off, Latency: latencyMs, DownloadThroughput: down, UploadThroughput: up}}}); err != nil {
 			return err
 		}
 		_, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off,
