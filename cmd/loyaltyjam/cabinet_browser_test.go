@@ -54,93 +54,10 @@ import (
 // to $LJ_SCREENSHOTS or a temp dir.
 func TestCabinetInBrowser(t *testing.T) {
 	chrome := cabinetChromium(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, dbURL := pgtest.New(t)
-	ropt := redistest.DB(t)
-	quiet := slog.New(slog.DiscardHandler)
-
-	g, gctx := errgroup.WithContext(ctx)
-	sim := ofdsim.New(ofdsim.Config{Logger: quiet})
-	seed.RegisterShops(sim)
-	ofdLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ofdLn.Close()
-	if err := serveBackground(gctx, g, ofdLn.Addr().String(), sim); err != nil {
-		t.Fatal(err)
-	}
-	sims, stopSims, err := startNotifySims(gctx, simsFlags{fcmAddr: "127.0.0.1:0", smsAddr: "127.0.0.1:0",
-		smtpAddr: "127.0.0.1:0", emailHTTPAddr: "127.0.0.1:0", slow: time.Second}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopSims()
-	photoDir := t.TempDir()
-	cfg := devConfig(t, map[string]string{
-		"DATABASE_URL": dbURL, "REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
-		"PROVERKACHEKA_URL": "http://" + ofdLn.Addr().String(), "FNS_OPENAPI_URL": "http://" + ofdLn.Addr().String(),
-		"FCM_ENDPOINT": sims.fcm + "/v1", "SMS_GATEWAY_URL": sims.sms, "SMTP_ADDR": sims.smtp,
-		"PHOTO_DIR": photoDir, "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "5s",
-	})
-	d, err := openDeps(ctx, cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	env := startCabinetProduct(t)
+	ctx, d, base, uploads, dropAnswer := env.ctx, env.d, env.base, env.uploads, env.dropAnswer
 	seller := seed.Participants[0]
-	taskID := createCabinetTask(t, ctx, d, seller.Client, photoDir)
-
-	app, cleanup, err := buildAPI(gctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Go(func() error { return serveHTTP(gctx, d, app, ln) })
-	g.Go(func() error { return serveWorker(gctx, d) })
-	defer func() {
-		cancel()
-		if err := g.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
-
-	// The proxy the browser talks to: it counts receipt uploads.
-	var uploads atomic.Int64
-	// dropAnswer makes the proxy pass the next upload to the API and then
-	// cut the connection instead of answering: the phone does not learn
-	// that its receipt arrived.
-	var dropAnswer atomic.Bool
-	target, _ := url.Parse("http://" + ln.Addr().String())
-	rp := httputil.NewSingleHostReverseProxy(target)
-	pln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	psrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/v1/receipts" {
-			uploads.Add(1)
-			if dropAnswer.CompareAndSwap(true, false) {
-				rp.ServeHTTP(httptest.NewRecorder(), r)
-				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-					conn.Close()
-				}
-				return
-			}
-		}
-		rp.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = psrv.Serve(pln) }()
-	defer psrv.Close()
-	base := "http://" + pln.Addr().String()
+	taskID := createCabinetTask(t, ctx, d, seller.Client, env.photoDir)
 
 	// A receipt QR of the seller's shop, as a picture file.
 	qrs, err := seed.FreshQRs(ctx, d.db, time.Now())
@@ -504,4 +421,109 @@ func phoneBrowser(t *testing.T, chrome string, deadline time.Duration) context.C
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// cabinetEnv is the product wired as `dev` wires it (buildAPI, serveHTTP,
+// serveWorker, the OFD and notification simulators) on a demo-seeded
+// database, behind a proxy that the browser talks to.
+type cabinetEnv struct {
+	ctx      context.Context
+	d        *deps
+	base     string
+	photoDir string
+	// uploads counts POST /v1/receipts reaching the proxy; dropAnswer makes
+	// it pass the next one to the API and then cut the connection instead
+	// of answering.
+	uploads    *atomic.Int64
+	dropAnswer *atomic.Bool
+}
+
+func startCabinetProduct(t *testing.T) *cabinetEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	_, dbURL := pgtest.New(t)
+	ropt := redistest.DB(t)
+	quiet := slog.New(slog.DiscardHandler)
+
+	g, gctx := errgroup.WithContext(ctx)
+	sim := ofdsim.New(ofdsim.Config{Logger: quiet})
+	seed.RegisterShops(sim)
+	ofdLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ofdLn.Close()
+	if err := serveBackground(gctx, g, ofdLn.Addr().String(), sim); err != nil {
+		t.Fatal(err)
+	}
+	sims, stopSims, err := startNotifySims(gctx, simsFlags{fcmAddr: "127.0.0.1:0", smsAddr: "127.0.0.1:0",
+		smtpAddr: "127.0.0.1:0", emailHTTPAddr: "127.0.0.1:0", slow: time.Second}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSims)
+	photoDir := t.TempDir()
+	cfg := devConfig(t, map[string]string{
+		"DATABASE_URL": dbURL, "REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
+		"PROVERKACHEKA_URL": "http://" + ofdLn.Addr().String(), "FNS_OPENAPI_URL": "http://" + ofdLn.Addr().String(),
+		"FCM_ENDPOINT": sims.fcm + "/v1", "SMS_GATEWAY_URL": sims.sms, "SMTP_ADDR": sims.smtp,
+		"PHOTO_DIR": photoDir, "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "5s",
+	})
+	d, err := openDeps(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	if err := seed.Demo(ctx, d.db, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	app, cleanup, err := buildAPI(gctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Go(func() error { return serveHTTP(gctx, d, app, ln) })
+	g.Go(func() error { return serveWorker(gctx, d) })
+	t.Cleanup(func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+
+	// The proxy the browser talks to: it counts receipt uploads.
+	var uploads atomic.Int64
+	// dropAnswer makes the proxy pass the next upload to the API and then
+	// cut the connection instead of answering: the phone does not learn
+	// that its receipt arrived.
+	var dropAnswer atomic.Bool
+	target, _ := url.Parse("http://" + ln.Addr().String())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/receipts" {
+			uploads.Add(1)
+			if dropAnswer.CompareAndSwap(true, false) {
+				rp.ServeHTTP(httptest.NewRecorder(), r)
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = psrv.Serve(pln) }()
+	t.Cleanup(func() { _ = psrv.Close() })
+	base := "http://" + pln.Addr().String()
+	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, uploads: &uploads, dropAnswer: &dropAnswer}
 }
