@@ -245,6 +245,37 @@ func TestCabinetInBrowser(t *testing.T) {
 		t.Errorf("after a lost answer: %d uploads (want 2: the lost one and its retry) and %d receipts (want 1)", got, n2)
 	}
 
+	// The live viewfinder: Chromium's fake camera films a receipt QR.
+	qrs, err = seed.FreshQRs(ctx, d.db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr4 := qrFor(t, qrs, seller.Shop)
+	video := filepath.Join(files, "camera.mjpeg")
+	writeQRVideo(t, video, qr4)
+	cam := phoneBrowser(t, chrome, 2*time.Minute, chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-file-for-fake-video-capture", video))
+	before = uploads.Load()
+	if err := chromedp.Do(cam,
+		chromedp.Navigate(base+"/app/"),
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SetValue(chromedp.ID("login"), seller.Login),
+		chromedp.SetValue(chromedp.ID("password"), seed.DemoPassword),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("camera")),
+		chromedp.Click(chromedp.ID("camera")),
+		chromedp.WaitVisible(chromedp.ID("sent")),
+	); err != nil {
+		t.Fatalf("viewfinder: %v", err)
+	}
+	fd = strings.Split(strings.Split(qr4, "&i=")[1], "&")[0]
+	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE fd = $1::bigint AND source = 'qr'`, fd).Scan(&n2); err != nil {
+		t.Fatal(err)
+	}
+	if got := uploads.Load() - before; got != 1 || n2 != 1 {
+		t.Errorf("viewfinder: %d uploads and %d receipts of the filmed QR, want 1 and 1", got, n2)
+	}
+
 	// The other screens render.
 	run("inbox", chromedp.Navigate(base+"/app/#/inbox"), chromedp.WaitVisible(chromedp.ID("prefs")), shot("12-inbox"))
 	run("program", chromedp.Navigate(base+"/app/#/program"), chromedp.WaitVisible(chromedp.ID("programs")), shot("13-program"))
@@ -331,6 +362,40 @@ func writeQRPicture(t *testing.T, path, text string) {
 	}
 }
 
+// writeQRVideo writes an MJPEG file (JPEG frames back to back), the
+// format Chromium's fake camera plays in a loop.
+func writeQRVideo(t *testing.T, path, text string) {
+	t.Helper()
+	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 400, 400, map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
+			img.Set(x, y, color.RGBA{235, 235, 228, 255})
+		}
+	}
+	for y := 0; y < m.GetHeight(); y++ {
+		for x := 0; x < m.GetWidth(); x++ {
+			if m.Get(x, y) {
+				img.Set(120+x, 40+y, color.RGBA{25, 25, 30, 255})
+			}
+		}
+	}
+	var frame bytes.Buffer
+	if err := jpeg.Encode(&frame, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for i := 0; i < 10; i++ {
+		buf.Write(frame.Bytes())
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeShelfPhoto(t *testing.T, path string) {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 2400, 1800))
@@ -405,7 +470,7 @@ func cabinetChromium(t *testing.T) string {
 }
 
 // phoneBrowser starts headless Chromium emulating a 412×915 Android phone.
-func phoneBrowser(t *testing.T, chrome string, deadline time.Duration) context.Context {
+func phoneBrowser(t *testing.T, chrome string, deadline time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -413,6 +478,7 @@ func phoneBrowser(t *testing.T, chrome string, deadline time.Duration) context.C
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915),
 	}
+	opts = append(opts, extra...)
 	tctx, cancelT := context.WithTimeout(context.Background(), deadline)
 	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -2,10 +2,12 @@ package cabinet
 
 import (
 	"context"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -248,4 +250,77 @@ func TestFirstLoad(t *testing.T) {
 			t.Logf("%s, CPU ×4: repeat visit (shell from the service worker) interactive at %.0f ms", p.name, again)
 		})
 	}
+}
+
+// TestBrowserDecodeRate measures the phone-side QR reading (scan.js
+// decodeFile: jsQR in a worker, as on a phone without BarcodeDetector) on
+// the 200 synthetic receipt photos of ../shared/testdata/qr/receipts: how
+// many the phone reads itself and sends as text, and how long it takes
+// (no CPU throttling). A measurement for docs/cabinet.md, not a test: it
+// runs only with LJ_CABINET_DECODE_BENCH=1 and when the set is there.
+func TestBrowserDecodeRate(t *testing.T) {
+	if os.Getenv("LJ_CABINET_DECODE_BENCH") == "" {
+		t.Skip("a measurement: set LJ_CABINET_DECODE_BENCH=1")
+	}
+	dir := "../../../shared/testdata/qr/receipts"
+	names, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if len(names) == 0 {
+		t.Skipf("%s is absent", dir)
+	}
+	chrome := chromium(t)
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	s.Register(app)
+	app.Get("/testdata/:name", func(c *fiber.Ctx) error { return c.SendFile(filepath.Join(dir, filepath.Base(c.Params("name")))) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir())}
+	tctx, cancelT := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancelT()
+	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+ln.Addr().String()+"/app/"), chromedp.WaitVisible(chromedp.ID("login"))); err != nil {
+		t.Fatal(err)
+	}
+	ok, total := 0, 0
+	var times []float64
+	for _, n := range names {
+		want, err := os.ReadFile(strings.TrimSuffix(n, ".jpg") + ".txt")
+		if err != nil {
+			continue
+		}
+		type res struct {
+			Text string  `json:"text"`
+			MS   float64 `json:"ms"`
+		}
+		r, err := chromedp.Run(ctx, chromedp.Evaluate[res](`(async () => {
+			const scan = await import('./scan.js');
+			const b = await (await fetch('/testdata/`+filepath.Base(n)+`')).blob();
+			const t0 = performance.now();
+			const text = await scan.decodeFile(b);
+			return { text: text || '', ms: performance.now() - t0 };
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total++
+		times = append(times, r.MS)
+		if strings.TrimRight(strings.ReplaceAll(r.Text, "\r\n", "\n"), "\r\n") == strings.TrimRight(strings.ReplaceAll(string(want), "\r\n", "\n"), "\r\n") {
+			ok++
+		}
+	}
+	sort.Float64s(times)
+	rank := func(p float64) float64 { return times[int(math.Ceil(p*float64(len(times))))-1] }
+	t.Logf("phone-side decode (jsQR in a worker, 800/1400/2200 px): %d of %d read (%.1f%%); time median %.0f ms, p95 %.0f ms",
+		ok, total, 100*float64(ok)/float64(total), rank(0.5), rank(0.95))
 }
