@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -256,13 +258,26 @@ func TestCabinetInBrowser(t *testing.T) {
 	cam := phoneBrowser(t, chrome, 2*time.Minute, chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-file-for-fake-video-capture", video))
 	before = uploads.Load()
+	// This phone signs in by SMS code, not remembering the device.
 	if err := chromedp.Do(cam,
 		chromedp.Navigate(base+"/app/"),
-		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SetValue(chromedp.ID("login"), seller.Login),
-		chromedp.SetValue(chromedp.ID("password"), seed.DemoPassword),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(chromedp.ID("camera")),
+		chromedp.WaitVisible(chromedp.ID("phone")),
+		chromedp.SetValue(chromedp.ID("phone"), seller.Phone),
+		chromedp.Click(chromedp.CSS(`#sms-form input[name="remember"]`)),
+		chromedp.Click(chromedp.ID("sms-send")),
+		chromedp.WaitVisible(chromedp.ID("code"))); err != nil {
+		t.Fatalf("SMS code request: %v", err)
+	}
+	if err := chromedp.Do(cam, chromedp.SetValue(chromedp.ID("code"), smsCode(t, env.sms, seller.Phone)),
+		chromedp.Click(chromedp.ID("sms-send")),
+		chromedp.WaitVisible(chromedp.ID("camera"))); err != nil {
+		t.Fatalf("SMS sign-in: %v", err)
+	}
+	where, err := chromedp.Run(cam, chromedp.Evaluate[string](`(localStorage.getItem('lj.session') ? 'local ' : '') + (sessionStorage.getItem('lj.session') ? 'tab' : '')`))
+	if err != nil || where != "tab" {
+		t.Errorf("not remembering the device, the session is kept in %q (%v), want the tab only", where, err)
+	}
+	if err := chromedp.Do(cam,
 		chromedp.Click(chromedp.ID("camera")),
 		chromedp.WaitVisible(chromedp.ID("sent")),
 	); err != nil {
@@ -360,6 +375,27 @@ func writeQRPicture(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// smsCode is the sign-in code the SMS simulator last got for phone.
+func smsCode(t *testing.T, sim, phone string) string {
+	t.Helper()
+	resp, err := http.Get(sim + "/_sim/messages?to=" + url.QueryEscape(phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var msgs []struct {
+		Text string `json:"text"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil || len(msgs) == 0 {
+		t.Fatalf("no SMS to %s (%v)", phone, err)
+	}
+	code := regexp.MustCompile(`\b\d{6}\b`).FindString(msgs[0].Text)
+	if code == "" {
+		t.Fatalf("no 6-digit code in %q", msgs[0].Text)
+	}
+	return code
 }
 
 // writeQRVideo writes an MJPEG file (JPEG frames back to back), the
@@ -497,6 +533,7 @@ type cabinetEnv struct {
 	d        *deps
 	base     string
 	photoDir string
+	sms      string // the SMS simulator's base URL
 	// uploads counts POST /v1/receipts reaching the proxy; dropAnswer makes
 	// it pass the next one to the API and then cut the connection instead
 	// of answering.
@@ -591,5 +628,5 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	go func() { _ = psrv.Serve(pln) }()
 	t.Cleanup(func() { _ = psrv.Close() })
 	base := "http://" + pln.Addr().String()
-	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, uploads: &uploads, dropAnswer: &dropAnswer}
+	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, uploads: &uploads, dropAnswer: &dropAnswer}
 }
