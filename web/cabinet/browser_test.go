@@ -224,17 +224,18 @@ func TestFirstLoad(t *testing.T) {
 				const nav = performance.getEntriesByType('navigation')[0];
 				const rs = performance.getEntriesByType('resource');
 				const jscss = rs.filter(e => /\.(js|css)$/.test(new URL(e.name).pathname));
+				// index.html carries the CSS and the main modules inline.
 				return { interactive: performance.getEntriesByName('lj-interactive')[0].startTime,
-					jscss: jscss.reduce((a, e) => a + e.transferSize, 0),
+					jscss: nav.transferSize + jscss.reduce((a, e) => a + e.transferSize, 0),
 					total: nav.transferSize + rs.reduce((a, e) => a + e.transferSize, 0), files: rs.length + 1 };
 			})()`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s, CPU ×4: interactive at %.0f ms; JS+CSS %d bytes transferred; everything %d bytes in %d requests",
+			t.Logf("%s, CPU ×4: interactive at %.0f ms; HTML+JS+CSS %d bytes transferred; everything %d bytes in %d requests",
 				p.name, r.Interactive, r.JSCSS, r.Total, r.Files)
 			if r.JSCSS == 0 || r.JSCSS > 200_000 {
-				t.Errorf("JS+CSS of the first load: %d bytes transferred, budget 200 KB", r.JSCSS)
+				t.Errorf("HTML+JS+CSS of the first load: %d bytes transferred, budget 200 KB", r.JSCSS)
 			}
 			// A repeat visit: the service worker answers for the shell.
 			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!navigator.serviceWorker.controller`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {

@@ -35,7 +35,8 @@ const Prefix = "/app/"
 const versionMark = "__LJ_VERSION__"
 
 // CSP allows nothing but this origin; blob: and data: images are the
-// phone's own photos, previewed before upload.
+// phone's own photos, previewed before upload. The served index.html adds
+// the hashes of its inline style and script (see bundle.go).
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
 	"media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -49,6 +50,7 @@ type asset struct {
 type Site struct {
 	files   map[string]*asset
 	version string
+	csp     string
 }
 
 // New loads and compresses the embedded files.
@@ -72,6 +74,9 @@ func newSite(salt string) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
+	if raw["index.html"] == nil || raw["sw.js"] == nil {
+		return nil, fmt.Errorf("cabinet: index.html or sw.js missing from the embedded files")
+	}
 	names := make([]string, 0, len(raw))
 	for n := range raw {
 		names = append(names, n)
@@ -84,8 +89,17 @@ func newSite(salt string) (*Site, error) {
 		h.Write(raw[n])
 	}
 	s := &Site{files: map[string]*asset{}, version: hex.EncodeToString(h.Sum(nil))[:12]}
+	body := map[string][]byte{}
 	for _, n := range names {
-		b := bytes.ReplaceAll(raw[n], []byte(versionMark), []byte(s.version))
+		body[n] = bytes.ReplaceAll(raw[n], []byte(versionMark), []byte(s.version))
+	}
+	index, csp, err := inlineShell(string(body["index.html"]), body)
+	if err != nil {
+		return nil, err
+	}
+	body["index.html"], s.csp = []byte(index), csp
+	for _, n := range names {
+		b := body[n]
 		var gz bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 		if _, err := zw.Write(b); err != nil {
@@ -96,9 +110,6 @@ func newSite(salt string) (*Site, error) {
 		}
 		sum := sha256.Sum256(b)
 		s.files[n] = &asset{body: b, gz: gz.Bytes(), ctype: contentType(n), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-	}
-	if s.files["index.html"] == nil || s.files["sw.js"] == nil {
-		return nil, fmt.Errorf("cabinet: index.html or sw.js missing from the embedded files")
 	}
 	return s, nil
 }
@@ -175,7 +186,7 @@ func (s *Site) serve(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "no-referrer")
 	if strings.HasSuffix(name, ".html") {
-		c.Set("Content-Security-Policy", CSP)
+		c.Set("Content-Security-Policy", s.csp)
 		c.Set("X-Frame-Options", "DENY")
 		c.Set("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()")
 	}
