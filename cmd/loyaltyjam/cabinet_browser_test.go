@@ -9,7 +9,10 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -247,6 +250,30 @@ func TestCabinetInBrowser(t *testing.T) {
 		t.Errorf("after a lost answer: %d uploads (want 2: the lost one and its retry) and %d receipts (want 1)", got, n2)
 	}
 
+	// A photo the phone cannot read goes up as a photo, downscaled and
+	// turned upright by its EXIF orientation (a 2400×1800 picture tagged
+	// "rotate 90°" arrives 1200×1600); the server finds no QR in it either
+	// and the queue shows its answer, to retry or delete.
+	sideways := filepath.Join(files, "sideways.jpg")
+	writeSidewaysPhoto(t, sideways)
+	before = uploads.Load()
+	run("unreadable photo",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#sent')?.remove()`),
+		chromedp.SetUploadFiles(chromedp.ID("scan-file"), []string{sideways}),
+		chromedp.WaitVisible(chromedp.CSS(`#queue li[data-state="error"]`)),
+		shot("12-photo-refused"))
+	if got := uploads.Load() - before; got != 1 {
+		t.Errorf("the unreadable photo was uploaded %d times, want once", got)
+	}
+	if got, _ := env.photoSize.Load().(string); got != "1200x1600" {
+		t.Errorf("the photo arrived %s, want 1200x1600 (downscaled to 1600 px, EXIF rotation applied)", got)
+	}
+	if msg := eval(`document.querySelector('#queue li[data-state="error"]').textContent`); !strings.Contains(msg, "Не принят") {
+		t.Errorf("the refused photo shows %q", msg)
+	}
+	run("delete the refused photo", chromedp.Click(chromedp.CSS(`#queue li[data-state="error"] button.danger`)))
+	wait("queue empty", `document.querySelectorAll('#queue li').length === 0`)
+
 	// The live viewfinder: Chromium's fake camera films a receipt QR.
 	qrs, err = seed.FreshQRs(ctx, d.db, time.Now())
 	if err != nil {
@@ -292,13 +319,13 @@ func TestCabinetInBrowser(t *testing.T) {
 	}
 
 	// The other screens render.
-	run("inbox", chromedp.Navigate(base+"/app/#/inbox"), chromedp.WaitVisible(chromedp.ID("prefs")), shot("12-inbox"))
-	run("program", chromedp.Navigate(base+"/app/#/program"), chromedp.WaitVisible(chromedp.ID("programs")), shot("13-program"))
-	run("profile", chromedp.Navigate(base+"/app/#/profile"), chromedp.WaitVisible(chromedp.ID("profile")), shot("14-profile"))
+	run("inbox", chromedp.Navigate(base+"/app/#/inbox"), chromedp.WaitVisible(chromedp.ID("prefs")), shot("13-inbox"))
+	run("program", chromedp.Navigate(base+"/app/#/program"), chromedp.WaitVisible(chromedp.ID("programs")), shot("14-program"))
+	run("profile", chromedp.Navigate(base+"/app/#/profile"), chromedp.WaitVisible(chromedp.ID("profile")), shot("15-profile"))
 	checkTouchTargets(t, bctx, "profile")
 	// Rewards and the tax profile are other helpers' routes: until they are
 	// served (404), the screens say so instead of failing.
-	run("rewards unavailable", chromedp.Navigate(base+"/app/#/rewards"), chromedp.WaitVisible(chromedp.ID("unavailable")), shot("15-rewards-unavailable"))
+	run("rewards unavailable", chromedp.Navigate(base+"/app/#/rewards"), chromedp.WaitVisible(chromedp.ID("unavailable")), shot("16-rewards-unavailable"))
 	run("tax unavailable", chromedp.Navigate(base+"/app/#/tax"), chromedp.WaitVisible(chromedp.ID("unavailable")))
 	run("profile again", chromedp.Navigate(base+"/app/#/profile"), chromedp.WaitVisible(chromedp.ID("logout")))
 	run("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
@@ -373,6 +400,54 @@ func writeQRPicture(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// uploadedPhotoSize is "WxH" of the photo part of a multipart upload.
+func uploadedPhotoSize(contentType string, body []byte) string {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "bad content type"
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return "no photo part"
+		}
+		if p.FormName() == "photo" {
+			cfg, _, err := image.DecodeConfig(p)
+			if err != nil {
+				return "undecodable photo"
+			}
+			return fmt.Sprintf("%dx%d", cfg.Width, cfg.Height)
+		}
+	}
+}
+
+// writeSidewaysPhoto writes a 2400×1800 JPEG with no QR code whose EXIF
+// orientation (6) says to show it turned 90° clockwise, as phones store
+// portrait shots.
+func writeSidewaysPhoto(t *testing.T, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 2400, 1800))
+	for y := 0; y < 1800; y++ {
+		for x := 0; x < 2400; x++ {
+			img.Set(x, y, color.RGBA{uint8(200 + x%40), uint8(190 + y%50), 170, 255})
+		}
+	}
+	var enc bytes.Buffer
+	if err := jpeg.Encode(&enc, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	// APP1 Exif: big-endian TIFF, one IFD entry: Orientation (0x0112) SHORT 6.
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0}
+	app1 := append([]byte("Exif\x00\x00"), tiff...)
+	seg := append([]byte{0xFF, 0xE1, byte((len(app1) + 2) >> 8), byte(len(app1) + 2)}, app1...)
+	jpg := enc.Bytes()
+	out := append(append(append([]byte{}, jpg[:2]...), seg...), jpg[2:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -539,6 +614,7 @@ type cabinetEnv struct {
 	// of answering.
 	uploads    *atomic.Int64
 	dropAnswer *atomic.Bool
+	photoSize  *atomic.Value
 }
 
 func startCabinetProduct(t *testing.T) *cabinetEnv {
@@ -606,6 +682,7 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	// cut the connection instead of answering: the phone does not learn
 	// that its receipt arrived.
 	var dropAnswer atomic.Bool
+	var photoSize atomic.Value // "WxH" of the last uploaded receipt photo
 	target, _ := url.Parse("http://" + ln.Addr().String())
 	rp := httputil.NewSingleHostReverseProxy(target)
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -615,6 +692,11 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	psrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/receipts" {
 			uploads.Add(1)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				photoSize.Store(uploadedPhotoSize(r.Header.Get("Content-Type"), body))
+			}
 			if dropAnswer.CompareAndSwap(true, false) {
 				rp.ServeHTTP(httptest.NewRecorder(), r)
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -628,5 +710,5 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	go func() { _ = psrv.Serve(pln) }()
 	t.Cleanup(func() { _ = psrv.Close() })
 	base := "http://" + pln.Addr().String()
-	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, uploads: &uploads, dropAnswer: &dropAnswer}
+	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, uploads: &uploads, dropAnswer: &dropAnswer, photoSize: &photoSize}
 }
