@@ -167,7 +167,7 @@ async function scanScreen() {
     queueCard.hidden = !items.length;
     queue.replaceChildren(...items.map((r) => h('li', { 'data-state': r.state },
       h('span', {}, h('b', {}, r.label || 'Чек'), h('br'), h('span', { class: 'small muted' }, queueLabel(r))),
-      r.state === 'error' ? h('span', {},
+      r.state === 'error' ? h('span', { class: 'acts' },
         h('button', { type: 'button', class: 'small secondary', onclick: () => outbox.retry(r.id) }, 'Повторить'),
         h('button', { type: 'button', class: 'small danger', onclick: () => outbox.remove(r.id) }, 'Удалить')) : null)));
   };
