@@ -127,6 +127,17 @@ func TestCabinetInBrowser(t *testing.T) {
 		t.Errorf("«Запомнить это устройство» was on, but the session is %s", got)
 	}
 	checkTouchTargets(t, bctx, "scan")
+	// A spoilt access token is refreshed once (the refresh token rotates)
+	// and the call goes through.
+	oldRefresh := eval(`JSON.parse(localStorage.getItem('lj.session')).refresh`)
+	run("spoil the access token", chromedp.Evaluate[chromedp.Void](`(() => { const s = JSON.parse(localStorage.getItem('lj.session'));
+		s.access = 'not.a.token'; localStorage.setItem('lj.session', JSON.stringify(s)); })()`),
+		chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("scan-label")),
+		chromedp.Click(chromedp.CSS(`a[data-tab="points"]`)), chromedp.WaitVisible(chromedp.ID("available")))
+	if newRefresh := eval(`JSON.parse(localStorage.getItem('lj.session')).refresh`); newRefresh == oldRefresh {
+		t.Error("the refresh token did not rotate: the spoilt access token was not refreshed")
+	}
+	run("back to scan", chromedp.Click(chromedp.CSS(`a[data-tab="scan"]`)), chromedp.WaitVisible(chromedp.ID("scan-label")))
 
 	// Scan: the picture goes into the camera input; the page decodes the QR.
 	run("scan a receipt QR",
