@@ -285,6 +285,39 @@ func TestCabinetInBrowser(t *testing.T) {
 	run("delete the refused photo", chromedp.Click(chromedp.CSS(`#queue li[data-state="error"] button.danger`)))
 	wait("queue empty", `document.querySelectorAll('#queue li').length === 0`)
 
+	// Manual entry, the last resort: the receipt's fields typed in.
+	qrs, err = seed.FreshQRs(ctx, d.db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := url.ParseQuery(qrFor(t, qrs, seller.Shop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := time.Parse("20060102T1504", fields.Get("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = uploads.Load()
+	run("manual entry",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#sent')?.remove()`),
+		chromedp.Click(chromedp.CSS("details summary")),
+		chromedp.WaitVisible(chromedp.ID("m-t")),
+		chromedp.SetValue(chromedp.ID("m-t"), ts.Format("2006-01-02T15:04")),
+		chromedp.SetValue(chromedp.ID("m-s"), strings.Replace(fields.Get("s"), ".", ",", 1)),
+		chromedp.SetValue(chromedp.ID("m-fn"), fields.Get("fn")),
+		chromedp.SetValue(chromedp.ID("m-i"), fields.Get("i")),
+		chromedp.SetValue(chromedp.ID("m-fp"), fields.Get("fp")),
+		shot("12a-manual"),
+		chromedp.Click(chromedp.CSS("#manual button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("sent")))
+	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE fd = $1::bigint AND source = 'manual'`, fields.Get("i")).Scan(&n2); err != nil {
+		t.Fatal(err)
+	}
+	if got := uploads.Load() - before; got != 1 || n2 != 1 {
+		t.Errorf("manual entry: %d uploads and %d manual receipts, want 1 and 1", got, n2)
+	}
+
 	// The live viewfinder: Chromium's fake camera films a receipt QR.
 	qrs, err = seed.FreshQRs(ctx, d.db, time.Now())
 	if err != nil {

@@ -74,7 +74,6 @@ async function loadMe() {
 function loginScreen() {
   const msg = h('div', { 'aria-live': 'assertive' });
   const remember = () => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'remember', checked: true }), 'Запомнить это устройство');
-  let choice = null;
 
   const done = async () => { await loadMe().catch(() => {}); go('scan'); };
   const chooser = (e, retry) => {
@@ -143,7 +142,7 @@ function loginScreen() {
     attempt(undefined);
   });
   screen('Вход', h('p', { class: 'muted' }, 'Логин и пароль выдаёт организатор программы.'), msg, pwForm, smsForm);
-  void choice;
+  
 }
 
 // ---- scan ----
