@@ -127,6 +127,9 @@ func TestCabinetInBrowser(t *testing.T) {
 		t.Errorf("«Запомнить это устройство» was on, but the session is %s", got)
 	}
 	checkTouchTargets(t, bctx, "scan")
+	run("receipts for the checks", chromedp.Click(chromedp.CSS(`a[data-tab="receipts"]`)), chromedp.WaitVisible(chromedp.CSS("main .card")))
+	checkTouchTargets(t, bctx, "receipts (empty)")
+	run("scan again", chromedp.Click(chromedp.CSS(`a[data-tab="scan"]`)), chromedp.WaitVisible(chromedp.ID("scan-label")))
 	// A spoilt access token is refreshed once (the refresh token rotates)
 	// and the call goes through.
 	oldRefresh := eval(`JSON.parse(localStorage.getItem('lj.session')).refresh`)
@@ -164,7 +167,9 @@ func TestCabinetInBrowser(t *testing.T) {
 		t.Errorf("status shown %q, want «Баллы начислены»", st)
 	}
 
+	checkTouchTargets(t, bctx, "receipt")
 	run("receipts list", chromedp.Navigate(base+"/app/#/receipts"), chromedp.WaitVisible(chromedp.CSS("#receipts a.receipt")), shot("05-receipts"))
+	checkTouchTargets(t, bctx, "receipts")
 	run("points", chromedp.Click(chromedp.CSS(`a[data-tab="points"]`)), chromedp.WaitVisible(chromedp.ID("available")), shot("06-points"))
 	var credited int64
 	if err := d.db.QueryRow(ctx, `SELECT points_kopecks FROM receipts ORDER BY created_at DESC LIMIT 1`).Scan(&credited); err != nil {
@@ -589,7 +594,8 @@ func setOffline(off bool) chromedp.Action[chromedp.Void] {
 }
 
 // checkTouchTargets fails the test for a visible button, link or form
-// control smaller than 48×48 CSS pixels, or without an accessible name.
+// control smaller than 48×48 CSS pixels, or without an accessible name,
+// and for visible text under 4.5:1 contrast.
 func checkTouchTargets(t *testing.T, ctx context.Context, screen string) {
 	t.Helper()
 	bad, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('button, a.btn, .tabs a, .list a.item, input:not(.file):not([type=checkbox]):not([type=radio]), select, textarea, label.check, summary')]
@@ -604,6 +610,28 @@ func checkTouchTargets(t *testing.T, ctx context.Context, screen string) {
 	}
 	if len(bad) > 0 {
 		t.Errorf("%s: controls under 48px or unlabelled: %v", screen, bad)
+	}
+	// Text contrast (WCAG AA, 4.5:1) of every visible element holding text,
+	// against the first opaque background behind it.
+	low, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+		const lum = ([r, g, b]) => [r, g, b].map(c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+			.reduce((a, c, i) => a + c * [0.2126, 0.7152, 0.0722][i], 0);
+		const bg = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0.5) return c; } return [255, 255, 255]; };
+		const out = [];
+		for (const e of document.querySelectorAll('body *')) {
+			if (e.offsetParent === null || ![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+			const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+			const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (ratio < 4.5) out.push(e.tagName + ' «' + e.textContent.trim().slice(0, 30) + '» ' + ratio.toFixed(2));
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(low) > 0 {
+		t.Errorf("%s: text under 4.5:1 contrast: %v", screen, low)
 	}
 }
 
@@ -729,6 +757,8 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	var photoSize atomic.Value // "WxH" of the last uploaded receipt photo
 	target, _ := url.Parse("http://" + ln.Addr().String())
 	rp := httputil.NewSingleHostReverseProxy(target)
+	tr := &http.Transport{}
+	rp.Transport = tr
 	pln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -752,7 +782,9 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 		rp.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = psrv.Serve(pln) }()
-	t.Cleanup(func() { _ = psrv.Close() })
+	// Before the API shuts down: the proxy's idle connections to it would
+	// hold its graceful shutdown.
+	t.Cleanup(func() { _ = psrv.Close(); tr.CloseIdleConnections() })
 	base := "http://" + pln.Addr().String()
 	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, uploads: &uploads, dropAnswer: &dropAnswer, photoSize: &photoSize}
 }
