@@ -181,6 +181,10 @@ func TestCabinetInBrowser(t *testing.T) {
 	if n := eval(`String(document.querySelectorAll('#ledger li').length)`); n == "0" {
 		t.Error("points history is empty after a credit")
 	}
+	// One line of history: no next page to offer.
+	if more := eval(`[...document.querySelectorAll('button')].filter(b => b.textContent === 'Показать ещё' && b.offsetParent !== null).length + ''`); more != "0" {
+		t.Errorf("«Показать ещё» is shown on the only page of the history")
+	}
 
 	// Tasks: take, answer the checklist, photo, send.
 	run("tasks", chromedp.Click(chromedp.CSS(`a[data-tab="tasks"]`)),
