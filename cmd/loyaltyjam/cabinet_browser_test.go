@@ -196,7 +196,16 @@ func TestCabinetInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#thumbs img")),
 		chromedp.SetValue(chromedp.ID("comment"), "Полка выставлена"),
 		shot("08-report"),
+		// Sent on a dead network: it waits on the phone.
+		setOffline(true),
 		chromedp.Click(chromedp.ID("send-report")),
+		chromedp.WaitVisible(chromedp.ID("report-queued")),
+		shot("09a-report-queued"))
+	var queuedStatus string
+	if err := d.db.QueryRow(ctx, `SELECT status FROM task_submissions WHERE task_id = $1 ORDER BY id DESC LIMIT 1`, taskID).Scan(&queuedStatus); err != nil || queuedStatus != "taken" {
+		t.Errorf("while offline the report is %q (%v), want still taken", queuedStatus, err)
+	}
+	run("report sent when back online", setOffline(false),
 		chromedp.WaitVisible(chromedp.ID("report-done")),
 		shot("09-report-sent"))
 	var subStatus string

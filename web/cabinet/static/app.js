@@ -172,7 +172,7 @@ async function scanScreen() {
   };
   cleanup.push(outbox.subscribe((items, ev) => {
     renderQueue(items);
-    if (ev && ev.type === 'sent') {
+    if (ev && ev.type === 'sent' && ev.receipt) {
       const r = ev.receipt;
       result.replaceChildren(h('div', { class: 'ok', id: 'sent' }, h('p', {}, r.message || 'Чек принят.'),
         h('a', { class: 'btn secondary', href: '#/receipts/' + r.id }, 'Открыть чек')));
@@ -424,26 +424,35 @@ async function reportScreen(subId) {
     msg.replaceChildren(h('p', { class: 'muted' }, 'Отправляем…'));
     try {
       const scan = await import('./scan.js');
-      const fd = new FormData();
-      for (const [i, p] of photos.entries()) fd.append('photos', await scan.downscale(p, 1600), `photo${i + 1}.jpg`);
+      const shots = [];
+      for (const p of photos) shots.push(await scan.downscale(p, 1600));
       const answers = {};
       for (const q of ev.checklist || []) {
         const v = new FormData(form).get('q-' + q.key);
         if (v === null || v === '') continue;
         answers[q.key] = q.kind === 'yes_no' ? v === 'true' : Number(String(v).replace(',', '.'));
       }
-      fd.append('answers', JSON.stringify(answers));
-      fd.append('comment', form.querySelector('#comment').value);
-      fd.append('captured_at', new Date().toISOString());
+      const fields = { answers: JSON.stringify(answers), comment: form.querySelector('#comment').value, captured_at: new Date().toISOString() };
       const geo = form.querySelector('input[name=geo]');
       if (geo && geo.checked && navigator.geolocation) {
         const p = await new Promise((res) => navigator.geolocation.getCurrentPosition(res, () => res(null), { timeout: 8000 }));
-        if (p) { fd.append('lat', String(p.coords.latitude)); fd.append('lon', String(p.coords.longitude)); }
+        if (p) { fields.lat = String(p.coords.latitude); fields.lon = String(p.coords.longitude); }
       }
-      const r = (await API.api('POST', `/v1/tasks/submissions/${subId}/report`, { form: fd })).data;
-      screen('Отчёт отправлен', h('section', { class: 'card', id: 'report-done', 'data-status': r.status },
+      // Through the upload queue: on a bad network the report waits in
+      // IndexedDB and goes when the connection returns.
+      let id = null;
+      const done = (r) => screen('Отчёт отправлен', h('section', { class: 'card', id: 'report-done', 'data-status': r.status },
         status(taskStatus, r.status), h('p', {}, r.status === 'approved' ? `Отчёт принят, начислено ${points(r.reward_kopecks)}.` : 'Отчёт отправлен на проверку.'),
         h('a', { class: 'btn block', href: '#/tasks' }, 'К заданиям')));
+      cleanup.push(outbox.subscribe((items, e2) => {
+        if (!id) return;
+        const mine = items.find((x) => x.id === id);
+        if (e2 && e2.type === 'sent' && e2.id === id) done(e2.report);
+        else if (mine && mine.state === 'error') { btn.disabled = false; msg.replaceChildren(errorBox({ message: mine.error })); outbox.remove(id); }
+        else if (mine && mine.state === 'waiting') msg.replaceChildren(h('p', { class: 'ok', id: 'report-queued' }, 'Нет связи: отчёт сохранён на телефоне и отправится сам, когда появится сеть.'));
+      }));
+      id = await outbox.add({ report: { submission: subId, photos: shots, fields } }, 'Отчёт: ' + task.title);
+      if (!navigator.onLine) msg.replaceChildren(h('p', { class: 'ok', id: 'report-queued' }, 'Нет связи: отчёт сохранён на телефоне и отправится сам, когда появится сеть.'));
     } catch (err) {
       btn.disabled = false;
       msg.replaceChildren(errorBox(err));

@@ -58,7 +58,8 @@ function uuid() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-// add queues one receipt: {qr}, {photo: Blob}, or {fields: {t,s,fn,i,fp,n}}.
+// add queues one receipt: {qr}, {photo: Blob}, or {fields: {t,s,fn,i,fp,n}};
+// or a task report: {report: {submission, photos: [Blob], fields: {answers, comment, …}}}.
 export async function add(payload, label) {
   const rec = { id: uuid(), payload, label, state: 'waiting', attempts: 0, error: '', created: Date.now() };
   await put(rec);
@@ -76,6 +77,12 @@ export async function retry(id) {
 }
 
 function body(p) {
+  if (p.report) {
+    const f = new FormData();
+    p.report.photos.forEach((b, i) => f.append('photos', b, `photo${i + 1}.jpg`));
+    for (const [k, v] of Object.entries(p.report.fields)) f.append(k, v);
+    return { form: f };
+  }
   if (p.photo) {
     const f = new FormData();
     f.append('photo', p.photo, p.name || 'receipt.jpg');
@@ -90,12 +97,24 @@ async function sendOne(rec) {
   await put(rec);
   await notify();
   try {
-    const { data } = await api('POST', '/v1/receipts', { ...body(rec.payload), headers: { 'Idempotency-Key': rec.id } });
+    const p = rec.payload;
+    const path = p.report ? `/v1/tasks/submissions/${p.report.submission}/report` : '/v1/receipts';
+    const { data } = await api('POST', path, { ...body(p), headers: { 'Idempotency-Key': rec.id } });
     await tx('readwrite', (s) => req(s.delete(rec.id)));
-    await notify({ type: 'sent', id: rec.id, receipt: data });
+    await notify(p.report ? { type: 'sent', id: rec.id, report: data } : { type: 'sent', id: rec.id, receipt: data });
     return 0;
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
+    // The report route has no Idempotency-Key: a report resent after a
+    // lost answer finds it already sent (409), which is success.
+    if (rec.payload.report && e.code === 'task_submission_bad_status') {
+      const sub = await api('GET', `/v1/tasks/submissions/${rec.payload.report.submission}`).then((r) => r.data).catch(() => null);
+      if (sub && ['submitted', 'in_review', 'approved', 'rejected'].includes(sub.status) && rec.attempts > 1) {
+        await tx('readwrite', (s) => req(s.delete(rec.id)));
+        await notify({ type: 'sent', id: rec.id, report: sub });
+        return 0;
+      }
+    }
     if (e.status === 0 || e.status === 503 || e.status === 429 || e.status >= 500 || e.status === 401) {
       // Not this upload's fault: wait for the network, the server or a sign-in.
       rec.state = 'waiting';
