@@ -34,6 +34,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
+	"github.com/loyaltyjam/loyaltyjam/web/cabinet"
 )
 
 func init() {
@@ -104,6 +105,12 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people})
 	dash.Register(app)
+	// The participant's cabinet (phone web app) at /app/, over /v1.
+	cab, err := cabinet.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	cab.Register(app)
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
 		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
