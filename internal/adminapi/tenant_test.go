@@ -33,9 +33,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
@@ -125,7 +127,10 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	regs := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})),
 		registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }), registry.Config{Logger: slog.New(slog.DiscardHandler)})
 	e.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Outage: postgres.Unavailable})
-	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos, ledgerdb.Postings{}), Registries: regs})
+	// Every route the product serves, so the analyst walk and the
+	// document check below cover them all.
+	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos, ledgerdb.Postings{}), Registries: regs,
+		Budgets: budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), nil), People: peopledb.New(db, ledgerdb.Postings{}, auditdb.New(db), threshold)})
 	must(t, err)
 	api.Register(e.app)
 	// Requests are matched by path alone (the document's server is "/").
@@ -495,15 +500,17 @@ func TestAnalystReadOnlyOnEveryRoute(t *testing.T) {
 	}
 }
 
-// The operations routes and the document agree both ways.
+// The staff API's routes and the document agree both ways.
 func TestOpenAPIMatchesOpsRoutes(t *testing.T) {
 	t.Parallel()
 	e := newOpsEnv(t)
 	for _, m := range openapicheck.Undocumented(e.app, adminDoc, "/admin/v1/") {
-		if strings.Contains(m, "/admin/v1/clients") || strings.Contains(m, "/admin/v1/staff") || strings.Contains(m, "/admin/v1/audit") ||
-			strings.Contains(m, "openapi") {
-			t.Errorf("served, not in openapi.yaml: %s", m)
+		// The task and registry routes of round 1 are documented in
+		// docs/tasks.md and docs/registries.md, not yet in the document.
+		if strings.Contains(m, "/admin/v1/tasks") || strings.Contains(m, "/admin/v1/registries") {
+			continue
 		}
+		t.Errorf("served, not in openapi.yaml: %s", m)
 	}
 	for _, m := range openapicheck.Unserved(e.app, adminDoc) {
 		t.Errorf("in openapi.yaml, not served: %s", m)
