@@ -73,6 +73,9 @@ type Deps struct {
 	Ledger Ledger
 	// Tasks serves /v1/tasks (taskdb.Store); nil: not served.
 	Tasks Tasks
+	// Tax serves /v1/me/tax-profile and /v1/me/consents (taxdb.Store); nil:
+	// not served.
+	Tax TaxProfiles
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -89,6 +92,7 @@ type API struct {
 	inbox    Inbox
 	ledger   Ledger
 	tasks    Tasks
+	tax      TaxProfiles
 }
 
 // New builds the API from its dependencies.
@@ -134,7 +138,7 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, tax: d.Tax}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -176,6 +180,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.tasks != nil {
 		a.registerTasks(v1, authn)
+	}
+	if a.tax != nil {
+		a.registerTax(v1, authn)
 	}
 }
 

@@ -332,3 +332,24 @@ func (s *Store) YearIncome(ctx context.Context, participantID int64, year int) (
 	}
 	return income, complete, nil
 }
+
+// YearSummary is a participant's tax year with every agent, for the
+// participant's own view.
+type YearSummary struct {
+	Income      money.Kopecks
+	Computed    money.Kopecks
+	Withheld    money.Kopecks
+	NotWithheld money.Kopecks
+}
+
+// ParticipantYear sums participantID's tax year.
+func (s *Store) ParticipantYear(ctx context.Context, participantID int64, year int) (YearSummary, error) {
+	var y YearSummary
+	err := s.db.QueryRow(ctx, `SELECT COALESCE(sum(income), 0), COALESCE(sum(tax), 0), COALESCE(sum(withheld), 0),
+		COALESCE(sum(not_withheld), 0) FROM tax_income WHERE participant_id = $1 AND tax_year = $2`, participantID, year).
+		Scan(&y.Income, &y.Computed, &y.Withheld, &y.NotWithheld)
+	if err != nil {
+		return YearSummary{}, fmt.Errorf("participant tax year: %w", err)
+	}
+	return y, nil
+}
