@@ -83,9 +83,14 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
-	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
+	apiDeps := mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
-		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore})
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore}
+	taxStore := d.taxStore()
+	if taxStore != nil {
+		apiDeps.Tax = taxStore
+	}
+	api, err := mobileapi.New(apiDeps)
 	if err != nil {
 		return nil, nil, err
 	}
