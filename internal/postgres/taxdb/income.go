@@ -18,9 +18,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	"github.com/loyaltyjam/loyaltyjam/internal/tax"
 )
@@ -144,6 +146,9 @@ func (s *Store) RecordIncome(ctx context.Context, in Income) (Recorded, error) {
 		if err := savePosition(ctx, tx, in.ParticipantID, set.Agent, year, o.After); err != nil {
 			return err
 		}
+		if err := postWithheld(ctx, tx, in.ClientID, in.ProgramID, in.ParticipantID, "delivery", in.Ref, day, o.Withheld); err != nil {
+			return err
+		}
 		out = Recorded{ID: id, Year: year, Day: day, Outcome: o}
 		return nil
 	})
@@ -202,10 +207,45 @@ func (s *Store) ReverseIncome(ctx context.Context, ref string, at time.Time) (Re
 		if err := savePosition(ctx, tx, d.participantID, d.agent, d.year, o.After); err != nil {
 			return err
 		}
+		if err := postWithheld(ctx, tx, d.clientID, d.programID, d.participantID, "reversal", ref, day, o.Withheld); err != nil {
+			return err
+		}
 		out = Recorded{ID: id, Year: d.year, Day: day, Outcome: row.o}
 		return nil
 	})
 	return out, err
+}
+
+// Ledger kinds of the tax postings.
+const (
+	KindTaxWithheld = "tax_withheld" // funding → tax: the gross-up cash part withheld as tax
+	KindTaxRefund   = "tax_refund"   // tax → funding: withheld tax of a reversed reward
+)
+
+// postWithheld posts withheld tax to the client's tax account in the same
+// transaction: the gross-up cash part is the client's money, withheld
+// whole, so it moves from the client's funding account to tax (and back
+// when the reward is reversed). Tax that is only notified is the
+// participant's to pay and moves no points.
+func postWithheld(ctx context.Context, tx pgx.Tx, clientID, programID, participantID int64, event, ref string, day time.Time, withheld money.Kopecks) error {
+	if withheld == 0 {
+		return nil
+	}
+	kind := KindTaxWithheld
+	if withheld < 0 {
+		kind = KindTaxRefund
+	}
+	_, err := ledgerdb.Post(ctx, tx, ledger.Transaction{IdempotencyKey: "tax:" + event + ":" + ref, Kind: kind,
+		ClientID: clientID, ProgramID: programID, ParticipantID: participantID, OccurredOn: day,
+		Memo: "НДФЛ, удержанный налоговым агентом",
+		Postings: []ledger.Posting{
+			{Account: ledger.FundingAccount(clientID), AmountKopecks: -int64(withheld)},
+			{Account: ledger.Account{Kind: ledger.Tax, ClientID: clientID}, AmountKopecks: int64(withheld)},
+		}})
+	if err != nil && !errors.Is(err, ledger.ErrAlreadyPosted) {
+		return fmt.Errorf("post withheld tax: %w", err)
+	}
+	return nil
 }
 
 type incomeRow struct {

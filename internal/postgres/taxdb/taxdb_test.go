@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
@@ -138,6 +139,13 @@ func TestRecordReverseAndRunCorrections(t *testing.T) {
 	}
 	if _, err := s.RunReport(ctx, taxStaff(f.clients[1]), april); !errors.Is(err, taxdb.ErrNotFound) {
 		t.Fatalf("another client's staff read a run: %v", err)
+	}
+	// the ledger: 896 ₽ withheld into the client's tax account, and refunded
+	var taxBalance int64
+	var postings int
+	if err := f.db.QueryRow(ctx, `SELECT a.balance_kopecks, (SELECT count(*) FROM ledger_postings p WHERE p.account_id = a.id)
+		FROM ledger_accounts a WHERE kind = 'tax' AND client_id = $1`, f.clients[0]).Scan(&taxBalance, &postings); err != nil || taxBalance != 0 || postings != 2 {
+		t.Fatalf("tax account: balance %d, %d postings, %v", taxBalance, postings, err)
 	}
 	if _, err := s.ReverseIncome(ctx, "nope", at(2025, 4, 2)); !errors.Is(err, taxdb.ErrNoIncome) {
 		t.Fatalf("reverse unknown: %v", err)
@@ -470,6 +478,11 @@ func TestYearOfRewards(t *testing.T) {
 		if stTotal != total || total.tax <= 0 {
 			t.Fatalf("client %d: runs total %+v, statements %+v", c, total, stTotal)
 		}
+		var taxAccount money.Kopecks
+		if err := f.db.QueryRow(ctx, `SELECT COALESCE(sum(balance_kopecks), 0) FROM ledger_accounts WHERE kind = 'tax' AND client_id = $1`,
+			f.clients[c]).Scan(&taxAccount); err != nil || taxAccount != total.withheld {
+			t.Fatalf("client %d: tax account %s, withheld %s (%v)", c, taxAccount, total.withheld, err)
+		}
 		t.Logf("client %d: %d people, income %s, tax %s, withheld %s, not withheld %s", c, len(sts), total.income, total.tax, total.withheld, total.notWithheld)
 		// exports build, and the other client's staff see nothing
 		tbl := taxdb.StatementsTable(sts, tax.Rules2025)
@@ -501,6 +514,9 @@ func TestYearOfRewards(t *testing.T) {
 				t.Fatalf("complete profile listed as missing")
 			}
 		}
+	}
+	if rep, err := ledgerdb.New(f.db).Check(ctx); err != nil || !rep.OK() {
+		t.Fatalf("ledger check: %+v %v", rep, err)
 	}
 	logMu.Lock()
 	out := logs.String()
