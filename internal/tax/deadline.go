@@ -33,11 +33,16 @@ func PaymentDeadline(day time.Time) time.Time {
 // For tax withheld 23–31 December it is the same last working day as the
 // payment (the notice for that period is filed with the payment).
 func NoticeDeadline(day time.Time) time.Time {
-	pay := PaymentDeadline(day)
 	if day.Month() == time.December && day.Day() >= 23 {
-		return pay
+		return PaymentDeadline(day)
 	}
-	y, m, _ := pay.Date()
+	// The month of the statutory payment day, before a weekend moves it:
+	// tax of 1–22 February is due on 28 February even when that is a
+	// Saturday and the payment may wait until Monday 2 March.
+	y, m, d := day.Date()
+	if d >= 23 {
+		m++
+	}
 	return nextWorkingDay(time.Date(y, m, 25, 0, 0, 0, 0, day.Location()))
 }
 

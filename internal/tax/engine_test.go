@@ -229,6 +229,8 @@ func TestDeadlines(t *testing.T) {
 		// 28 June 2025 is a Saturday: Monday 30 June; 25 June is a Wednesday
 		{day(2025, 6, 10), day(2025, 6, 30), day(2025, 6, 25)},
 		{day(2025, 12, 22), day(2025, 12, 29), day(2025, 12, 25)},
+		// 28 February 2026 is a Saturday: payment Monday 2 March, the notice still by 25 February
+		{day(2026, 2, 10), day(2026, 3, 2), day(2026, 2, 25)},
 		// 31 December 2026 is a Thursday
 		{day(2026, 12, 23), day(2026, 12, 31), day(2026, 12, 31)},
 		// 31 December 2027 is a Friday, 2028's a Sunday → Friday 29th
