@@ -34,6 +34,7 @@ type TaxStore interface {
 	SixNDFL(ctx context.Context, who access.Staff, sc taxdb.Scope, year, q int) (taxdb.Table, error)
 	StaffFullProfile(ctx context.Context, who access.Staff, actor audit.Actor, participantID int64, reason string) (taxdb.StaffView, error)
 	StaffProfile(ctx context.Context, who access.Staff, participantID int64) (taxdb.StaffView, error)
+	Grant(ctx context.Context, c taxdb.Consent, actor audit.Actor) (taxdb.Consent, error)
 	Rules() tax.RuleSet
 }
 
@@ -48,6 +49,31 @@ func (s *Server) registerTax(p fiber.Router) {
 	p.Get("/tax/6ndfl", s.taxSixNDFL)
 	p.Get("/tax/people/:id", s.taxPerson)
 	p.Post("/tax/people/:id/reveal", s.taxPersonReveal)
+	p.Post("/tax/employer-consents", s.employerConsent)
+}
+
+// employerConsent records a shop owner's or distributor's consent that
+// the shop's staff take part (УК РФ ст. 204), with its evidence (a scan's
+// reference, a letter's number), as the staff member's act.
+func (s *Server) employerConsent(c *fiber.Ctx) error {
+	if err := s.taxGate(c); err != nil {
+		return s.fail(c, err)
+	}
+	p := program(c)
+	shop, err := strconv.ParseInt(c.FormValue("shop_id"), 10, 64)
+	if err != nil || shop <= 0 {
+		return s.showTax(c, fiber.StatusUnprocessableEntity, "Укажите id точки.")
+	}
+	_, err = s.o.Tax.Grant(c.UserContext(), taxdb.Consent{ClientID: p.ClientID, Kind: tax.ConsentEmployer, ShopID: shop,
+		TextVersion: c.FormValue("text_version"), Channel: "paper", Evidence: c.FormValue("evidence"),
+		GivenBy: c.FormValue("given_by")}, s.staffActor(c))
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.Invalid {
+			return s.showTax(c, fiber.StatusUnprocessableEntity, e.Message)
+		}
+		return s.fail(c, err)
+	}
+	return c.Redirect(fmt.Sprintf("%s/p/%d/tax?done=consent", Prefix, p.ID), fiber.StatusSeeOther)
 }
 
 // taxGate lets tax officers of the program's client and operators in.

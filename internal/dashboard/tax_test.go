@@ -117,6 +117,20 @@ func TestTaxPage(t *testing.T) {
 		t.Errorf("audit: %d reads, %d exports, %v", reads, exports, err)
 	}
 
+	// the employer's consent for the participant's shop
+	if resp, _ := e.do(t, officer, "POST", base+"/employer-consents", url.Values{"_csrf": {officer.csrf}, "shop_id": {fmt.Sprint(v.ShopIDs[0])},
+		"text_version": {"employer-1"}, "given_by": {"ООО Ромашка, директор"}, "evidence": {"письмо № 12 от 01.02.2026"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("employer consent: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, officer, "POST", fmt.Sprintf("/dashboard/p/%d/tax/employer-consents", v.ProgramID), url.Values{"_csrf": {officer.csrf},
+		"shop_id": {fmt.Sprint(k.ShopIDs[0])}, "text_version": {"employer-1"}, "evidence": {"x"}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("employer consent for another client's shop: %d", resp.StatusCode)
+	}
+	var consents int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM tax_consents WHERE kind = 'employer' AND client_id = $1 AND shop_id = $2`, v.ClientID, v.ShopIDs[0]).Scan(&consents); err != nil || consents != 1 {
+		t.Errorf("employer consents: %d %v", consents, err)
+	}
+
 	// the client's manager: not a tax role
 	mgr := e.mustLogin(t, v.ManagerEmail)
 	if resp, body := e.do(t, mgr, "GET", base, nil); resp.StatusCode != http.StatusForbidden {
