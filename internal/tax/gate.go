@@ -53,3 +53,10 @@ func (g Gate) NeedsProfile(ctx context.Context, participantID int64, value money
 	}
 	return !complete && rules.NeedsProfile(income, value), nil
 }
+
+// NeedsTaxProfile is NeedsProfile in the shape of redemption's port
+// (reward.TaxGate): the client does not change the answer, as the income
+// of every agent counts.
+func (g Gate) NeedsTaxProfile(ctx context.Context, clientID, participantID int64, price money.Kopecks) (bool, error) {
+	return g.NeedsProfile(ctx, participantID, price)
+}

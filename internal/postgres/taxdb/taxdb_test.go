@@ -291,13 +291,34 @@ func TestConsentsAndGate(t *testing.T) {
 		t.Fatalf("consents %d %v", len(cs), err)
 	}
 
+	// redemption's port: delivered and reversed in its transaction, replayed harmlessly
+	for i := 0; i < 2; i++ {
+		if err := postgres.WithTx(ctx, f.db, func(tx pgx.Tx) error {
+			return s.Delivered(ctx, tx, "R-1", f.clients[0], f.programs[0], p, 700*rub, at(2025, 4, 1))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := postgres.WithTx(ctx, f.db, func(tx pgx.Tx) error { return s.Reversed(ctx, tx, "R-1") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := postgres.WithTx(ctx, f.db, func(tx pgx.Tx) error { return s.Reversed(ctx, tx, "never-delivered") }); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := f.db.QueryRow(ctx, `SELECT count(*) FROM tax_income WHERE ref = 'redemption:R-1'`).Scan(&rows); err != nil || rows != 2 {
+		t.Fatalf("redemption rows %d %v", rows, err)
+	}
+
 	// the gate: 3 000 ₽ received, 1 500 ₽ more crosses the exemption
 	gate := tax.Gate{Store: s, Now: func() time.Time { return at(2025, 6, 1) }}
 	if _, err := s.RecordIncome(ctx, taxdb.Income{ClientID: f.clients[0], ProgramID: f.programs[0], ParticipantID: p, Ref: "g1", At: at(2025, 5, 1), Value: 3000 * rub}); err != nil {
 		t.Fatal(err)
 	}
 	for value, want := range map[money.Kopecks]bool{1000 * rub: false, 1500 * rub: true} {
-		if got, err := gate.NeedsProfile(ctx, p, value); err != nil || got != want {
+		if got, err := gate.NeedsTaxProfile(ctx, f.clients[0], p, value); err != nil || got != want {
 			t.Errorf("gate(%s) = %v %v, want %v", value, got, err, want)
 		}
 	}
