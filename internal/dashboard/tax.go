@@ -10,6 +10,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -35,6 +36,7 @@ type TaxStore interface {
 	StaffFullProfile(ctx context.Context, who access.Staff, actor audit.Actor, participantID int64, reason string) (taxdb.StaffView, error)
 	StaffProfile(ctx context.Context, who access.Staff, participantID int64) (taxdb.StaffView, error)
 	Grant(ctx context.Context, c taxdb.Consent, actor audit.Actor) (taxdb.Consent, error)
+	ImportProfiles(ctx context.Context, clientID int64, rows []tax.ProfileRow, actor audit.Actor) (int, []tax.RowError, error)
 	Rules() tax.RuleSet
 }
 
@@ -50,6 +52,55 @@ func (s *Server) registerTax(p fiber.Router) {
 	p.Get("/tax/people/:id", s.taxPerson)
 	p.Post("/tax/people/:id/reveal", s.taxPersonReveal)
 	p.Post("/tax/employer-consents", s.employerConsent)
+	p.Post("/tax/profiles", s.importProfiles)
+}
+
+// maxProfileFile bounds an uploaded registry of legal data.
+const maxProfileFile = 16 << 20
+
+// importProfiles saves the legal data of a registry file (CSV or XLSX):
+// every row valid and every phone a participant of the client, or nothing
+// is saved and the errors are listed by line and column (never values).
+func (s *Server) importProfiles(c *fiber.Ctx) error {
+	if err := s.taxGate(c); err != nil {
+		return s.fail(c, err)
+	}
+	p := program(c)
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return s.showTax(c, fiber.StatusUnprocessableEntity, "Выберите файл (CSV или XLSX).")
+	}
+	if fh.Size > maxProfileFile {
+		return s.showTax(c, fiber.StatusRequestEntityTooLarge, "Файл больше 16 МБ.")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return s.showTax(c, fiber.StatusUnprocessableEntity, "Файл не прочитался, загрузите его ещё раз.")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxProfileFile+1))
+	f.Close()
+	if err != nil || len(data) > maxProfileFile {
+		return s.showTax(c, fiber.StatusUnprocessableEntity, "Файл не прочитался, загрузите его ещё раз.")
+	}
+	rows, rowErrs, err := tax.ParseProfiles(data, s.o.Now())
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Kind != apperr.Internal {
+			return s.showTax(c, fiber.StatusUnprocessableEntity, e.Message)
+		}
+		return s.fail(c, err)
+	}
+	if len(rowErrs) == 0 {
+		var saved int
+		saved, rowErrs, err = s.o.Tax.ImportProfiles(c.UserContext(), p.ClientID, rows, s.staffActor(c))
+		if err != nil {
+			return s.fail(c, err)
+		}
+		if len(rowErrs) == 0 {
+			return c.Redirect(fmt.Sprintf("%s/p/%d/tax?done=profiles&n=%d", Prefix, p.ID, saved), fiber.StatusSeeOther)
+		}
+	}
+	c.Locals("taxRowErrors", rowErrs)
+	return s.showTax(c, fiber.StatusUnprocessableEntity, fmt.Sprintf("В файле ошибки (%d): ничего не сохранено.", len(rowErrs)))
 }
 
 // employerConsent records a shop owner's or distributor's consent that
@@ -137,6 +188,10 @@ func (s *Server) showTax(c *fiber.Ctx, status int, formError string) error {
 	d["TaxSettings"], d["Runs"], d["Lines"], d["Year"], d["Scope"] = set, runs, lines, year, sc
 	d["MissingOnly"], d["Rules"], d["FormError"] = missingOnly, rules, formError
 	d["IsOperator"] = who.Role == access.Operator
+	d["RowErrors"], _ = c.Locals("taxRowErrors").([]tax.RowError)
+	if c.Query("done") == "profiles" {
+		d["Saved"] = c.Query("n")
+	}
 	d["LastMonth"] = time.Date(s.o.Now().Year(), s.o.Now().Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
 	c.Status(status)
 	return s.render(c, "tax", d)

@@ -131,6 +131,46 @@ func TestTaxPage(t *testing.T) {
 		t.Errorf("employer consents: %d %v", consents, err)
 	}
 
+	// a registry of legal data: all or nothing, errors by line and column, never values
+	phoneOf := func(id int64) string {
+		var ph string
+		if err := db.QueryRow(ctx, `SELECT phone FROM participants WHERE id = $1`, id).Scan(&ph); err != nil {
+			t.Fatal(err)
+		}
+		return ph
+	}
+	p1, p2 := v.Participants[1], v.Participants[2]
+	head := "Телефон;Фамилия;Имя;Дата рождения;ИНН;Гражданство;Статус;Код документа;Серия;Номер;Дата выдачи\r\n"
+	good1 := phoneOf(p1) + ";Реестрова;Анна;02.03.1991;;643;резидент;21;4501;111222;2011-04-05\r\n"
+	bad2 := phoneOf(p2) + ";Реестров;Иван;1992-01-01;500100732258;643;;21;4502;333444;2012-01-01\r\n"
+	resp, body = e.postFile(t, officer, base+"/profiles", map[string]string{"_csrf": officer.csrf}, "p.csv", head+good1+bad2)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `<td class="num">3</td><td>inn</td>`) || strings.Contains(body, "500100732258") {
+		t.Errorf("bad registry: %d %s", resp.StatusCode, section(body, `id="profile-upload"`))
+	}
+	foreign := phoneOf(k.Participants[0]) + ";Чужой;Пётр;1990-01-01;;643;;21;1;2;2010-01-01\r\n"
+	if resp, body := e.postFile(t, officer, base+"/profiles", map[string]string{"_csrf": officer.csrf}, "p.csv", head+good1+foreign); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "нет участника") {
+		t.Errorf("another client's phone: %d", resp.StatusCode)
+	}
+	var versions int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM tax_profile_versions WHERE participant_id = ANY($1)`, []int64{p1, p2, k.Participants[0]}).Scan(&versions); err != nil || versions != 0 {
+		t.Fatalf("a failed registry saved %d profiles (%v)", versions, err)
+	}
+	good2 := phoneOf(p2) + ";Реестров;Иван;1992-01-01;500100732259;643;нерезидент;21;4502;333444;2012-01-01\r\n"
+	if resp, _ := e.postFile(t, officer, base+"/profiles", map[string]string{"_csrf": officer.csrf}, "p.csv", head+good1+good2); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("good registry: %d", resp.StatusCode)
+	}
+	if got, err := store.Profile(ctx, p2); err != nil || got.Data.Residency != tax.NonResident || got.Data.LastName != "Реестров" {
+		t.Errorf("imported profile: %+v %v", got.Version, err)
+	}
+	var staffSaves int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'tax_profile.save' AND actor_kind = 'staff' AND client_id = $1`, v.ClientID).Scan(&staffSaves); err != nil || staffSaves != 2 {
+		t.Errorf("audited staff saves: %d %v", staffSaves, err)
+	}
+	if resp, _ := e.postFile(t, officer, base+"/profiles", map[string]string{}, "p.csv", head+good1); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("registry without CSRF: %d", resp.StatusCode)
+	}
+
 	// the client's manager: not a tax role
 	mgr := e.mustLogin(t, v.ManagerEmail)
 	if resp, body := e.do(t, mgr, "GET", base, nil); resp.StatusCode != http.StatusForbidden {

@@ -87,3 +87,34 @@ func FuzzLegalData(f *testing.F) {
 		}
 	})
 }
+
+func TestParseProfiles(t *testing.T) {
+	t.Parallel()
+	csv := "\ufeffТелефон,Фамилия,Имя,Дата рождения,ИНН,Гражданство,Статус,Код документа,Номер,Дата выдачи\n" +
+		"8 999 000-00-01,Иванова,Мария,02.01.1990,500100732259,643,нерезидент,21,123456,2010-01-01\n" +
+		",,,,,,,,,\n" +
+		"+79990000002,Петров,Пётр,1990-13-01,,643,,21,1,2010-01-01\n" +
+		"+79990000001,Дубль,Дубль,1990-01-01,,643,,21,1,2010-01-01\n" +
+		"не телефон,А,Б,1990-01-01,,643,,21,1,2010-01-01\n"
+	rows, errs, err := tax.ParseProfiles([]byte(csv), today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Phone != "+79990000001" || rows[0].Data.Residency != tax.NonResident || rows[0].Data.BirthDate != "1990-01-02" || !rows[0].Data.Complete() {
+		t.Fatalf("rows %+v", rows)
+	}
+	want := []tax.RowError{{Line: 4, Field: "birth_date"}, {Line: 5, Field: "phone"}, {Line: 6, Field: "phone"}}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %+v", errs)
+	}
+	for i, w := range want {
+		if errs[i].Line != w.Line || errs[i].Field != w.Field {
+			t.Errorf("error %d: %+v, want line %d field %s", i, errs[i], w.Line, w.Field)
+		}
+	}
+	for _, bad := range []string{"", "Фамилия;Имя\nА;Б\n", "\xff\xfe\x00"} {
+		if _, _, err := tax.ParseProfiles([]byte(bad), today); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

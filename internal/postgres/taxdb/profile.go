@@ -193,3 +193,53 @@ func (s *Store) openInto(sealed string, participantID int64, version int, d *tax
 	}
 	return nil
 }
+
+// ImportProfiles saves the legal data of a registry file's rows for
+// clientID's participants (found by phone), as actor's change, all or
+// nothing: a row whose phone is no participant of the client is an error,
+// and with any error nothing is saved. It returns how many were saved.
+func (s *Store) ImportProfiles(ctx context.Context, clientID int64, rows []tax.ProfileRow, actor audit.Actor) (int, []tax.RowError, error) {
+	phones := make([]string, len(rows))
+	for i, r := range rows {
+		phones[i] = r.Phone
+	}
+	var errs []tax.RowError
+	saved := 0
+	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		errs, saved = nil, 0
+		ids := map[string]int64{}
+		rs, err := tx.Query(ctx, `SELECT phone, id FROM participants WHERE client_id = $1 AND phone = ANY($2)`, clientID, phones)
+		if err != nil {
+			return fmt.Errorf("find participants: %w", err)
+		}
+		for rs.Next() {
+			var p string
+			var id int64
+			if err := rs.Scan(&p, &id); err != nil {
+				rs.Close()
+				return err
+			}
+			ids[p] = id
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if ids[r.Phone] == 0 {
+				errs = append(errs, tax.RowError{Line: r.Line, Field: "phone", Message: "нет участника с таким телефоном"})
+			}
+		}
+		if len(errs) > 0 {
+			return nil
+		}
+		for _, r := range rows {
+			if _, err := s.SaveProfile(ctx, clientID, ids[r.Phone], r.Data, actor); err != nil {
+				return err
+			}
+			saved++
+		}
+		return nil
+	})
+	return saved, errs, err
+}
