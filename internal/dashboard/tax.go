@@ -49,6 +49,7 @@ func (s *Server) registerTax(p fiber.Router) {
 	p.Get("/tax/runs/:rid/registry", s.taxRegistry)
 	p.Get("/tax/statements", s.taxStatements)
 	p.Get("/tax/6ndfl", s.taxSixNDFL)
+	p.Get("/tax/not-withheld", s.taxNotWithheld)
 	p.Get("/tax/people/:id", s.taxPerson)
 	p.Post("/tax/people/:id/reveal", s.taxPersonReveal)
 	p.Post("/tax/employer-consents", s.employerConsent)
@@ -281,6 +282,20 @@ func (s *Server) taxStatements(c *fiber.Ctx) error {
 		return s.fail(c, err)
 	}
 	return sendTaxTable(c, fmt.Sprintf("ndfl-statements-%d", year), taxdb.StatementsTable(sts, rules))
+}
+
+// taxNotWithheld exports the people whose tax could not be withheld in
+// the year, with the deadline to tell them and the tax office.
+func (s *Server) taxNotWithheld(c *fiber.Ctx) error {
+	if err := s.taxGate(c); err != nil {
+		return s.fail(c, err)
+	}
+	year := s.taxYear(c)
+	sts, err := s.o.Tax.Statements(c.UserContext(), staff(c), s.staffActor(c), s.taxScope(c), year)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return sendTaxTable(c, fmt.Sprintf("ndfl-not-withheld-%d", year), taxdb.NotWithheldTable(sts, program(c).Location))
 }
 
 func (s *Server) taxSixNDFL(c *fiber.Ctx) error {

@@ -100,6 +100,10 @@ func TestTaxPage(t *testing.T) {
 	if resp, _ := e.do(t, officer, "GET", base+"/statements?year=2026&format=xlsx", nil); resp.StatusCode != 200 {
 		t.Errorf("statements: %d", resp.StatusCode)
 	}
+	if resp, body := e.do(t, officer, "GET", base+"/not-withheld?year=2026&format=csv", nil); resp.StatusCode != 200 ||
+		!strings.Contains(body, "Секретов;Пётр;;500100732259;5000,00;130,00;130,00;25.02.2027") {
+		t.Errorf("not withheld: %d %s", resp.StatusCode, body)
+	}
 	if resp, _ := e.do(t, officer, "GET", base+"/6ndfl?year=2026&q=1&format=csv", nil); resp.StatusCode != 200 {
 		t.Errorf("6-НДФЛ: %d", resp.StatusCode)
 	}
@@ -113,7 +117,7 @@ func TestTaxPage(t *testing.T) {
 	}
 	var reads, exports int
 	if err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'tax_profile.read'), count(*) FILTER (WHERE action = 'tax_profile.export')
-		FROM audit_log WHERE client_id = $1`, v.ClientID).Scan(&reads, &exports); err != nil || reads != 1 || exports != 1 {
+		FROM audit_log WHERE client_id = $1`, v.ClientID).Scan(&reads, &exports); err != nil || reads != 1 || exports != 2 {
 		t.Errorf("audit: %d reads, %d exports, %v", reads, exports, err)
 	}
 

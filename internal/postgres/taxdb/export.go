@@ -355,3 +355,26 @@ func (s *Store) SixNDFL(ctx context.Context, who access.Staff, sc Scope, year, q
 	}
 	return t, rows.Err()
 }
+
+// NotWithheldTable is the data of the messages about tax that could not be
+// withheld in a year (ст. 226 п. 5): per person with tax not withheld, the
+// income, the tax and the deadline to inform the person and the tax
+// office (25 February of the next year). The annual statement of such a
+// person carries the same sums; this is the list to send and to tell the
+// participants by.
+func NotWithheldTable(sts []Statement, loc *time.Location) Table {
+	t := Table{Name: "Не удержано", Head: []string{"Участник", "Фамилия", "Имя", "Отчество", "ИНН", "Доход", "Исчислено",
+		"Не удержано", "Сообщить до"}}
+	for _, st := range sts {
+		if st.NotWithheld <= 0 {
+			continue
+		}
+		row := []string{strconv.FormatInt(st.ParticipantID, 10), "", "", "", ""}
+		if d := st.Data; d != nil {
+			row[1], row[2], row[3], row[4] = d.LastName, d.FirstName, d.MiddleName, d.INN
+		}
+		row = append(row, amount(st.Income), amount(st.Computed), amount(st.NotWithheld), day(tax.NotWithheldDeadline(st.Year, loc)))
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
