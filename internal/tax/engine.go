@@ -210,3 +210,43 @@ func (r Rules) Reverse(before Position, res Residency, rv Reversal) (Outcome, er
 func (r Rules) NeedsProfile(income, value money.Kopecks) bool {
 	return income+value > r.Exemption
 }
+
+// BandPart is the part of a resident's standard base in one band of the
+// scale, with its tax.
+type BandPart struct {
+	RateBP int64
+	Base   money.Kopecks
+	Tax    money.Kopecks // whole roubles
+}
+
+// Bands splits a resident's standard base across the scale, as 6-НДФЛ
+// reports it by rate. The tax of every band below the top one is whole
+// roubles already (each step's tax is: 312 000, 702 000, … ₽), so rounding
+// only the top band gives parts that add up to Assess's tax exactly.
+func (r Rules) Bands(base money.Kopecks) []BandPart {
+	var out []BandPart
+	var exactBelow int64
+	for i, b := range r.Resident {
+		if base <= b.From {
+			break
+		}
+		top := base
+		if i+1 < len(r.Resident) && r.Resident[i+1].From < top {
+			top = r.Resident[i+1].From
+		}
+		exact := int64(top-b.From) * b.RateBP
+		out = append(out, BandPart{RateBP: b.RateBP, Base: top - b.From})
+		exactBelow += exact
+	}
+	// every band's tax exact, the last one taking the rounding
+	var sum money.Kopecks
+	for i := range out {
+		if i < len(out)-1 {
+			out[i].Tax = money.Kopecks(int64(out[i].Base) * out[i].RateBP / 10000)
+			sum += out[i].Tax
+		} else {
+			out[i].Tax = roundRoubles(exactBelow) - sum
+		}
+	}
+	return out
+}

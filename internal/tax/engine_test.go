@@ -248,3 +248,23 @@ func TestDeadlines(t *testing.T) {
 		t.Errorf("not withheld 2028: %s", got.Format(time.DateOnly))
 	}
 }
+
+func TestBands(t *testing.T) {
+	t.Parallel()
+	r := rules(t, 2025)
+	for _, base := range []money.Kopecks{0, 1, 1000*rub + 37, 2_400_000 * rub, 2_400_000*rub + 3, 7_777_777*rub + 77, 60_000_000*rub + 1} {
+		parts := r.Bands(base)
+		var b, tx money.Kopecks
+		for _, p := range parts {
+			b += p.Base
+			tx += p.Tax
+		}
+		want := r.Assess(tax.Position{Standard: base + r.Exemption}, tax.Resident)
+		if b != base || tx != want.TaxStandard {
+			t.Errorf("base %s: parts %+v add to %s / %s, want %s / %s", base, parts, b, tx, base, want.TaxStandard)
+		}
+	}
+	if p := r.Bands(2_500_000 * rub); len(p) != 2 || p[0].Tax != 312_000*rub || p[1].Base != 100_000*rub || p[1].Tax != 15_000*rub {
+		t.Errorf("2.5 M: %+v", p)
+	}
+}

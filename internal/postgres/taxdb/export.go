@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -283,8 +284,13 @@ func StatementsTable(sts []Statement, rules tax.Rules) Table {
 }
 
 // SixNDFL is the data of section 2 of 6-НДФЛ for the scope's year up to
-// the end of quarter q (cumulative), per rate, and of section 1: the tax
-// withheld in the quarter's last three months by payment deadline.
+// the end of quarter q (cumulative), per rate and income code — a
+// resident's standard base split across the bands of the scale — and of
+// section 1: the tax withheld in the quarter's last three months by
+// payment deadline. Each person's tax is assessed from their year up to
+// the quarter's end at their latest residency, which is what the events
+// computed; withheld and not withheld tax go to a person's bands lowest
+// first.
 func (s *Store) SixNDFL(ctx context.Context, who access.Staff, sc Scope, year, q int) (Table, error) {
 	if !sc.Visible(who) {
 		return Table{}, ErrNotFound
@@ -292,42 +298,115 @@ func (s *Store) SixNDFL(ctx context.Context, who access.Staff, sc Scope, year, q
 	if q < 1 || q > 4 {
 		return Table{}, ErrBadScope
 	}
+	rules, err := s.rules.For(year)
+	if err != nil {
+		return Table{}, err
+	}
 	end := time.Date(year, time.Month(3*q+1), 1, 0, 0, 0, 0, time.UTC)
 	qStart := end.AddDate(0, -3, 0)
 	t := Table{Name: "6-НДФЛ", Head: []string{"Раздел", "Ставка / срок", "Код дохода", "Лиц", "Доход", "Вычеты",
-		"Исчислено", "Удержано", "Не удержано"}}
-	rows, err := s.db.Query(ctx, `SELECT residency, rate_kind, count(DISTINCT participant_id), sum(income), sum(tax),
-		sum(withheld), sum(not_withheld) FROM tax_income
+		"Налоговая база", "Исчислено", "Удержано", "Не удержано"}}
+	rows, err := s.db.Query(ctx, `SELECT participant_id,
+		(array_agg(residency ORDER BY id DESC))[1],
+		COALESCE(sum(income) FILTER (WHERE rate_kind = 'standard'), 0),
+		COALESCE(sum(income) FILTER (WHERE rate_kind = 'advertising'), 0),
+		sum(withheld), sum(not_withheld)
+		FROM tax_income
 		WHERE agent = $1 AND ($2::bigint IS NULL OR client_id = $2) AND tax_year = $3 AND local_date < $4::date
-		GROUP BY 1, 2 ORDER BY 1, 2`, sc.Agent, nullID(sc.ClientID), year, end)
+		GROUP BY participant_id ORDER BY participant_id`, sc.Agent, nullID(sc.ClientID), year, end)
 	if err != nil {
 		return Table{}, fmt.Errorf("6-НДФЛ section 2: %w", err)
 	}
-	rules, _ := s.rules.For(year)
+	type key struct {
+		rate int64
+		code string
+	}
+	type agg struct {
+		persons                                   int
+		income, deduction, base, tax, wh, notWith money.Kopecks
+	}
+	sums := map[key]*agg{}
+	var order, personKeys []key
+	add := func(k key, income, deduction, base, tx money.Kopecks, wh, nw *money.Kopecks) {
+		if income == 0 && base == 0 && tx == 0 {
+			return
+		}
+		a := sums[k]
+		if a == nil {
+			a = &agg{}
+			sums[k] = a
+			order = append(order, k)
+		}
+		personKeys = append(personKeys, k)
+		a.persons++
+		a.income += income
+		a.deduction += deduction
+		a.base += base
+		a.tax += tx
+		// withheld and not withheld: as much of this part's tax as is left
+		w := min(max(*wh, 0), tx)
+		*wh -= w
+		n := min(max(*nw, 0), tx-w)
+		*nw -= n
+		a.wh += w
+		a.notWith += n
+	}
 	for rows.Next() {
-		var res, kind string
-		var n int
-		var inc, tx, wh, nw money.Kopecks
-		if err := rows.Scan(&res, &kind, &n, &inc, &tx, &wh, &nw); err != nil {
+		var pid int64
+		var res string
+		var pos tax.Position
+		var wh, nw money.Kopecks
+		if err := rows.Scan(&pid, &res, &pos.Standard, &pos.Advertising, &wh, &nw); err != nil {
 			rows.Close()
 			return Table{}, err
 		}
-		code, _ := incomeCode(tax.RateKind(kind))
-		rate := rules.AdvertisingBP
-		switch {
-		case res == string(tax.NonResident) && kind == string(tax.Advertising):
-			rate = rules.NonResidentAdvertisingBP
-		case res == string(tax.NonResident):
-			rate = rules.NonResidentBP
-		case kind == string(tax.Standard):
-			rate = rules.Resident[0].RateBP
+		a := rules.Assess(pos, tax.Residency(res))
+		personKeys = personKeys[:0]
+		if tax.Residency(res) == tax.NonResident {
+			add(key{rules.NonResidentBP, "2720"}, pos.Standard, a.ExemptStandard, a.BaseStandard, a.TaxStandard, &wh, &nw)
+			add(key{rules.NonResidentAdvertisingBP, "2740"}, pos.Advertising, a.ExemptAdvertising, a.BaseAdvertising, a.TaxAdvertising, &wh, &nw)
+			continue
 		}
-		t.Rows = append(t.Rows, []string{"2", fmt.Sprintf("%d%%", rate/100), code, strconv.Itoa(n), amount(inc), "",
-			amount(tx), amount(wh), amount(nw)})
+		for i, b := range rules.Bands(a.BaseStandard) {
+			income, ded := b.Base, money.Kopecks(0)
+			if i == 0 { // the first band's line carries the exempt part
+				income, ded = b.Base+a.ExemptStandard, a.ExemptStandard
+			}
+			add(key{b.RateBP, "2720"}, income, ded, b.Base, b.Tax, &wh, &nw)
+		}
+		if a.BaseStandard == 0 && pos.Standard > 0 {
+			add(key{rules.Resident[0].RateBP, "2720"}, pos.Standard, a.ExemptStandard, 0, 0, &wh, &nw)
+		}
+		add(key{rules.AdvertisingBP, "2740"}, pos.Advertising, a.ExemptAdvertising, a.BaseAdvertising, a.TaxAdvertising, &wh, &nw)
+		// what is left (a refund not yet offset, or tax of a residency
+		// change) stays on the person's first line
+		if wh != 0 || nw != 0 {
+			k := key{rules.Resident[0].RateBP, "2720"}
+			if len(personKeys) > 0 {
+				k = personKeys[0]
+			}
+			if sums[k] == nil {
+				sums[k] = &agg{}
+				order = append(order, k)
+			}
+			sums[k].wh += wh
+			sums[k].notWith += nw
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return Table{}, err
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].code != order[j].code {
+			return order[i].code < order[j].code
+		}
+		return order[i].rate < order[j].rate
+	})
+	for _, k := range order {
+		a := sums[k]
+		t.Rows = append(t.Rows, []string{"2", fmt.Sprintf("%d%%", k.rate/100), k.code, strconv.Itoa(a.persons), amount(a.income),
+			amount(a.deduction), amount(a.base), amount(a.tax), amount(a.wh), amount(a.notWith)})
 	}
 	rows, err = s.db.Query(ctx, `SELECT local_date, sum(withheld) FROM tax_income
 		WHERE agent = $1 AND ($2::bigint IS NULL OR client_id = $2) AND local_date >= $3::date AND local_date < $4::date
@@ -337,7 +416,7 @@ func (s *Store) SixNDFL(ctx context.Context, who access.Staff, sc Scope, year, q
 	}
 	defer rows.Close()
 	byDeadline := map[time.Time]money.Kopecks{}
-	var order []time.Time
+	var deadlines []time.Time
 	for rows.Next() {
 		var d time.Time
 		var wh money.Kopecks
@@ -346,12 +425,12 @@ func (s *Store) SixNDFL(ctx context.Context, who access.Staff, sc Scope, year, q
 		}
 		dl := tax.PaymentDeadline(d)
 		if _, ok := byDeadline[dl]; !ok {
-			order = append(order, dl)
+			deadlines = append(deadlines, dl)
 		}
 		byDeadline[dl] += wh
 	}
-	for _, dl := range order {
-		t.Rows = append(t.Rows, []string{"1", day(dl), "", "", "", "", "", amount(byDeadline[dl]), ""})
+	for _, dl := range deadlines {
+		t.Rows = append(t.Rows, []string{"1", day(dl), "", "", "", "", "", "", amount(byDeadline[dl]), ""})
 	}
 	return t, rows.Err()
 }

@@ -513,8 +513,35 @@ func TestYearOfRewards(t *testing.T) {
 		if _, err := tbl.XLSX(); err != nil {
 			t.Fatal(err)
 		}
-		if six, err := s.SixNDFL(ctx, taxStaff(f.clients[c]), sc, 2025, 4); err != nil || len(six.Rows) == 0 {
+		// 6-НДФЛ section 2 for the year (rows dated in 2025) adds up to the events of the year
+		six, err := s.SixNDFL(ctx, taxStaff(f.clients[c]), sc, 2025, 4)
+		if err != nil {
 			t.Fatalf("6-НДФЛ: %v", err)
+		}
+		var sec2 sums
+		for _, r := range six.Rows {
+			if r[0] != "2" {
+				continue
+			}
+			for i, dst := range []*money.Kopecks{&sec2.income, nil, nil, &sec2.tax, &sec2.withheld, &sec2.notWithheld} {
+				if dst == nil {
+					continue
+				}
+				v, err := money.Parse(strings.ReplaceAll(r[4+i], ",", "."))
+				if err != nil {
+					t.Fatalf("6-НДФЛ cell %q: %v", r[4+i], err)
+				}
+				*dst += v
+			}
+		}
+		var want sums
+		if err := f.db.QueryRow(ctx, `SELECT sum(income), sum(tax), sum(withheld), sum(not_withheld) FROM tax_income
+			WHERE client_id = $1 AND tax_year = 2025 AND local_date < '2026-01-01'`, f.clients[c]).
+			Scan(&want.income, &want.tax, &want.withheld, &want.notWithheld); err != nil {
+			t.Fatal(err)
+		}
+		if sec2 != want {
+			t.Fatalf("client %d: 6-НДФЛ section 2 %+v, events %+v\n%v", c, sec2, want, six.Rows)
 		}
 		other := taxStaff(f.clients[1-c])
 		if _, err := s.Statements(ctx, other, audit.StaffActor(1, "tax", ""), sc, 2025); !errors.Is(err, taxdb.ErrNotFound) {
@@ -620,4 +647,43 @@ func innFor(rng *rand.Rand) string {
 		b.WriteByte(byte('0' + x))
 	}
 	return b.String()
+}
+
+// TestSixNDFLBands: a resident's income above 2.4 million ₽ splits into the
+// 13 % and 15 % lines of section 2, a non-resident's goes to 30 %.
+func TestSixNDFLBands(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	ps := f.participants(t, 0, 2)
+	s := f.store
+	if _, err := s.SaveProfile(ctx, f.clients[0], ps[1], tax.LegalData{Residency: tax.NonResident}, audit.Actor{Kind: audit.Participant, ID: ps[1]}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		if _, err := s.RecordIncome(ctx, taxdb.Income{ClientID: f.clients[0], ProgramID: f.programs[0], ParticipantID: p,
+			Ref: fmt.Sprint("big-", i), At: at(2025, 2, 3), Value: 2_504_000 * rub}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	six, err := s.SixNDFL(ctx, taxStaff(f.clients[0]), taxdb.Scope{Agent: "client", ClientID: f.clients[0]}, 2025, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"2", "13%", "2720", "1", "2404000,00", "4000,00", "2400000,00", "312000,00", "0,00", "312000,00"},
+		{"2", "15%", "2720", "1", "100000,00", "0,00", "100000,00", "15000,00", "0,00", "15000,00"},
+		{"2", "30%", "2720", "1", "2504000,00", "4000,00", "2500000,00", "750000,00", "0,00", "750000,00"},
+	}
+	if len(six.Rows) != len(want) {
+		t.Fatalf("rows %v", six.Rows)
+	}
+	for i := range want {
+		if strings.Join(six.Rows[i], ";") != strings.Join(want[i], ";") {
+			t.Errorf("row %d: %v, want %v", i, six.Rows[i], want[i])
+		}
+	}
+	if _, err := s.SixNDFL(ctx, taxStaff(f.clients[0]), taxdb.Scope{Agent: "client", ClientID: f.clients[0]}, 2025, 5); err == nil {
+		t.Error("quarter 5 accepted")
+	}
 }
