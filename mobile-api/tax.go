@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/tax"
@@ -24,6 +25,7 @@ type TaxProfiles interface {
 	Profile(ctx context.Context, participantID int64) (taxdb.Profile, error)
 	SaveProfile(ctx context.Context, clientID, participantID int64, d tax.LegalData, actor audit.Actor) (taxdb.Profile, error)
 	ParticipantYear(ctx context.Context, participantID int64, year int) (taxdb.YearSummary, error)
+	ParticipantEvents(ctx context.Context, participantID int64, year int) ([]taxdb.Event, error)
 	Consents(ctx context.Context, clientID, participantID int64) ([]taxdb.Consent, error)
 	Grant(ctx context.Context, c taxdb.Consent, actor audit.Actor) (taxdb.Consent, error)
 	Withdraw(ctx context.Context, clientID, participantID, id int64, channel string, actor audit.Actor) error
@@ -31,6 +33,7 @@ type TaxProfiles interface {
 
 func (a *API) registerTax(v1 fiber.Router, authn fiber.Handler) {
 	v1.Get("/me/tax-profile", authn, a.getTaxProfile)
+	v1.Get("/me/tax", authn, a.getTaxYear)
 	v1.Put("/me/tax-profile", authn, a.putTaxProfile)
 	v1.Get("/me/consents", authn, a.listConsents)
 	v1.Post("/me/consents", authn, a.grantConsent)
@@ -47,6 +50,51 @@ type taxYearDTO struct {
 	Explanation        string `json:"explanation"`
 }
 
+type taxEventDTO struct {
+	Date               string `json:"date"`
+	Event              string `json:"event"`
+	RateKind           string `json:"rate_kind"`
+	Mode               string `json:"mode"`
+	ValueKopecks       int64  `json:"value_kopecks"`
+	CashKopecks        int64  `json:"cash_kopecks"`
+	TaxKopecks         int64  `json:"tax_kopecks"`
+	WithheldKopecks    int64  `json:"withheld_kopecks"`
+	NotWithheldKopecks int64  `json:"not_withheld_kopecks"`
+}
+
+// getTaxYear is the caller's tax year: the totals with their explanation
+// and every reward's tax (GET /v1/me/tax?year=).
+func (a *API) getTaxYear(c *fiber.Ctx) error {
+	who := callerOf(c)
+	ctx := c.UserContext()
+	y, err := a.taxYear(ctx, who.ID)
+	if err != nil {
+		return err
+	}
+	if q := c.Query("year"); q != "" {
+		year, err := strconv.Atoi(q)
+		if err != nil || year < 2021 || year > y.Year {
+			return apperr.New(apperr.Invalid, "bad_year", "Год: с 2021 по текущий.")
+		}
+		if year != y.Year {
+			if y, err = a.taxYearOf(ctx, who.ID, year); err != nil {
+				return err
+			}
+		}
+	}
+	evs, err := a.tax.ParticipantEvents(ctx, who.ID, y.Year)
+	if err != nil {
+		return err
+	}
+	out := make([]taxEventDTO, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, taxEventDTO{Date: e.Day.Format(time.DateOnly), Event: e.Event, RateKind: string(e.Kind), Mode: string(e.Mode),
+			ValueKopecks: int64(e.Value), CashKopecks: int64(e.Cash), TaxKopecks: int64(e.Tax), WithheldKopecks: int64(e.Withheld),
+			NotWithheldKopecks: int64(e.NotWithheld)})
+	}
+	return c.JSON(fiber.Map{"year": y, "events": out})
+}
+
 type taxProfileResponse struct {
 	Version  int           `json:"version"`
 	Complete bool          `json:"complete"`
@@ -56,7 +104,10 @@ type taxProfileResponse struct {
 }
 
 func (a *API) taxYear(ctx context.Context, pid int64) (taxYearDTO, error) {
-	year := a.now().In(time.FixedZone("MSK", 3*3600)).Year()
+	return a.taxYearOf(ctx, pid, a.now().In(time.FixedZone("MSK", 3*3600)).Year())
+}
+
+func (a *API) taxYearOf(ctx context.Context, pid int64, year int) (taxYearDTO, error) {
 	s, err := a.tax.ParticipantYear(ctx, pid, year)
 	if err != nil {
 		return taxYearDTO{}, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
@@ -84,5 +85,33 @@ func TestTaxProfileAndConsents(t *testing.T) {
 	}
 	if lack, err := store.Lacking(context.Background(), c.ID, c.Program, p.ID); err != nil || len(lack) != 1 {
 		t.Fatalf("lacking after withdrawal: %v %v", lack, err)
+	}
+
+	// the tax year: a 5 000 ₽ reward this year, 1 000 ₽ over the exemption, 130 ₽ to be notified
+	if _, err := store.RecordIncome(context.Background(), taxdb.Income{ClientID: c.ID, ProgramID: c.Program, ParticipantID: p.ID,
+		Ref: "mobile-1", At: time.Now(), Value: 500000}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do(t, jsonReq("GET", "/v1/me/tax", tk.AccessToken, nil))
+	var year struct {
+		Year struct {
+			TaxKopecks         int64  `json:"tax_kopecks"`
+			NotWithheldKopecks int64  `json:"not_withheld_kopecks"`
+			Explanation        string `json:"explanation"`
+		} `json:"year"`
+		Events []struct {
+			TaxKopecks int64 `json:"tax_kopecks"`
+		} `json:"events"`
+	}
+	r.json(t, &year)
+	if r.Status != 200 || year.Year.TaxKopecks != 13000 || year.Year.NotWithheldKopecks != 13000 || len(year.Events) != 1 ||
+		!strings.Contains(year.Year.Explanation, "до 25 февраля") {
+		t.Fatalf("tax year: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me/tax", otk.AccessToken, nil)); r.Status != 200 || strings.Contains(string(r.Body), `"tax_kopecks":13000`) {
+		t.Fatalf("other participant's tax year: %s", r.Body)
+	}
+	if r := e.do(t, jsonReq("GET", "/v1/me/tax?year=2019", tk.AccessToken, nil)); r.Status != 422 {
+		t.Fatalf("year 2019: %d", r.Status)
 	}
 }

@@ -393,3 +393,38 @@ func (s *Store) ParticipantYear(ctx context.Context, participantID int64, year i
 	}
 	return y, nil
 }
+
+// Event is one reward's tax as the participant sees it.
+type Event struct {
+	Day         time.Time
+	Event       string // delivery, reversal
+	Kind        tax.RateKind
+	Mode        tax.Mode
+	Value       money.Kopecks
+	Cash        money.Kopecks
+	Tax         money.Kopecks
+	Withheld    money.Kopecks
+	NotWithheld money.Kopecks
+}
+
+// ParticipantEvents lists participantID's tax events of year, newest
+// first (at most 500).
+func (s *Store) ParticipantEvents(ctx context.Context, participantID int64, year int) ([]Event, error) {
+	rows, err := s.db.Query(ctx, `SELECT local_date, event, rate_kind, mode, value, cash, tax, withheld, not_withheld
+		FROM tax_income WHERE participant_id = $1 AND tax_year = $2 ORDER BY id DESC LIMIT 500`, participantID, year)
+	if err != nil {
+		return nil, fmt.Errorf("participant tax events: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var kind, mode string
+		if err := rows.Scan(&e.Day, &e.Event, &kind, &mode, &e.Value, &e.Cash, &e.Tax, &e.Withheld, &e.NotWithheld); err != nil {
+			return nil, err
+		}
+		e.Kind, e.Mode = tax.RateKind(kind), tax.Mode(mode)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
