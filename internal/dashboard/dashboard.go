@@ -172,6 +172,7 @@ func (s *Server) Register(app *fiber.App) {
 	a := g.Group("", s.requireSession)
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
+	a.Get("/tax", s.taxRunsPage)
 	p := a.Group("/p/:pid", s.requireProgram, s.checkCSRF)
 	p.Get("/overview", s.overview)
 	p.Get("/sales", s.sales)

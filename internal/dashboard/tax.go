@@ -37,6 +37,7 @@ type TaxStore interface {
 	StaffProfile(ctx context.Context, who access.Staff, participantID int64) (taxdb.StaffView, error)
 	Grant(ctx context.Context, c taxdb.Consent, actor audit.Actor) (taxdb.Consent, error)
 	ImportProfiles(ctx context.Context, clientID int64, rows []tax.ProfileRow, actor audit.Actor) (int, []tax.RowError, error)
+	AllRuns(ctx context.Context, who access.Staff, limit int) ([]taxdb.Run, error)
 	Rules() tax.RuleSet
 }
 
@@ -348,5 +349,19 @@ func (s *Server) showTaxPerson(c *fiber.Ctx, full bool) error {
 	d := s.pageData(c, s.period(c))
 	d["Person"], d["ParticipantID"] = v, id
 	d["TaxPersonPage"] = true
+	return s.render(c, "tax", d)
+}
+
+// taxRunsPage is the operator's view of every tax agent's runs
+// (/dashboard/tax); others get 404.
+func (s *Server) taxRunsPage(c *fiber.Ctx) error {
+	if s.o.Tax == nil {
+		return s.fail(c, errNoTax)
+	}
+	runs, err := s.o.Tax.AllRuns(c.UserContext(), staff(c), 200)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	d := map[string]any{"AllRuns": runs, "AllRunsPage": true}
 	return s.render(c, "tax", d)
 }

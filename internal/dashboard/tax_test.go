@@ -206,4 +206,12 @@ func TestTaxPage(t *testing.T) {
 	if resp, body := e.do(t, op, "GET", base+"?year=2026&agent=platform", nil); resp.StatusCode != 200 || !strings.Contains(body, "агент — платформа") {
 		t.Errorf("operator, platform agent: %d", resp.StatusCode)
 	}
+	if resp, body := e.do(t, op, "GET", "/dashboard/tax", nil); resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`data-run="%d"`, runID)) {
+		t.Errorf("operator's all runs: %d", resp.StatusCode)
+	}
+	for _, c := range []*client{officer, other, mgr} {
+		if resp, _ := e.do(t, c, "GET", "/dashboard/tax", nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("all runs for a client's staff: %d", resp.StatusCode)
+		}
+	}
 }

@@ -46,8 +46,9 @@ var (
 
 // Run is a closed monthly run.
 type Run struct {
-	ID       int64
-	Scope    Scope
+	ID         int64
+	Scope      Scope
+	ClientName string // AllRuns only; "" for the platform
 	Year     int
 	Month    time.Month
 	ClosedAt time.Time
@@ -259,6 +260,37 @@ func (s *Store) YearToDate(ctx context.Context, who access.Staff, sc Scope, year
 			l.Masked = d.Masked()
 		}
 		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// AllRuns lists every agent's closed runs, newest first, for an operator
+// (others get ErrNotFound), with the sums of each.
+func (s *Store) AllRuns(ctx context.Context, who access.Staff, limit int) ([]Run, error) {
+	if who.Role != access.Operator {
+		return nil, ErrNotFound
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.agent, COALESCE(r.client_id, 0), COALESCE(c.name, ''), r.year, r.month, r.closed_at,
+		r.closed_by, COALESCE(sum(i.income), 0), COALESCE(sum(i.tax), 0), COALESCE(sum(i.withheld), 0), COALESCE(sum(i.not_withheld), 0)
+		FROM tax_runs r LEFT JOIN clients c ON c.id = r.client_id LEFT JOIN tax_income i ON i.run_id = r.id
+		GROUP BY r.id, c.name ORDER BY r.year DESC, r.month DESC, r.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("all tax runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var m int
+		if err := rows.Scan(&r.ID, &r.Scope.Agent, &r.Scope.ClientID, &r.ClientName, &r.Year, &m, &r.ClosedAt, &r.ClosedBy,
+			&r.Total.Income, &r.Total.Tax, &r.Total.Withheld, &r.Total.NotWithheld); err != nil {
+			return nil, err
+		}
+		r.Month = time.Month(m)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
