@@ -49,13 +49,13 @@ type Run struct {
 	ID         int64
 	Scope      Scope
 	ClientName string // AllRuns only; "" for the platform
-	Year     int
-	Month    time.Month
-	ClosedAt time.Time
-	ClosedBy string
-	Lines    []RunLine
-	Total    RunLine // ParticipantID 0
-	Periods  []Period
+	Year       int
+	Month      time.Month
+	ClosedAt   time.Time
+	ClosedBy   string
+	Lines      []RunLine
+	Total      RunLine // ParticipantID 0
+	Periods    []Period
 }
 
 // RunLine is one participant's sums in a run (or the run's total).
