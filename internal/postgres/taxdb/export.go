@@ -107,9 +107,12 @@ func (s *Store) Statements(ctx context.Context, who access.Staff, actor audit.Ac
 		for i := range out {
 			byID[out[i].ParticipantID] = &out[i]
 		}
-		rows, err = tx.Query(ctx, `SELECT participant_id, EXTRACT(MONTH FROM local_date)::int, rate_kind,
-			sum(income), sum(withheld), sum(not_withheld)
-			FROM tax_income WHERE agent = $1 AND ($2::bigint IS NULL OR client_id = $2) AND tax_year = $3
+		// A reversal lowers the income of the month the reward was received
+		// in (it may be recorded months later, even the next year).
+		rows, err = tx.Query(ctx, `SELECT i.participant_id, EXTRACT(MONTH FROM COALESCE(d.local_date, i.local_date))::int, i.rate_kind,
+			sum(i.income), sum(i.withheld), sum(i.not_withheld)
+			FROM tax_income i LEFT JOIN tax_income d ON i.event = 'reversal' AND d.event = 'delivery' AND d.ref = i.ref
+			WHERE i.agent = $1 AND ($2::bigint IS NULL OR i.client_id = $2) AND i.tax_year = $3
 			GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, sc.Agent, nullID(sc.ClientID), year)
 		if err != nil {
 			return fmt.Errorf("statement months: %w", err)
@@ -129,8 +132,6 @@ func (s *Store) Statements(ctx context.Context, who access.Staff, actor audit.Ac
 			}
 			st.Withheld += wh
 			st.NotWithheld += nw
-			// A reversal recorded in the next year is dated there but
-			// belongs to this year: it lowers December's income.
 			month := time.Month(m)
 			code, _ := incomeCode(tax.RateKind(kind))
 			if n := len(st.Months); n > 0 && st.Months[n-1].Month == month && st.Months[n-1].Code == code {

@@ -489,6 +489,11 @@ func TestYearOfRewards(t *testing.T) {
 			for _, m := range st.Months {
 				months += m.Income
 			}
+			for _, m := range st.Months {
+				if m.Income < 0 {
+					t.Fatalf("participant %d: month %d income %s: a reversal must lower the month the reward came in", st.ParticipantID, m.Month, m.Income)
+				}
+			}
 			if rs.income != st.Income || months != st.Income || rs.tax != st.Computed || rs.withheld != st.Withheld ||
 				rs.notWithheld != st.NotWithheld || st.Computed != st.Assessment.Tax() {
 				t.Fatalf("participant %d: runs %+v, statement income %s (months %s) computed %s assessed %s withheld %s not %s",
