@@ -75,6 +75,9 @@ type Deps struct {
 	Tasks Tasks
 	// Team serves /v1/team (*tenantdb.Store); nil: not served.
 	Team Team
+	// Tax serves /v1/me/tax-profile and /v1/me/consents (taxdb.Store); nil:
+	// not served.
+	Tax TaxProfiles
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -92,6 +95,7 @@ type API struct {
 	ledger   Ledger
 	tasks    Tasks
 	team     Team
+	tax      TaxProfiles
 }
 
 // New builds the API from its dependencies.
@@ -137,7 +141,7 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, team: d.Team}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, team: d.Team, tax: d.Tax}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -182,6 +186,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.team != nil {
 		v1.Get("/team", authn, a.getTeam)
+	}
+	if a.tax != nil {
+		a.registerTax(v1, authn)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
 
@@ -105,7 +107,7 @@ func TestDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
-	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) { d.DB = dead })
+	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) { d.DB = dead; d.Tax = taxdb.New(dead, sealbox.Random(), nil) })
 	c := e.client(t, "live")
 	p := e.participant(t, c, "", "active")
 	svc, err := auth.New(nil, nil, nil, auth.Config{Secret: []byte(testSecret)})
@@ -122,6 +124,9 @@ func TestDatabaseDown(t *testing.T) {
 		jsonReq("POST", "/v1/receipts", tok, map[string]any{"qr": qrText()}),
 		multipartReq("/v1/receipts", tok, map[string]any{"qr": qrText()}),
 		jsonReq("GET", "/v1/receipts", tok, nil),
+		jsonReq("GET", "/v1/me/tax-profile", tok, nil),
+		jsonReq("PUT", "/v1/me/tax-profile", tok, map[string]any{"last_name": "Иванов"}),
+		jsonReq("POST", "/v1/me/consents", tok, map[string]any{"kind": "personal_data", "text_version": "pd-1"}),
 	} {
 		r := e.doOutage(t, req)
 		s, _ := strconv.Atoi(r.Header.Get("Retry-After"))

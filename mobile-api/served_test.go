@@ -24,8 +24,10 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
@@ -72,7 +74,8 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	store := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
-		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db))})
+		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db)),
+		Tax: taxdb.New(db, sealbox.Random(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
 
@@ -66,6 +67,19 @@ func (d *deps) registryStore() *registrydb.Store {
 		opts = append(opts, registrydb.WithSealer(box))
 	}
 	return registrydb.New(d.db, ledgerdb.Postings{}, opts...)
+}
+
+// taxStore is the tax store with legal data sealed by TAX_DATA_KEY; nil
+// when the key is unset (a random key would lose the data at restart).
+func (d *deps) taxStore() *taxdb.Store {
+	if len(d.cfg.TaxDataKey) == 0 {
+		return nil
+	}
+	box, err := sealbox.New(d.cfg.TaxDataKey)
+	if err != nil {
+		panic(err) // config checked the length
+	}
+	return taxdb.New(d.db, box, nil)
 }
 
 // loadConfig loads the configuration and builds the logger.

@@ -36,6 +36,7 @@ var devDefaults = map[string]string{
 	"PUBLIC_URL":          "http://127.0.0.1:8080",
 	"JWT_SECRET":          "development-only-secret-not-for-production",
 	"CREDENTIALS_KEY":     "6465762d6f6e6c792d63726564656e7469616c732d6b65792d33326279746573", // "dev-only-credentials-key-32bytes"
+	"TAX_DATA_KEY":        "6465762d6f6e6c792d7461782d646174612d6b65792d2d2d2d33326279746573", // "dev-only-tax-data-key----32bytes"
 	"OFD_PROVIDERS":       "proverkacheka",
 	"PROVERKACHEKA_URL":   "http://127.0.0.1:8091",
 	"PROVERKACHEKA_TOKEN": "dev-token",

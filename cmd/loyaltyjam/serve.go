@@ -87,10 +87,15 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	taskStore := taskdb.New(d.db, photos, ledgerdb.Postings{}, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
-	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
+	apiDeps := mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
 		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore,
-		Team: tenantStore(d.db)})
+		Team: tenantStore(d.db)}
+	taxStore := d.taxStore()
+	if taxStore != nil {
+		apiDeps.Tax = taxStore
+	}
+	api, err := mobileapi.New(apiDeps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,12 +103,16 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	budgets := budgetdb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.log)
 	people := peopledb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.cfg.RegistrySecondApproval)
-	dash := dashboard.New(dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
+	dashOpts := dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: d.receipts, Credit: d.points.ProcessApproved}, Photos: photos,
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people})
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people}
+	if taxStore != nil {
+		dashOpts.Tax = taxStore
+	}
+	dash := dashboard.New(dashOpts)
 	dash.Register(app)
 	// The participant's cabinet (phone web app) at /app/, over /v1.
 	cab, err := cabinet.New()

@@ -44,6 +44,10 @@ type Config struct {
 	// CredentialsKey (32 bytes) seals generated passwords while their
 	// invitations wait to be delivered; empty: a random key per process.
 	CredentialsKey []byte
+	// TaxDataKey (32 bytes) seals participants' legal data for the tax
+	// reports (docs/tax.md); it must stay the same across restarts. Empty:
+	// the tax routes are not served.
+	TaxDataKey []byte
 	// AppLink is the participant app's download page, put in invitations.
 	AppLink string
 	// RegistrySecondApproval: a points registry crediting at least this many
@@ -158,6 +162,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		WorkerConcurrency: e.intRange("WORKER_CONCURRENCY", 10, 1, 1000),
 		OperatorToken:     e.secret("OPERATOR_TOKEN", ""),
 		CredentialsKey:    e.key("CREDENTIALS_KEY"),
+		TaxDataKey:        e.key("TAX_DATA_KEY"),
 		WorkerMetricsAddr: e.strOrEmpty("WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		AppLink:           e.str("APP_LINK", "https://loyaltyjam.ru/app"),
 		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
@@ -276,7 +281,7 @@ func (c Config) String() string {
 		"HTTP_ADDR": c.HTTPAddr, "PUBLIC_URL": c.PublicURL, "LOG_LEVEL": c.LogLevel,
 		"LOG_FORMAT": c.LogFormat, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 		"PHOTO_DIR": c.PhotoDir, "WORKER_CONCURRENCY": strconv.Itoa(c.WorkerConcurrency),
-		"OPERATOR_TOKEN": c.OperatorToken.String(), "CREDENTIALS_KEY": Secret(c.CredentialsKey).String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
+		"OPERATOR_TOKEN": c.OperatorToken.String(), "CREDENTIALS_KEY": Secret(c.CredentialsKey).String(), "TAX_DATA_KEY": Secret(c.TaxDataKey).String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
 		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10),
 		"TASK_SECOND_APPROVAL_KOPECKS":     strconv.FormatInt(c.TaskSecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
 		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,

@@ -113,6 +113,8 @@ type Options struct {
 	// People backs the participant page's actions (*peopledb.Store); nil:
 	// the page only reads.
 	People People
+	// Tax backs the tax page (*taxdb.Store); nil: it answers 404.
+	Tax TaxStore
 }
 
 // Server is the dashboard.
@@ -180,6 +182,7 @@ func (s *Server) Register(app *fiber.App) {
 	a := g.Group("", s.requireSession)
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
+	a.Get("/tax", s.taxRunsPage)
 	p := a.Group("/p/:pid", s.requireProgram, s.checkCSRF)
 	p.Get("/overview", s.overview)
 	p.Get("/sales", s.sales)
@@ -206,6 +209,7 @@ func (s *Server) Register(app *fiber.App) {
 	s.registerRegistries(p)
 	s.registerOps(a)
 	s.registerMoney(p)
+	s.registerTax(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

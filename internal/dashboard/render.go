@@ -17,7 +17,7 @@ import (
 
 // pageNames are the templates besides the layout.
 var pageNames = []string{"login", "error", "overview", "sales", "receipts", "receipt", "moderation", "unmatched",
-	"participants", "participant", "settings"}
+	"participants", "participant", "settings", "tax"}
 
 var statusNames = map[string]string{
 	"received": "получен", "decoded": "распознан", "queued": "в очереди", "verifying": "проверяется",
