@@ -542,3 +542,48 @@ func TestOpsOutage(t *testing.T) {
 		}
 	}
 }
+
+// Single use holds under concurrency: of several simultaneous acceptances
+// of one link exactly one creates an account.
+func TestInvitationAcceptedOnceConcurrently(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t)
+	e.want(e.call("POST", "/admin/v1/staff/invitations", "boss@acme.test", map[string]any{"email": "race@acme.test", "role": "moderator"}), 201, "")
+	tok := e.token("race@acme.test", 1)
+	const n = 5
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"token":%q,"password":"password number %d"}`, tok, i)
+			req := httptest.NewRequest("POST", "/admin/v1/staff/invitations/accept", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := e.app.Test(req, -1)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	won := 0
+	for c := range codes {
+		switch c {
+		case 201:
+			won++
+		case 409:
+		default:
+			t.Errorf("status %d", c)
+		}
+	}
+	var accounts int
+	must(t, e.db.QueryRow(context.Background(), `SELECT count(*) FROM dashboard_users WHERE email = 'race@acme.test'`).Scan(&accounts))
+	if won != 1 || accounts != 1 {
+		t.Errorf("%d acceptances won, %d accounts", won, accounts)
+	}
+}
