@@ -420,10 +420,21 @@ func TestInvitationsAndDeactivation(t *testing.T) {
 	if sessions != 0 {
 		t.Errorf("%d sessions left after deactivation", sessions)
 	}
+	// Another client cannot take the deactivated address; its own client
+	// invites it back, and accepting reactivates the same account.
+	e.want(e.call("POST", "/admin/v1/staff/invitations", "boss@rival.test", map[string]any{"email": "mod@acme.test", "role": "moderator"}), 409, "staff_email_taken")
+	back := e.call("POST", "/admin/v1/staff/invitations", "boss@acme.test", map[string]any{"email": "mod@acme.test", "role": "analyst"})
+	e.want(back, 201, "")
+	again := e.call("POST", "/admin/v1/staff/invitations/accept", "", map[string]any{"token": e.token("mod@acme.test", 1), "password": "back again pw"})
+	e.want(again, 201, "")
+	if again.id() != modID || again.str("role") != "analyst" || again.body["deactivated_at"] != nil {
+		t.Errorf("reactivated %s", again.raw)
+	}
+	e.want(e.call("POST", mod, "boss@acme.test", map[string]any{"reason": "снова"}), 200, "")
 
 	// The audit log: every change above, tenant-scoped.
 	got := e.auditActions("boss@acme.test", "?limit=1000")
-	want := []string{"staff.deactivate", "staff.invite", "staff.invitation_revoke", "staff.invite", "staff.invite",
+	want := []string{"staff.deactivate", "staff.invitation_accept", "staff.invite", "staff.deactivate", "staff.invite", "staff.invitation_revoke", "staff.invite", "staff.invite",
 		"staff.invitation_accept", "staff.invite", "staff.invite"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("acme's audit log:\n got %v\nwant %v", got, want)
@@ -434,14 +445,14 @@ func TestInvitationsAndDeactivation(t *testing.T) {
 	e.want(e.call("GET", "/admin/v1/audit?client_id="+acme, "boss@rival.test", nil), 404, "client_not_found")
 	e.want(e.call("GET", "/admin/v1/audit?action=DROP%20TABLE", "boss@acme.test", nil), 422, "bad_audit_filter")
 	e.want(e.call("GET", "/admin/v1/audit?from=yesterday", "boss@acme.test", nil), 422, "bad_param")
-	if got := e.auditActions("analyst@acme.test", "?action=staff.deactivate"); len(got) != 1 {
+	if got := e.auditActions("analyst@acme.test", "?action=staff.deactivate"); len(got) != 2 {
 		t.Errorf("analyst's filtered view: %v", got)
 	}
-	if got := e.auditActions("op@lj.test", "?action=staff.invitation_accept&from="+time.Now().Format(time.DateOnly)); len(got) != 1 {
+	if got := e.auditActions("op@lj.test", "?action=staff.invitation_accept&from="+time.Now().Format(time.DateOnly)); len(got) != 2 {
 		t.Errorf("operator's filtered view: %v", got)
 	}
 	a := e.call("GET", "/admin/v1/audit?action=staff.deactivate", "boss@acme.test", nil)
-	entry := a.body["items"].([]any)[0].(map[string]any)
+	entry := a.body["items"].([]any)[1].(map[string]any) // the first deactivation
 	if entry["reason"] != "уволился" || entry["before"].(map[string]any)["deactivated_at"] != nil ||
 		entry["after"].(map[string]any)["deactivated_at"] == nil || entry["after"].(map[string]any)["sessions_ended"] != float64(1) {
 		t.Errorf("deactivation entry %v", entry)
