@@ -426,10 +426,21 @@ func TestInvitationsAndDeactivation(t *testing.T) {
 	if sessions != 0 {
 		t.Errorf("%d sessions left after deactivation", sessions)
 	}
+	// Another client cannot take the deactivated address; its own client
+	// invites it back, and accepting reactivates the same account.
+	e.want(e.call("POST", "/admin/v1/staff/invitations", "boss@rival.test", map[string]any{"email": "mod@acme.test", "role": "moderator"}), 409, "staff_email_taken")
+	back := e.call("POST", "/admin/v1/staff/invitations", "boss@acme.test", map[string]any{"email": "mod@acme.test", "role": "analyst"})
+	e.want(back, 201, "")
+	again := e.call("POST", "/admin/v1/staff/invitations/accept", "", map[string]any{"token": e.token("mod@acme.test", 1), "password": "back again pw"})
+	e.want(again, 201, "")
+	if again.id() != modID || again.str("role") != "analyst" || again.body["deactivated_at"] != nil {
+		t.Errorf("reactivated %s", again.raw)
+	}
+	e.want(e.call("POST", mod, "boss@acme.test", map[string]any{"reason": "снова"}), 200, "")
 
 	// The audit log: every change above, tenant-scoped.
 	got := e.auditActions("boss@acme.test", "?limit=1000")
-	want := []string{"staff.deactivate", "staff.invite", "staff.invitation_revoke", "staff.invite", "staff.invite",
+	want := []string{"staff.deactivate", "staff.invitation_accept", "staff.invite", "staff.deactivate", "staff.invite", "staff.invitation_revoke", "staff.invite", "staff.invite",
 		"staff.invitation_accept", "staff.invite", "staff.invite"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("acme's audit log:\n got %v\nwant %v", got, want)
@@ -440,14 +451,14 @@ func TestInvitationsAndDeactivation(t *testing.T) {
 	e.want(e.call("GET", "/admin/v1/audit?client_id="+acme, "boss@rival.test", nil), 404, "client_not_found")
 	e.want(e.call("GET", "/admin/v1/audit?action=DROP%20TABLE", "boss@acme.test", nil), 422, "bad_audit_filter")
 	e.want(e.call("GET", "/admin/v1/audit?from=yesterday", "boss@acme.test", nil), 422, "bad_param")
-	if got := e.auditActions("analyst@acme.test", "?action=staff.deactivate"); len(got) != 1 {
+	if got := e.auditActions("analyst@acme.test", "?action=staff.deactivate"); len(got) != 2 {
 		t.Errorf("analyst's filtered view: %v", got)
 	}
-	if got := e.auditActions("op@lj.test", "?action=staff.invitation_accept&from="+time.Now().Format(time.DateOnly)); len(got) != 1 {
+	if got := e.auditActions("op@lj.test", "?action=staff.invitation_accept&from="+time.Now().Format(time.DateOnly)); len(got) != 2 {
 		t.Errorf("operator's filtered view: %v", got)
 	}
 	a := e.call("GET", "/admin/v1/audit?action=staff.deactivate", "boss@acme.test", nil)
-	entry := a.body["items"].([]any)[0].(map[string]any)
+	entry := a.body["items"].([]any)[1].(map[string]any) // the first deactivation
 	if entry["reason"] != "уволился" || entry["before"].(map[string]any)["deactivated_at"] != nil ||
 		entry["after"].(map[string]any)["deactivated_at"] == nil || entry["after"].(map[string]any)["sessions_ended"] != float64(1) {
 		t.Errorf("deactivation entry %v", entry)
@@ -548,5 +559,50 @@ func TestOpsOutage(t *testing.T) {
 		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s %s with the database down: %d (Retry-After %q)", rq.method, rq.path, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
+	}
+}
+
+// Single use holds under concurrency: of several simultaneous acceptances
+// of one link exactly one creates an account.
+func TestInvitationAcceptedOnceConcurrently(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t)
+	e.want(e.call("POST", "/admin/v1/staff/invitations", "boss@acme.test", map[string]any{"email": "race@acme.test", "role": "moderator"}), 201, "")
+	tok := e.token("race@acme.test", 1)
+	const n = 5
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"token":%q,"password":"password number %d"}`, tok, i)
+			req := httptest.NewRequest("POST", "/admin/v1/staff/invitations/accept", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := e.app.Test(req, -1)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	won := 0
+	for c := range codes {
+		switch c {
+		case 201:
+			won++
+		case 409:
+		default:
+			t.Errorf("status %d", c)
+		}
+	}
+	var accounts int
+	must(t, e.db.QueryRow(context.Background(), `SELECT count(*) FROM dashboard_users WHERE email = 'race@acme.test'`).Scan(&accounts))
+	if won != 1 || accounts != 1 {
+		t.Errorf("%d acceptances won, %d accounts", won, accounts)
 	}
 }

@@ -442,6 +442,11 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 	if staff(c).Role == access.Operator {
 		if cs, err := s.o.Tenant.Clients(ctx, by); err == nil {
 			d["Clients"] = cs
+			names := map[int64]string{}
+			for _, c := range cs {
+				names[c.ID] = c.Code
+			}
+			d["ClientNames"] = names
 		}
 	}
 	return s.render(c, "audit", d)

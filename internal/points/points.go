@@ -356,7 +356,7 @@ func (s *Service) newCredit(ctx context.Context, tx Tx, r *receipt.Receipt, prog
 		in: rules.Input{
 			Now: now, Rules: ruleSet, Program: prog.Program, Participant: b.participant, Shop: b.shop,
 			Receipt: rules.Receipt{Operation: r.Operation, PurchasedAt: r.PurchasedAt, UploadedAt: uploaded,
-				SellerINN: r.SellerINN, KKTRegNumber: r.KKTRegNumber, Address: r.RetailAddress},
+				SellerINN: r.SellerINN, KKTRegNumber: r.KKTRegNumber, FN: r.FN, Address: r.RetailAddress},
 			Lines: lines, Earned: counters, BudgetKopecks: budget,
 		},
 	}, nil

@@ -29,7 +29,11 @@ type Shop struct {
 	ID            int64
 	INN           string
 	KKTRegNumbers []string
-	Address       string
+	// FNNumbers are the fiscal drive numbers of the shop's registers
+	// (imported with its shops by operations); a receipt from one of them
+	// is the shop's as surely as by its KKT number.
+	FNNumbers []string
+	Address   string
 }
 
 // Receipt holds the fiscal facts of the receipt.
@@ -39,6 +43,7 @@ type Receipt struct {
 	UploadedAt   time.Time // when the participant sent it
 	SellerINN    string
 	KKTRegNumber string
+	FN           string // fiscal drive number (the QR's fn)
 	Address      string
 }
 
@@ -403,6 +408,13 @@ func sellerCheck(in Input) string {
 			return ""
 		}
 	}
+	if fn := strings.TrimSpace(r.FN); fn != "" {
+		for _, f := range s.FNNumbers {
+			if f == fn {
+				return ""
+			}
+		}
+	}
 	if mode == "kkt" {
 		return ReasonShopMismatch
 	}
@@ -412,7 +424,7 @@ func sellerCheck(in Input) string {
 		}
 		return ReasonShopMismatch
 	}
-	if s.INN == "" && len(s.KKTRegNumbers) == 0 && s.Address != "" && AddressMatches(r.Address, s.Address) {
+	if s.INN == "" && len(s.KKTRegNumbers) == 0 && len(s.FNNumbers) == 0 && s.Address != "" && AddressMatches(r.Address, s.Address) {
 		return ""
 	}
 	return ReasonShopMismatch

@@ -61,8 +61,8 @@ func (t Tx) Participant(ctx context.Context, id int64) (rules.Participant, int64
 // Shop implements points.Tx.
 func (t Tx) Shop(ctx context.Context, id int64) (*rules.Shop, error) {
 	s := &rules.Shop{ID: id}
-	err := t.tx.QueryRow(ctx, `SELECT COALESCE(inn, ''), kkt_reg_numbers, address FROM shops WHERE id = $1`, id).
-		Scan(&s.INN, &s.KKTRegNumbers, &s.Address)
+	err := t.tx.QueryRow(ctx, `SELECT COALESCE(inn, ''), kkt_reg_numbers, fn_numbers, address FROM shops WHERE id = $1`, id).
+		Scan(&s.INN, &s.KKTRegNumbers, &s.FNNumbers, &s.Address)
 	if err != nil {
 		return nil, fmt.Errorf("load shop %d: %w", id, err)
 	}

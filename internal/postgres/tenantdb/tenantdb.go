@@ -173,8 +173,11 @@ func nullID(id int64) *int64 {
 func (s *Store) CreateInvitation(ctx context.Context, inv tenant.Invitation, e audit.Entry) (tenant.Invitation, error) {
 	var out tenant.Invitation
 	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		// An active account has the address: taken. A deactivated one of
+		// the same client may be invited back (accepting reactivates it).
 		var taken bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dashboard_users WHERE lower(email) = lower($1))`, inv.Email).Scan(&taken); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dashboard_users WHERE lower(email) = lower($1)
+			AND (deactivated_at IS NULL OR client_id IS DISTINCT FROM $2))`, inv.Email, inv.ClientID).Scan(&taken); err != nil {
 			return fmt.Errorf("check staff e-mail: %w", err)
 		}
 		if taken {
@@ -303,9 +306,22 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, now time.Time
 		case "expired":
 			return tenant.ErrInvitationExpired
 		}
-		m, err = scanMember(tx.QueryRow(ctx, `INSERT INTO dashboard_users (client_id, email, name, role, password_hash, invited_by)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+memberCols,
-			inv.ClientID, inv.Email, name, string(inv.Role), passwordHash, nullID(inv.InvitedBy)))
+		// A deactivated account of the same client comes back with the new
+		// password and role; otherwise a new account.
+		prev, err := scanMember(tx.QueryRow(ctx, `SELECT `+memberCols+` FROM dashboard_users
+			WHERE lower(email) = lower($1) AND client_id = $2 AND deactivated_at IS NOT NULL FOR UPDATE`, inv.Email, inv.ClientID))
+		var before any
+		switch {
+		case err == nil:
+			before = prev
+			m, err = scanMember(tx.QueryRow(ctx, `UPDATE dashboard_users SET name = $2, role = $3, password_hash = $4, invited_by = $5,
+				deactivated_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = $1 RETURNING `+memberCols,
+				prev.ID, name, string(inv.Role), passwordHash, nullID(inv.InvitedBy)))
+		case errors.Is(err, tenant.ErrMemberNotFound):
+			m, err = scanMember(tx.QueryRow(ctx, `INSERT INTO dashboard_users (client_id, email, name, role, password_hash, invited_by)
+				VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+memberCols,
+				inv.ClientID, inv.Email, name, string(inv.Role), passwordHash, nullID(inv.InvitedBy)))
+		}
 		if postgres.IsUniqueViolation(err, "dashboard_users_email_key") {
 			return tenant.ErrEmailTaken
 		}
@@ -317,7 +333,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, now time.Time
 		}
 		e.Actor.ID = m.ID
 		e.Reason = "приглашение №" + strconv.FormatInt(inv.ID, 10)
-		return s.record(ctx, tx, e, m.ClientID, m.ID, nil, m)
+		return s.record(ctx, tx, e, m.ClientID, m.ID, before, m)
 	})
 	return m, err
 }
