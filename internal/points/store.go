@@ -7,6 +7,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -41,6 +43,14 @@ type Tx interface {
 	// latest program so the receipt can be told why it earns nothing. ok
 	// is false when there is no such program.
 	Program(ctx context.Context, clientID int64, programID *int64, purchased time.Time) (p Program, ok bool, err error)
+	// ReceiptPrograms lists, oldest first, the client's programs that take
+	// receipts (mechanic "receipts") and run on the purchase date: live
+	// ones, and those in test too when tester. Eligibility is not applied.
+	ReceiptPrograms(ctx context.Context, clientID int64, purchased time.Time, tester bool) ([]Program, error)
+	// SaveResults stores what evaluating the sale r against each program
+	// gave (one row per receipt and program, replacing an earlier one):
+	// the caps of a program count its credited rows.
+	SaveResults(ctx context.Context, r *receipt.Receipt, results []ProgramResult) error
 	// Rules returns the version and stored body of the program's rules in
 	// force on day, or, with first, of the version that took effect first
 	// (for a day before any took effect). ok is false when there is none.
@@ -103,8 +113,23 @@ type Catalog struct {
 // Program is a program with what Process needs.
 type Program struct {
 	rules.Program
-	ClientID  int64
-	Crediting string
+	ClientID    int64
+	Name        string
+	Crediting   string
+	Eligibility program.Eligibility
+}
+
+// ProgramResult is what one program gave a sale: its status (credited,
+// no_eligible_items, rejected or needs_review), reason, rules version,
+// points and the evaluation line by line.
+type ProgramResult struct {
+	ProgramID     int64
+	Status        receipt.Status
+	Reason        string
+	RuleVersion   int
+	PointsKopecks int64
+	Pending       bool
+	Evaluation    *rules.Result
 }
 
 // Sale is a credited sale a return may undo.

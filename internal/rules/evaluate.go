@@ -22,6 +22,7 @@ type Participant struct {
 	Role   string
 	IsTest bool
 	Status string // invited, active, blocked
+	Region string
 }
 
 // Shop is the participant's shop as the client registered it.
@@ -30,6 +31,7 @@ type Shop struct {
 	INN           string
 	KKTRegNumbers []string
 	Address       string
+	Chain, Region string
 }
 
 // Receipt holds the fiscal facts of the receipt.

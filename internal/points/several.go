@@ -1,0 +1,171 @@
+package points
+
+import (
+	"context"
+	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
+	"github.com/loyaltyjam/loyaltyjam/internal/rules"
+)
+
+// where is the buyer as program eligibility sees them: role, shop, the
+// shop's chain, and the shop's region (else the participant's).
+func (b buyer) where() program.Where {
+	w := program.Where{Role: b.participant.Role, ShopID: b.shopID, Region: b.participant.Region}
+	if b.shop != nil {
+		w.Chain = b.shop.Chain
+		if b.shop.Region != "" {
+			w.Region = b.shop.Region
+		}
+	}
+	return w
+}
+
+// eligiblePrograms lists, oldest first, the client's receipt programs
+// running on r's purchase date (test ones only for testers) whose
+// eligibility b meets.
+func eligiblePrograms(ctx context.Context, tx Tx, r *receipt.Receipt, b buyer) ([]Program, error) {
+	all, err := tx.ReceiptPrograms(ctx, r.ClientID, r.PurchasedAt, b.participant.IsTest)
+	if err != nil {
+		return nil, err
+	}
+	w := b.where()
+	out := all[:0]
+	for _, p := range all {
+		if p.Eligibility.Admits(w) == "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// processSeveral evaluates the sale r against every program in progs and
+// credits it once per program (each under its own ledger key), then
+// settles r on the sum. The anomaly check runs once, before the first
+// credit: when it fires nothing is posted and r goes to a moderator, whose
+// approval evaluates every program again. r's program becomes the first
+// that credited (else the first evaluated); every program's outcome is
+// stored (Tx.SaveResults) and named in the event.
+func (s *Service) processSeveral(ctx context.Context, tx Tx, r *receipt.Receipt, progs []Program, b buyer,
+	lines []rules.Line, actor string, approved bool, now time.Time) error {
+	checked := approved
+	outs := make([]outcome, 0, len(progs))
+	for _, prog := range progs {
+		ruleSet, version, o, ok, err := s.rulesOf(ctx, tx, r, prog, approved)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			outs = append(outs, o)
+			continue
+		}
+		c, err := newCredit(ctx, tx, r, prog, b, lines, ruleSet, version, now)
+		if err != nil {
+			return err
+		}
+		c.actor, c.checked, c.several = actor, checked, true
+		if o, err = s.decide(ctx, c); err != nil {
+			return err
+		}
+		if o.anomaly {
+			r.ProgramID = &prog.ID
+			return s.apply(r, actor, o)
+		}
+		checked = c.checked
+		outs = append(outs, o)
+	}
+	results := make([]ProgramResult, len(outs))
+	for i, o := range outs {
+		results[i] = o.result()
+	}
+	if err := tx.SaveResults(ctx, r, results); err != nil {
+		return err
+	}
+	return s.settleSeveral(r, actor, outs)
+}
+
+// rulesOf returns the rules version of prog in force on r's purchase date
+// or, where none is (ok false), the outcome that stands for it: to a
+// moderator, or after their approval the first version, or no points
+// without any.
+func (s *Service) rulesOf(ctx context.Context, tx Tx, r *receipt.Receipt, prog Program, approved bool) (rules.Rules, int, outcome, bool, error) {
+	o := outcome{prog: prog, data: map[string]any{"program_id": prog.ID}}
+	ruleSet, version, ok, err := s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, false)
+	if err != nil {
+		return ruleSet, 0, o, false, err
+	}
+	if !ok && approved {
+		if ruleSet, version, ok, err = s.loadRules(ctx, tx, prog.ID, r.PurchasedAt, true); err != nil {
+			return ruleSet, 0, o, false, err
+		}
+		if !ok {
+			o.status, o.reason = receipt.NoEligibleItems, ReasonNoRules
+			return ruleSet, 0, o, false, nil
+		}
+	}
+	if !ok {
+		o.status, o.reason = receipt.NeedsReview, ReasonRulesMissing
+		return ruleSet, 0, o, false, nil
+	}
+	return ruleSet, version, o, true, nil
+}
+
+// settleSeveral settles r on the outcomes of its programs: credited with
+// their sum when any credited (each line its points summed over the
+// programs), else to a moderator when a program lacks rules, else as the
+// first program decided.
+func (s *Service) settleSeveral(r *receipt.Receipt, actor string, outs []outcome) error {
+	summary := make([]map[string]any, len(outs))
+	var credited []outcome
+	var total int64
+	allPending := true
+	for i, o := range outs {
+		pts := int64(0)
+		if o.status == receipt.Credited {
+			credited = append(credited, o)
+			pts = o.res.TotalKopecks
+			total += pts
+			allPending = allPending && o.pending
+		}
+		summary[i] = map[string]any{"program_id": o.prog.ID, "program": o.prog.Name, "status": string(o.status),
+			"reason": o.reason, "rule_version": o.version, "points_kopecks": pts}
+	}
+	data := map[string]any{"programs": summary}
+	if len(credited) > 0 {
+		first := credited[0]
+		r.ProgramID = &first.prog.ID
+		for i := range r.Items {
+			r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, ""
+			for _, o := range credited {
+				if i < len(o.res.Lines) {
+					lr := o.res.Lines[i]
+					r.Items[i].PointsKopecks += lr.PointsKopecks
+					if r.Items[i].PointsReason == "" && lr.PointsKopecks > 0 {
+						r.Items[i].PointsReason = lr.Reason
+					}
+				}
+			}
+			if r.Items[i].PointsReason == "" && i < len(first.res.Lines) {
+				r.Items[i].PointsReason = first.res.Lines[i].Reason
+			}
+		}
+		r.PointsKopecks = total
+		reason := "points_credited"
+		if allPending {
+			reason = "points_pending"
+		}
+		data["points_kopecks"] = total
+		return s.transition(r, receipt.Credited, actor, reason, data)
+	}
+	pick := outs[0]
+	for _, o := range outs {
+		if o.status == receipt.NeedsReview {
+			pick = o
+			break
+		}
+	}
+	r.ProgramID = &pick.prog.ID
+	setItems(r, pick)
+	return s.transition(r, pick.status, actor, pick.reason, data)
+}
