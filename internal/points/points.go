@@ -808,3 +808,19 @@ func proRata(points, part, whole int64) int64 {
 	}
 	return points * part / whole
 }
+
+// MatchLines matches items against the client's catalog as Process would
+// (the cached matcher), for a dry run of the rules: the rule lines, the
+// items left untouched.
+func (s *Service) MatchLines(ctx context.Context, clientID int64, items []receipt.Item) ([]rules.Line, error) {
+	var lines []rules.Line
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		cat, err := s.catalogFor(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		lines = cat.match(slices.Clone(items))
+		return nil
+	})
+	return lines, err
+}
