@@ -22,11 +22,14 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -99,7 +102,10 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
 	api.Register(app)
-	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})
+	progStore := programdb.New(d.db)
+	programs := &adminapi.Programs{Store: progStore, Matcher: d.points,
+		Service: program.NewService(progStore, auditdb.New(d.db), d.ledger, nil)}
+	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries, Programs: programs})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,6 +22,8 @@ type Deps struct {
 	Tasks Tasks
 	// Registries serves /admin/v1/registries (registry.Service).
 	Registries Registries
+	// Programs serves /admin/v1/programs and /admin/v1/receipts/:id/programs.
+	Programs *Programs
 }
 
 // API is the staff API. Register mounts it.
@@ -29,6 +31,7 @@ type API struct {
 	staff      StaffFunc
 	tasks      Tasks
 	registries Registries
+	programs   *Programs
 }
 
 // New builds the API from its dependencies.
@@ -36,7 +39,10 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
-	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries}, nil
+	if d.Programs != nil && (d.Programs.Service == nil || d.Programs.Store == nil || d.Programs.Matcher == nil) {
+		return nil, errors.New("adminapi: Programs needs Service, Store and Matcher")
+	}
+	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries, programs: d.Programs}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -58,6 +64,14 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
 //	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
 //	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
+//
+//	GET  /admin/v1/programs (?client_id= for operators), POST create
+//	GET|PUT /admin/v1/programs/:id                 one program; edit
+//	POST /admin/v1/programs/:id/clone              {"code","name","starts_on","ends_on"}: a draft copy with its rules
+//	POST /admin/v1/programs/:id/status             {"status","reason"}: draft → test → live → closed
+//	GET|POST /admin/v1/programs/:id/rules          versions; save a new one {"effective_from","rules"}
+//	POST /admin/v1/programs/:id/dry-run            {"receipt_id"|"qr"|"items"+"purchased_at","draft"}: every version, line by line
+//	GET  /admin/v1/receipts/:id/programs           a receipt's outcome per program
 func (a *API) Register(r fiber.Router) {
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")
@@ -80,5 +94,8 @@ func (a *API) Register(r fiber.Router) {
 		g.Post("/:id/confirm", a.confirm)
 		g.Get("/:id/invitations", a.invitations)
 		g.Post("/:id/invitations/resend", a.resend)
+	}
+	if a.programs != nil {
+		a.registerPrograms(r)
 	}
 }

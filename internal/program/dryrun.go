@@ -148,8 +148,8 @@ func (s *Service) Dry(ctx context.Context, st access.Staff, id int64, in DryInpu
 					Message: "Строка " + strconv.Itoa(i+1) + ": количество и сумма — неотрицательные и разумного размера."}
 			}
 		}
-		dr = DryReceipt{Items: in.Items, Receipt: rules.Receipt{Operation: 1, PurchasedAt: in.PurchasedAt}}
-		out.Notes = append(out.Notes, "Строки введены вручную: магазин продажи не проверяется.")
+		dr = DryReceipt{Items: in.Items, Receipt: rules.Receipt{Operation: 1, PurchasedAt: in.PurchasedAt, UploadedAt: in.PurchasedAt}}
+		out.Notes = append(out.Notes, "Строки введены вручную: магазин продажи не проверяется, чек считается загруженным в день покупки.")
 	default:
 		return out, &apperr.Error{Kind: apperr.Invalid, Code: "dry_run_input_required",
 			Message: "Вставьте QR-код чека, выберите прошлый чек или введите строки."}
