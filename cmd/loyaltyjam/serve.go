@@ -94,17 +94,18 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	registries := registry.NewService(d.registryStore(), registry.EnqueueFunc(queue.RegistryEnqueuer(d.queue)),
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
+	progStore := programdb.New(d.db)
+	progService := program.NewService(progStore, auditdb.New(d.db), d.ledger, nil)
+	programs := &adminapi.Programs{Store: progStore, Matcher: d.points, Service: progService}
 	dash := dashboard.New(dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: d.receipts, Credit: d.points.ProcessApproved}, Photos: photos,
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
+		Programs:           &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results}})
 	dash.Register(app)
 	api.Register(app)
-	progStore := programdb.New(d.db)
-	programs := &adminapi.Programs{Store: progStore, Matcher: d.points,
-		Service: program.NewService(progStore, auditdb.New(d.db), d.ledger, nil)}
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries, Programs: programs})
 	if err != nil {
 		return nil, nil, err

@@ -104,6 +104,9 @@ type Options struct {
 	Tasks TaskStore
 	// Registries backs the registry pages; nil: they answer 404.
 	Registries *registry.Service
+	// Programs backs the program pages (/dashboard/programs); nil: they
+	// answer 404.
+	Programs *Programs
 }
 
 // Server is the dashboard.
@@ -170,6 +173,7 @@ func (s *Server) Register(app *fiber.App) {
 	a := g.Group("", s.requireSession)
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
+	s.registerPrograms(a)
 	p := a.Group("/p/:pid", s.requireProgram, s.checkCSRF)
 	p.Get("/overview", s.overview)
 	p.Get("/sales", s.sales)
@@ -295,6 +299,9 @@ func (s *Server) home(c *fiber.Ctx) error {
 	ps, err := s.store.Programs(c.UserContext(), staff(c))
 	if err != nil {
 		return s.fail(c, err)
+	}
+	if len(ps) == 0 && s.o.Programs != nil {
+		return c.Redirect(Prefix+"/programs", fiber.StatusSeeOther)
 	}
 	if len(ps) == 0 {
 		return s.errorPage(c, fiber.StatusNotFound, "У вас пока нет программ.")

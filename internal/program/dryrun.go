@@ -2,6 +2,7 @@ package program
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -198,4 +199,17 @@ func (s *Service) Dry(ctx context.Context, st access.Staff, id int64, in DryInpu
 		out.Notes = append(out.Notes, "На дату покупки ни одна сохранённая версия правил ещё не действовала.")
 	}
 	return out, nil
+}
+
+// Outcome is what one program gave a receipt (receipt_program_results).
+type Outcome struct {
+	ProgramID     int64           `json:"program_id"`
+	ProgramName   string          `json:"program_name"`
+	Status        string          `json:"status"`
+	Reason        string          `json:"reason"`
+	ReasonText    string          `json:"reason_text"`
+	RuleVersion   int             `json:"rule_version"`
+	PointsKopecks int64           `json:"points_kopecks"`
+	Pending       bool            `json:"pending"`
+	Evaluation    json.RawMessage `json:"evaluation,omitempty"`
 }

@@ -220,22 +220,9 @@ func (s *Store) DryReceipt(ctx context.Context, clientID int64, id string, qr *f
 	return d, err
 }
 
-// Result is one program's outcome for a receipt.
-type Result struct {
-	ProgramID     int64           `json:"program_id"`
-	ProgramName   string          `json:"program_name"`
-	Status        string          `json:"status"`
-	Reason        string          `json:"reason"`
-	ReasonText    string          `json:"reason_text"`
-	RuleVersion   int             `json:"rule_version"`
-	PointsKopecks int64           `json:"points_kopecks"`
-	Pending       bool            `json:"pending"`
-	Evaluation    json.RawMessage `json:"evaluation,omitempty"`
-}
-
 // Results returns the per-program outcomes of the client's receipt id
 // (none: another client's, or not evaluated yet).
-func (s *Store) Results(ctx context.Context, clientID int64, id string) ([]Result, error) {
+func (s *Store) Results(ctx context.Context, clientID int64, id string) ([]program.Outcome, error) {
 	rows, err := s.q(ctx).Query(ctx, `SELECT x.program_id, p.name, x.status, x.reason, x.rule_version, x.points_kopecks,
 			x.pending, x.evaluation
 		FROM receipt_program_results x JOIN programs p ON p.id = x.program_id
@@ -243,8 +230,8 @@ func (s *Store) Results(ctx context.Context, clientID int64, id string) ([]Resul
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Result, error) {
-		var x Result
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (program.Outcome, error) {
+		var x program.Outcome
 		err := r.Scan(&x.ProgramID, &x.ProgramName, &x.Status, &x.Reason, &x.RuleVersion, &x.PointsKopecks, &x.Pending, &x.Evaluation)
 		x.ReasonText = receipt.Message(x.Reason)
 		return x, err
