@@ -179,12 +179,12 @@ type rulesRow struct {
 
 // rulesEdit is the rules editor's state.
 type rulesEdit struct {
-	EffectiveFrom                                       string
-	Earn, Bonuses, Promos                               []rulesRow
+	EffectiveFrom                                      string
+	Earn, Bonuses, Promos                              []rulesRow
 	CapReceipt, CapDay, CapWeek, CapPeriod, CapShopDay string
-	Roles                                               map[string]bool
-	SellerCheck                                         string
-	Problems                                            []string
+	Roles                                              map[string]bool
+	SellerCheck                                        string
+	Problems                                           []string
 }
 
 const (
