@@ -477,3 +477,57 @@ func mustInt(t *testing.T, s string) int64 {
 	must(t, err)
 	return n
 }
+
+// Closing a program that credits at period close settles its pending
+// points: the seller's pending balance becomes available.
+func TestCloseSettlesPendingPoints(t *testing.T) {
+	t.Parallel()
+	e := newProgEnv(t)
+	ctx := context.Background()
+	p := newProgram("pending")
+	p["crediting"] = "period_close"
+	m := e.want(t, 201, "", "manager", "POST", "/admin/v1/programs", p)
+	id := fmt.Sprint(int64(m["id"].(float64)))
+	base := "/admin/v1/programs/" + id
+	e.want(t, 201, "", "manager", "POST", base+"/rules", map[string]any{"effective_from": "2020-01-01", "rules": antifreeze})
+	e.want(t, 200, "", "manager", "POST", base+"/status", map[string]any{"status": "test"})
+	e.want(t, 200, "", "manager", "POST", base+"/status", map[string]any{"status": "live"})
+	_, err := e.db.Exec(ctx, `UPDATE programs SET budget_kopecks = 1000000 WHERE id = $1`, id)
+	must(t, err)
+	must(t, postgres.WithTx(ctx, e.db, func(tx pgx.Tx) error {
+		_, err := ledgerdb.SyncBudget(ctx, tx, mustInt(t, id))
+		return err
+	}))
+	var part int64
+	must(t, e.db.QueryRow(ctx, `INSERT INTO participants (client_id, phone, role, status)
+		VALUES ($1, '+79001112299', 'seller', 'active') RETURNING id`, e.client).Scan(&part))
+	rs := receiptdb.New(e.db)
+	y := time.Now().UTC().AddDate(0, 0, -1)
+	r := &receipt.Receipt{ClientID: e.client, ParticipantID: part, Source: receipt.SourceQR,
+		FN: "9999000000000888", FD: 88, FP: 8888, Operation: 1, PurchasedAt: time.Date(y.Year(), y.Month(), y.Day(), 10, 0, 0, 0, time.UTC), SumKopecks: 90000}
+	must(t, r.Transition(receipt.Verified, "test", "ofd_verified", nil))
+	_, err = rs.Create(ctx, r)
+	must(t, err)
+	// The rules check no shop: this seller has none.
+	_, err = e.db.Exec(ctx, `INSERT INTO program_rules (program_id, version, effective_from, body)
+		VALUES ($1, 2, '2020-01-01', '{"earn":[{"categories":["Антифриз"],"fixed_per_unit_kopecks":5000}],"seller_check":"none"}')`, id)
+	must(t, err)
+	must(t, rs.Update(ctx, r.ID, func(_ context.Context, _ pgx.Tx, x *receipt.Receipt) error {
+		x.Items = []receipt.Item{{LineNo: 1, Name: "Антифриз ТЕРМОКС G11 зелёный -40 1 кг", PriceKopecks: 45000, QuantityMilli: 2000, SumKopecks: 90000}}
+		x.ItemsChanged = true
+		return nil
+	}))
+	must(t, rs.Modify(ctx, r.ID, e.points.Process))
+	led := ledgerdb.New(e.db)
+	b, err := led.Balance(ctx, part)
+	must(t, err)
+	if b.PendingKopecks != 10000 || b.AvailableKopecks != 0 {
+		t.Fatalf("before close: %+v", b)
+	}
+	e.want(t, 200, "", "manager", "POST", base+"/status", map[string]any{"status": "closed", "reason": "акция завершена"})
+	b, err = led.Balance(ctx, part)
+	must(t, err)
+	if b.PendingKopecks != 0 || b.AvailableKopecks != 10000 {
+		t.Fatalf("after close: %+v", b)
+	}
+}

@@ -257,7 +257,9 @@ func (s *Service) Move(ctx context.Context, a Actor, id int64, to Status, reason
 	}
 	// The close is committed: settle what is pending. A failure here is
 	// reported; the periodic release settles it later as well.
-	if _, _, err := s.releaser.ReleasePending(ctx, out.ID, s.today(out)); err != nil {
+	// Everything accrued up to and including today (occurred_on before
+	// tomorrow) is released.
+	if _, _, err := s.releaser.ReleasePending(ctx, out.ID, s.today(out).AddDate(0, 0, 1)); err != nil {
 		return out, fmt.Errorf("program %d closed; releasing its pending points: %w", out.ID, err)
 	}
 	return out, nil
