@@ -638,6 +638,13 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNoSale, nil)
 	}
 	r.ProgramID = &found.ProgramID
+	shares, err := tx.SalePrograms(ctx, found.ID)
+	if err != nil {
+		return err
+	}
+	if len(shares) > 1 {
+		return s.reverseSeveral(ctx, tx, r, found, shares, amount, perLine, actor, approved)
+	}
 	data := map[string]any{"sale_receipt_id": found.ID, "reversed_kopecks": amount}
 	kind, err := tx.CreditedTo(ctx, found.ID)
 	if err != nil {

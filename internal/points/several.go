@@ -2,8 +2,11 @@ package points
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/program"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
@@ -168,4 +171,90 @@ func (s *Service) settleSeveral(r *receipt.Receipt, actor string, outs []outcome
 	r.ProgramID = &pick.prog.ID
 	setItems(r, pick)
 	return s.transition(r, pick.status, actor, pick.reason, data)
+}
+
+// reverseSeveral takes back amount from a sale credited in several
+// programs: each program its share in proportion to what it credited (the
+// rounding's kopecks to the first programs), from the account it credited
+// (pending while that still holds it), back to its budget, one reversal per
+// program keyed on the return and the program. Balances are checked before
+// anything is posted, so a return the balances cannot cover posts nothing
+// and goes to a moderator; approved, each program takes back what its
+// account still holds.
+func (s *Service) reverseSeveral(ctx context.Context, tx Tx, r *receipt.Receipt, sale *Sale, shares []SaleProgram,
+	amount int64, perLine []int64, actor string, approved bool) error {
+	var total int64
+	for _, sh := range shares {
+		total += sh.Points
+	}
+	parts := make([]int64, len(shares))
+	var given int64
+	for i, sh := range shares {
+		parts[i] = amount * sh.Points / total
+		given += parts[i]
+	}
+	for i := 0; given < amount; i = (i + 1) % len(shares) {
+		if parts[i] < shares[i].Points {
+			parts[i]++
+			given++
+		}
+	}
+	from := make([]ledger.Account, len(shares))
+	short := false
+	for i, sh := range shares {
+		from[i] = ledger.AvailableAccount(sh.ClientID, sh.ProgramID, r.ParticipantID)
+		if sh.Pending {
+			pend := ledger.PendingAccount(sh.ClientID, sh.ProgramID, r.ParticipantID)
+			bal, err := tx.Balance(ctx, pend)
+			if err != nil {
+				return err
+			}
+			if bal >= parts[i] {
+				from[i] = pend
+			}
+		}
+		bal, err := tx.Balance(ctx, from[i])
+		if err != nil {
+			return err
+		}
+		if bal < parts[i] {
+			short = true
+			parts[i] = max(bal, 0)
+		}
+	}
+	data := map[string]any{"sale_receipt_id": sale.ID, "reversed_kopecks": amount}
+	if short && !approved {
+		return s.transition(r, receipt.NeedsReview, actor, ReasonReturnNoBalance, data)
+	}
+	var taken int64
+	for _, p := range parts {
+		taken += p
+	}
+	if taken == 0 {
+		for i := range r.Items {
+			r.Items[i].PointsReason = ReasonReturnNothingLeft
+		}
+		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNothingLeft, data)
+	}
+	if taken < amount {
+		scaleLines(perLine, amount, taken)
+	}
+	for i, sh := range shares {
+		if parts[i] == 0 {
+			continue
+		}
+		t := ledger.Transaction{
+			IdempotencyKey: fmt.Sprintf("%s:p%d", returnKey(sale.ID, r.ID), sh.ProgramID), Kind: ledger.KindReversal,
+			ClientID: sh.ClientID, ProgramID: sh.ProgramID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
+			OccurredOn: dateOf(sale.PurchasedAt), Memo: "возврат от " + r.PurchasedAt.Format("02.01.2006"),
+			Postings: []ledger.Posting{
+				{Account: from[i], AmountKopecks: -parts[i]},
+				{Account: ledger.BudgetAccount(sh.ClientID, sh.ProgramID), AmountKopecks: parts[i]},
+			},
+		}
+		if err := tx.Post(ctx, t); err != nil && !errors.Is(err, ledger.ErrAlreadyPosted) {
+			return err
+		}
+	}
+	return s.reversed(r, actor, sale.ID, taken, perLine)
 }

@@ -200,3 +200,57 @@ func TestSeveralProgramsWithoutRules(t *testing.T) {
 		t.Fatalf("receipt %s/%s, want needs_review", r.Status, r.StatusReason)
 	}
 }
+
+// A return of a sale credited in two programs takes back each program's
+// share from that program's account into its budget: a partial return
+// splits pro rata, the rest of the sale comes back whole, and a retried
+// return reverses once.
+func TestReturnOfSaleInSeveralPrograms(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, "immediate", 1_000_000, testRules())
+	second := rules.Rules{Earn: []rules.Earn{{PercentBP: 1000}}}
+	p2 := e.addProgram("second", "live", []string{"receipts"}, &second, "")
+	items := saleItems()[:1] // two canisters of antifreeze: 100 ₽ + 90 ₽ of points
+	sale := e.process(e.newVerified(1, yesterday(), items))
+	if sale.Status != receipt.Credited || sale.PointsKopecks != 10000+9000 {
+		t.Fatalf("sale %s/%s %d", sale.Status, sale.StatusReason, sale.PointsKopecks)
+	}
+	one := []receipt.Item{items[0]}
+	one[0].QuantityMilli, one[0].SumKopecks = 1000, 45000
+	ret := e.process(e.newVerified(2, yesterday(), one))
+	if ret.Status != receipt.Credited || ret.StatusReason != "return_reversed" || ret.PointsKopecks != -9500 {
+		t.Fatalf("partial return %s/%s %d", ret.Status, ret.StatusReason, ret.PointsKopecks)
+	}
+	perProgram := func() map[int64]int64 {
+		rows, err := e.db.Query(ctx, `SELECT t.program_id, SUM(p.amount_kopecks) FROM ledger_transactions t
+			JOIN ledger_postings p ON p.transaction_id = t.id JOIN ledger_accounts a ON a.id = p.account_id
+			WHERE a.kind = 'participant_available' AND a.participant_id = $1 GROUP BY t.program_id`, e.participant)
+		must(t, err)
+		out := map[int64]int64{}
+		for rows.Next() {
+			var pid, v int64
+			must(t, rows.Scan(&pid, &v))
+			out[pid] = v
+		}
+		must(t, rows.Err())
+		return out
+	}
+	if got := perProgram(); got[e.program] != 5000 || got[p2] != 4500 {
+		t.Fatalf("after a partial return, per program %v", got)
+	}
+	// Retried from verified: nothing more is taken.
+	_, err := e.db.Exec(ctx, `UPDATE receipts SET status = 'verified' WHERE id = $1`, ret.ID)
+	must(t, err)
+	if again := e.process(ret.ID); again.PointsKopecks != -9500 {
+		t.Fatalf("retried return %d", again.PointsKopecks)
+	}
+	rest := e.process(e.newVerified(2, yesterday(), one))
+	if rest.PointsKopecks != -9500 {
+		t.Fatalf("second return %s/%s %d", rest.Status, rest.StatusReason, rest.PointsKopecks)
+	}
+	if got := perProgram(); got[e.program] != 0 || got[p2] != 0 {
+		t.Fatalf("after the whole sale came back, per program %v", got)
+	}
+	e.checkLedger()
+}

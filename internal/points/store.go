@@ -97,6 +97,10 @@ type Tx interface {
 	// PriorReversal returns the first reversal the return receipt returnID
 	// posted, if it did (ok).
 	PriorReversal(ctx context.Context, participantID int64, returnID string) (r Reversal, ok bool, err error)
+	// SalePrograms lists the programs that credited the sale (from
+	// SaveResults), with their points; more than one when several live
+	// programs credited it.
+	SalePrograms(ctx context.Context, saleID string) ([]SaleProgram, error)
 	// CreditedTo returns the kind of the participant account the sale's
 	// credit went to ("" if none).
 	CreditedTo(ctx context.Context, saleID string) (ledger.AccountKind, error)
@@ -146,6 +150,13 @@ type Sale struct {
 	ReturnedQty []int64 // per sale line, thousandths
 	ReturnedSum int64   // the earlier returns' receipt sums
 	Reversed    int64   // points already reversed
+}
+
+// SaleProgram is one program's credit of a sale.
+type SaleProgram struct {
+	ProgramID, ClientID int64
+	Points              int64
+	Pending             bool
 }
 
 // SaleItem is one line of a sale (or of a return).
