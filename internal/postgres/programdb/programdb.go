@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/fiscal"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/program"
@@ -298,4 +299,27 @@ func nonNilS(v []string) []string {
 		return []string{}
 	}
 	return v
+}
+
+// ErrUnknownClient: no client has the code.
+var ErrUnknownClient = apperr.New(apperr.NotFound, "client_not_found", "Клиент с таким кодом не найден.")
+
+// ClientID returns the id of the client with code.
+func (s *Store) ClientID(ctx context.Context, code string) (int64, error) {
+	var id int64
+	err := s.q(ctx).QueryRow(ctx, `SELECT id FROM clients WHERE code = $1`, code).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrUnknownClient
+	}
+	return id, err
+}
+
+// ProgramID returns the id of the client's program with code.
+func (s *Store) ProgramID(ctx context.Context, clientID int64, code string) (int64, error) {
+	var id int64
+	err := s.q(ctx).QueryRow(ctx, `SELECT id FROM programs WHERE client_id = $1 AND code = $2`, clientID, code).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, program.ErrNotFound
+	}
+	return id, err
 }
