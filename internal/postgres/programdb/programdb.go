@@ -242,12 +242,12 @@ func (s *Store) Results(ctx context.Context, clientID int64, id string) ([]progr
 // ReceiptProgramFor picks the program a new upload of the client is filed
 // under: the one live receipt program (or, for a tester, live or test);
 // none (nil) when there are several — the worker evaluates the receipt
-// against each — or none at all. When the client's receipt programs are
-// all closed it refuses the upload with program.ErrClosed.
+// against each — or none at all. When none of the client's receipt
+// programs runs (live or test) and one is closed it refuses the upload
+// with program.ErrClosed.
 func (s *Store) ReceiptProgramFor(ctx context.Context, clientID int64, tester bool) (*int64, error) {
 	rows, err := s.q(ctx).Query(ctx, `SELECT id, name, status, closed_at FROM programs
-		WHERE client_id = $1 AND 'receipts' = ANY(mechanics) AND status <> 'draft'
-		  AND (status <> 'test' OR $2) ORDER BY id`, clientID, tester)
+		WHERE client_id = $1 AND 'receipts' = ANY(mechanics) AND status <> 'draft' ORDER BY id`, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -265,19 +265,24 @@ func (s *Store) ReceiptProgramFor(ctx context.Context, clientID int64, tester bo
 	if err != nil {
 		return nil, err
 	}
-	var open []int64
+	var file []int64
+	running := false
 	var lastClosed *prog
 	for i, p := range ps {
-		if p.status == "closed" {
+		switch {
+		case p.status == "closed":
 			lastClosed = &ps[i]
-		} else {
-			open = append(open, p.id)
+		case p.status == "live" || tester:
+			file = append(file, p.id)
+			running = true
+		default: // in test: a tester's (the flag may be is_tester, which the caller may not know)
+			running = true
 		}
 	}
 	switch {
-	case len(open) == 1:
-		return &open[0], nil
-	case len(open) == 0 && lastClosed != nil:
+	case len(file) == 1:
+		return &file[0], nil
+	case !running && lastClosed != nil:
 		var at time.Time
 		if lastClosed.closedAt != nil {
 			at = *lastClosed.closedAt
