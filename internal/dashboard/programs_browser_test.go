@@ -37,7 +37,8 @@ import (
 // receipt page. Screenshots go to $LJ_SCREENSHOTS or a temp dir.
 func TestBrowserPrograms(t *testing.T) {
 	chrome := needChromium(t)
-	t.Parallel()
+	// Not parallel: it runs before the package's parallel tests, so two
+	// Chromiums never compete with TestBrowser's session deadline.
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
