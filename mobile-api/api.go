@@ -24,6 +24,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/authdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -136,7 +137,7 @@ func New(d Deps) (*API, error) {
 	if receipts == nil {
 		receipts = receiptdb.New(d.DB)
 	}
-	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, &asynqQueue{c: d.Queue}, programPicker{users}, limiter,
+	in := intake.New(receiptStore{receipts}, d.Photos, d.Decoder, &asynqQueue{c: d.Queue}, programPicker{programdb.New(d.DB)}, limiter,
 		intake.Config{UploadsPerHour: d.Auth.UploadsPerHour, UploadsPerDay: d.Auth.UploadsPerDay,
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
@@ -326,18 +327,13 @@ func (q *asynqQueue) enqueue(ctx context.Context, enqueue func(context.Context) 
 	return err
 }
 
-type programPicker struct{ s *authdb.Store }
+// programPicker files an upload under the client's one live receipt
+// program (none when there are several: the worker credits each), and
+// refuses it once the client's receipt programs are all closed.
+type programPicker struct{ s *programdb.Store }
 
 func (p programPicker) ProgramFor(ctx context.Context, clientID int64, isTest bool) (*int64, error) {
-	statuses := []string{"live"}
-	if isTest {
-		statuses = append(statuses, "test")
-	}
-	ps, err := p.s.Programs(ctx, clientID, statuses...)
-	if err != nil || len(ps) != 1 {
-		return nil, err
-	}
-	return &ps[0].ID, nil
+	return p.s.ReceiptProgramFor(ctx, clientID, isTest)
 }
 
 var errBadJSON = apperr.New(apperr.Invalid, "malformed_json", "Тело запроса — некорректный JSON.")

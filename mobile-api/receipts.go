@@ -106,15 +106,26 @@ type eventDTO struct {
 	Message    string    `json:"message"`
 }
 
+// programOutcomeDTO is what one of several programs gave a receipt.
+type programOutcomeDTO struct {
+	ProgramID     int64  `json:"program_id"`
+	Program       string `json:"program"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason"`
+	Message       string `json:"message"`
+	PointsKopecks int64  `json:"points_kopecks"`
+}
+
 type receiptDetail struct {
 	receiptSummary
-	ProgramID     *int64     `json:"program_id"`
-	ShopID        *int64     `json:"shop_id"`
-	Fiscal        *fiscalDTO `json:"fiscal"`
-	RetailAddress *string    `json:"retail_address"`
-	SellerINN     *string    `json:"seller_inn"`
-	Items         []itemDTO  `json:"items"`
-	Events        []eventDTO `json:"events"`
+	ProgramID     *int64              `json:"program_id"`
+	Programs      []programOutcomeDTO `json:"programs,omitempty"`
+	ShopID        *int64              `json:"shop_id"`
+	Fiscal        *fiscalDTO          `json:"fiscal"`
+	RetailAddress *string             `json:"retail_address"`
+	SellerINN     *string             `json:"seller_inn"`
+	Items         []itemDTO           `json:"items"`
+	Events        []eventDTO          `json:"events"`
 }
 
 // purchasedAt renders the shop's local wall-clock time without a zone.
@@ -198,6 +209,7 @@ func (a *API) getReceipt(c *fiber.Ctx) error {
 			MatchHow: strPtr(it.MatchHow), MatchReason: it.MatchReason, PointsKopecks: it.PointsKopecks,
 			PointsReason: it.PointsReason, PointsExplanation: receipt.LineExplanation(it, rates[it.LineNo])})
 	}
+	d.Programs = programOutcomes(r)
 	for _, e := range r.Events {
 		d.Events = append(d.Events, eventDTO{At: e.At, FromStatus: strPtr(string(e.From)), ToStatus: string(e.To),
 			Reason: e.Reason, Message: e.Message})
@@ -225,6 +237,37 @@ func lineRates(r receipt.Receipt) map[int]receipt.Rate {
 				FactorBP: l.FactorBP, Promo: l.Promo, RawKopecks: l.RawKopecks}
 		}
 		return rates
+	}
+	return nil
+}
+
+// programOutcomes reads, from the latest event that lists them
+// ("programs", written when a receipt is evaluated against several live
+// programs), what each program gave the receipt; nil for a receipt of one
+// program.
+func programOutcomes(r receipt.Receipt) []programOutcomeDTO {
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		raw, ok := r.Events[i].Data["programs"]
+		if !ok {
+			continue
+		}
+		var list []struct {
+			ProgramID     int64  `json:"program_id"`
+			Program       string `json:"program"`
+			Status        string `json:"status"`
+			Reason        string `json:"reason"`
+			PointsKopecks int64  `json:"points_kopecks"`
+		}
+		b, err := json.Marshal(raw)
+		if err != nil || json.Unmarshal(b, &list) != nil {
+			return nil
+		}
+		out := make([]programOutcomeDTO, len(list))
+		for j, p := range list {
+			out[j] = programOutcomeDTO{ProgramID: p.ProgramID, Program: p.Program, Status: p.Status, Reason: p.Reason,
+				Message: receipt.Message(p.Reason), PointsKopecks: p.PointsKopecks}
+		}
+		return out
 	}
 	return nil
 }

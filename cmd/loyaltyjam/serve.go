@@ -28,8 +28,10 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/ratelimit/redislimit"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
@@ -103,12 +105,16 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		registry.Config{SecondApprovalKopecks: d.cfg.RegistrySecondApproval, Logger: d.log})
 	budgets := budgetdb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.log)
 	people := peopledb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.cfg.RegistrySecondApproval)
+	progStore := programdb.New(d.db)
+	progService := program.NewService(progStore, auditdb.New(d.db), d.ledger, nil)
+	programs := &adminapi.Programs{Store: progStore, Matcher: d.points, Service: progService}
 	dashOpts := dashboard.Options{Reports: reportdb.New(d.db), Foreign: catalogdb.New(d.db), Receipts: d.receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: d.receipts, Credit: d.points.ProcessApproved}, Photos: photos,
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people}
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people,
+		Programs: &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results}}
 	if taxStore != nil {
 		dashOpts.Tax = taxStore
 	}
@@ -123,7 +129,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
 		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
-		Budgets: budgets, People: people})
+		Budgets: budgets, People: people, Programs: programs})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -35,6 +35,8 @@ type Deps struct {
 	Budgets Budgets
 	// People serves /admin/v1/participants/:id and /admin/v1/adjustments (peopledb.Store).
 	People People
+	// Programs serves /admin/v1/programs and /admin/v1/receipts/:id/programs.
+	Programs *Programs
 }
 
 // API is the staff API. Register mounts it.
@@ -47,6 +49,7 @@ type API struct {
 	proxyHeader string
 	budgets     Budgets
 	people      People
+	programs    *Programs
 }
 
 // New builds the API from its dependencies.
@@ -54,8 +57,11 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
+	if d.Programs != nil && (d.Programs.Service == nil || d.Programs.Store == nil || d.Programs.Matcher == nil) {
+		return nil, errors.New("adminapi: Programs needs Service, Store and Matcher")
+	}
 	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
-		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People}, nil
+		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People, programs: d.Programs}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -102,6 +108,14 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/participants/:id/adjustments           {"program_id","amount":"-150.00","reason","document"} + Idempotency-Key
 //	GET  /admin/v1/adjustments                            waiting for a second approval (?client_id=)
 //	POST /admin/v1/adjustments/:id/approve, /reject       {"note"}; never by the maker
+//
+//	GET  /admin/v1/programs (?client_id= for operators), POST create
+//	GET|PUT /admin/v1/programs/:id                 one program; edit
+//	POST /admin/v1/programs/:id/clone              {"code","name","starts_on","ends_on"}: a draft copy with its rules
+//	POST /admin/v1/programs/:id/status             {"status","reason"}: draft → test → live → closed
+//	GET|POST /admin/v1/programs/:id/rules          versions; save a new one {"effective_from","rules"}
+//	POST /admin/v1/programs/:id/dry-run            {"receipt_id"|"qr"|"items"+"purchased_at","draft"}: every version, line by line
+//	GET  /admin/v1/receipts/:id/programs           a receipt's outcome per program
 func (a *API) Register(r fiber.Router) {
 	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
 	if a.tenant != nil {
@@ -133,4 +147,7 @@ func (a *API) Register(r fiber.Router) {
 		g.Post("/:id/invitations/resend", a.resend)
 	}
 	a.registerMoney(r)
+	if a.programs != nil {
+		a.registerPrograms(r)
+	}
 }

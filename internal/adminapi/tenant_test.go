@@ -31,6 +31,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/email/emailsim"
 	"github.com/loyaltyjam/loyaltyjam/internal/password"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
@@ -39,10 +40,13 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/tenant"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
@@ -130,7 +134,9 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	// Every route the product serves, so the analyst walk and the
 	// document check below cover them all.
 	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos, ledgerdb.Postings{}), Registries: regs,
-		Budgets: budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), nil), People: peopledb.New(db, ledgerdb.Postings{}, auditdb.New(db), threshold)})
+		Budgets: budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), nil), People: peopledb.New(db, ledgerdb.Postings{}, auditdb.New(db), threshold),
+		Programs: &adminapi.Programs{Service: program.NewService(programdb.New(db), auditdb.New(db), ledgerdb.New(db), nil), Store: programdb.New(db),
+			Matcher: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{})}})
 	must(t, err)
 	api.Register(e.app)
 	// Requests are matched by path alone (the document's server is "/").

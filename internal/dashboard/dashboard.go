@@ -115,6 +115,9 @@ type Options struct {
 	People People
 	// Tax backs the tax page (*taxdb.Store); nil: it answers 404.
 	Tax TaxStore
+	// Programs backs the program pages (/dashboard/programs); nil: they
+	// answer 404.
+	Programs *Programs
 }
 
 // Server is the dashboard.
@@ -183,6 +186,7 @@ func (s *Server) Register(app *fiber.App) {
 	a.Post("/logout", s.checkCSRF, s.logout)
 	a.Get("/", s.home)
 	a.Get("/tax", s.taxRunsPage)
+	s.registerPrograms(a)
 	p := a.Group("/p/:pid", s.requireProgram, s.checkCSRF)
 	p.Get("/overview", s.overview)
 	p.Get("/sales", s.sales)
@@ -314,6 +318,9 @@ func (s *Server) home(c *fiber.Ctx) error {
 	ps, err := s.store.Programs(c.UserContext(), staff(c))
 	if err != nil {
 		return s.fail(c, err)
+	}
+	if len(ps) == 0 && s.o.Programs != nil {
+		return c.Redirect(Prefix+"/programs", fiber.StatusSeeOther)
 	}
 	if len(ps) == 0 {
 		return s.adminHome(c)

@@ -353,6 +353,11 @@ func (s *Server) receiptPage(c *fiber.Ctx) error {
 	ev := evaluationOf(r)
 	d["Lines"], d["Eval"] = receiptLines(r, ev), ev
 	d["CanModerate"] = r.Status == "needs_review" && staff(c).CheckClient(r.ClientID, access.Moderator, access.ClientManager) == nil
+	if s.o.Programs != nil && s.o.Programs.Outcomes != nil {
+		if outs, err := s.o.Programs.Outcomes(ctx, r.ClientID, r.ID); err == nil && len(outs) > 1 {
+			d["ByProgram"] = outs
+		}
+	}
 	return s.render(c, "receipt", d)
 }
 

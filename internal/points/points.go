@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -190,12 +191,38 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	if err != nil {
 		return err
 	}
-	prog, ok, err := tx.Program(ctx, r.ClientID, r.ProgramID, r.PurchasedAt)
-	if err != nil {
-		return err
+	// A sale counts in every receipt program running on its date whose
+	// eligibility its seller meets; with more than one it is credited in
+	// each (processSeveral). With one, or none (the receipt's own program,
+	// else the client's latest, tells it why it earns nothing), as ever.
+	var prog Program
+	var ok bool
+	if r.Operation != 2 {
+		progs, err := eligiblePrograms(ctx, tx, r, buyer)
+		if err != nil {
+			return err
+		}
+		if len(progs) > 1 {
+			return s.processSeveral(ctx, tx, r, progs, buyer, lines, actor, approved, now)
+		}
+		if len(progs) == 1 {
+			prog, ok = progs[0], true
+		}
 	}
 	if !ok {
-		return s.transition(r, receipt.Rejected, actor, ReasonNoProgram, nil)
+		if prog, ok, err = tx.Program(ctx, r.ClientID, r.ProgramID, r.PurchasedAt); err != nil {
+			return err
+		}
+		if !ok {
+			return s.transition(r, receipt.Rejected, actor, ReasonNoProgram, nil)
+		}
+		if reason := prog.Eligibility.Admits(buyer.where()); reason != "" && r.Operation != 2 {
+			r.ProgramID = &prog.ID
+			for i := range r.Items {
+				r.Items[i].PointsReason = reason
+			}
+			return s.transition(r, receipt.Rejected, actor, reason, map[string]any{"program_id": prog.ID})
+		}
 	}
 	r.ProgramID = &prog.ID
 	if r.Operation == 2 {
@@ -321,6 +348,8 @@ type credit struct {
 	// budget short of it then pays what it can rather than sending it
 	// back to review.
 	approved bool
+	// several: the sale is evaluated against more than one program.
+	several bool
 }
 
 // newCredit locks the caps and reads what they and the budget leave for
@@ -370,11 +399,51 @@ func (c *credit) lockBudget(ctx context.Context) error {
 	return err
 }
 
+// outcome is what one program gives a sale: the receipt status it leads
+// to, its reason, the evaluation and the event data.
+type outcome struct {
+	prog    Program
+	version int
+	status  receipt.Status
+	reason  string
+	res     rules.Result
+	pending bool
+	// anomaly: the anomaly check held the receipt (nothing was posted).
+	anomaly bool
+	data    map[string]any
+}
+
+// result is o as stored per (receipt, program).
+func (o outcome) result() ProgramResult {
+	pr := ProgramResult{ProgramID: o.prog.ID, Status: o.status, Reason: o.reason, RuleVersion: o.version, Pending: o.pending}
+	if o.status == receipt.Credited {
+		pr.PointsKopecks = o.res.TotalKopecks
+	}
+	if o.version > 0 {
+		res := o.res
+		pr.Evaluation = &res
+	}
+	return pr
+}
+
 // settle evaluates c and settles its receipt: rejected, no points, to a
-// moderator (anomaly), or credited. Whenever the budget decides the amount
-// it evaluates again under the budget lock.
+// moderator (anomaly), or credited; and records the program's result.
 func (s *Service) settle(ctx context.Context, c *credit) error {
-	r := c.r
+	o, err := s.decide(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := c.tx.SaveResults(ctx, c.r, []ProgramResult{o.result()}); err != nil {
+		return err
+	}
+	return s.apply(c.r, c.actor, o)
+}
+
+// decide evaluates c and, when it earns, runs the anomaly check (unless
+// c.checked) and posts the credit. Whenever the budget decides the amount
+// it evaluates again under the budget lock. It changes nothing on the
+// receipt: apply does.
+func (s *Service) decide(ctx context.Context, c *credit) (outcome, error) {
 	for {
 		res := rules.Evaluate(c.in)
 		if !c.budgetLocked && budgetCut(res) {
@@ -382,26 +451,49 @@ func (s *Service) settle(ctx context.Context, c *credit) error {
 			// balance, as every credit did before, not on a read that
 			// may be stale.
 			if err := c.lockBudget(ctx); err != nil {
-				return err
+				return outcome{}, err
 			}
 			continue
 		}
-		data := map[string]any{"program_id": c.prog.ID, "rule_version": c.version, "evaluation": res}
+		o := outcome{prog: c.prog, version: c.version, res: res,
+			data: map[string]any{"program_id": c.prog.ID, "rule_version": c.version, "evaluation": res}}
 		if c.holdsForBudget(res) {
-			return s.holdForBudget(c, res, data)
+			return c.budgetHold(o), nil
 		}
-		if done, err := s.settleWithoutPoints(r, c.actor, res, data); done {
-			return err
+		if !res.Eligible {
+			o.status, o.reason = receipt.Rejected, res.Reason
+			return o, nil
+		}
+		if res.TotalKopecks == 0 {
+			o.status, o.reason = receipt.NoEligibleItems, "no_eligible_items"
+			if len(res.Caps) > 0 {
+				o.reason = res.Caps[len(res.Caps)-1].Cap
+				if o.reason == rules.CapBudget {
+					// The program pauses crediting at zero: the seller reads
+					// that, not a bare «budget exhausted».
+					o.reason = ReasonBudgetPaused
+				} else {
+					o.reason = ReasonPointsCapped
+				}
+			}
+			return o, nil
 		}
 		if !c.checked {
-			if held, err := s.holdAnomaly(ctx, c, res, data); err != nil || held {
-				return err
+			a, reason, err := s.anomaly(ctx, c)
+			if err != nil {
+				return o, err
+			}
+			if reason != "" {
+				o.status, o.reason, o.anomaly = receipt.NeedsReview, reason, true
+				o.data["activity"] = a
+				o.data["proposed_kopecks"] = res.TotalKopecks
+				return o, nil
 			}
 			// The anomaly check does not depend on the amount: once is enough.
 			c.checked = true
 		}
-		pending := c.prog.Crediting == "period_close"
-		switch _, err := c.ledger.Post(ctx, c.transaction(res, pending)); {
+		o.pending = c.prog.Crediting == "period_close"
+		switch _, err := c.ledger.Post(ctx, c.transaction(res, o.pending)); {
 		case err == nil, errors.Is(err, ledger.ErrAlreadyPosted):
 		case errors.Is(err, ledger.ErrBudgetExhausted) && !c.budgetLocked:
 			// The balance read above was spent meanwhile (or never was
@@ -409,86 +501,84 @@ func (s *Service) settle(ctx context.Context, c *credit) error {
 			// did before, and evaluate again against what is left: the
 			// receipt gets the budget's rest, or nothing.
 			if err := c.lockBudget(ctx); err != nil {
-				return err
+				return o, err
 			}
 			continue
 		case errors.Is(err, ledger.ErrBudgetExhausted):
 			if c.prog.AtZero == AtZeroReview && !c.approved {
-				return s.holdForBudget(c, res, data)
+				return c.budgetHold(o), nil
 			}
-			for i := range r.Items {
-				r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, rules.CapBudget
+			o.res.Lines = slices.Clone(o.res.Lines)
+			for i := range o.res.Lines {
+				o.res.Lines[i].PointsKopecks, o.res.Lines[i].Reason = 0, rules.CapBudget
 			}
-			return s.transition(r, receipt.NoEligibleItems, c.actor, ReasonBudgetPaused, data)
+			o.res.TotalKopecks = 0
+			o.status, o.reason = receipt.NoEligibleItems, ReasonBudgetPaused
+			return o, nil
 		default:
-			return err
+			return o, err
 		}
-		r.PointsKopecks = res.TotalKopecks
-		reason := "points_credited"
-		if pending {
-			reason = "points_pending"
+		o.status, o.reason = receipt.Credited, "points_credited"
+		if o.pending {
+			o.reason = "points_pending"
 		}
-		data["points_kopecks"] = res.TotalKopecks
-		return s.transition(r, receipt.Credited, c.actor, reason, data)
+		o.data["points_kopecks"] = res.TotalKopecks
+		return o, nil
 	}
 }
 
-// settleWithoutPoints writes res's per-line points onto r's items and,
-// when res credits nothing, settles r as rejected or no_eligible_items and
-// reports done.
-func (s *Service) settleWithoutPoints(r *receipt.Receipt, actor string, res rules.Result, data map[string]any) (bool, error) {
-	if !res.Eligible {
+// apply writes o's per-line points onto r's items and settles r.
+func (s *Service) apply(r *receipt.Receipt, actor string, o outcome) error {
+	setItems(r, o)
+	if o.status == receipt.Credited {
+		r.PointsKopecks = o.res.TotalKopecks
+	}
+	return s.transition(r, o.status, actor, o.reason, o.data)
+}
+
+// setItems writes o's line points and reasons onto r's items: a receipt
+// the rules refuse carries the refusal on every line, one held for a
+// moderator keeps the reasons and no points.
+func setItems(r *receipt.Receipt, o outcome) {
+	if !o.res.Eligible {
 		for i := range r.Items {
-			r.Items[i].PointsReason = res.Reason
+			r.Items[i].PointsReason = o.res.Reason
 		}
-		return true, s.transition(r, receipt.Rejected, actor, res.Reason, data)
+		return
 	}
-	for i, lr := range res.Lines {
+	for i, lr := range o.res.Lines {
+		if i >= len(r.Items) {
+			break
+		}
 		r.Items[i].PointsKopecks, r.Items[i].PointsReason = lr.PointsKopecks, lr.Reason
-	}
-	if res.TotalKopecks != 0 {
-		return false, nil
-	}
-	reason := "no_eligible_items"
-	if len(res.Caps) > 0 {
-		reason = res.Caps[len(res.Caps)-1].Cap
-		if reason == rules.CapBudget {
-			// The program pauses crediting at zero: the seller reads
-			// that, not a bare «budget exhausted».
-			reason = ReasonBudgetPaused
-		} else {
-			reason = ReasonPointsCapped
+		if o.status != receipt.Credited {
+			r.Items[i].PointsKopecks = 0
 		}
 	}
-	return true, s.transition(r, receipt.NoEligibleItems, actor, reason, data)
 }
 
-// holdAnomaly runs the anomaly check on c's participant, shop and till;
-// when it fires it sends the receipt to a moderator with the proposed
-// amount and reports held.
-func (s *Service) holdAnomaly(ctx context.Context, c *credit, res rules.Result, data map[string]any) (bool, error) {
+// anomaly runs the anomaly check on c's participant, shop and till: the
+// activity and the reason it fires ("" if it does not).
+func (s *Service) anomaly(ctx context.Context, c *credit) (rules.Activity, string, error) {
 	r := c.r
 	a, err := c.tx.Activity(ctx, r.ParticipantID, c.shopID, r.KKTRegNumber, c.uploaded, c.day)
 	if err != nil {
-		return false, err
+		return a, "", err
 	}
-	reason := rules.CheckAnomaly(a, s.thresholds)
-	if reason == "" {
-		return false, nil
-	}
-	for i := range r.Items {
-		r.Items[i].PointsKopecks = 0
-	}
-	data["activity"] = a
-	data["proposed_kopecks"] = res.TotalKopecks
-	return true, s.transition(r, receipt.NeedsReview, c.actor, reason, data)
+	return a, rules.CheckAnomaly(a, s.thresholds), nil
 }
 
-// transaction is the ledger credit of res for c's receipt.
+// transaction is the ledger credit of res for c's receipt. A receipt
+// evaluated against several programs is credited once per program, each
+// under a key naming the program.
 func (c *credit) transaction(res rules.Result, pending bool) ledger.Transaction {
 	r, prog := c.r, c.prog
+	key := ledger.ReceiptKey(r.ID, c.version)
+	if c.several {
+		key = ReceiptProgramKey(r.ID, prog.ID, c.version)
+	}
 	return ledger.Transaction{
-		IdempotencyKey: ledger.ReceiptKey(r.ID, c.version), Kind: ledger.KindReceiptCredit,
+		IdempotencyKey: key, Kind: ledger.KindReceiptCredit,
 		ClientID: prog.ClientID, ProgramID: prog.ID, ParticipantID: r.ParticipantID, ReceiptID: r.ID,
 		OccurredOn: c.day, Memo: "покупка " + r.PurchasedAt.Format("02.01.2006"),
 		Postings: ledger.Credit(prog.ClientID, prog.ID, r.ParticipantID, res.TotalKopecks, pending),
@@ -503,24 +593,25 @@ func (c *credit) holdsForBudget(res rules.Result) bool {
 	return c.prog.AtZero == AtZeroReview && !c.approved && c.budgetLocked && res.Eligible && budgetCut(res)
 }
 
-// holdForBudget sends c's receipt to the moderation queue with the points
-// it would earn were the budget there (proposed_kopecks), nothing posted.
-func (s *Service) holdForBudget(c *credit, res rules.Result, data map[string]any) error {
-	r := c.r
-	proposed := res.TotalKopecks
-	for _, h := range res.Caps {
+// budgetHold sends o's receipt to the moderation queue with the points it
+// would earn were the budget there (proposed_kopecks), nothing posted.
+func (c *credit) budgetHold(o outcome) outcome {
+	proposed := o.res.TotalKopecks
+	for _, h := range o.res.Caps {
 		if h.Cap == rules.CapBudget {
 			proposed += h.CutKopecks
 		}
 	}
-	for i := range r.Items {
-		r.Items[i].PointsKopecks = 0
-		if i < len(res.Lines) {
-			r.Items[i].PointsReason = res.Lines[i].Reason
-		}
-	}
-	data["proposed_kopecks"] = proposed
-	return s.transition(r, receipt.NeedsReview, c.actor, ReasonBudgetReview, data)
+	o.status, o.reason = receipt.NeedsReview, ReasonBudgetReview
+	o.data["proposed_kopecks"] = proposed
+	return o
+}
+
+// ReceiptProgramKey is the ledger idempotency key of a sale's credit in one
+// of several programs it was evaluated against: once per (receipt,
+// program, rules version).
+func ReceiptProgramKey(receiptID string, programID int64, ruleVersion int) string {
+	return fmt.Sprintf("receipt:%s:p%d:v%d", receiptID, programID, ruleVersion)
 }
 
 // budgetCut reports whether the budget cut res's points.
@@ -565,6 +656,13 @@ func (s *Service) reverse(ctx context.Context, tx Tx, r *receipt.Receipt, prog P
 		return s.transition(r, receipt.NoEligibleItems, actor, ReasonReturnNoSale, nil)
 	}
 	r.ProgramID = &found.ProgramID
+	shares, err := tx.SalePrograms(ctx, found.ID)
+	if err != nil {
+		return err
+	}
+	if len(shares) > 1 {
+		return s.reverseSeveral(ctx, tx, r, found, shares, amount, perLine, actor, approved)
+	}
 	data := map[string]any{"sale_receipt_id": found.ID, "reversed_kopecks": amount}
 	from, err := s.reversalAccount(ctx, tx, r, prog, found, amount)
 	if err != nil {
@@ -794,4 +892,15 @@ func proRata(points, part, whole int64) int64 {
 		return points
 	}
 	return points * part / whole
+}
+
+// MatchLines matches items against the client's catalog as Process would
+// (the cached matcher), for a dry run of the rules: the rule lines, the
+// items left untouched.
+func (s *Service) MatchLines(ctx context.Context, clientID int64, items []receipt.Item) ([]rules.Line, error) {
+	cat, err := s.catalogFor(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return cat.match(slices.Clone(items)), nil
 }

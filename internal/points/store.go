@@ -7,6 +7,8 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/program"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -38,6 +40,14 @@ type Tx interface {
 	// latest program so the receipt can be told why it earns nothing. ok
 	// is false when there is no such program.
 	Program(ctx context.Context, clientID int64, programID *int64, purchased time.Time) (p Program, ok bool, err error)
+	// ReceiptPrograms lists, oldest first, the client's programs that take
+	// receipts (mechanic "receipts") and run on the purchase date: live
+	// ones, and those in test too when tester. Eligibility is not applied.
+	ReceiptPrograms(ctx context.Context, clientID int64, purchased time.Time, tester bool) ([]Program, error)
+	// SaveResults stores what evaluating the sale r against each program
+	// gave (one row per receipt and program, replacing an earlier one):
+	// the caps of a program count its credited rows.
+	SaveResults(ctx context.Context, r *receipt.Receipt, results []ProgramResult) error
 	// Rules returns the version and stored body of the program's rules in
 	// force on day, or, with first, of the version that took effect first
 	// (for a day before any took effect). ok is false when there is none.
@@ -75,6 +85,10 @@ type Tx interface {
 	// PriorReversal returns the first reversal the return receipt returnID
 	// posted, if it did (ok).
 	PriorReversal(ctx context.Context, participantID int64, returnID string) (r Reversal, ok bool, err error)
+	// SalePrograms lists the programs that credited the sale (from
+	// SaveResults), with their points; more than one when several live
+	// programs credited it.
+	SalePrograms(ctx context.Context, saleID string) ([]SaleProgram, error)
 	// CreditedTo returns the kind of the participant account the sale's
 	// credit went to ("" if none).
 	CreditedTo(ctx context.Context, saleID string) (ledger.AccountKind, error)
@@ -94,12 +108,27 @@ type Catalogs interface {
 // Program is a program with what Process needs.
 type Program struct {
 	rules.Program
-	ClientID  int64
-	Crediting string
+	ClientID    int64
+	Name        string
+	Crediting   string
+	Eligibility program.Eligibility
 	// AtZero is what happens when the budget cannot pay a receipt:
 	// AtZeroPause (credit what is left, nothing at zero) or AtZeroReview
 	// (the receipt waits for a moderator). "" is AtZeroPause.
 	AtZero string
+}
+
+// ProgramResult is what one program gave a sale: its status (credited,
+// no_eligible_items, rejected or needs_review), reason, rules version,
+// points and the evaluation line by line.
+type ProgramResult struct {
+	ProgramID     int64
+	Status        receipt.Status
+	Reason        string
+	RuleVersion   int
+	PointsKopecks int64
+	Pending       bool
+	Evaluation    *rules.Result
 }
 
 // Sale is a credited sale a return may undo.
@@ -116,6 +145,13 @@ type Sale struct {
 	ReturnedQty []int64 // per sale line, thousandths
 	ReturnedSum int64   // the earlier returns' receipt sums
 	Reversed    int64   // points already reversed
+}
+
+// SaleProgram is one program's credit of a sale.
+type SaleProgram struct {
+	ProgramID, ClientID int64
+	Points              int64
+	Pending             bool
 }
 
 // SaleItem is one line of a sale (or of a return).

@@ -22,6 +22,7 @@ type Participant struct {
 	Role   string
 	IsTest bool
 	Status string // invited, active, blocked
+	Region string
 }
 
 // Shop is the participant's shop as the client registered it.
@@ -32,8 +33,9 @@ type Shop struct {
 	// FNNumbers are the fiscal drive numbers of the shop's registers
 	// (imported with its shops by operations); a receipt from one of them
 	// is the shop's as surely as by its KKT number.
-	FNNumbers []string
-	Address   string
+	FNNumbers     []string
+	Address       string
+	Chain, Region string
 }
 
 // Receipt holds the fiscal facts of the receipt.

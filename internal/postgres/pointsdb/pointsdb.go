@@ -19,6 +19,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/rules"
 )
 
@@ -47,8 +48,9 @@ var _ points.Tx = Tx{}
 func (t Tx) Participant(ctx context.Context, id int64) (rules.Participant, int64, error) {
 	var p rules.Participant
 	var shopID *int64
-	err := t.tx.QueryRow(ctx, `SELECT id, role, is_test, status, shop_id FROM participants WHERE id = $1`, id).
-		Scan(&p.ID, &p.Role, &p.IsTest, &p.Status, &shopID)
+	err := t.tx.QueryRow(ctx, `SELECT id, role, is_test OR is_tester, status, shop_id, region
+		FROM participants WHERE id = $1`, id).
+		Scan(&p.ID, &p.Role, &p.IsTest, &p.Status, &shopID, &p.Region)
 	if err != nil {
 		return p, 0, fmt.Errorf("load participant %d: %w", id, err)
 	}
@@ -61,33 +63,85 @@ func (t Tx) Participant(ctx context.Context, id int64) (rules.Participant, int64
 // Shop implements points.Tx.
 func (t Tx) Shop(ctx context.Context, id int64) (*rules.Shop, error) {
 	s := &rules.Shop{ID: id}
-	err := t.tx.QueryRow(ctx, `SELECT COALESCE(inn, ''), kkt_reg_numbers, fn_numbers, address FROM shops WHERE id = $1`, id).
-		Scan(&s.INN, &s.KKTRegNumbers, &s.FNNumbers, &s.Address)
+	err := t.tx.QueryRow(ctx, `SELECT COALESCE(inn, ''), kkt_reg_numbers, fn_numbers, address, chain, region
+		FROM shops WHERE id = $1`, id).
+		Scan(&s.INN, &s.KKTRegNumbers, &s.FNNumbers, &s.Address, &s.Chain, &s.Region)
 	if err != nil {
 		return nil, fmt.Errorf("load shop %d: %w", id, err)
 	}
 	return s, nil
 }
 
-const programColumns = `id, client_id, status, starts_on, ends_on, max_receipt_age_days, crediting, budget_at_zero`
+const programColumns = `id, client_id, name, status, starts_on, ends_on, max_receipt_age_days, crediting,
+	eligible_shop_ids, eligible_chains, eligible_regions, eligible_roles, budget_at_zero`
 
-// Program implements points.Tx.
-func (t Tx) Program(ctx context.Context, clientID int64, programID *int64, purchased time.Time) (points.Program, bool, error) {
-	var row pgx.Row
-	if programID != nil {
-		row = t.tx.QueryRow(ctx, `SELECT `+programColumns+` FROM programs WHERE id = $1 AND client_id = $2`, *programID, clientID)
-	} else {
-		row = t.tx.QueryRow(ctx, `SELECT `+programColumns+` FROM programs WHERE client_id = $1
-			ORDER BY (status IN ('live', 'test') AND $2::date BETWEEN starts_on AND ends_on) DESC,
-			         (status = 'live') DESC, CASE WHEN status IN ('live', 'test') THEN id END ASC, id DESC
-			LIMIT 1`, clientID, purchased)
-	}
+func scanProgram(row pgx.Row) (points.Program, error) {
 	var p points.Program
-	err := row.Scan(&p.ID, &p.ClientID, &p.Status, &p.StartsOn, &p.EndsOn, &p.MaxReceiptAgeDays, &p.Crediting, &p.AtZero)
+	e := &p.Eligibility
+	err := row.Scan(&p.ID, &p.ClientID, &p.Name, &p.Status, &p.StartsOn, &p.EndsOn, &p.MaxReceiptAgeDays, &p.Crediting,
+		&e.ShopIDs, &e.Chains, &e.Regions, &e.Roles, &p.AtZero)
+	return p, err
+}
+
+// Program implements points.Tx. It considers only programs that take
+// receipts: a registry-only program never takes one, even one a receipt
+// was filed under at upload.
+func (t Tx) Program(ctx context.Context, clientID int64, programID *int64, purchased time.Time) (points.Program, bool, error) {
+	if programID != nil {
+		p, err := scanProgram(t.tx.QueryRow(ctx, `SELECT `+programColumns+` FROM programs
+			WHERE id = $1 AND client_id = $2 AND 'receipts' = ANY(mechanics)`, *programID, clientID))
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+			return p, err == nil, err
+		}
+	}
+	p, err := scanProgram(t.tx.QueryRow(ctx, `SELECT `+programColumns+` FROM programs
+		WHERE client_id = $1 AND 'receipts' = ANY(mechanics)
+		ORDER BY (status IN ('live', 'test') AND $2::date BETWEEN starts_on AND ends_on) DESC,
+		         (status = 'live') DESC, CASE WHEN status IN ('live', 'test') THEN id END ASC, id DESC
+		LIMIT 1`, clientID, purchased))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
 	return p, err == nil, err
+}
+
+// ReceiptPrograms implements points.Tx.
+func (t Tx) ReceiptPrograms(ctx context.Context, clientID int64, purchased time.Time, tester bool) ([]points.Program, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+programColumns+` FROM programs
+		WHERE client_id = $1 AND 'receipts' = ANY(mechanics)
+		  AND (status = 'live' OR (status = 'test' AND $3))
+		  AND $2::date BETWEEN starts_on AND ends_on
+		ORDER BY id`, clientID, purchased, tester)
+	if err != nil {
+		return nil, fmt.Errorf("receipt programs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (points.Program, error) { return scanProgram(r) })
+}
+
+// SaveResults implements points.Tx.
+func (t Tx) SaveResults(ctx context.Context, r *receipt.Receipt, results []points.ProgramResult) error {
+	for _, res := range results {
+		var eval []byte
+		if res.Evaluation != nil {
+			b, err := json.Marshal(res.Evaluation)
+			if err != nil {
+				return err
+			}
+			eval = b
+		}
+		_, err := t.tx.Exec(ctx, `INSERT INTO receipt_program_results (receipt_id, program_id, client_id, participant_id,
+				shop_id, purchased_at, status, reason, rule_version, points_kopecks, pending, evaluation)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (receipt_id, program_id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
+				shop_id = EXCLUDED.shop_id, rule_version = EXCLUDED.rule_version, points_kopecks = EXCLUDED.points_kopecks,
+				pending = EXCLUDED.pending, evaluation = EXCLUDED.evaluation, updated_at = now()`,
+			r.ID, res.ProgramID, r.ClientID, r.ParticipantID, r.ShopID, r.PurchasedAt, string(res.Status), res.Reason,
+			res.RuleVersion, res.PointsKopecks, res.Pending, eval)
+		if err != nil {
+			return fmt.Errorf("save program result: %w", err)
+		}
+	}
+	return nil
 }
 
 // Rules implements points.Tx.
@@ -154,7 +208,9 @@ func (t Tx) LockCaps(ctx context.Context, programID, participantID, shopID int64
 	return nil
 }
 
-// Earned implements points.Tx.
+// Earned implements points.Tx: the program's credited sales
+// (receipt_program_results), so a receipt credited in several programs
+// counts in each only what that program paid.
 func (t Tx) Earned(ctx context.Context, programID, participantID, shopID int64, day time.Time) (rules.Earned, error) {
 	var e rules.Earned
 	weekStart := day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
@@ -162,13 +218,13 @@ func (t Tx) Earned(ctx context.Context, programID, participantID, shopID int64, 
 		COALESCE(SUM(points_kopecks) FILTER (WHERE purchased_at >= $3 AND purchased_at < $3 + interval '1 day'), 0),
 		COALESCE(SUM(points_kopecks) FILTER (WHERE purchased_at >= $4 AND purchased_at < $4 + interval '7 days'), 0),
 		COALESCE(SUM(points_kopecks), 0)
-		FROM receipts WHERE participant_id = $1 AND program_id = $2 AND status = 'credited' AND operation = 1`,
+		FROM receipt_program_results WHERE program_id = $2 AND participant_id = $1 AND status = 'credited'`,
 		participantID, programID, day, weekStart).Scan(&e.ParticipantDay, &e.ParticipantWeek, &e.ParticipantPeriod)
 	if err != nil || shopID == 0 {
 		return e, err
 	}
-	err = t.tx.QueryRow(ctx, `SELECT COALESCE(SUM(points_kopecks), 0) FROM receipts
-		WHERE shop_id = $1 AND program_id = $2 AND status = 'credited' AND operation = 1
+	err = t.tx.QueryRow(ctx, `SELECT COALESCE(SUM(points_kopecks), 0) FROM receipt_program_results
+		WHERE program_id = $2 AND shop_id = $1 AND status = 'credited'
 		  AND purchased_at >= $3 AND purchased_at < $3 + interval '1 day'`, shopID, programID, day).Scan(&e.ShopDay)
 	return e, err
 }

@@ -87,13 +87,15 @@ func (t Tx) lines(ctx context.Context, receiptID string) ([]points.SaleItem, err
 
 // Returns implements points.Tx.
 func (t Tx) Returns(ctx context.Context, participantID int64, saleID string, beforeTx int64) ([]points.Return, error) {
-	rows, err := t.tx.Query(ctx, `SELECT t.receipt_id::text, p.amount_kopecks, ret.sum_kopecks
+	// One row per return receipt: a return of a sale credited in several
+	// programs posts one reversal per program.
+	rows, err := t.tx.Query(ctx, `SELECT t.receipt_id::text, SUM(p.amount_kopecks)::bigint, min(ret.sum_kopecks)
 		FROM ledger_transactions t
 		JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
 		JOIN receipts ret ON ret.id = t.receipt_id
 		WHERE t.participant_id = $1 AND t.kind = $2 AND t.idempotency_key LIKE 'reversal:' || $3::text || ':return:%'
 		  AND ($4::bigint = 0 OR t.id < $4::bigint)
-		ORDER BY t.id`, participantID, ledger.KindReversal, saleID, beforeTx)
+		GROUP BY t.receipt_id ORDER BY min(t.id)`, participantID, ledger.KindReversal, saleID, beforeTx)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +118,13 @@ func (t Tx) Returns(ctx context.Context, participantID int64, saleID string, bef
 // PriorReversal implements points.Tx.
 func (t Tx) PriorReversal(ctx context.Context, participantID int64, returnID string) (points.Reversal, bool, error) {
 	var r points.Reversal
-	err := t.tx.QueryRow(ctx, `SELECT t.id, t.idempotency_key, p.amount_kopecks FROM ledger_transactions t
-		JOIN ledger_postings p ON p.transaction_id = t.id AND p.amount_kopecks > 0
+	// The first reversal's id and key, and the amount of all of them (one
+	// per program of a sale credited in several).
+	err := t.tx.QueryRow(ctx, `SELECT t.id, t.idempotency_key,
+			(SELECT SUM(p.amount_kopecks)::bigint FROM ledger_transactions t2
+			   JOIN ledger_postings p ON p.transaction_id = t2.id AND p.amount_kopecks > 0
+			  WHERE t2.participant_id = $1 AND t2.receipt_id = $2 AND t2.kind = $3)
+		FROM ledger_transactions t
 		WHERE t.participant_id = $1 AND t.receipt_id = $2 AND t.kind = $3
 		ORDER BY t.id LIMIT 1`, participantID, returnID, ledger.KindReversal).Scan(&r.TxID, &r.Key, &r.Amount)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -138,4 +145,19 @@ func (t Tx) CreditedTo(ctx context.Context, saleID string) (ledger.AccountKind, 
 		return "", nil
 	}
 	return ledger.AccountKind(kind), err
+}
+
+// SalePrograms implements points.Tx.
+func (t Tx) SalePrograms(ctx context.Context, saleID string) ([]points.SaleProgram, error) {
+	rows, err := t.tx.Query(ctx, `SELECT x.program_id, x.points_kopecks, x.pending, p.client_id
+		FROM receipt_program_results x JOIN programs p ON p.id = x.program_id
+		WHERE x.receipt_id = $1 AND x.status = 'credited' AND x.points_kopecks > 0 ORDER BY x.program_id`, saleID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (points.SaleProgram, error) {
+		var sp points.SaleProgram
+		err := row.Scan(&sp.ProgramID, &sp.Points, &sp.Pending, &sp.ClientID)
+		return sp, err
+	})
 }

@@ -148,6 +148,15 @@ func (Rollups) ReceiptChanged(ctx context.Context, tx pgx.Tx, c receipt.Changed)
 	if err := indexSKUs(ctx, tx, r); err != nil {
 		return err
 	}
+	// A tester's receipts (a program in test) never count in the client's
+	// figures.
+	var tester bool
+	if err := tx.QueryRow(ctx, `SELECT is_test OR is_tester FROM participants WHERE id = $1`, r.ParticipantID).Scan(&tester); err != nil {
+		return fmt.Errorf("rollup tester: %w", err)
+	}
+	if tester {
+		return nil
+	}
 	cur, ok := stateOf(r)
 	if !ok {
 		return nil
@@ -317,7 +326,8 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool) error {
 			SELECT array_agg(DISTINCT name ORDER BY name) names FROM receipt_items i
 			WHERE i.receipt_id = r.id AND i.sku_id IS NULL AND i.match_how = 'none' AND i.name <> ''
 		) u ON true
-		WHERE r.program_id IS NOT NULL`,
+		WHERE r.program_id IS NOT NULL
+		  AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.id = r.participant_id AND (p.is_test OR p.is_tester))`,
 		`INSERT INTO rpt_day (program_id, day, status, client_id, receipts, sum_kopecks, points_kopecks, units_milli, sku_sum_kopecks)
 		SELECT program_id, day, status, min(client_id), count(*), SUM(sum_kopecks), SUM(points_kopecks),
 			COALESCE(SUM((SELECT SUM(x) FROM unnest(sku_units_milli) x)), 0),
