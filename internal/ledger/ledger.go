@@ -16,13 +16,14 @@ const (
 	ProgramBudget        AccountKind = "program_budget"        // per program; never negative
 	ParticipantPending   AccountKind = "participant_pending"   // per participant and program
 	ParticipantAvailable AccountKind = "participant_available" // per participant and program
+	ParticipantHold      AccountKind = "participant_hold"      // per participant and program: ordered, not yet delivered
 	Redemption           AccountKind = "redemption"            // per client: spent on prizes
 	Tax                  AccountKind = "tax"                   // per client: withheld tax
 )
 
 // NonNegative reports whether balances of kind k may never go below zero.
 func (k AccountKind) NonNegative() bool {
-	return k == ProgramBudget || k == ParticipantPending || k == ParticipantAvailable
+	return k == ProgramBudget || k == ParticipantPending || k == ParticipantAvailable || k == ParticipantHold
 }
 
 // Account names one ledger account. ProgramID and ParticipantID are 0 when
@@ -56,6 +57,16 @@ func PendingAccount(clientID, programID, participantID int64) Account {
 	return Account{Kind: ParticipantPending, ClientID: clientID, ProgramID: programID, ParticipantID: participantID}
 }
 
+// HoldAccount is a participant's hold account in a program: points of
+// redemption orders not yet delivered or failed.
+func HoldAccount(clientID, programID, participantID int64) Account {
+	return Account{Kind: ParticipantHold, ClientID: clientID, ProgramID: programID, ParticipantID: participantID}
+}
+
+// RedemptionAccount is the client's redemption account: points spent on
+// delivered prizes.
+func RedemptionAccount(clientID int64) Account { return Account{Kind: Redemption, ClientID: clientID} }
+
 // Posting moves AmountKopecks into Account (negative: out of it).
 type Posting struct {
 	Account       Account
@@ -64,13 +75,17 @@ type Posting struct {
 
 // Transaction kinds.
 const (
-	KindFunding        = "program_funding"  // funding → program budget
-	KindReceiptCredit  = "receipt_credit"   // budget → participant, for a receipt
-	KindReversal       = "receipt_reversal" // participant → budget, a returned sale
-	KindRelease        = "pending_release"  // pending → available at period close
-	KindTaskReward     = "task_reward"      // budget → participant, for an approved task report
-	KindRegistryCredit = "registry_credit"  // budget → participant, a points registry line
-	KindRegistryDebit  = "registry_debit"   // participant → budget, a corrected registry
+	KindFunding        = "program_funding"   // funding → program budget
+	KindReceiptCredit  = "receipt_credit"    // budget → participant, for a receipt
+	KindReversal       = "receipt_reversal"  // participant → budget, a returned sale
+	KindRelease        = "pending_release"   // pending → available at period close
+	KindTaskReward     = "task_reward"       // budget → participant, for an approved task report
+	KindRegistryCredit = "registry_credit"   // budget → participant, a points registry line
+	KindRegistryDebit  = "registry_debit"    // participant → budget, a corrected registry
+	KindRedemptionHold = "redemption_hold"   // available → hold, a prize ordered
+	KindRedemption     = "redemption"        // hold → redemption, the prize delivered
+	KindRedemptionVoid = "redemption_void"   // hold → available, the order failed
+	KindRedemptionBack = "redemption_refund" // redemption → available, a delivered prize refunded
 )
 
 // Transaction is one balanced movement of points.
@@ -195,6 +210,10 @@ var reasons = map[string]string{
 	KindTaskReward:     "Начисление за задание",
 	KindRegistryCredit: "Начисление по реестру",
 	KindRegistryDebit:  "Корректировка реестра: списание",
+	KindRedemptionHold: "Заказ приза: баллы зарезервированы",
+	KindRedemption:     "Приз выдан",
+	KindRedemptionVoid: "Заказ приза не выполнен: баллы возвращены",
+	KindRedemptionBack: "Возврат баллов за приз",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo
