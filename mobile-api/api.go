@@ -73,6 +73,9 @@ type Deps struct {
 	Ledger Ledger
 	// Tasks serves /v1/tasks (taskdb.Store); nil: not served.
 	Tasks Tasks
+	// Rewards serves /v1/rewards and /v1/redemptions (rewarddb.Store); nil:
+	// not served.
+	Rewards Rewards
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -89,6 +92,8 @@ type API struct {
 	inbox    Inbox
 	ledger   Ledger
 	tasks    Tasks
+	rewards  Rewards
+	rewardQ  *asynqQueue
 }
 
 // New builds the API from its dependencies.
@@ -134,7 +139,7 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, rewards: d.Rewards, rewardQ: &asynqQueue{c: d.Queue}}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -176,6 +181,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.tasks != nil {
 		a.registerTasks(v1, authn)
+	}
+	if a.rewards != nil {
+		a.registerRewards(v1, authn)
 	}
 }
 

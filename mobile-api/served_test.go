@@ -22,8 +22,10 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
@@ -70,7 +72,8 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	store := taskdb.New(db, photos, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
-		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})
+		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store,
+		Rewards: rewarddb.New(db, sealbox.Random())})
 	if err != nil {
 		t.Fatal(err)
 	}

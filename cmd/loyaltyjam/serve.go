@@ -85,7 +85,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
-		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore})
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore, Rewards: d.rewardStore()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -769,3 +769,9 @@ func (s *Store) Approve(ctx context.Context, clientID int64, id string) (bool, e
 	})
 	return ok, err
 }
+
+// Mine returns a participant's orders, newest first, limit at a time,
+// before the order named by cursor ("" from the newest).
+func (s *Store) Mine(ctx context.Context, participantID int64, cursor string, limit int) ([]reward.Redemption, error) {
+	return s.List(ctx, Filter{ParticipantID: participantID, BeforeID: cursor, Limit: limit})
+}
