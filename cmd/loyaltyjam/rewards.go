@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
+	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
@@ -64,4 +68,11 @@ func (d *deps) rewardStore() *rewarddb.Store {
 		opts = append(opts, rewarddb.WithTaxGate(rewardTaxGate))
 	}
 	return rewarddb.New(d.db, d.codeBox(), opts...)
+}
+
+// rewardOrders backs the dashboard's orders page.
+func (d *deps) rewardOrders(store *rewarddb.Store) dashboard.DefaultRewardOrders {
+	return dashboard.DefaultRewardOrders{Store: store, Saga: reward.NewSaga(store, rewardProviders(d), d.log),
+		Audit:   auditdb.New(d.db),
+		Enqueue: func(ctx context.Context, id string) error { return queue.EnqueueRewardPlace(ctx, d.queue, id) }}
 }

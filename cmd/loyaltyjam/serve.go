@@ -83,9 +83,10 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
+	rewards := d.rewardStore()
 	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
-		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore, Rewards: d.rewardStore()})
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore, Rewards: rewards})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,7 +97,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Logger: d.log, Outage: postgres.Unavailable,
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
-		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
+		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Rewards: d.rewardOrders(rewards)})
 	dash.Register(app)
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})

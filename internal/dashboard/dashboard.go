@@ -104,6 +104,8 @@ type Options struct {
 	Tasks TaskStore
 	// Registries backs the registry pages; nil: they answer 404.
 	Registries *registry.Service
+	// Rewards backs the redemption orders page; nil: it answers 404.
+	Rewards RewardOrders
 }
 
 // Server is the dashboard.
@@ -194,6 +196,7 @@ func (s *Server) Register(app *fiber.App) {
 	p.Post("/settings/skus/import", s.skusImport)
 	s.registerTasks(p)
 	s.registerRegistries(p)
+	s.registerRewards(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

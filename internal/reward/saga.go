@@ -197,7 +197,11 @@ func (s *Saga) Void(ctx context.Context, id, code string) error {
 	case res.Status == provider.Failed:
 		return s.store.Fail(ctx, id, code, res.Reason)
 	case res.Status == provider.Done:
-		return s.store.Deliver(ctx, id, res)
+		// Delivered after all: record it, and say the order could not be
+		// voided.
+		if err := s.store.Deliver(ctx, id, res); err != nil {
+			return err
+		}
 	}
 	return ErrNotVoidable
 }

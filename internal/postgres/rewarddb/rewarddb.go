@@ -17,10 +17,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
@@ -739,6 +741,9 @@ func (s *Store) Fail(ctx context.Context, id, code, detail string) error {
 		if err := event(ctx, tx, id, reward.Failed, msg); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, r, string(reward.Failed)); err != nil {
+			return err
+		}
 		if s.notify {
 			_, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.RewardFailed,
 				DedupKey: "redemption:" + id + ":failed",
@@ -765,6 +770,9 @@ func (s *Store) Approve(ctx context.Context, clientID int64, id string) (bool, e
 			return err
 		}
 		ok = true
+		if err := s.audit(ctx, tx, r, string(reward.Queued)); err != nil {
+			return err
+		}
 		return event(ctx, tx, id, reward.Queued, "одобрено модератором")
 	})
 	return ok, err
@@ -774,4 +782,25 @@ func (s *Store) Approve(ctx context.Context, clientID int64, id string) (bool, e
 // before the order named by cursor ("" from the newest).
 func (s *Store) Mine(ctx context.Context, participantID int64, cursor string, limit int) ([]reward.Redemption, error) {
 	return s.List(ctx, Filter{ParticipantID: participantID, BeforeID: cursor, Limit: limit})
+}
+
+type auditKey struct{}
+
+// WithAudit makes the next settlement or approval under ctx record e in
+// its own transaction (a staff member's void, rejection or approval): the
+// audit entry commits with the change or not at all. e's ObjectID,
+// ClientID, Before and After are filled in from the order.
+func WithAudit(ctx context.Context, e audit.Entry) context.Context {
+	return context.WithValue(ctx, auditKey{}, e)
+}
+
+func (s *Store) audit(ctx context.Context, tx pgx.Tx, r reward.Redemption, to string) error {
+	e, ok := ctx.Value(auditKey{}).(audit.Entry)
+	if !ok {
+		return nil
+	}
+	e.ClientID, e.ObjectKind, e.ObjectID = r.ClientID, "redemption", r.ID
+	e.Before = fmt.Appendf(nil, `{"status":%q,"price_kopecks":%d}`, r.Status, r.Price)
+	e.After = fmt.Appendf(nil, `{"status":%q}`, to)
+	return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), e)
 }
