@@ -75,7 +75,12 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	var mu sync.Mutex
 	var enqueued []string
 	orders := dashboard.DefaultRewardOrders{Store: store, Saga: saga, Audit: auditdb.New(db),
-		Enqueue: func(_ context.Context, id string) error { mu.Lock(); defer mu.Unlock(); enqueued = append(enqueued, id); return nil }}
+		Enqueue: func(_ context.Context, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			enqueued = append(enqueued, id)
+			return nil
+		}}
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable,
 		Receipts: data.Receipts, Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now,
