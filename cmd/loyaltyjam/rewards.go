@@ -33,8 +33,9 @@ var (
 // rewardSweepEvery and rewardStuckAfter: how often the worker looks for
 // open orders untouched for rewardStuckAfter and runs their saga again.
 const (
-	rewardSweepEvery = time.Minute
-	rewardStuckAfter = 5 * time.Minute
+	rewardCatalogEvery = time.Hour
+	rewardSweepEvery   = time.Minute
+	rewardStuckAfter   = 5 * time.Minute
 )
 
 var (
@@ -75,4 +76,23 @@ func (d *deps) rewardOrders(store *rewarddb.Store) dashboard.DefaultRewardOrders
 	return dashboard.DefaultRewardOrders{Store: store, Saga: reward.NewSaga(store, rewardProviders(d), d.log),
 		Audit:   auditdb.New(d.db),
 		Enqueue: func(ctx context.Context, id string) error { return queue.EnqueueRewardPlace(ctx, d.queue, id) }}
+}
+
+// syncRewardCatalog writes every configured provider's product list into
+// the global catalog (the operator never types products by hand); a
+// provider that fails is logged and tried again next time.
+func syncRewardCatalog(ctx context.Context, d *deps, store *rewarddb.Store) {
+	for name, p := range rewardProviders(d) {
+		products, err := p.Products(ctx)
+		if err != nil {
+			d.log.ErrorContext(ctx, "reward catalog fetch failed", "provider", name, "err", err)
+			continue
+		}
+		n, err := store.SyncProducts(ctx, name, products)
+		if err != nil {
+			d.log.ErrorContext(ctx, "reward catalog sync failed", "provider", name, "err", err)
+			continue
+		}
+		d.log.InfoContext(ctx, "reward catalog synced", "provider", name, "products", n)
+	}
 }

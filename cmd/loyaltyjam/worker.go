@@ -178,6 +178,9 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 		func(ctx context.Context) {
 			workers.SweepRewards(ctx, rewards, d.queue, rewardSweepEvery, rewardStuckAfter, d.log)
 		},
+		func(ctx context.Context) {
+			every(ctx, rewardCatalogEvery, func(ctx context.Context) { syncRewardCatalog(ctx, d, rewards) })
+		},
 		func(ctx context.Context) { outbox.RunRelay(ctx, 2*time.Second) },
 		func(ctx context.Context) {
 			every(ctx, 5*time.Minute, func(ctx context.Context) {
