@@ -67,6 +67,10 @@ CREATE TABLE reward_limits (
     per_day_kopecks       BIGINT NOT NULL DEFAULT 0 CHECK (per_day_kopecks >= 0),
     per_month_kopecks     BIGINT NOT NULL DEFAULT 0 CHECK (per_month_kopecks >= 0),
     moderation_kopecks    BIGINT NOT NULL DEFAULT 0 CHECK (moderation_kopecks >= 0),
+    -- Cooling-off: after one credit of at least cooling_off_kopecks, the
+    -- participant cannot redeem for cooling_off_hours.
+    cooling_off_kopecks   BIGINT NOT NULL DEFAULT 0 CHECK (cooling_off_kopecks >= 0),
+    cooling_off_hours     INT NOT NULL DEFAULT 0 CHECK (cooling_off_hours BETWEEN 0 AND 8760),
     FOREIGN KEY (client_id, program_id) REFERENCES programs (client_id, id)
 );
 

@@ -123,6 +123,11 @@ type Limits struct {
 	PerMonth money.Kopecks
 	// Moderation: an order priced above it waits for a moderator.
 	Moderation money.Kopecks
+	// CoolingOffCredit and CoolingOffFor: after a single credit of at least
+	// CoolingOffCredit the participant cannot redeem for CoolingOffFor
+	// (a large credit may still be reversed). Zero: no cooling-off.
+	CoolingOffCredit money.Kopecks
+	CoolingOffFor    time.Duration
 }
 
 // Request is a participant's order.
@@ -248,6 +253,7 @@ var (
 	ErrTaxProfileRequired = apperr.New(apperr.Conflict, "tax_profile_required", "Перед заказом заполните налоговый профиль.")
 	ErrKeyReused          = apperr.New(apperr.Conflict, "idempotency_key_reused", "Этот Idempotency-Key уже использован для другого заказа.")
 	ErrRecipient          = &apperr.Error{Kind: apperr.Invalid, Code: "recipient_required", Message: "Укажите номер телефона или счёт кошелька для пополнения."}
+	ErrCoolingOff         = apperr.New(apperr.Conflict, "cooling_off", "После крупного начисления заказ призов временно недоступен. Попробуйте позже.")
 	ErrNotVoidable        = apperr.New(apperr.Conflict, "redemption_not_voidable", "Заказ нельзя отменить: поставщик мог его выполнить.")
 )
 

@@ -141,13 +141,16 @@ func (s *Store) PutOffer(ctx context.Context, tx pgx.Tx, in OfferInput) (int64, 
 
 // PutLimits sets a program's redemption limits.
 func (s *Store) PutLimits(ctx context.Context, tx pgx.Tx, clientID, programID int64, l reward.Limits) error {
-	_, err := tx.Exec(ctx, `INSERT INTO reward_limits (program_id, client_id, per_order_kopecks, per_day_kopecks, per_month_kopecks, moderation_kopecks)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	_, err := tx.Exec(ctx, `INSERT INTO reward_limits (program_id, client_id, per_order_kopecks, per_day_kopecks, per_month_kopecks,
+		    moderation_kopecks, cooling_off_kopecks, cooling_off_hours)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (program_id) DO UPDATE SET per_order_kopecks = EXCLUDED.per_order_kopecks,
 		    per_day_kopecks = EXCLUDED.per_day_kopecks, per_month_kopecks = EXCLUDED.per_month_kopecks,
-		    moderation_kopecks = EXCLUDED.moderation_kopecks
+		    moderation_kopecks = EXCLUDED.moderation_kopecks, cooling_off_kopecks = EXCLUDED.cooling_off_kopecks,
+		    cooling_off_hours = EXCLUDED.cooling_off_hours
 		WHERE reward_limits.client_id = EXCLUDED.client_id`,
-		programID, clientID, int64(l.PerOrder), int64(l.PerDay), int64(l.PerMonth), int64(l.Moderation))
+		programID, clientID, int64(l.PerOrder), int64(l.PerDay), int64(l.PerMonth), int64(l.Moderation),
+		int64(l.CoolingOffCredit), int(l.CoolingOffFor/time.Hour))
 	return err
 }
 
@@ -302,15 +305,24 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 		price := reward.Price(req.Face, o.MarkupBP)
 		var lim reward.Limits
 		var perOrder, perDay, perMonth, mod, today, month int64
+		var cooling bool
 		err = tx.QueryRow(ctx, `SELECT COALESCE(l.per_order_kopecks, 0), COALESCE(l.per_day_kopecks, 0),
 			    COALESCE(l.per_month_kopecks, 0), COALESCE(l.moderation_kopecks, 0),
+			    COALESCE(l.cooling_off_kopecks > 0 AND l.cooling_off_hours > 0 AND EXISTS (
+			        SELECT 1 FROM ledger_accounts la JOIN ledger_postings lp ON lp.account_id = la.id
+			          JOIN ledger_transactions lt ON lt.id = lp.transaction_id
+			         WHERE la.participant_id = $2 AND la.program_id = $1
+			           AND la.kind IN ('participant_available', 'participant_pending')
+			           AND lp.amount_kopecks >= l.cooling_off_kopecks
+			           AND lt.kind NOT IN ('redemption_void', 'redemption_refund', 'pending_release')
+			           AND lt.created_at > now() - make_interval(hours => l.cooling_off_hours)), false),
 			    COALESCE((SELECT SUM(price_kopecks) FROM redemptions r WHERE r.participant_id = $2 AND r.program_id = $1
 			       AND r.status <> 'failed' AND r.created_at >= date_trunc('day', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0),
 			    COALESCE((SELECT SUM(price_kopecks) FROM redemptions r WHERE r.participant_id = $2 AND r.program_id = $1
 			       AND r.status <> 'failed' AND r.created_at >= date_trunc('month', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0)
 			FROM programs p JOIN clients c ON c.id = p.client_id
 			LEFT JOIN reward_limits l ON l.program_id = p.id
-			WHERE p.id = $1`, o.ProgramID, req.ParticipantID).Scan(&perOrder, &perDay, &perMonth, &mod, &today, &month)
+			WHERE p.id = $1`, o.ProgramID, req.ParticipantID).Scan(&perOrder, &perDay, &perMonth, &mod, &cooling, &today, &month)
 		if err != nil {
 			return fmt.Errorf("rewarddb: limits: %w", err)
 		}
@@ -318,6 +330,9 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 			PerMonth: money.Kopecks(perMonth), Moderation: money.Kopecks(mod)}
 		if err := reward.CheckLimits(lim, price, money.Kopecks(today), money.Kopecks(month)); err != nil {
 			return err
+		}
+		if cooling {
+			return reward.ErrCoolingOff
 		}
 		if err := tx.QueryRow(ctx, `SELECT gen_random_uuid()::text`).Scan(&id); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -582,4 +583,33 @@ func (g *fakeGate) NeedsTaxProfile(_ context.Context, _, _ int64, price money.Ko
 	g.asked++
 	g.lastPrice = price
 	return g.need, nil
+}
+
+// TestCoolingOff: after a single large credit the participant cannot
+// redeem for the program's cooling-off period; smaller credits do not
+// count.
+func TestCoolingOff(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1, 1000000) // one credit of 10 000 ₽, just now
+	ctx := context.Background()
+	p := f.participants[0]
+	put := func(l reward.Limits) {
+		must(t, postgres.WithTx(ctx, f.db, func(tx pgx.Tx) error { return f.store.PutLimits(ctx, tx, f.client, f.program, l) }))
+	}
+	put(reward.Limits{CoolingOffCredit: 500000, CoolingOffFor: 24 * time.Hour})
+	if _, _, err := f.store.Create(ctx, f.req(p, "ozon", 50000, "a")); !errors.Is(err, reward.ErrCoolingOff) {
+		t.Fatalf("cooling off: %v", err)
+	}
+	put(reward.Limits{CoolingOffCredit: 1000001, CoolingOffFor: 24 * time.Hour})
+	if _, _, err := f.store.Create(ctx, f.req(p, "ozon", 50000, "b")); err != nil {
+		t.Fatalf("credit below the threshold: %v", err)
+	}
+	// The credit is older than the period: allowed.
+	_, err := f.db.Exec(ctx, `UPDATE ledger_transactions SET created_at = now() - interval '25 hours' WHERE idempotency_key = $1`, fmt.Sprintf("seed:%d", p))
+	must(t, err)
+	put(reward.Limits{CoolingOffCredit: 500000, CoolingOffFor: 24 * time.Hour})
+	if _, _, err := f.store.Create(ctx, f.req(p, "ozon", 50000, "c")); err != nil {
+		t.Fatalf("after the period: %v", err)
+	}
+	f.checkLedger(t)
 }
