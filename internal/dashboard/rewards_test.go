@@ -11,7 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
@@ -62,8 +64,21 @@ func (p *shopProvider) Status(_ context.Context, id string) (provider.Result, er
 	return provider.Result{}, provider.ErrOrderNotFound
 }
 
-func TestRedemptionOrdersPage(t *testing.T) {
-	t.Parallel()
+// rewardsWorld is the Vetluga demo data with a reward on offer, three
+// participants with 2 000 ₽ each, and three orders: one delivered, one
+// waiting for a moderator (above the threshold), one queued.
+type rewardsWorld struct {
+	app                        *fiber.App
+	data                       reporttest.Data
+	db                         *pgxpool.Pool
+	store                      *rewarddb.Store
+	clk                        *clock
+	delivered, waiting, queued reward.Redemption
+	enqueued                   func() []string
+}
+
+func newRewardsWorld(t *testing.T) *rewardsWorld {
+	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
 	data := reporttest.Load(t, db, testNow)
@@ -85,8 +100,6 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable,
 		Receipts: data.Receipts, Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now,
 		Logger: quiet, Rewards: orders}).Register(app)
-	e := &env{app: app, data: data, clock: clk}
-
 	v := data.Vetluga
 	products, _ := prov.Products(ctx)
 	if _, err := store.SyncProducts(ctx, "shop", products); err != nil {
@@ -135,6 +148,17 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	waiting := create(v.Participants[1], 60000) // above the moderation threshold
 	queued := create(v.Participants[2], 20000)
 
+	return &rewardsWorld{app: app, data: data, db: db, store: store, clk: clk, delivered: delivered, waiting: waiting, queued: queued,
+		enqueued: func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), enqueued...) }}
+}
+
+func TestRedemptionOrdersPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRewardsWorld(t)
+	db, data, store, v := w.db, w.data, w.store, w.data.Vetluga
+	delivered, waiting, queued := w.delivered, w.waiting, w.queued
+	e := &env{app: w.app, data: data, clock: w.clk}
 	base := fmt.Sprintf("/dashboard/p/%d/redemptions", v.ProgramID)
 	mgr := e.mustLogin(t, v.ManagerEmail)
 	resp, body := e.do(t, mgr, "GET", base, nil)
@@ -177,8 +201,8 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	if resp, _ := e.do(t, mod, "POST", base+"/"+waiting.ID+"/approve", url.Values{"_csrf": {mod.csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve: %d", resp.StatusCode)
 	}
-	if r, _ := store.Load(ctx, waiting.ID); r.Status != reward.Queued || len(enqueued) != 1 || enqueued[0] != waiting.ID {
-		t.Fatalf("approved: %s, enqueued %v", r.Status, enqueued)
+	if r, _ := store.Load(ctx, waiting.ID); r.Status != reward.Queued || len(w.enqueued()) != 1 || w.enqueued()[0] != waiting.ID {
+		t.Fatalf("approved: %s, enqueued %v", r.Status, w.enqueued())
 	}
 
 	// The operator voids the queued order: points back, audited; retries
@@ -191,8 +215,8 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	if r, _ := store.Load(ctx, queued.ID); r.Status != reward.Failed || r.FailureCode != "voided" {
 		t.Fatalf("voided: %s %s", r.Status, r.FailureCode)
 	}
-	if resp, _ := e.do(t, op, "POST", base+"/"+waiting.ID+"/retry", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusSeeOther || len(enqueued) != 2 {
-		t.Fatalf("retry: %d %v", resp.StatusCode, enqueued)
+	if resp, _ := e.do(t, op, "POST", base+"/"+waiting.ID+"/retry", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusSeeOther || len(w.enqueued()) != 2 {
+		t.Fatalf("retry: %d %v", resp.StatusCode, w.enqueued())
 	}
 	// A delivered order cannot be voided.
 	if resp, _ := e.do(t, op, "POST", base+"/"+delivered.ID+"/void", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusBadRequest {
