@@ -93,8 +93,9 @@ CREATE TABLE redemptions (
     -- moderation: waits for a moderator; queued: to be placed; placing: a
     -- request may have reached the provider (reconcile by Status before
     -- anything else); processing: accepted, not finished; delivered and
-    -- failed are final.
-    status            TEXT NOT NULL CHECK (status IN ('moderation', 'queued', 'placing', 'processing', 'delivered', 'failed')),
+    -- failed are final; refunded is a delivered order whose points the
+    -- operator gave back (the provider cancelled it).
+    status            TEXT NOT NULL CHECK (status IN ('moderation', 'queued', 'placing', 'processing', 'delivered', 'failed', 'refunded')),
     attempts          INT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     provider_ref      TEXT NOT NULL DEFAULT '',
     code_sealed       TEXT NOT NULL DEFAULT '',
@@ -114,7 +115,9 @@ CREATE TABLE redemptions (
     FOREIGN KEY (client_id, offer_id) REFERENCES reward_offers (client_id, id),
     UNIQUE (participant_id, idempotency_key),
     -- A final order has settled its hold; an open one has not.
-    CHECK ((status IN ('delivered', 'failed')) = (settle_tx_id IS NOT NULL)),
+    refund_tx_id      BIGINT REFERENCES ledger_transactions(id),
+    CHECK ((status IN ('delivered', 'failed', 'refunded')) = (settle_tx_id IS NOT NULL)),
+    CHECK ((status = 'refunded') = (refund_tx_id IS NOT NULL)),
     CHECK (status <> 'failed' OR failure_code <> ''),
     CHECK (status <> 'delivered' OR failure_code = '')
 );

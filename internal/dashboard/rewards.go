@@ -46,6 +46,9 @@ type RewardOrders interface {
 	// Approve and Reject decide an order waiting for a moderator.
 	Approve(ctx context.Context, st access.Staff, clientID int64, id string) error
 	Reject(ctx context.Context, st access.Staff, clientID int64, id, reason string) error
+	// Refund takes a delivered order back (the provider cancelled it):
+	// its points return to the participant.
+	Refund(ctx context.Context, st access.Staff, clientID int64, id, reason string) error
 }
 
 // stuckAfter: an open order untouched this long is listed as stuck.
@@ -62,6 +65,7 @@ func (s *Server) registerRewards(p fiber.Router) {
 var redemptionStatusNames = map[reward.Status]string{
 	reward.Moderation: "на модерации", reward.Queued: "в очереди", reward.Placing: "отправляется поставщику",
 	reward.Processing: "у поставщика", reward.Delivered: "выдан", reward.Failed: "не выполнен",
+	reward.Refunded: "возвращён",
 }
 
 // rewardFilter reads the page's filters: status (one status, "stuck" or
@@ -106,7 +110,7 @@ func (s *Server) redemptionsPage(c *fiber.Ctx) error {
 	st := staff(c)
 	d := s.pageData(c, s.period(c))
 	d["Rows"], d["F"], d["StatusNames"] = rows, form, redemptionStatusNames
-	d["Statuses"] = []reward.Status{reward.Moderation, reward.Queued, reward.Placing, reward.Processing, reward.Delivered, reward.Failed}
+	d["Statuses"] = []reward.Status{reward.Moderation, reward.Queued, reward.Placing, reward.Processing, reward.Delivered, reward.Failed, reward.Refunded}
 	d["IsOperator"] = st.Role == access.Operator
 	d["CanModerate"] = st.CheckClient(program(c).ClientID, access.Moderator, access.ClientManager) == nil
 	d["Stuck"] = s.o.Now().Add(-stuckAfter)
@@ -120,6 +124,8 @@ func (s *Server) redemptionsPage(c *fiber.Ctx) error {
 		d["Flash"] = "Заказ одобрен и передан поставщику."
 	case "reject":
 		d["Flash"] = "Заказ отклонён, баллы возвращены участнику."
+	case "refund":
+		d["Flash"] = "Баллы за выданный заказ возвращены участнику."
 	}
 	return s.render(c, "redemptions", d)
 }
@@ -170,14 +176,17 @@ func (s *Server) redemptionAction(c *fiber.Ctx) error {
 	id, action := c.Params("oid"), c.Params("action")
 	var err error
 	switch action {
-	case "retry", "void":
+	case "retry", "void", "refund":
 		if st.Role != access.Operator {
 			return s.fail(c, errOperatorOnly)
 		}
-		if action == "retry" {
+		switch action {
+		case "retry":
 			err = s.o.Rewards.Retry(ctx, st, p.ClientID, id)
-		} else {
+		case "void":
 			err = s.o.Rewards.Void(ctx, st, p.ClientID, id)
+		default:
+			err = s.o.Rewards.Refund(ctx, st, p.ClientID, id, c.FormValue("reason"))
 		}
 	case "approve", "reject":
 		if err := st.CheckClient(p.ClientID, access.Moderator, access.ClientManager); err != nil {
@@ -279,4 +288,12 @@ func (o DefaultRewardOrders) Reject(ctx context.Context, st access.Staff, client
 		return errNotWaiting
 	}
 	return o.Store.Fail(rewarddb.WithAudit(ctx, staffEntry(st, "redemption.reject", reason)), id, "moderation", reason)
+}
+
+// Refund implements RewardOrders.
+func (o DefaultRewardOrders) Refund(ctx context.Context, st access.Staff, clientID int64, id, reason string) error {
+	if _, err := o.own(ctx, clientID, id); err != nil {
+		return err
+	}
+	return o.Store.Refund(rewarddb.WithAudit(ctx, staffEntry(st, "redemption.refund", reason)), id, reason)
 }

@@ -233,6 +233,19 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	if err != nil || in.PointsRedeemed != 30000 {
 		t.Fatalf("points redeemed %d %v", in.PointsRedeemed, err)
 	}
+	// The operator refunds the delivered order (the provider cancelled it):
+	// the points are back and no longer count as redeemed.
+	if resp, _ := e.do(t, op, "POST", base+"/"+delivered.ID+"/refund", url.Values{"_csrf": {op.csrf}, "reason": {"сертификат аннулирован"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refund: %d", resp.StatusCode)
+	}
+	if r, _ := store.Load(ctx, delivered.ID); r.Status != reward.Refunded {
+		t.Fatalf("refunded: %s", r.Status)
+	}
+	in, err = reportdb.New(db).OverviewAsOf(ctx, report.Program{ID: v.ProgramID, ClientID: v.ClientID},
+		report.Period{From: testNow.AddDate(0, -3, 0), To: testNow.AddDate(0, 0, 1)}, testNow)
+	if err != nil || in.PointsRedeemed != 0 {
+		t.Fatalf("points redeemed after the refund %d %v", in.PointsRedeemed, err)
+	}
 	rep, err := ledgerdb.New(db).Check(ctx)
 	if err != nil || !rep.OK() {
 		t.Fatalf("ledger %v %v", err, rep.Discrepancies)

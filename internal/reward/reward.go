@@ -42,10 +42,13 @@ const (
 	Delivered Status = "delivered"
 	// Failed: final; the hold is voided, the points are back.
 	Failed Status = "failed"
+	// Refunded: final; delivered, then taken back by the operator (the
+	// provider cancelled it): the points are back.
+	Refunded Status = "refunded"
 )
 
 // Final reports whether s is a final status.
-func (s Status) Final() bool { return s == Delivered || s == Failed }
+func (s Status) Final() bool { return s == Delivered || s == Failed || s == Refunded }
 
 // Open reports whether the saga still has work on an order in s.
 func (s Status) Open() bool { return s == Queued || s == Placing || s == Processing }
@@ -63,6 +66,8 @@ func (s Status) StatusText() string {
 		return "Выдан"
 	case Failed:
 		return "Не выполнен, баллы возвращены"
+	case Refunded:
+		return "Отменён после выдачи, баллы возвращены"
 	}
 	return string(s)
 }
@@ -232,8 +237,8 @@ type Delivery struct {
 type DeliverySubscriber[Tx any] interface {
 	RewardDelivered(ctx context.Context, tx Tx, d Delivery) error
 	// RewardReversed: a delivered reward was taken back (the operator
-	// refunded it after the provider cancelled it); d is the original
-	// delivery.
+	// refunded it after the provider cancelled it); d describes the
+	// delivery, with At the time of the reversal.
 	RewardReversed(ctx context.Context, tx Tx, d Delivery, reason string) error
 }
 
@@ -254,6 +259,7 @@ var (
 	ErrKeyReused          = apperr.New(apperr.Conflict, "idempotency_key_reused", "Этот Idempotency-Key уже использован для другого заказа.")
 	ErrRecipient          = &apperr.Error{Kind: apperr.Invalid, Code: "recipient_required", Message: "Укажите номер телефона или счёт кошелька для пополнения."}
 	ErrCoolingOff         = apperr.New(apperr.Conflict, "cooling_off", "После крупного начисления заказ призов временно недоступен. Попробуйте позже.")
+	ErrNotRefundable      = apperr.New(apperr.Conflict, "redemption_not_refundable", "Вернуть баллы можно только за выданный заказ.")
 	ErrNotVoidable        = apperr.New(apperr.Conflict, "redemption_not_voidable", "Заказ нельзя отменить: поставщик мог его выполнить.")
 )
 

@@ -204,7 +204,7 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 func checkHolds(ctx context.Context, tx pgx.Tx, r *Report) error {
 	rows, err := tx.Query(ctx, `WITH open AS (
 		    SELECT participant_id, program_id, SUM(price_kopecks) AS held FROM redemptions
-		     WHERE status NOT IN ('delivered', 'failed') GROUP BY participant_id, program_id)
+		     WHERE status NOT IN ('delivered', 'failed', 'refunded') GROUP BY participant_id, program_id)
 		SELECT COALESCE(a.id, 0), COALESCE(a.balance_kopecks, 0), COALESCE(o.held, 0)
 		  FROM (SELECT * FROM ledger_accounts WHERE kind = 'participant_hold') a
 		  FULL JOIN open o ON o.participant_id = a.participant_id AND o.program_id = a.program_id

@@ -317,9 +317,9 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 			           AND lt.kind NOT IN ('redemption_void', 'redemption_refund', 'pending_release')
 			           AND lt.created_at > now() - make_interval(hours => l.cooling_off_hours)), false),
 			    COALESCE((SELECT SUM(price_kopecks) FROM redemptions r WHERE r.participant_id = $2 AND r.program_id = $1
-			       AND r.status <> 'failed' AND r.created_at >= date_trunc('day', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0),
+			       AND r.status NOT IN ('failed', 'refunded') AND r.created_at >= date_trunc('day', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0),
 			    COALESCE((SELECT SUM(price_kopecks) FROM redemptions r WHERE r.participant_id = $2 AND r.program_id = $1
-			       AND r.status <> 'failed' AND r.created_at >= date_trunc('month', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0)
+			       AND r.status NOT IN ('failed', 'refunded') AND r.created_at >= date_trunc('month', now() AT TIME ZONE c.timezone) AT TIME ZONE c.timezone), 0)
 			FROM programs p JOIN clients c ON c.id = p.client_id
 			LEFT JOIN reward_limits l ON l.program_id = p.id
 			WHERE p.id = $1`, o.ProgramID, req.ParticipantID).Scan(&perOrder, &perDay, &perMonth, &mod, &cooling, &today, &month)
@@ -764,6 +764,48 @@ func (s *Store) Fail(ctx context.Context, id, code, detail string) error {
 				DedupKey: "redemption:" + id + ":failed",
 				Data:     notify.Data{RedemptionID: id, Title: r.Title, PointsKopecks: int64(r.Price), Reason: code, ReasonMessage: msg}})
 			return err
+		}
+		return nil
+	})
+}
+
+// Refund takes a delivered order back: its points move from the client's
+// redemption account back to the participant's available account
+// (redemption_refund), the order becomes refunded, and every
+// DeliverySubscriber hears RewardReversed — in one transaction.
+func (s *Store) Refund(ctx context.Context, id, reason string) error {
+	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		r, ok, err := s.lockOpen(ctx, tx, id, reward.Delivered)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return reward.ErrNotRefundable
+		}
+		back, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+			IdempotencyKey: "redemption:" + id + ":refund", Kind: ledger.KindRedemptionBack, ClientID: r.ClientID,
+			ProgramID: r.ProgramID, ParticipantID: r.ParticipantID, Memo: r.Title,
+			Postings: []ledger.Posting{
+				{Account: ledger.RedemptionAccount(r.ClientID), AmountKopecks: -int64(r.Price)},
+				{Account: ledger.AvailableAccount(r.ClientID, r.ProgramID, r.ParticipantID), AmountKopecks: int64(r.Price)},
+			}})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE redemptions SET status = 'refunded', refund_tx_id = $2, failure_message = $3,
+			    updated_at = now() WHERE id = $1`, id, back, trim(reason)); err != nil {
+			return err
+		}
+		if err := event(ctx, tx, id, reward.Refunded, trim(reason)); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, r, string(reward.Refunded)); err != nil {
+			return err
+		}
+		for _, sub := range s.subs {
+			if err := sub.RewardReversed(ctx, tx, delivery(r, s.now()), reason); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -613,3 +613,73 @@ func TestCoolingOff(t *testing.T) {
 	}
 	f.checkLedger(t)
 }
+
+// recorder is a reward.DeliverySubscriber that writes what it hears into
+// the settling transaction (so a rolled-back settlement leaves nothing),
+// and can fail to show that its error rolls the settlement back.
+type recorder struct {
+	fail bool
+}
+
+func (r *recorder) RewardDelivered(ctx context.Context, tx pgx.Tx, d reward.Delivery) error {
+	if r.fail {
+		return errors.New("tax store down")
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO heard (what, redemption_id, kopecks) VALUES ('delivered', $1, $2)`, d.RedemptionID, int64(d.Price))
+	return err
+}
+
+func (r *recorder) RewardReversed(ctx context.Context, tx pgx.Tx, d reward.Delivery, reason string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO heard (what, redemption_id, kopecks) VALUES ('reversed:' || $3, $1, $2)`, d.RedemptionID, int64(d.Price), reason)
+	return err
+}
+
+// TestDeliverySubscribersAndRefund: subscribers hear a delivery and a
+// refund in their transactions; a subscriber's error rolls the delivery
+// back (the hold stays, the order stays open); a refund returns the
+// points and balances the ledger.
+func TestDeliverySubscribersAndRefund(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{fail: true}
+	f := setup(t, 1, 200000, rewarddb.WithDeliverySubscribers(rec))
+	ctx := context.Background()
+	_, err := f.db.Exec(ctx, `CREATE TABLE heard (what TEXT, redemption_id UUID, kopecks BIGINT)`)
+	must(t, err)
+	p := f.participants[0]
+	r, _, err := f.store.Create(ctx, f.req(p, "ozon", 50000, "k"))
+	must(t, err)
+	if err := f.saga.Run(ctx, r.ID); err == nil {
+		t.Fatal("delivery committed although its subscriber failed")
+	}
+	if got, _ := f.store.Load(ctx, r.ID); got.Status != reward.Placing {
+		t.Fatalf("after a failed delivery: %s", got.Status)
+	}
+	if _, hold, _ := f.balances(t, p); hold != 50000 {
+		t.Fatalf("hold %d", hold)
+	}
+	rec.fail = false
+	must(t, f.saga.Run(ctx, r.ID)) // reconciled by Status: delivered
+	if f.prov.places != 1 {
+		t.Fatalf("provider saw %d orders", f.prov.places)
+	}
+	if err := f.store.Refund(ctx, "00000000-0000-4000-8000-000000000000", "x"); !errors.Is(err, reward.ErrNotFound) {
+		t.Fatalf("refund of no order: %v", err)
+	}
+	must(t, f.store.Refund(ctx, r.ID, "поставщик отменил сертификат"))
+	if err := f.store.Refund(ctx, r.ID, "again"); !errors.Is(err, reward.ErrNotRefundable) {
+		t.Fatalf("second refund: %v", err)
+	}
+	avail, hold, redeemed := f.balances(t, p)
+	if avail != 200000 || hold != 0 || redeemed != 0 {
+		t.Fatalf("after refund: available %d hold %d redeemed %d", avail, hold, redeemed)
+	}
+	var heard []string
+	rows, err := f.db.Query(ctx, `SELECT what || ':' || kopecks FROM heard ORDER BY what`)
+	must(t, err)
+	heard, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	must(t, err)
+	if len(heard) != 2 || heard[0] != "delivered:50000" || heard[1] != "reversed:поставщик отменил сертификат:50000" {
+		t.Fatalf("subscriber heard %v", heard)
+	}
+	f.checkLedger(t)
+}
