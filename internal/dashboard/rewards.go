@@ -49,6 +49,8 @@ type RewardOrders interface {
 	// Refund takes a delivered order back (the provider cancelled it):
 	// its points return to the participant.
 	Refund(ctx context.Context, st access.Staff, clientID int64, id, reason string) error
+	// Statement sums a program's points and prizes over [from, to).
+	Statement(ctx context.Context, clientID, programID int64, from, to time.Time) (rewarddb.Statement, error)
 }
 
 // stuckAfter: an open order untouched this long is listed as stuck.
@@ -59,6 +61,7 @@ var errNoRewards = apperr.New(apperr.NotFound, "rewards_not_configured", "При
 func (s *Server) registerRewards(p fiber.Router) {
 	p.Get("/redemptions", s.redemptionsPage)
 	p.Get("/redemptions/export", s.redemptionsExport)
+	p.Get("/redemptions/statement", s.redemptionStatement)
 	p.Post("/redemptions/:oid/:action", s.redemptionAction)
 }
 
@@ -296,4 +299,44 @@ func (o DefaultRewardOrders) Refund(ctx context.Context, st access.Staff, client
 		return err
 	}
 	return o.Store.Refund(rewarddb.WithAudit(ctx, staffEntry(st, "redemption.refund", reason)), id, reason)
+}
+
+// Statement implements RewardOrders.
+func (o DefaultRewardOrders) Statement(ctx context.Context, clientID, programID int64, from, to time.Time) (rewarddb.Statement, error) {
+	return o.Store.Statement(ctx, clientID, programID, from, to)
+}
+
+var errBadMonth = &apperr.Error{Kind: apperr.Invalid, Code: "bad_month", Message: "Месяц задаётся как ГГГГ-ММ.", Field: "month"}
+
+// redemptionStatement is the monthly statement of a program (?month=YYYY-MM,
+// default the last month; format=xlsx or csv): points issued and redeemed,
+// orders by outcome, face values and provider costs of delivered prizes.
+func (s *Server) redemptionStatement(c *fiber.Ctx) error {
+	if s.o.Rewards == nil {
+		return s.fail(c, errNoRewards)
+	}
+	p := program(c)
+	month := c.Query("month", s.lastMonth(c))
+	m, err := time.ParseInLocation("2006-01", month, p.Location)
+	if err != nil {
+		return s.fail(c, errBadMonth)
+	}
+	st, err := s.o.Rewards.Statement(c.UserContext(), p.ClientID, p.ID, m, m.AddDate(0, 1, 0))
+	if err != nil {
+		return s.fail(c, err)
+	}
+	t := table{Name: "statement-" + month, Head: []string{"Показатель", "Значение"}, Rows: [][]any{
+		{"Месяц", month},
+		{"Программа", p.Name},
+		{"Начислено баллов", money(st.Issued)},
+		{"Потрачено баллов на призы", money(st.Redeemed)},
+		{"Заказов создано", st.Orders},
+		{"Выдано", st.Delivered},
+		{"Не выполнено (баллы возвращены)", st.Failed},
+		{"Возвращено после выдачи", st.Refunded},
+		{"В работе", st.Open},
+		{"Номинал выданных призов, ₽", money(st.Faces)},
+		{"Стоимость у поставщиков, ₽", money(st.Costs)},
+	}}
+	return sendTable(c, t, c.Query("format", "xlsx"))
 }

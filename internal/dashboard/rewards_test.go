@@ -246,6 +246,30 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	if err != nil || in.PointsRedeemed != 0 {
 		t.Fatalf("points redeemed after the refund %d %v", in.PointsRedeemed, err)
 	}
+	// The monthly statement of the month the orders were made in.
+	var month string
+	if err := db.QueryRow(ctx, `SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM clients WHERE id = $1`, v.ClientID).Scan(&month); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.do(t, mgr, "GET", base+"/statement?format=xlsx&month="+month, nil)
+	x, err = excelize.OpenReader(bytes.NewReader([]byte(body)))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("statement: %d %v", resp.StatusCode, err)
+	}
+	rows, _ = x.GetRows("Sheet1")
+	got := map[string]string{}
+	for _, r := range rows {
+		if len(r) == 2 {
+			got[r[0]] = r[1]
+		}
+	}
+	if got["Заказов создано"] != "3" || got["Возвращено после выдачи"] != "1" || got["Не выполнено (баллы возвращены)"] != "1" ||
+		got["В работе"] != "1" || got["Выдано"] != "0" {
+		t.Fatalf("statement rows %v", rows)
+	}
+	if resp, _ := e.do(t, mgr, "GET", base+"/statement?month=март", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad month: %d", resp.StatusCode)
+	}
 	rep, err := ledgerdb.New(db).Check(ctx)
 	if err != nil || !rep.OK() {
 		t.Fatalf("ledger %v %v", err, rep.Discrepancies)

@@ -861,3 +861,40 @@ func (s *Store) audit(ctx context.Context, tx pgx.Tx, r reward.Redemption, to st
 	e.After = fmt.Appendf(nil, `{"status":%q}`, to)
 	return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), e)
 }
+
+// Statement is a program's month of points and prizes.
+type Statement struct {
+	Issued    money.Kopecks // paid out of the program's budget (net of reversals)
+	Redeemed  money.Kopecks // spent on delivered prizes (net of refunds)
+	Orders    int64         // orders created
+	Delivered int64
+	Failed    int64
+	Open      int64 // neither delivered, failed nor refunded
+	Refunded  int64
+	Faces     money.Kopecks // face value of the delivered prizes
+	Costs     money.Kopecks // what the providers charged for them
+}
+
+// Statement sums program's ledger and orders over [from, to).
+func (s *Store) Statement(ctx context.Context, clientID, programID int64, from, to time.Time) (Statement, error) {
+	var st Statement
+	var issued, redeemed, faces, costs int64
+	err := s.db.QueryRow(ctx, `SELECT
+		    COALESCE((SELECT -SUM(lp.amount_kopecks) FROM ledger_transactions lt
+		        JOIN ledger_postings lp ON lp.transaction_id = lt.id
+		        JOIN ledger_accounts la ON la.id = lp.account_id AND la.kind = 'program_budget'
+		       WHERE lt.client_id = $1 AND lt.program_id = $2 AND lt.kind <> 'program_funding'
+		         AND lt.created_at >= $3 AND lt.created_at < $4), 0)::bigint,
+		    COALESCE((SELECT SUM(lp.amount_kopecks) FROM ledger_transactions lt
+		        JOIN ledger_postings lp ON lp.transaction_id = lt.id
+		        JOIN ledger_accounts la ON la.id = lp.account_id AND la.kind = 'redemption'
+		       WHERE lt.client_id = $1 AND lt.program_id = $2 AND lt.created_at >= $3 AND lt.created_at < $4), 0)::bigint,
+		    count(*), count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'),
+		    count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'refunded')), count(*) FILTER (WHERE status = 'refunded'),
+		    COALESCE(SUM(face_kopecks) FILTER (WHERE status = 'delivered'), 0)::bigint,
+		    COALESCE(SUM(cost_kopecks) FILTER (WHERE status = 'delivered'), 0)::bigint
+		FROM redemptions WHERE client_id = $1 AND program_id = $2 AND created_at >= $3 AND created_at < $4`,
+		clientID, programID, from, to).Scan(&issued, &redeemed, &st.Orders, &st.Delivered, &st.Failed, &st.Open, &st.Refunded, &faces, &costs)
+	st.Issued, st.Redeemed, st.Faces, st.Costs = money.Kopecks(issued), money.Kopecks(redeemed), money.Kopecks(faces), money.Kopecks(costs)
+	return st, err
+}
