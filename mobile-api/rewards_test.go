@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -61,6 +62,7 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) {
 		store = rewarddb.New(d.DB, sealbox.Random())
 		d.Rewards = store
+		d.Ledger = ledgerdb.New(d.DB)
 	})
 	c := e.client(t, "live")
 	alice := e.participant(t, c, "", "active")
@@ -132,6 +134,11 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	r.json(t, &created)
 	if r.Status != 201 || created.Status != "queued" || created.Price != 105000 {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	// The points are held, not spent, until the provider delivers.
+	r = e.do(t, jsonReq("GET", "/v1/balance", tok, nil))
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"available_kopecks":95000,`) || !strings.Contains(string(r.Body), `"held_kopecks":105000,`) {
+		t.Fatalf("balance while held: %s", r.Body)
 	}
 	// The saga's task is queued under the order's id.
 	if info, err := e.insp.GetTaskInfo(queue.Default, queue.TypeRewardPlace+":"+created.ID); err != nil || info.Type != queue.TypeRewardPlace {

@@ -233,6 +233,8 @@ func Reason(kind, memo string) string {
 type Balance struct {
 	AvailableKopecks int64
 	PendingKopecks   int64
+	// HeldKopecks are points of prize orders not yet delivered or failed.
+	HeldKopecks int64
 }
 
 // HistoryPage is one page of a participant's ledger history.

@@ -38,10 +38,11 @@ func (s *Store) Balance(ctx context.Context, participantID int64) (ledger.Balanc
 	var b ledger.Balance
 	err := s.db.QueryRow(ctx, `SELECT
 		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_available'), 0),
-		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0)
+		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0),
+		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_hold'), 0)
 		FROM ledger_accounts WHERE participant_id = $1
-		  AND kind IN ('participant_available', 'participant_pending')`, participantID).
-		Scan(&b.AvailableKopecks, &b.PendingKopecks)
+		  AND kind IN ('participant_available', 'participant_pending', 'participant_hold')`, participantID).
+		Scan(&b.AvailableKopecks, &b.PendingKopecks, &b.HeldKopecks)
 	return b, err
 }
 
