@@ -168,9 +168,10 @@ func (s *Saga) settle(ctx context.Context, r Redemption, res provider.Result, er
 
 // Void settles an open order as failed on an operator's word, but only
 // when the provider cannot fulfil it any more: a queued or moderation
-// order was never sent; a placing one only after the provider says it
-// never received it or failed it. A processing order is never voided (the
-// provider may still deliver).
+// order was never sent; a placing or processing one only after the
+// provider says it never received it (or lost it) or failed it. One the
+// provider is still processing is not voided; one it delivered meanwhile
+// is recorded as delivered (ErrNotVoidable).
 func (s *Saga) Void(ctx context.Context, id, code string) error {
 	r, err := s.store.Load(ctx, id)
 	if err != nil {
@@ -181,8 +182,6 @@ func (s *Saga) Void(ctx context.Context, id, code string) error {
 		return ErrNotVoidable
 	case Queued, Moderation:
 		return s.store.Fail(ctx, id, code, "")
-	case Processing:
-		return ErrNotVoidable
 	}
 	p, ok := s.providers.Provider(r.Provider)
 	if !ok {

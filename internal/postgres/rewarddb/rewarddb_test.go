@@ -683,3 +683,48 @@ func TestDeliverySubscribersAndRefund(t *testing.T) {
 	}
 	f.checkLedger(t)
 }
+
+// TestVoid: the operator's void fails a queued order at once, a placing
+// one only once the provider says it never got it, and never one the
+// provider is processing; one the provider delivered meanwhile is
+// recorded as delivered.
+func TestVoid(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 4, 200000)
+	ctx := context.Background()
+	order := func(i int) reward.Redemption {
+		r, _, err := f.store.Create(ctx, f.req(f.participants[i], "ozon", 50000, "k"))
+		must(t, err)
+		return r
+	}
+	queued := order(0)
+	must(t, f.saga.Void(ctx, queued.ID, "voided"))
+	// Placing, never reached the provider.
+	lost := order(1)
+	_, _, err := f.store.BeginPlacing(ctx, lost.ID)
+	must(t, err)
+	must(t, f.saga.Void(ctx, lost.ID, "voided"))
+	// Processing at the provider: refused.
+	busy := order(2)
+	f.prov.mode = "processing"
+	if err := f.saga.Run(ctx, busy.ID); !errors.Is(err, reward.ErrNotSettled) {
+		t.Fatal(err)
+	}
+	if err := f.saga.Void(ctx, busy.ID, "voided"); !errors.Is(err, reward.ErrNotVoidable) {
+		t.Fatalf("void while processing: %v", err)
+	}
+	// Delivered meanwhile: recorded, not voided.
+	f.prov.finish(busy.ID)
+	if err := f.saga.Void(ctx, busy.ID, "voided"); !errors.Is(err, reward.ErrNotVoidable) {
+		t.Fatalf("void of a delivered order: %v", err)
+	}
+	for id, want := range map[string]reward.Status{queued.ID: reward.Failed, lost.ID: reward.Failed, busy.ID: reward.Delivered} {
+		if r, _ := f.store.Load(ctx, id); r.Status != want {
+			t.Errorf("%s: %s, want %s", id, r.Status, want)
+		}
+	}
+	if avail, hold, _ := f.balances(t, f.participants[0]); avail != 200000 || hold != 0 {
+		t.Fatalf("voided order's points: available %d hold %d", avail, hold)
+	}
+	f.checkLedger(t)
+}
