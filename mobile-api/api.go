@@ -79,6 +79,9 @@ type Deps struct {
 	// Tax serves /v1/me/tax-profile and /v1/me/consents (taxdb.Store); nil:
 	// not served.
 	Tax TaxProfiles
+	// Rewards serves /v1/rewards and /v1/redemptions (rewarddb.Store); nil:
+	// not served.
+	Rewards Rewards
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -97,6 +100,8 @@ type API struct {
 	tasks    Tasks
 	team     Team
 	tax      TaxProfiles
+	rewards  Rewards
+	rewardQ  *asynqQueue
 }
 
 // New builds the API from its dependencies.
@@ -142,7 +147,8 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, team: d.Team, tax: d.Tax}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, team: d.Team, tax: d.Tax,
+		rewards: d.Rewards, rewardQ: &asynqQueue{c: d.Queue}}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -190,6 +196,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.tax != nil {
 		a.registerTax(v1, authn)
+	}
+	if a.rewards != nil {
+		a.registerRewards(v1, authn)
 	}
 }
 

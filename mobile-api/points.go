@@ -36,6 +36,9 @@ type balanceResponse struct {
 	PendingKopecks   int64  `json:"pending_kopecks"`
 	Available        string `json:"available"`
 	Pending          string `json:"pending"`
+	// HeldKopecks: points of prize orders not yet delivered or failed.
+	HeldKopecks int64  `json:"held_kopecks"`
+	Held        string `json:"held"`
 }
 
 func (a *API) balance(c *fiber.Ctx) error {
@@ -45,7 +48,8 @@ func (a *API) balance(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
-		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String()})
+		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String(),
+		HeldKopecks: b.HeldKopecks, Held: money.Kopecks(b.HeldKopecks).String()})
 }
 
 // ledgerLine is one line of GET /v1/ledger.

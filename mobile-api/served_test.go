@@ -23,6 +23,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
@@ -75,7 +76,8 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db)),
-		Tax: taxdb.New(db, sealbox.Random(), nil)})
+		Tax:     taxdb.New(db, sealbox.Random(), nil),
+		Rewards: rewarddb.New(db, sealbox.Random())})
 	if err != nil {
 		t.Fatal(err)
 	}

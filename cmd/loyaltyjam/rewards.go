@@ -2,101 +2,132 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/loyaltyjam/loyaltyjam/internal/config"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/giftery"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/giftery/gifterysim"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/qiwi"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/qiwi/qiwisim"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/queue"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
+	"github.com/loyaltyjam/loyaltyjam/internal/tax"
 )
 
-// rewardRegistry builds a client of every reward provider the
-// configuration enables (REWARD_PROVIDERS), with this environment's URLs
-// and credentials, and returns them by name: redemption looks a reward's
-// provider up here, so an operator switches a reward to another provider
-// by renaming it in the catalog.
-func rewardRegistry(r config.Rewards) (*provider.Registry, error) {
-	var ps []provider.Provider
-	for _, name := range r.Providers {
-		switch name {
-		case giftery.Name:
-			c, err := giftery.New(giftery.Options{BaseURL: r.GifteryURL, ClientID: r.GifteryClientID,
-				Secret: r.GifterySecret.Value(), Timeout: r.CallTimeout, TestMode: r.GifteryTestMode})
-			if err != nil {
-				return nil, err
-			}
-			ps = append(ps, c)
-		case qiwi.Name:
-			c, err := qiwi.New(qiwi.Options{BaseURL: r.QIWIURL, TerminalID: r.QIWITerminalID,
-				Password: r.QIWIPassword.Value(), Timeout: r.CallTimeout})
-			if err != nil {
-				return nil, err
-			}
-			ps = append(ps, c)
-		default:
-			return nil, fmt.Errorf("reward provider %q: no client", name) // config rejects it first
+// Rewards wiring (issue 17, docs/rewards.md). The ports other domains
+// implement are plugged in here: the tax domain answers redemption's
+// question whether a tax profile is needed first (tax.Gate) and records
+// the income of every delivered or reversed reward in the transaction that
+// delivers or reverses it (taxDeliveries); without TAX_DATA_KEY there is
+// no tax store, and redemption then asks for no profile. The providers
+// are the clients REWARD_PROVIDERS enables (rewardproviders.go).
+
+// rewardProviders is the provider clients by name, built from the
+// configuration once per process.
+func rewardProviders(d *deps) reward.ProviderMap {
+	providersOnce.Do(func() {
+		providers = reward.ProviderMap{}
+		reg, err := rewardRegistry(d.cfg.Rewards)
+		if err != nil {
+			// config.Load validated the provider settings; a client that
+			// still refuses them is logged, and its rewards wait.
+			d.log.Error("reward providers", "err", err)
+			return
 		}
-	}
-	return provider.NewRegistry(ps...)
+		for _, name := range reg.Names() {
+			p, err := reg.Get(name)
+			if err == nil {
+				providers[name] = p
+			}
+		}
+	})
+	return providers
 }
 
-// rewardSimFlags are the reward simulators' listen addresses and their
-// "processing" duration.
-type rewardSimFlags struct {
-	gifteryAddr, qiwiAddr string
-	processingFor         time.Duration
+var (
+	providersOnce sync.Once
+	providers     reward.ProviderMap
+)
+
+// taxDeliveries records a delivered reward's value as the participant's
+// income in kind (and takes it back with a reversal), in the delivering
+// transaction.
+type taxDeliveries struct{ s *taxdb.Store }
+
+func (t taxDeliveries) RewardDelivered(ctx context.Context, tx pgx.Tx, d reward.Delivery) error {
+	return t.s.Delivered(ctx, tx, d.RedemptionID, d.ClientID, d.ProgramID, d.ParticipantID, d.Face, d.At)
 }
 
-// The development credentials, the simulators' defaults.
+func (t taxDeliveries) RewardReversed(ctx context.Context, tx pgx.Tx, d reward.Delivery, _ string) error {
+	return t.s.Reversed(ctx, tx, d.RedemptionID)
+}
+
+// rewardSweepEvery and rewardStuckAfter: how often the worker looks for
+// open orders untouched for rewardStuckAfter and runs their saga again.
 const (
-	devGifteryClientID = "1001"
-	devGifterySecret   = "dev-giftery-secret"
-	devQIWITerminal    = "1001"
-	devQIWIPassword    = "dev-qiwi-password"
+	rewardCatalogEvery = time.Hour
+	rewardSweepEvery   = time.Minute
+	rewardStuckAfter   = 5 * time.Minute
 )
 
-var devRewardSims = rewardSimFlags{gifteryAddr: "127.0.0.1:8095", qiwiAddr: "127.0.0.1:8096", processingFor: 3 * time.Minute}
+var (
+	boxOnce sync.Once
+	box     *sealbox.Box
+)
 
-type rewardSimURLs struct{ giftery, qiwi string }
-
-// startRewardSims starts the Giftery and QIWI simulators in-process until
-// ctx is done; stop stops them.
-func startRewardSims(ctx context.Context, f rewardSimFlags, log *slog.Logger) (rewardSimURLs, func(), error) {
-	g := gifterysim.New(gifterysim.Options{Clients: map[string]string{devGifteryClientID: devGifterySecret},
-		ProcessingFor: f.processingFor, Logger: log.With("sim", "giftery")})
-	gu, err := g.Start(ctx, f.gifteryAddr)
-	if err != nil {
-		return rewardSimURLs{}, nil, err
-	}
-	q := qiwisim.New(qiwisim.Options{Agents: map[string]string{devQIWITerminal: devQIWIPassword},
-		ProcessingFor: f.processingFor, Logger: log.With("sim", "qiwi")})
-	qu, err := q.Start(ctx, f.qiwiAddr)
-	if err != nil {
-		_ = g.Close()
-		return rewardSimURLs{}, nil, err
-	}
-	stop := func() {
-		for _, c := range []func() error{g.Close, q.Close} {
-			if err := c(); err != nil {
-				log.Warn("reward_sim_close_failed", slog.Any("error", err))
+// codeBox seals delivered certificate codes with CREDENTIALS_KEY (required
+// in production); without one, a random key of this process: codes sealed
+// by one process then open only in it, which holds in `loyaltyjam dev`
+// (API and workers in one process).
+func (d *deps) codeBox() *sealbox.Box {
+	boxOnce.Do(func() {
+		if len(d.cfg.CredentialsKey) > 0 {
+			b, err := sealbox.New(d.cfg.CredentialsKey)
+			if err != nil {
+				panic(err) // config checked the length
 			}
+			box = b
+			return
 		}
-	}
-	return rewardSimURLs{giftery: gu, qiwi: qu}, stop, nil
+		box = sealbox.Random()
+	})
+	return box
 }
 
-// devRewardDefaults point the reward providers at the simulators.
-func devRewardDefaults(defaults map[string]string, f rewardSimFlags) {
-	defaults["REWARD_PROVIDERS"] = "giftery,qiwi"
-	defaults["REWARD_CALL_TIMEOUT"] = "10s"
-	defaults["GIFTERY_URL"] = "http://" + f.gifteryAddr
-	defaults["GIFTERY_CLIENT_ID"] = devGifteryClientID
-	defaults["GIFTERY_SECRET"] = devGifterySecret
-	defaults["QIWI_TOPUP_URL"] = "http://" + f.qiwiAddr
-	defaults["QIWI_TERMINAL_ID"] = devQIWITerminal
-	defaults["QIWI_PASSWORD"] = devQIWIPassword
+// rewardStore is the reward store with its ports.
+func (d *deps) rewardStore() *rewarddb.Store {
+	var opts []rewarddb.Option
+	if ts := d.taxStore(); ts != nil {
+		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}))
+	}
+	return rewarddb.New(d.db, d.codeBox(), opts...)
+}
+
+// rewardOrders backs the dashboard's orders page.
+func (d *deps) rewardOrders(store *rewarddb.Store) dashboard.DefaultRewardOrders {
+	return dashboard.DefaultRewardOrders{Store: store, Saga: reward.NewSaga(store, rewardProviders(d), d.log),
+		Audit:   auditdb.New(d.db),
+		Enqueue: func(ctx context.Context, id string) error { return queue.EnqueueRewardPlace(ctx, d.queue, id) }}
+}
+
+// syncRewardCatalog writes every configured provider's product list into
+// the global catalog (the operator never types products by hand); a
+// provider that fails is logged and tried again next time.
+func syncRewardCatalog(ctx context.Context, d *deps, store *rewarddb.Store) {
+	for name, p := range rewardProviders(d) {
+		products, err := p.Products(ctx)
+		if err != nil {
+			d.log.ErrorContext(ctx, "reward catalog fetch failed", "provider", name, "err", err)
+			continue
+		}
+		n, err := store.SyncProducts(ctx, name, products)
+		if err != nil {
+			d.log.ErrorContext(ctx, "reward catalog sync failed", "provider", name, "err", err)
+			continue
+		}
+		d.log.InfoContext(ctx, "reward catalog synced", "provider", name, "products", n)
+	}
 }

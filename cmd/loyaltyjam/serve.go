@@ -89,10 +89,11 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	taskStore := taskdb.New(d.db, photos, ledgerdb.Postings{}, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
+	rewards := d.rewardStore()
 	apiDeps := mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
 		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore,
-		Team: tenantStore(d.db)}
+		Team: tenantStore(d.db), Rewards: rewards}
 	taxStore := d.taxStore()
 	if taxStore != nil {
 		apiDeps.Tax = taxStore
@@ -114,7 +115,8 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		SecureCookies: strings.HasPrefix(d.cfg.PublicURL, "https://"), Tasks: taskStore, Registries: registries,
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people,
-		Programs: &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results}}
+		Programs: &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results},
+		Rewards: d.rewardOrders(rewards)}
 	if taxStore != nil {
 		dashOpts.Tax = taxStore
 	}

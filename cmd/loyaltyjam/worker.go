@@ -21,6 +21,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 	"github.com/loyaltyjam/loyaltyjam/internal/verify"
 	"github.com/loyaltyjam/loyaltyjam/workers"
 )
@@ -171,8 +172,16 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 	workers.RegisterRegistry(mux, registry.NewProcessor(registries, regSMS, regMail,
 		registry.ProcessorConfig{AppLink: d.cfg.AppLink, Logger: d.log}))
 	enqueueRegistry := queue.RegistryEnqueuer(d.queue)
+	rewards := d.rewardStore()
+	workers.RegisterReward(mux, reward.NewSaga(rewards, rewardProviders(d), d.log))
 	return []func(context.Context){
 		h.Periodic,
+		func(ctx context.Context) {
+			workers.SweepRewards(ctx, rewards, d.queue, rewardSweepEvery, rewardStuckAfter, d.log)
+		},
+		func(ctx context.Context) {
+			every(ctx, rewardCatalogEvery, func(ctx context.Context) { syncRewardCatalog(ctx, d, rewards) })
+		},
 		func(ctx context.Context) { outbox.RunRelay(ctx, 2*time.Second) },
 		func(ctx context.Context) {
 			every(ctx, 5*time.Minute, func(ctx context.Context) {

@@ -118,6 +118,8 @@ type Options struct {
 	// Programs backs the program pages (/dashboard/programs); nil: they
 	// answer 404.
 	Programs *Programs
+	// Rewards backs the redemption orders page; nil: it answers 404.
+	Rewards RewardOrders
 }
 
 // Server is the dashboard.
@@ -214,6 +216,7 @@ func (s *Server) Register(app *fiber.App) {
 	s.registerOps(a)
 	s.registerMoney(p)
 	s.registerTax(p)
+	s.registerRewards(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

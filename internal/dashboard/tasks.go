@@ -36,7 +36,7 @@ type TaskStore interface {
 
 // extraPages are the task and registry templates (parsed by
 // parseTemplates with taskFuncs besides the common funcs).
-var extraPages = []string{"tasks", "tasks_new", "tasks_queue", "tasks_submission", "registries", "registry"}
+var extraPages = []string{"tasks", "tasks_new", "tasks_queue", "tasks_submission", "registries", "registry", "redemptions"}
 
 var recurrenceNames = map[task.Recurrence]string{task.Once: "однократно", task.Daily: "ежедневно",
 	task.Weekly: "еженедельно", task.Monthly: "ежемесячно"}

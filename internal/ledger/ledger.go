@@ -16,13 +16,14 @@ const (
 	ProgramBudget        AccountKind = "program_budget"        // per program; never negative
 	ParticipantPending   AccountKind = "participant_pending"   // per participant and program
 	ParticipantAvailable AccountKind = "participant_available" // per participant and program
+	ParticipantHold      AccountKind = "participant_hold"      // per participant and program: ordered, not yet delivered
 	Redemption           AccountKind = "redemption"            // per client: spent on prizes
 	Tax                  AccountKind = "tax"                   // per client: withheld tax
 )
 
 // NonNegative reports whether balances of kind k may never go below zero.
 func (k AccountKind) NonNegative() bool {
-	return k == ProgramBudget || k == ParticipantPending || k == ParticipantAvailable
+	return k == ProgramBudget || k == ParticipantPending || k == ParticipantAvailable || k == ParticipantHold
 }
 
 // Account names one ledger account. ProgramID and ParticipantID are 0 when
@@ -56,6 +57,16 @@ func PendingAccount(clientID, programID, participantID int64) Account {
 	return Account{Kind: ParticipantPending, ClientID: clientID, ProgramID: programID, ParticipantID: participantID}
 }
 
+// HoldAccount is a participant's hold account in a program: points of
+// redemption orders not yet delivered or failed.
+func HoldAccount(clientID, programID, participantID int64) Account {
+	return Account{Kind: ParticipantHold, ClientID: clientID, ProgramID: programID, ParticipantID: participantID}
+}
+
+// RedemptionAccount is the client's redemption account: points spent on
+// delivered prizes.
+func RedemptionAccount(clientID int64) Account { return Account{Kind: Redemption, ClientID: clientID} }
+
 // Posting moves AmountKopecks into Account (negative: out of it).
 type Posting struct {
 	Account       Account
@@ -64,15 +75,19 @@ type Posting struct {
 
 // Transaction kinds.
 const (
-	KindFunding        = "program_funding"  // funding → program budget
-	KindReceiptCredit  = "receipt_credit"   // budget → participant, for a receipt
-	KindReversal       = "receipt_reversal" // participant → budget, a returned sale
-	KindRelease        = "pending_release"  // pending → available at period close
-	KindTaskReward     = "task_reward"      // budget → participant, for an approved task report
-	KindRegistryCredit = "registry_credit"  // budget → participant, a points registry line
-	KindRegistryDebit  = "registry_debit"   // participant → budget, a corrected registry
-	KindManualCredit   = "manual_credit"    // budget → participant, by staff with a reason and document
-	KindManualDebit    = "manual_debit"     // participant → budget, by staff with a reason and document
+	KindFunding        = "program_funding"   // funding → program budget
+	KindReceiptCredit  = "receipt_credit"    // budget → participant, for a receipt
+	KindReversal       = "receipt_reversal"  // participant → budget, a returned sale
+	KindRelease        = "pending_release"   // pending → available at period close
+	KindTaskReward     = "task_reward"       // budget → participant, for an approved task report
+	KindRegistryCredit = "registry_credit"   // budget → participant, a points registry line
+	KindRegistryDebit  = "registry_debit"    // participant → budget, a corrected registry
+	KindManualCredit   = "manual_credit"     // budget → participant, by staff with a reason and document
+	KindManualDebit    = "manual_debit"      // participant → budget, by staff with a reason and document
+	KindRedemptionHold = "redemption_hold"   // available → hold, a prize ordered
+	KindRedemption     = "redemption"        // hold → redemption, the prize delivered
+	KindRedemptionVoid = "redemption_void"   // hold → available, the order failed
+	KindRedemptionBack = "redemption_refund" // redemption → available, a delivered prize refunded
 )
 
 // Transaction is one balanced movement of points.
@@ -199,6 +214,10 @@ var reasons = map[string]string{
 	KindRegistryDebit:  "Корректировка реестра: списание",
 	KindManualCredit:   "Начисление организатором",
 	KindManualDebit:    "Списание организатором",
+	KindRedemptionHold: "Заказ приза: баллы зарезервированы",
+	KindRedemption:     "Приз выдан",
+	KindRedemptionVoid: "Заказ приза не выполнен: баллы возвращены",
+	KindRedemptionBack: "Возврат баллов за приз",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo
@@ -218,6 +237,8 @@ func Reason(kind, memo string) string {
 type Balance struct {
 	AvailableKopecks int64
 	PendingKopecks   int64
+	// HeldKopecks are points of prize orders not yet delivered or failed.
+	HeldKopecks int64
 }
 
 // HistoryPage is one page of a participant's ledger history.

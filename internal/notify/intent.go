@@ -23,6 +23,8 @@ const (
 	RegistryCredited   EventType = "registry_credited"         // points from a client's registry
 	Invitation         EventType = "invitation"                // invited to a program (SMS, e-mail)
 	Credentials        EventType = "credentials"               // login and temporary password (SMS, e-mail)
+	RewardDelivered    EventType = "reward_delivered"          // a redeemed prize is ready (the code is shown in the app only)
+	RewardFailed       EventType = "reward_failed"             // a redemption failed; the points are back
 )
 
 // Channel is a way to reach a participant.
@@ -64,8 +66,10 @@ type Data struct {
 	// Login and Password for Credentials. Password is a secret: it is
 	// removed from the stored intent once delivered and never put in the
 	// inbox or logs.
-	Login    string `json:"login,omitempty"`
-	Password string `json:"password,omitempty"`
+	// RedemptionID names a redemption order (RewardDelivered, RewardFailed).
+	RedemptionID string `json:"redemption_id,omitempty"`
+	Login        string `json:"login,omitempty"`
+	Password     string `json:"password,omitempty"`
 }
 
 // Intent is one notification to deliver.

@@ -88,12 +88,22 @@ var specs = map[EventType]*spec{
 		channels: []Channel{ChannelSMS, ChannelEmail}, urgent: true,
 		ttl: time.Hour, render: renderCredentials,
 	},
+	// Redemptions: the certificate code never travels in a notification; it
+	// is opened in the app for its owner only (GET /v1/redemptions/{id}).
+	RewardDelivered: {
+		channels: []Channel{ChannelInbox, ChannelPush, ChannelEmail}, configurable: []Channel{ChannelPush, ChannelEmail},
+		ttl: 72 * time.Hour, render: renderRewardDelivered,
+	},
+	RewardFailed: {
+		channels: []Channel{ChannelInbox, ChannelPush}, configurable: []Channel{ChannelPush},
+		ttl: 72 * time.Hour, render: renderRewardFailed,
+	},
 }
 
 // EventTypes lists the known event types in a stable order.
 func EventTypes() []EventType {
 	return []EventType{ReceiptCredited, ReceiptNoPoints, ReceiptRejected, ReceiptNeedsReview,
-		PointsReleased, TaskReviewed, RegistryCredited, Invitation, Credentials}
+		PointsReleased, TaskReviewed, RegistryCredited, Invitation, Credentials, RewardDelivered, RewardFailed}
 }
 
 // Channels returns the channels an event type uses by default.
@@ -354,5 +364,36 @@ func renderCredentials(d Data) (Content, error) {
 	return Content{
 		Title: "Данные для входа", Body: "Логин и пароль отправлены.",
 		SMS: sms, EmailSubject: "Данные для входа в Loyalty Jam", EmailText: email,
+	}, nil
+}
+
+func renderRewardDelivered(d Data) (Content, error) {
+	if d.RedemptionID == "" || d.Title == "" {
+		return Content{}, fmt.Errorf("%w: redemption_id and title", errMissing)
+	}
+	body := "Ваш приз «" + d.Title + "» готов. Код и инструкция — в приложении, в разделе «Мои заказы»."
+	return Content{
+		Title: "Приз готов", Body: body,
+		DeepLink:       "loyaltyjam://redemptions/" + d.RedemptionID,
+		CollapseKey:    "redemption:" + d.RedemptionID,
+		AndroidChannel: "rewards",
+		EmailSubject:   "Ваш приз готов",
+		EmailText:      "Здравствуйте!\n\n" + body + "\n",
+	}, nil
+}
+
+func renderRewardFailed(d Data) (Content, error) {
+	if d.RedemptionID == "" || d.Title == "" || d.PointsKopecks <= 0 {
+		return Content{}, fmt.Errorf("%w: redemption_id, title and points_kopecks", errMissing)
+	}
+	body := "Заказ «" + d.Title + "» не выполнен. " + money.Kopecks(d.PointsKopecks).Points() + " возвращено на счёт."
+	if d.ReasonMessage != "" {
+		body = "Заказ «" + d.Title + "» не выполнен: " + d.ReasonMessage
+	}
+	return Content{
+		Title: "Заказ не выполнен", Body: body,
+		DeepLink:       "loyaltyjam://redemptions/" + d.RedemptionID,
+		CollapseKey:    "redemption:" + d.RedemptionID,
+		AndroidChannel: "rewards",
 	}, nil
 }

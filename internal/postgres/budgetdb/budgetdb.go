@@ -29,7 +29,7 @@ type Store struct {
 	db     *pgxpool.Pool
 	ledger ledger.Postings
 	audit  audit.Recorder
-	log   *slog.Logger
+	log    *slog.Logger
 }
 
 // New returns a Store on db that posts top-ups through postings (in its

@@ -38,10 +38,11 @@ func (s *Store) Balance(ctx context.Context, participantID int64) (ledger.Balanc
 	var b ledger.Balance
 	err := s.db.QueryRow(ctx, `SELECT
 		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_available'), 0),
-		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0)
+		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_pending'), 0),
+		COALESCE(SUM(balance_kopecks) FILTER (WHERE kind = 'participant_hold'), 0)
 		FROM ledger_accounts WHERE participant_id = $1
-		  AND kind IN ('participant_available', 'participant_pending')`, participantID).
-		Scan(&b.AvailableKopecks, &b.PendingKopecks)
+		  AND kind IN ('participant_available', 'participant_pending', 'participant_hold')`, participantID).
+		Scan(&b.AvailableKopecks, &b.PendingKopecks, &b.HeldKopecks)
 	return b, err
 }
 
@@ -96,8 +97,10 @@ func (s *Store) History(ctx context.Context, participantID int64, cursor string,
 
 // Discrepancy is one inconsistency found by Check.
 type Discrepancy struct {
-	// What is "unbalanced_transaction", "empty_transaction" or
-	// "balance_mismatch".
+	// What is "unbalanced_transaction", "empty_transaction",
+	// "balance_mismatch" or "hold_mismatch" (a participant's hold account
+	// against their open redemption orders; AccountID 0: orders without
+	// any hold account).
 	What          string
 	TransactionID int64 // for transaction problems
 	AccountID     int64 // for balance mismatches
@@ -107,6 +110,9 @@ type Discrepancy struct {
 }
 
 func (d Discrepancy) String() string {
+	if d.What == "hold_mismatch" {
+		return fmt.Sprintf("%s: hold account %d holds %d, open redemption orders %d", d.What, d.AccountID, d.Got, d.Want)
+	}
 	if d.AccountID != 0 {
 		return fmt.Sprintf("%s: account %d cached %d, postings sum to %d", d.What, d.AccountID, d.Got, d.Want)
 	}
@@ -180,9 +186,39 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 					r.Discrepancies = append(r.Discrepancies, Discrepancy{What: "balance_mismatch", AccountID: id, Got: cached, Want: sum})
 				}
 			}
-			return rows.Err()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			rows.Close()
+			return checkHolds(ctx, tx, &r)
 		})
 	return r, err
+}
+
+// checkHolds verifies that every participant's hold account holds exactly
+// the prices of their open redemption orders (neither delivered nor
+// failed): a hold without an order, or an order settled without its hold
+// moving, is a "hold_mismatch".
+func checkHolds(ctx context.Context, tx pgx.Tx, r *Report) error {
+	rows, err := tx.Query(ctx, `WITH open AS (
+		    SELECT participant_id, program_id, SUM(price_kopecks) AS held FROM redemptions
+		     WHERE status NOT IN ('delivered', 'failed', 'refunded') GROUP BY participant_id, program_id)
+		SELECT COALESCE(a.id, 0), COALESCE(a.balance_kopecks, 0), COALESCE(o.held, 0)
+		  FROM (SELECT * FROM ledger_accounts WHERE kind = 'participant_hold') a
+		  FULL JOIN open o ON o.participant_id = a.participant_id AND o.program_id = a.program_id
+		 WHERE COALESCE(a.balance_kopecks, 0) <> COALESCE(o.held, 0) ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d := Discrepancy{What: "hold_mismatch"}
+		if err := rows.Scan(&d.AccountID, &d.Got, &d.Want); err != nil {
+			return err
+		}
+		r.Discrepancies = append(r.Discrepancies, d)
+	}
+	return rows.Err()
 }
 
 // ReleasePending moves a program's pending points that belong to periods

@@ -1,0 +1,278 @@
+package dashboard_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
+	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
+	"github.com/loyaltyjam/loyaltyjam/internal/report"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
+)
+
+// shopProvider is an in-process provider.Provider double for the
+// dashboard test (the lead re-points it at the Giftery simulator): it
+// delivers every order it receives; Status of an unknown order is
+// not-found.
+type shopProvider struct {
+	mu     sync.Mutex
+	orders map[string]provider.Result
+}
+
+func (p *shopProvider) Name() string { return "shop" }
+func (p *shopProvider) Products(context.Context) ([]provider.Product, error) {
+	return []provider.Product{{Provider: "shop", ExternalID: "lenta", Kind: provider.GiftCertificate, Title: "Сертификат Лента",
+		FaceMin: 10000, FaceMax: 1000000, Available: true}}, nil
+}
+func (p *shopProvider) Place(_ context.Context, o provider.Order) (provider.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := provider.Result{Status: provider.Done, Code: "L-" + o.ID[:6]}
+	p.orders[o.ID] = r
+	return r, nil
+}
+func (p *shopProvider) Status(_ context.Context, o provider.Order) (provider.Result, error) {
+	id := o.ID
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.orders[id]; ok {
+		return r, nil
+	}
+	return provider.Result{}, provider.ErrOrderNotFound
+}
+
+// rewardsWorld is the Vetluga demo data with a reward on offer, three
+// participants with 2 000 ₽ each, and three orders: one delivered, one
+// waiting for a moderator (above the threshold), one queued.
+type rewardsWorld struct {
+	app                        *fiber.App
+	data                       reporttest.Data
+	db                         *pgxpool.Pool
+	store                      *rewarddb.Store
+	clk                        *clock
+	delivered, waiting, queued reward.Redemption
+	enqueued                   func() []string
+}
+
+func newRewardsWorld(t *testing.T) *rewardsWorld {
+	t.Helper()
+	ctx := context.Background()
+	db, _ := pgtest.New(t)
+	data := reporttest.Load(t, db, testNow)
+	clk := &clock{t: testNow}
+	quiet := slog.New(slog.DiscardHandler)
+	store := rewarddb.New(db, sealbox.Random())
+	prov := &shopProvider{orders: map[string]provider.Result{}}
+	saga := reward.NewSaga(store, reward.ProviderMap{"shop": prov}, quiet)
+	var mu sync.Mutex
+	var enqueued []string
+	orders := dashboard.DefaultRewardOrders{Store: store, Saga: saga, Audit: auditdb.New(db),
+		Enqueue: func(_ context.Context, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			enqueued = append(enqueued, id)
+			return nil
+		}}
+	app := httpapi.New(httpapi.Options{Logger: quiet})
+	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable,
+		Receipts: data.Receipts, Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now,
+		Logger: quiet, Rewards: orders}).Register(app)
+	v := data.Vetluga
+	products, _ := prov.Products(ctx)
+	if _, err := store.SyncProducts(ctx, "shop", products); err != nil {
+		t.Fatal(err)
+	}
+	var offer int64
+	if err := postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
+		var rid int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'shop'`).Scan(&rid); err != nil {
+			return err
+		}
+		var err error
+		if offer, err = store.PutOffer(ctx, tx, rewarddb.OfferInput{ClientID: v.ClientID, ProgramID: v.ProgramID, RewardID: rid, Available: true}); err != nil {
+			return err
+		}
+		if err := store.PutLimits(ctx, tx, v.ClientID, v.ProgramID, reward.Limits{Moderation: 50000}); err != nil {
+			return err
+		}
+		for _, p := range v.Participants[:3] {
+			if _, err := ledgerdb.Post(ctx, tx, ledger.Transaction{IdempotencyKey: fmt.Sprintf("t:%d", p), Kind: ledger.KindReceiptCredit,
+				ClientID: v.ClientID, ProgramID: v.ProgramID, ParticipantID: p, Postings: ledger.Credit(v.ClientID, v.ProgramID, p, 200000, false)}); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE participants SET status = 'active' WHERE id = ANY($1)`, v.Participants[:3])
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var role string
+	if err := db.QueryRow(ctx, `SELECT role FROM participants WHERE id = $1`, v.Participants[0]).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	create := func(p int64, face money.Kopecks) reward.Redemption {
+		t.Helper()
+		r, _, err := store.Create(ctx, reward.Request{ClientID: v.ClientID, ParticipantID: p, Role: role, OfferID: offer, Face: face, IdempotencyKey: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	delivered := create(v.Participants[0], 30000)
+	if err := saga.Run(ctx, delivered.ID); err != nil {
+		t.Fatal(err)
+	}
+	waiting := create(v.Participants[1], 60000) // above the moderation threshold
+	queued := create(v.Participants[2], 20000)
+
+	return &rewardsWorld{app: app, data: data, db: db, store: store, clk: clk, delivered: delivered, waiting: waiting, queued: queued,
+		enqueued: func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), enqueued...) }}
+}
+
+func TestRedemptionOrdersPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRewardsWorld(t)
+	db, data, store, v := w.db, w.data, w.store, w.data.Vetluga
+	delivered, waiting, queued := w.delivered, w.waiting, w.queued
+	e := &env{app: w.app, data: data, clock: w.clk}
+	base := fmt.Sprintf("/dashboard/p/%d/redemptions", v.ProgramID)
+	mgr := e.mustLogin(t, v.ManagerEmail)
+	resp, body := e.do(t, mgr, "GET", base, nil)
+	if resp.StatusCode != 200 || strings.Count(body, `data-status=`) != 3 || !strings.Contains(body, "Сертификат Лента") {
+		t.Fatalf("orders page: %d\n%s", resp.StatusCode, body)
+	}
+	if _, body := e.do(t, mgr, "GET", base+"?status=delivered", nil); strings.Count(body, `data-status="delivered"`) != 1 || strings.Count(body, `data-status=`) != 1 {
+		t.Fatalf("filtered:\n%s", body)
+	}
+	resp, body = e.do(t, mgr, "GET", base+"/export?format=csv", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, delivered.ID) || !strings.Contains(body, waiting.ID) || !strings.Contains(body, "300,00") {
+		t.Fatalf("csv: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = e.do(t, mgr, "GET", base+"/export?format=xlsx&status=delivered", nil)
+	x, err := excelize.OpenReader(bytes.NewReader([]byte(body)))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("xlsx: %d %v", resp.StatusCode, err)
+	}
+	rows, _ := x.GetRows("Sheet1")
+	if len(rows) != 2 || rows[1][0] != delivered.ID {
+		t.Fatalf("xlsx rows %v", rows)
+	}
+	// A client manager may not void; another client's staff sees nothing.
+	if resp, body := e.do(t, mgr, "POST", base+"/"+queued.ID+"/void", url.Values{"_csrf": {mgr.csrf}}); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(body, "только оператору") {
+		t.Fatalf("manager void: %d\n%s", resp.StatusCode, body)
+	}
+	other := e.mustLogin(t, data.Krasnodol.ManagerEmail)
+	if resp, _ := e.do(t, other, "GET", base, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another client: %d", resp.StatusCode)
+	}
+	otherBase := fmt.Sprintf("/dashboard/p/%d/redemptions", data.Krasnodol.ProgramID)
+	if resp, _ := e.do(t, other, "POST", otherBase+"/"+waiting.ID+"/approve", url.Values{"_csrf": {other.csrf}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another client's approve through its own program: %d", resp.StatusCode)
+	}
+
+	// The moderator approves the large order: queued and enqueued, audited.
+	mod := e.mustLogin(t, v.ModeratorMail)
+	e.do(t, mod, "GET", base, nil) // the page's CSRF token
+	if resp, _ := e.do(t, mod, "POST", base+"/"+waiting.ID+"/approve", url.Values{"_csrf": {mod.csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	if r, _ := store.Load(ctx, waiting.ID); r.Status != reward.Queued || len(w.enqueued()) != 1 || w.enqueued()[0] != waiting.ID {
+		t.Fatalf("approved: %s, enqueued %v", r.Status, w.enqueued())
+	}
+
+	// The operator voids the queued order: points back, audited; retries
+	// the other (enqueued again).
+	op := e.mustLogin(t, "operator@loyaltyjam.demo")
+	e.do(t, op, "GET", base, nil)
+	if resp, _ := e.do(t, op, "POST", base+"/"+queued.ID+"/void", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("void: %d", resp.StatusCode)
+	}
+	if r, _ := store.Load(ctx, queued.ID); r.Status != reward.Failed || r.FailureCode != "voided" {
+		t.Fatalf("voided: %s %s", r.Status, r.FailureCode)
+	}
+	if resp, _ := e.do(t, op, "POST", base+"/"+waiting.ID+"/retry", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusSeeOther || len(w.enqueued()) != 2 {
+		t.Fatalf("retry: %d %v", resp.StatusCode, w.enqueued())
+	}
+	// A delivered order cannot be voided.
+	if resp, _ := e.do(t, op, "POST", base+"/"+delivered.ID+"/void", url.Values{"_csrf": {op.csrf}}); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("void delivered: %d", resp.StatusCode)
+	}
+	var audits int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE object_kind = 'redemption' AND action IN ('redemption.approve', 'redemption.void', 'redemption.retry')`).Scan(&audits); err != nil || audits != 3 {
+		t.Fatalf("audit entries %d %v", audits, err)
+	}
+
+	// The redemption rate KPI comes from the delivered order.
+	in, err := reportdb.New(db).OverviewAsOf(ctx, report.Program{ID: v.ProgramID, ClientID: v.ClientID},
+		report.Period{From: testNow.AddDate(0, -3, 0), To: testNow.AddDate(0, 0, 1)}, testNow)
+	if err != nil || in.PointsRedeemed != 30000 {
+		t.Fatalf("points redeemed %d %v", in.PointsRedeemed, err)
+	}
+	// The operator refunds the delivered order (the provider cancelled it):
+	// the points are back and no longer count as redeemed.
+	if resp, _ := e.do(t, op, "POST", base+"/"+delivered.ID+"/refund", url.Values{"_csrf": {op.csrf}, "reason": {"сертификат аннулирован"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refund: %d", resp.StatusCode)
+	}
+	if r, _ := store.Load(ctx, delivered.ID); r.Status != reward.Refunded {
+		t.Fatalf("refunded: %s", r.Status)
+	}
+	in, err = reportdb.New(db).OverviewAsOf(ctx, report.Program{ID: v.ProgramID, ClientID: v.ClientID},
+		report.Period{From: testNow.AddDate(0, -3, 0), To: testNow.AddDate(0, 0, 1)}, testNow)
+	if err != nil || in.PointsRedeemed != 0 {
+		t.Fatalf("points redeemed after the refund %d %v", in.PointsRedeemed, err)
+	}
+	// The monthly statement of the month the orders were made in.
+	var month string
+	if err := db.QueryRow(ctx, `SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM clients WHERE id = $1`, v.ClientID).Scan(&month); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.do(t, mgr, "GET", base+"/statement?format=xlsx&month="+month, nil)
+	x, err = excelize.OpenReader(bytes.NewReader([]byte(body)))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("statement: %d %v", resp.StatusCode, err)
+	}
+	rows, _ = x.GetRows("Sheet1")
+	got := map[string]string{}
+	for _, r := range rows {
+		if len(r) == 2 {
+			got[r[0]] = r[1]
+		}
+	}
+	if got["Заказов создано"] != "3" || got["Возвращено после выдачи"] != "1" || got["Не выполнено (баллы возвращены)"] != "1" ||
+		got["В работе"] != "1" || got["Выдано"] != "0" {
+		t.Fatalf("statement rows %v", rows)
+	}
+	if resp, _ := e.do(t, mgr, "GET", base+"/statement?month=март", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad month: %d", resp.StatusCode)
+	}
+	rep, err := ledgerdb.New(db).Check(ctx)
+	if err != nil || !rep.OK() {
+		t.Fatalf("ledger %v %v", err, rep.Discrepancies)
+	}
+}
