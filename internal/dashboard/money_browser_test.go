@@ -89,7 +89,7 @@ func TestBrowserBudgetAndPeople(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("top-up-amount"), "50 000"),
 		chromedp.SetValue(chromedp.ID("top-up-document"), "Платёжное поручение № 31 от 07.12.2026"),
 		chromedp.Click(chromedp.ID("top-up-btn")),
-		chromedp.WaitVisible(chromedp.ID("budget-done")),
+		chromedp.WaitVisible(chromedp.CSS(`#budget-done[data-done="topup"]`)),
 		shot("budget-01-topped-up"))
 	if after := text("#budget-funded"); after == before || !strings.Contains(text("#top-ups"), "Платёжное поручение № 31") {
 		t.Fatalf("after the top-up: funded %q → %q, history %q", before, after, text("#top-ups"))
@@ -97,7 +97,8 @@ func TestBrowserBudgetAndPeople(t *testing.T) {
 	run("review at zero",
 		chromedp.Click(chromedp.ID("at-zero-review")),
 		chromedp.Click(chromedp.ID("settings-btn")),
-		chromedp.WaitVisible(chromedp.ID("budget-done")))
+		// The top-up's notice is still on the page: wait for the settings'.
+		chromedp.WaitVisible(chromedp.CSS(`#budget-done[data-done="settings"]`)))
 	var atZero string
 	if err := db.QueryRow(t.Context(), `SELECT budget_at_zero FROM programs WHERE id = $1`, v.ProgramID).Scan(&atZero); err != nil || atZero != "review" {
 		t.Fatalf("at zero %q %v", atZero, err)
