@@ -29,7 +29,14 @@ var (
 	ErrNoTable = apperr.New(apperr.Conflict, "plan_no_tier_table",
 		"Для периода не задана таблица порогов.")
 	ErrNotFound = apperr.New(apperr.NotFound, "not_found", "Не найдено.")
+	// ErrBadTarget: a plan value is negative or absurd.
+	ErrBadTarget = invalid("plan_bad_target", "План должен быть от 0 до 10^15 в своей единице.", "target")
 )
+
+// MaxTarget bounds a plan value (kopecks, milli-units or receipts).
+const MaxTarget = int64(1e15)
+
+var ()
 
 // Paid is what earlier closes of the period paid a participant.
 type Paid struct {
