@@ -22,6 +22,8 @@ type Deps struct {
 	Tasks Tasks
 	// Registries serves /admin/v1/registries (registry.Service).
 	Registries Registries
+	// Plans serves /admin/v1/programs/:id/plans and …/periods (plandb.Store).
+	Plans Plans
 }
 
 // API is the staff API. Register mounts it.
@@ -29,6 +31,7 @@ type API struct {
 	staff      StaffFunc
 	tasks      Tasks
 	registries Registries
+	plans      Plans
 }
 
 // New builds the API from its dependencies.
@@ -36,7 +39,7 @@ func New(d Deps) (*API, error) {
 	if d.Staff == nil {
 		return nil, errors.New("adminapi: Staff is required")
 	}
-	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries}, nil
+	return &API{staff: d.Staff, tasks: d.Tasks, registries: d.Registries, plans: d.Plans}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -58,6 +61,15 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/registries/:id/confirm                 confirm (maker-checker over the threshold)
 //	GET  /admin/v1/registries/:id/invitations             delivery and sign-in of invitations
 //	POST /admin/v1/registries/:id/invitations/resend      {"participant_ids":[…]} or {} for all not signed in; "new_password":true resets signed-in participants' passwords too
+//
+//	PUT  /admin/v1/programs/:id/plans/:period/table              tier table (new version)
+//	GET  /admin/v1/programs/:id/plans/:period                    current table and plans
+//	PUT  /admin/v1/programs/:id/plans/:period/targets            {"targets":[{participant_id,target}],"reason"} (new versions)
+//	POST /admin/v1/programs/:id/plans/:period/import             CSV/XLSX preview; confirm=<sha256> applies
+//	GET  /admin/v1/programs/:id/plans/:period/participants/:pid/lines  receipt lines behind an actual
+//	POST /admin/v1/programs/:id/periods/:period/close            close preview (a run)
+//	GET  /admin/v1/programs/:id/periods/:period/close/:run       run and lines (?after=&limit=)
+//	POST /admin/v1/programs/:id/periods/:period/close/:run/approve  approve and post (maker-checker)
 func (a *API) Register(r fiber.Router) {
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")
@@ -80,5 +92,16 @@ func (a *API) Register(r fiber.Router) {
 		g.Post("/:id/confirm", a.confirm)
 		g.Get("/:id/invitations", a.invitations)
 		g.Post("/:id/invitations/resend", a.resend)
+	}
+	if a.plans != nil {
+		g := r.Group("/admin/v1/programs/:id")
+		g.Put("/plans/:period/table", a.putPlanTable)
+		g.Get("/plans/:period", a.getPlans)
+		g.Put("/plans/:period/targets", a.putPlanTargets)
+		g.Post("/plans/:period/import", a.importPlans)
+		g.Get("/plans/:period/participants/:pid/lines", a.planActualLines)
+		g.Post("/periods/:period/close", a.previewClose)
+		g.Get("/periods/:period/close/:run", a.getCloseRun)
+		g.Post("/periods/:period/close/:run/approve", a.approveClose)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
+	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
 
 // seedTable is the second seed's mechanic: nothing below 70 %, a rate at
@@ -195,5 +196,37 @@ func TestDelta(t *testing.T) {
 	}
 	if CheckApprover(100, 100, 7, 7) == nil || CheckApprover(100, 99, 7, 7) != nil || CheckApprover(100, 100, 7, 8) != nil || CheckApprover(0, 1e9, 7, 7) != nil {
 		t.Fatal("maker-checker")
+	}
+}
+
+func TestParseImport(t *testing.T) {
+	data := []byte("№;Телефон;План, ₽\n1;+7 999 000-00-01;150 000,50\n2;89990000002;abc\n3;+79990000001;1\n4;not a phone;1\n5;+79990000003;-5\n")
+	tb, _, err := registry.ReadTable(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, errs := ParseImport(tb, Roubles)
+	if len(rows) != 1 || rows[0].Phone != "+79990000001" || rows[0].Value != 15_000_050 {
+		t.Fatalf("rows %+v", rows)
+	}
+	codes := map[int]string{}
+	for _, e := range errs {
+		codes[e.Line] = e.Code
+	}
+	if codes[3] != "bad_plan" || codes[4] != "duplicate_phone" || codes[5] != "bad_phone" || codes[6] != "bad_plan" {
+		t.Fatalf("errors %+v", errs)
+	}
+	tb, _, _ = registry.ReadTable([]byte("Телефон;План\n+79990000001;12,5\n+79990000002;3\n"), 0)
+	rows, errs = ParseImport(tb, Units)
+	if len(errs) != 0 || rows[0].Value != 12500 || rows[1].Value != 3000 {
+		t.Fatalf("units %+v %+v", rows, errs)
+	}
+	rows, errs = ParseImport(tb, Receipts)
+	if len(errs) != 1 || len(rows) != 1 || rows[0].Value != 3 {
+		t.Fatalf("receipts %+v %+v", rows, errs)
+	}
+	tb, _, _ = registry.ReadTable([]byte("Имя;Сумма\nx;1\n"), 0)
+	if _, errs := ParseImport(tb, Roubles); len(errs) != 1 || errs[0].Code != "bad_header" {
+		t.Fatalf("header %+v", errs)
 	}
 }

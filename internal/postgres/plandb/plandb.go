@@ -62,7 +62,7 @@ func (a Actor) userID() *int64 {
 
 // program checks that programID is clientID's (plan.ErrNotFound otherwise,
 // so another client's program is indistinguishable from none).
-func program(ctx context.Context, q pgx.Tx, clientID, programID int64) error {
+func program(ctx context.Context, q querier, clientID, programID int64) error {
 	var ok bool
 	err := q.QueryRow(ctx, `SELECT true FROM programs WHERE id = $1 AND client_id = $2`, programID, clientID).Scan(&ok)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -117,6 +117,9 @@ func (s *Store) SetTable(ctx context.Context, by Actor, clientID, programID int6
 
 // Table returns the latest tier table of the program's period.
 func (s *Store) Table(ctx context.Context, clientID, programID int64, period plan.Period) (TableVersion, error) {
+	if err := program(ctx, s.db, clientID, programID); err != nil {
+		return TableVersion{}, err
+	}
 	return latestTable(ctx, s.db, clientID, programID, period)
 }
 
@@ -222,6 +225,9 @@ func (s *Store) SetTargets(ctx context.Context, by Actor, clientID, programID in
 
 // Targets returns the current plans of the program's period, by participant.
 func (s *Store) Targets(ctx context.Context, clientID, programID int64, period plan.Period) ([]TargetVersion, error) {
+	if err := program(ctx, s.db, clientID, programID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (participant_id) participant_id, target, version, reason, created_at
 		FROM plan_targets WHERE client_id = $1 AND program_id = $2 AND period = $3
 		ORDER BY participant_id, version DESC`, clientID, programID, period.String())
@@ -307,6 +313,9 @@ func (s *Store) ActualLines(ctx context.Context, clientID, programID, participan
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	if err := program(ctx, s.db, clientID, programID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Query(ctx, `SELECT r.id::text, r.purchased_at, r.operation = 2, i.line_no, i.name, i.sku_id, i.quantity_milli, i.sum_kopecks
 		FROM receipts r JOIN receipt_items i ON i.receipt_id = r.id AND i.sku_id IS NOT NULL
 		WHERE r.client_id = $1 AND r.program_id = $2 AND r.participant_id = $3 AND r.status = 'credited'
@@ -386,4 +395,18 @@ func (s *Store) Progress(ctx context.Context, clientID, participantID int64, now
 // ledgerKey is the idempotency key of a close's credit to a participant.
 func ledgerKey(runID, participantID int64) string {
 	return fmt.Sprintf("plan:run%d:p%d", runID, participantID)
+}
+
+// ParticipantsByPhone maps the phones of clientID's participants among
+// phones to their ids (a phone of no participant of the client is absent).
+func (s *Store) ParticipantsByPhone(ctx context.Context, clientID int64, phones []string) (map[string]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT phone, id FROM participants WHERE client_id = $1 AND phone = ANY($2)`, clientID, phones)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(phones))
+	var p string
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&p, &id}, func() error { out[p] = id; return nil })
+	return out, err
 }
