@@ -73,6 +73,8 @@ type Deps struct {
 	Ledger Ledger
 	// Tasks serves /v1/tasks (taskdb.Store); nil: not served.
 	Tasks Tasks
+	// Plans serves /v1/plans/current (plandb.Store); nil: not served.
+	Plans Plans
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -89,6 +91,7 @@ type API struct {
 	inbox    Inbox
 	ledger   Ledger
 	tasks    Tasks
+	plans    Plans
 }
 
 // New builds the API from its dependencies.
@@ -134,7 +137,7 @@ func New(d Deps) (*API, error) {
 			DecodeBudget: d.Auth.DecodeBudget, DecodeWorkers: d.Auth.DecodeWorkers, MaxPhotoBytes: d.Auth.MaxPhotoBytes,
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
-		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks}, nil
+		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, plans: d.Plans}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -176,6 +179,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.tasks != nil {
 		a.registerTasks(v1, authn)
+	}
+	if a.plans != nil {
+		a.registerPlans(v1, authn)
 	}
 }
 
