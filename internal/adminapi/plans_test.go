@@ -3,14 +3,20 @@ package adminapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
@@ -210,4 +216,49 @@ func TestPlanImportBombs(t *testing.T) {
 	if code, body := e.planFile(t, base+"/plans/2026-11/import", "maker", "", huge); code != 413 {
 		t.Fatalf("15 MiB file: %d %v", code, body)
 	}
+}
+
+// The plan paths of openapi.yaml load, validate, and describe the
+// answers the routes give.
+func TestPlanOpenAPI(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("openapi.yaml")
+	must(t, err)
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	must(t, err)
+	must(t, doc.Validate(context.Background()))
+	doc.Servers = nil // match paths on any host
+	router, err := legacy.NewRouter(doc)
+	must(t, err)
+	e := plansEnv(t)
+	base := fmt.Sprintf("/admin/v1/programs/%d", e.program)
+	check := func(method, path, who, body string) map[string]any {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Test-Staff", who)
+		res, err := e.app.Test(req, -1)
+		must(t, err)
+		b, _ := io.ReadAll(res.Body)
+		vreq, _ := http.NewRequest(method, "http://localhost"+path, nil)
+		route, params, err := router.FindRoute(vreq)
+		must(t, err)
+		in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		if err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{RequestValidationInput: in,
+			Status: res.StatusCode, Header: res.Header, Body: io.NopCloser(bytes.NewReader(b)),
+			Options: &openapi3filter.Options{IncludeResponseStatus: true}}); err != nil {
+			t.Errorf("%s %s → %d %s: %v", method, path, res.StatusCode, b, err)
+		}
+		var out map[string]any
+		_ = json.Unmarshal(b, &out)
+		return out
+	}
+	check("PUT", base+"/plans/2026-Q4/table", "maker", `{"measure":"receipts","tiers":[{"threshold_bp":10000,"kind":"points_multiplier","factor_milli":1500}]}`)
+	check("PUT", base+"/plans/2026-Q4/targets", "maker", `{"targets":[{"participant_id":999999,"target":5}]}`)
+	check("GET", base+"/plans/2026-Q4", "maker", "")
+	run := check("POST", base+"/periods/2026-Q4/close", "maker", "")
+	check("GET", fmt.Sprintf("%s/periods/2026-Q4/close/%v", base, run["id"]), "maker", "")
+	check("POST", fmt.Sprintf("%s/periods/2026-Q4/close/%v/approve", base, run["id"]), "maker", "")
+	check("POST", base+"/periods/2026-Q3/close", "maker", "")
 }
