@@ -22,9 +22,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -83,9 +85,10 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	}
 	taskStore := taskdb.New(d.db, photos, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
+	plans := plandb.New(d.db, auditdb.New(d.db), plandb.WithSecondApproval(d.cfg.PlanSecondApproval))
 	api, err := mobileapi.New(mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
-		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore})
+		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore, Plans: plans})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,7 +102,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr})
 	dash.Register(app)
 	api.Register(app)
-	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries})
+	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries, Plans: plans})
 	if err != nil {
 		return nil, nil, err
 	}
