@@ -15,7 +15,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -170,6 +172,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 	workers.RegisterRegistry(mux, registry.NewProcessor(registries, regSMS, regMail,
 		registry.ProcessorConfig{AppLink: d.cfg.AppLink, Logger: d.log}))
 	enqueueRegistry := queue.RegistryEnqueuer(d.queue)
+	plans := plandb.New(d.db, auditdb.New(d.db), plandb.WithSecondApproval(d.cfg.PlanSecondApproval))
 	return []func(context.Context){
 		h.Periodic,
 		func(ctx context.Context) { outbox.RunRelay(ctx, 2*time.Second) },
@@ -200,6 +203,18 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 					d.log.ErrorContext(ctx, "release pending points failed", "err", err)
 				} else if n > 0 {
 					d.log.InfoContext(ctx, "pending points released", "transactions", n, "kopecks", total)
+				}
+			})
+		},
+		func(ctx context.Context) {
+			// Plan periods close on each program's chosen day (docs/plans.md).
+			every(ctx, time.Hour, func(ctx context.Context) {
+				made, posted, err := plans.CloseDue(ctx, time.Now())
+				if err != nil {
+					d.log.ErrorContext(ctx, "scheduled plan close failed", "err", err)
+				}
+				if made > 0 {
+					d.log.InfoContext(ctx, "plan periods closed", "runs", made, "posted", posted)
 				}
 			})
 		},

@@ -70,6 +70,7 @@ func New(d Deps) (*API, error) {
 //	POST /admin/v1/programs/:id/periods/:period/close            close preview (a run)
 //	GET  /admin/v1/programs/:id/periods/:period/close/:run       run and lines (?after=&limit=)
 //	POST /admin/v1/programs/:id/periods/:period/close/:run/approve  approve and post (maker-checker)
+//	PUT  /admin/v1/programs/:id/plan-close-schedule              {"close_day":3}: the scheduler closes periods then
 func (a *API) Register(r fiber.Router) {
 	if a.tasks != nil {
 		g := r.Group("/admin/v1/tasks")
@@ -103,5 +104,6 @@ func (a *API) Register(r fiber.Router) {
 		g.Post("/periods/:period/close", a.previewClose)
 		g.Get("/periods/:period/close/:run", a.getCloseRun)
 		g.Post("/periods/:period/close/:run/approve", a.approveClose)
+		g.Put("/plan-close-schedule", a.putCloseSchedule)
 	}
 }

@@ -35,6 +35,7 @@ type Plans interface {
 	Run(ctx context.Context, clientID, runID int64) (plandb.Run, error)
 	Lines(ctx context.Context, clientID, runID, afterID int64, limit int) ([]plandb.RunLine, error)
 	Approve(ctx context.Context, by plandb.Actor, clientID, runID int64) (plandb.Run, error)
+	SetSchedule(ctx context.Context, by plandb.Actor, clientID, programID int64, day int) error
 }
 
 var _ Plans = (*plandb.Store)(nil)
@@ -60,6 +61,18 @@ type planScope struct {
 }
 
 func (a *API) planScope(c *fiber.Ctx, write bool, periodParam string) (planScope, error) {
+	s, err := a.programScope(c, write)
+	if err != nil {
+		return s, err
+	}
+	if s.period, err = plan.ParsePeriod(c.Params(periodParam)); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// programScope is planScope without a period.
+func (a *API) programScope(c *fiber.Ctx, write bool) (planScope, error) {
 	var s planScope
 	st, err := a.registryCaller(c)
 	if err != nil {
@@ -82,9 +95,6 @@ func (a *API) planScope(c *fiber.Ctx, write bool, periodParam string) (planScope
 		return s, err
 	}
 	if s.program, err = httpapi.PathID(c, "id", errPlanNotFound); err != nil {
-		return s, err
-	}
-	if s.period, err = plan.ParsePeriod(c.Params(periodParam)); err != nil {
 		return s, err
 	}
 	s.by = plandb.Actor{UserID: st.UserID, Audit: audit.StaffActor(st.UserID, "", c.IP())}
@@ -346,4 +356,25 @@ func (a *API) approveClose(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(r)
+}
+
+type scheduleBody struct {
+	CloseDay int `json:"close_day"`
+}
+
+// putCloseSchedule sets the day of the month the scheduler closes the
+// program's plan periods (0: none).
+func (a *API) putCloseSchedule(c *fiber.Ctx) error {
+	s, err := a.programScope(c, true)
+	if err != nil {
+		return err
+	}
+	var b scheduleBody
+	if err := httpapi.DecodeStrictJSON(c.Body(), &b, errPlanBody); err != nil {
+		return err
+	}
+	if err := a.plans.SetSchedule(c.UserContext(), s.by, s.clientID, s.program, b.CloseDay); err != nil {
+		return err
+	}
+	return c.JSON(b)
 }

@@ -94,6 +94,7 @@ func TestPlanAPI(t *testing.T) {
 		{"PUT", base + "/plans/2026-11/targets", `{"targets":[{"participant_id":1,"target":5}]}`},
 		{"GET", base + "/plans/2026-11/participants/1/lines", ""},
 		{"POST", base + "/periods/2026-11/close", ""},
+		{"PUT", base + "/plan-close-schedule", `{"close_day":3}`},
 	} {
 		if code, body := e.json(t, r.method, r.path, "rival", r.body); code != 404 {
 			t.Errorf("rival %s %s: %d %v", r.method, r.path, code, body)
@@ -261,4 +262,8 @@ func TestPlanOpenAPI(t *testing.T) {
 	check("GET", fmt.Sprintf("%s/periods/2026-Q4/close/%v", base, run["id"]), "maker", "")
 	check("POST", fmt.Sprintf("%s/periods/2026-Q4/close/%v/approve", base, run["id"]), "maker", "")
 	check("POST", base+"/periods/2026-Q3/close", "maker", "")
+	if out := check("PUT", base+"/plan-close-schedule", "maker", `{"close_day":3}`); out["close_day"] != float64(3) {
+		t.Errorf("schedule: %v", out)
+	}
+	check("PUT", base+"/plan-close-schedule", "maker", `{"close_day":31}`)
 }

@@ -29,6 +29,8 @@ var (
 	ErrNoTable = apperr.New(apperr.Conflict, "plan_no_tier_table",
 		"Для периода не задана таблица порогов.")
 	ErrNotFound = apperr.New(apperr.NotFound, "not_found", "Не найдено.")
+	// ErrBadCloseDay: a close day is not 0..28.
+	ErrBadCloseDay = invalid("plan_bad_close_day", "День закрытия периода — от 1 до 28 (0 — без расписания).", "close_day")
 	// ErrBadTarget: a plan value is negative or absurd.
 	ErrBadTarget = invalid("plan_bad_target", "План должен быть от 0 до 10^15 в своей единице.", "target")
 )
