@@ -64,6 +64,7 @@ func New(d Deps) (*API, error) {
 //
 //	PUT  /admin/v1/programs/:id/plans/:period/table              tier table (new version)
 //	GET  /admin/v1/programs/:id/plans/:period                    current table and plans
+//	GET  /admin/v1/programs/:id/plans/:period/summary            tiers, forecast, by shop/region, leaderboard (?top=&names=1)
 //	PUT  /admin/v1/programs/:id/plans/:period/targets            {"targets":[{participant_id,target}],"reason"} (new versions)
 //	POST /admin/v1/programs/:id/plans/:period/import             CSV/XLSX preview; confirm=<sha256> applies
 //	GET  /admin/v1/programs/:id/plans/:period/participants/:pid/lines  receipt lines behind an actual
@@ -98,6 +99,7 @@ func (a *API) Register(r fiber.Router) {
 		g := r.Group("/admin/v1/programs/:id")
 		g.Put("/plans/:period/table", a.putPlanTable)
 		g.Get("/plans/:period", a.getPlans)
+		g.Get("/plans/:period/summary", a.planSummary)
 		g.Put("/plans/:period/targets", a.putPlanTargets)
 		g.Post("/plans/:period/import", a.importPlans)
 		g.Get("/plans/:period/participants/:pid/lines", a.planActualLines)

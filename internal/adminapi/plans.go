@@ -36,6 +36,7 @@ type Plans interface {
 	Lines(ctx context.Context, clientID, runID, afterID int64, limit int) ([]plandb.RunLine, error)
 	Approve(ctx context.Context, by plandb.Actor, clientID, runID int64) (plandb.Run, error)
 	SetSchedule(ctx context.Context, by plandb.Actor, clientID, programID int64, day int) error
+	Summarize(ctx context.Context, clientID, programID int64, period plan.Period, top int, showNames bool) (plandb.Summary, error)
 }
 
 var _ Plans = (*plandb.Store)(nil)
@@ -377,4 +378,23 @@ func (a *API) putCloseSchedule(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(b)
+}
+
+// planSummary is the period's standing as of now: tier distribution, cost
+// forecast, attainment by shop and region, and a leaderboard (?top=,
+// ?names=1 shows names, masked otherwise).
+func (a *API) planSummary(c *fiber.Ctx) error {
+	s, err := a.planScope(c, false, "period")
+	if err != nil {
+		return err
+	}
+	top, err := httpapi.QueryInt(c, "top", errBadField)
+	if err != nil {
+		return err
+	}
+	sum, err := a.plans.Summarize(c.UserContext(), s.clientID, s.program, s.period, int(min(top, 1000)), c.Query("names") == "1")
+	if err != nil {
+		return err
+	}
+	return c.JSON(sum)
 }

@@ -95,6 +95,7 @@ func TestPlanAPI(t *testing.T) {
 		{"GET", base + "/plans/2026-11/participants/1/lines", ""},
 		{"POST", base + "/periods/2026-11/close", ""},
 		{"PUT", base + "/plan-close-schedule", `{"close_day":3}`},
+		{"GET", base + "/plans/2026-11/summary", ""},
 	} {
 		if code, body := e.json(t, r.method, r.path, "rival", r.body); code != 404 {
 			t.Errorf("rival %s %s: %d %v", r.method, r.path, code, body)
@@ -266,4 +267,7 @@ func TestPlanOpenAPI(t *testing.T) {
 		t.Errorf("schedule: %v", out)
 	}
 	check("PUT", base+"/plan-close-schedule", "maker", `{"close_day":31}`)
+	if out := check("GET", base+"/plans/2026-Q4/summary?top=5", "moderator", ""); out["participants"] != float64(0) {
+		t.Errorf("summary: %v", out)
+	}
 }

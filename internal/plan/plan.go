@@ -376,3 +376,16 @@ func Current(k PeriodKind, now time.Time) Period {
 	}
 	return Period{Kind: Month, Year: now.Year(), N: int(now.Month())}
 }
+
+// Attainment is value/target in basis points, rounded down (0 for a
+// target ≤ 0 or a negative value), without overflow.
+func Attainment(value, target int64) int64 {
+	if target <= 0 || value <= 0 {
+		return 0
+	}
+	q := new(big.Int).Quo(new(big.Int).Mul(big.NewInt(value), big.NewInt(10000)), big.NewInt(target))
+	if !q.IsInt64() {
+		return 1<<63 - 1
+	}
+	return q.Int64()
+}

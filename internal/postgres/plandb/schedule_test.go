@@ -62,3 +62,39 @@ func TestScheduledClose(t *testing.T) {
 		t.Fatalf("Q4 run: %s %v", status, madeBy)
 	}
 }
+
+// The period's standing: tiers, forecast, shops and regions, leaderboard
+// with names masked unless asked; another client sees nothing.
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 3, 0)
+	ctx := context.Background()
+	var shop int64
+	must(t, f.db.QueryRow(ctx, `INSERT INTO shops (client_id, code, name) VALUES ($1, 's1', 'Магазин 1') RETURNING id`, f.client).Scan(&shop))
+	_, err := f.db.Exec(ctx, `UPDATE participants SET shop_id = $1, region = 'Москва', name = 'Иван Петров' WHERE id = $2`, shop, f.pids[0])
+	must(t, err)
+	_, err = f.store.SetTable(ctx, f.maker, f.client, f.program, nov, table, "")
+	must(t, err)
+	f.targets(t, map[int]int64{0: 10_000_000, 1: 10_000_000, 2: 10_000_000})
+	f.receipt(t, 0, mid, 1, 12_000_000, 0)
+	f.receipt(t, 1, mid, 1, 7_000_000, 0)
+	s, err := f.store.Summarize(ctx, f.client, f.program, nov, 2, false)
+	must(t, err)
+	if s.Participants != 3 || s.Tiers[0] != 1 || s.Tiers[1] != 1 || s.Tiers[3] != 1 || s.ForecastKopecks != 100000+480000 {
+		t.Fatalf("summary: %+v", s)
+	}
+	if len(s.Leaderboard) != 2 || s.Leaderboard[0].ParticipantID != f.pids[0] || s.Leaderboard[0].Name != "И. П." || s.Leaderboard[0].AttainmentBP != 12000 {
+		t.Fatalf("leaderboard: %+v", s.Leaderboard)
+	}
+	if len(s.ByShop) != 2 || s.ByShop[0].Key != "Магазин 1" || s.ByShop[0].AttainmentBP != 12000 || len(s.ByRegion) != 2 {
+		t.Fatalf("groups: %+v %+v", s.ByShop, s.ByRegion)
+	}
+	s, err = f.store.Summarize(ctx, f.client, f.program, nov, 1, true)
+	must(t, err)
+	if s.Leaderboard[0].Name != "Иван Петров" {
+		t.Fatalf("names shown: %+v", s.Leaderboard)
+	}
+	if _, err := f.store.Summarize(ctx, f.other, f.program, nov, 1, true); err == nil {
+		t.Fatal("another client summarised our program")
+	}
+}
