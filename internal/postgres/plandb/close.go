@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
@@ -307,6 +309,11 @@ func (s *Store) Approve(ctx context.Context, by Actor, clientID, runID int64) (R
 
 var errStaleCommit = errors.New("plandb: stale run")
 
+// ErrBalanceChanged: a debit of the run no longer fits a participant's
+// balance (points spent since the preview); preview again.
+var ErrBalanceChanged = apperr.New(apperr.Conflict, "plan_close_balance_changed",
+	"После предпросмотра у участника изменился баланс: сделайте новый предпросмотр.")
+
 // post writes the run's non-zero differences: plan_credits rows (the
 // first under a plan version a 'settlement', later ones 'adjustment's) and
 // their ledger transactions, set-based.
@@ -348,6 +355,11 @@ func (s *Store) post(ctx context.Context, tx pgx.Tx, run Run) error {
 	}
 	already, err := postBatch(ctx, tx, run.ClientID, run.ProgramID, p.End().AddDate(0, 0, -1), es)
 	if err != nil {
+		if c := postgres.ConstraintViolated(err); strings.HasPrefix(c, "ledger_accounts") {
+			// A participant spent points after the preview: its debit no
+			// longer fits. Nothing is posted; a new preview cuts it.
+			return ErrBalanceChanged
+		}
 		return err
 	}
 	if len(already) > 0 {

@@ -2,10 +2,16 @@ package plandb_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/plan"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 )
 
@@ -96,5 +102,47 @@ func TestSummarize(t *testing.T) {
 	}
 	if _, err := f.store.Summarize(ctx, f.other, f.program, nov, 1, true); err == nil {
 		t.Fatal("another client summarised our program")
+	}
+}
+
+// Points spent between a preview and its approval: the debit no longer
+// fits, nothing is posted, and a new preview cuts the debit to what is left.
+func TestSpentAfterPreview(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1, 0)
+	ctx := context.Background()
+	_, err := f.store.SetTable(ctx, f.maker, f.client, f.program, nov, table, "")
+	must(t, err)
+	f.targets(t, map[int]int64{0: 10_000_000})
+	f.receipt(t, 0, mid, 1, 7_000_000, 0)
+	r, err := f.store.Preview(ctx, f.maker, f.client, f.program, nov)
+	must(t, err)
+	_, err = f.store.Approve(ctx, f.maker, f.client, r.ID)
+	must(t, err)
+	f.receipt(t, 0, mid, 2, 1_000_000, 0) // back under 70 %
+	r, err = f.store.Preview(ctx, f.maker, f.client, f.program, nov)
+	must(t, err)
+	if r.DebitKopecks != 100000 {
+		t.Fatalf("debit %d", r.DebitKopecks)
+	}
+	must(t, postgres.WithTx(ctx, f.db, func(tx pgx.Tx) error {
+		_, err := ledgerdb.Post(ctx, tx, ledger.Transaction{IdempotencyKey: "spend", Kind: "redemption", ClientID: f.client,
+			ProgramID: f.program, ParticipantID: f.pids[0], Postings: []ledger.Posting{
+				{Account: ledger.AvailableAccount(f.client, f.program, f.pids[0]), AmountKopecks: -60000},
+				{Account: ledger.Account{Kind: ledger.Redemption, ClientID: f.client}, AmountKopecks: 60000}}})
+		return err
+	}))
+	if _, err := f.store.Approve(ctx, f.maker, f.client, r.ID); !errors.Is(err, plandb.ErrBalanceChanged) {
+		t.Fatalf("approve after spending: %v", err)
+	}
+	if f.available(t, 0) != 40000 {
+		t.Fatalf("balance %d", f.available(t, 0))
+	}
+	r, err = f.store.Preview(ctx, f.maker, f.client, f.program, nov)
+	must(t, err)
+	_, err = f.store.Approve(ctx, f.maker, f.client, r.ID)
+	must(t, err)
+	if r.DebitKopecks != 40000 || f.available(t, 0) != 0 {
+		t.Fatalf("re-preview: %+v, balance %d", r, f.available(t, 0))
 	}
 }
