@@ -18,9 +18,11 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify/sms/smssim"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/redistest"
@@ -70,7 +72,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	store := taskdb.New(db, photos, taskdb.WithLogger(log), taskdb.WithNotifier(notifydb.Notifier{}))
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
-		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store})
+		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Plans: plandb.New(db, auditdb.New(db))})
 	if err != nil {
 		t.Fatal(err)
 	}
