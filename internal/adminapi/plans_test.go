@@ -36,7 +36,7 @@ import (
 func plansEnv(t *testing.T) env {
 	t.Helper()
 	e := setup(t)
-	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Outage: postgres.Unavailable})
 	api, err := adminapi.New(adminapi.Deps{Plans: plandb.New(e.db, auditdb.New(e.db), plandb.WithSecondApproval(100_000)),
 		Staff: func(c *fiber.Ctx) (access.Staff, error) {
 			st, ok := e.users[c.Get("X-Test-Staff")]
@@ -269,5 +269,27 @@ func TestPlanOpenAPI(t *testing.T) {
 	check("PUT", base+"/plan-close-schedule", "maker", `{"close_day":31}`)
 	if out := check("GET", base+"/plans/2026-Q4/summary?top=5", "moderator", ""); out["participants"] != float64(0) {
 		t.Errorf("summary: %v", out)
+	}
+}
+
+// PostgreSQL gone: the plan routes answer 503 with Retry-After, never 500.
+func TestPlanRoutesOutage(t *testing.T) {
+	t.Parallel()
+	e := plansEnv(t)
+	base := fmt.Sprintf("/admin/v1/programs/%d", e.program)
+	e.db.Close()
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", base + "/plans/2026-11", ""},
+		{"POST", base + "/periods/2026-11/close", ""},
+		{"PUT", base + "/plans/2026-11/targets", `{"targets":[{"participant_id":1,"target":5}]}`},
+	} {
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Test-Staff", "maker")
+		res, err := e.app.Test(req, -1)
+		must(t, err)
+		if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: %d, Retry-After %q", r.method, r.path, res.StatusCode, res.Header.Get("Retry-After"))
+		}
 	}
 }
