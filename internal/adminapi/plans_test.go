@@ -114,6 +114,20 @@ func TestPlanAPI(t *testing.T) {
 	if code, body := e.json(t, "PUT", base+"/plans/2026-11/table", "maker", `{"measure":"roubles","bonus":1}`); code != 422 && code != 400 {
 		t.Errorf("unknown field: %d %v", code, body)
 	}
+	for _, hostile := range []string{
+		`{"measure":"roubles","reason":"` + strings.Repeat("я", 2001) + `","tiers":[{"threshold_bp":1,"kind":"fixed","fixed_kopecks":1}]}`,
+		`{"measure":"roubles","reason":"a\u0000b","tiers":[{"threshold_bp":1,"kind":"fixed","fixed_kopecks":1}]}`,
+		`{"measure":"roubles","tiers":[{"threshold_bp":1,"kind":"fixed","fixed_kopecks":1,"name":"a\u0000"}]}`,
+		`{"measure":"roubles","tiers":[{"threshold_bp":1,"kind":"fixed","fixed_kopecks":99999999999999999999}]}`,
+		"{\"measure\":\"roubles\",\"reason\":\"\xff\xfe\"}",
+	} {
+		if code, body := e.json(t, "PUT", base+"/plans/2026-11/table", "maker", hostile); code != 422 && code != 400 {
+			t.Errorf("hostile table %.60q: %d %v", hostile, code, body)
+		}
+	}
+	if code, body := e.json(t, "PUT", base+"/plans/2026-11/targets", "maker", `{"targets":[{"participant_id":1,"target":-5}]}`); code != 422 {
+		t.Errorf("negative target: %d %v", code, body)
+	}
 	if code, body := e.json(t, "PUT", base+"/plans/2026-11/table", "moderator", table); code != 403 {
 		t.Errorf("moderator sets table: %d %v", code, body)
 	}

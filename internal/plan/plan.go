@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
@@ -130,7 +131,7 @@ func (t Table) Validate() error {
 		if tr.CapKopecks < 0 || tr.CapKopecks > maxAmount {
 			return invalid("plan_bad_cap", "Ограничение выплаты не может быть отрицательным.", f+".cap_kopecks")
 		}
-		if len(tr.Name) > 200 {
+		if len(tr.Name) > 200 || !utf8.ValidString(tr.Name) || strings.ContainsRune(tr.Name, 0) {
 			return invalid("plan_bad_name", "Название порога длиннее 200 символов.", f+".name")
 		}
 		switch tr.Kind {
@@ -388,4 +389,16 @@ func Attainment(value, target int64) int64 {
 		return 1<<63 - 1
 	}
 	return q.Int64()
+}
+
+// ErrBadReason: a free-text reason is not valid text or too long.
+var ErrBadReason = invalid("plan_bad_reason", "Комментарий: текст до 2000 символов.", "reason")
+
+// CheckReason returns ErrBadReason unless s is valid UTF-8 without NUL of
+// at most 2000 characters (what the audit log and the tables accept).
+func CheckReason(s string) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || utf8.RuneCountInString(s) > 2000 {
+		return ErrBadReason
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,16 @@ func TestValidate(t *testing.T) {
 		{Measure: Roubles, Rounding: HalfUp, Tiers: []Tier{{ThresholdBP: 1, Kind: PointsMultiplier, FactorMilli: 1000}}},
 		{Measure: Roubles, Rounding: HalfUp, Tiers: []Tier{{ThresholdBP: 1, Kind: Fixed, FixedKopecks: 1, CapKopecks: -1}}},
 		{Measure: Roubles, Rounding: HalfUp, Tiers: []Tier{{ThresholdBP: 1, Kind: "gift"}}},
+		{Measure: Roubles, Rounding: HalfUp, Tiers: []Tier{{ThresholdBP: 1, Kind: Fixed, FixedKopecks: 1, Name: "a\x00b"}}},
+		{Measure: Roubles, Rounding: HalfUp, Tiers: []Tier{{ThresholdBP: 1, Kind: Fixed, FixedKopecks: 1, Name: "\xff"}}},
+	}
+	for _, r := range []string{"\x00", "\xff", strings.Repeat("я", 2001)} {
+		if CheckReason(r) == nil {
+			t.Errorf("reason %q accepted", r[:1])
+		}
+	}
+	if CheckReason(strings.Repeat("я", 2000)) != nil {
+		t.Error("2000 characters refused")
 	}
 	for i, tb := range bad {
 		if tb.Validate() == nil {

@@ -85,6 +85,9 @@ func (s *Store) SetTable(ctx context.Context, by Actor, clientID, programID int6
 	if err := t.Validate(); err != nil {
 		return TableVersion{}, err
 	}
+	if err := plan.CheckReason(reason); err != nil {
+		return TableVersion{}, err
+	}
 	body, err := json.Marshal(t)
 	if err != nil {
 		return TableVersion{}, err
@@ -174,6 +177,9 @@ type SetResult struct {
 // participant is clientID's. One audit entry describes the batch.
 func (s *Store) SetTargets(ctx context.Context, by Actor, clientID, programID int64, period plan.Period, ts []Target, reason string) (SetResult, error) {
 	var res SetResult
+	if err := plan.CheckReason(reason); err != nil {
+		return res, err
+	}
 	pids, vals := make([]int64, len(ts)), make([]int64, len(ts))
 	for i, t := range ts {
 		if t.Value < 0 || t.Value > plan.MaxTarget || t.ParticipantID <= 0 {
