@@ -195,6 +195,9 @@ var reasons = map[string]string{
 	KindTaskReward:     "Начисление за задание",
 	KindRegistryCredit: "Начисление по реестру",
 	KindRegistryDebit:  "Корректировка реестра: списание",
+	// Plan bonuses (internal/plan.KindBonus, KindBonusDebit; issue 20).
+	"plan_bonus":       "Бонус за выполнение плана",
+	"plan_bonus_debit": "Пересчёт бонуса за план: списание",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 )
@@ -239,5 +240,14 @@ func TestParseImport(t *testing.T) {
 	tb, _, _ = registry.ReadTable([]byte("Имя;Сумма\nx;1\n"), 0)
 	if _, errs := ParseImport(tb, Roubles); len(errs) != 1 || errs[0].Code != "bad_header" {
 		t.Fatalf("header %+v", errs)
+	}
+}
+
+func TestLedgerReasons(t *testing.T) {
+	if r := ledger.Reason(KindBonus, "период 2026-11"); r != "Бонус за выполнение плана: период 2026-11" {
+		t.Fatal(r)
+	}
+	if r := ledger.Reason(KindBonusDebit, ""); r != "Пересчёт бонуса за план: списание" {
+		t.Fatal(r)
 	}
 }

@@ -347,7 +347,7 @@ func (s *Store) post(ctx context.Context, tx pgx.Tx, run Run) error {
 		if e.d < 0 {
 			e.kind = plan.KindBonusDebit
 		}
-		e.memo = fmt.Sprintf("План %s: %s", run.Period, e.memo)
+		e.memo = fmt.Sprintf("период %s; %s", run.Period, e.memo)
 		es = append(es, e)
 		return nil
 	}); err != nil {
