@@ -82,6 +82,8 @@ type Deps struct {
 	// Rewards serves /v1/rewards and /v1/redemptions (rewarddb.Store); nil:
 	// not served.
 	Rewards Rewards
+	// Plans serves /v1/plans/current (plandb.Store); nil: not served.
+	Plans Plans
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -102,6 +104,7 @@ type API struct {
 	tax      TaxProfiles
 	rewards  Rewards
 	rewardQ  *asynqQueue
+	plans    Plans
 }
 
 // New builds the API from its dependencies.
@@ -148,7 +151,7 @@ func New(d Deps) (*API, error) {
 			MaxPhotoPixels: d.Auth.MaxPhotoPixels, Logger: d.Logger})
 	return &API{auth: as, users: users, receipts: receipts, intake: in, log: d.Logger, cfg: d.Auth, now: d.Now,
 		inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, team: d.Team, tax: d.Tax,
-		rewards: d.Rewards, rewardQ: &asynqQueue{c: d.Queue}}, nil
+		rewards: d.Rewards, rewardQ: &asynqQueue{c: d.Queue}, plans: d.Plans}, nil
 }
 
 // Register mounts every route under /v1 on app (an httpapi.New app, whose
@@ -199,6 +202,9 @@ func (a *API) registerFeatures(v1 fiber.Router, authn fiber.Handler) {
 	}
 	if a.rewards != nil {
 		a.registerRewards(v1, authn)
+	}
+	if a.plans != nil {
+		a.registerPlans(v1, authn)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/receiptdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
@@ -77,7 +78,7 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db)),
 		Tax:     taxdb.New(db, sealbox.Random(), nil),
-		Rewards: rewarddb.New(db, sealbox.Random())})
+		Rewards: rewarddb.New(db, sealbox.Random()), Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db))})
 	if err != nil {
 		t.Fatal(err)
 	}

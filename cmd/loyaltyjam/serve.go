@@ -28,6 +28,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
@@ -90,10 +91,11 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	taskStore := taskdb.New(d.db, photos, ledgerdb.Postings{}, taskdb.WithLogger(d.log), taskdb.WithSecondApproval(d.cfg.TaskSecondApproval),
 		taskdb.WithNotifier(notifydb.Notifier{}))
 	rewards := d.rewardStore()
+	plans := plandb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), plandb.WithSecondApproval(d.cfg.PlanSecondApproval))
 	apiDeps := mobileapi.Deps{DB: d.db, Redis: d.redis, Queue: d.queue, Logger: d.log,
 		SMS: snd.sms, Auth: d.cfg.Auth, PhotoDir: d.cfg.PhotoDir, Receipts: d.receipts,
 		Notifications: notifydb.New(d.db), Ledger: ledgerdb.New(d.db), Tasks: taskStore,
-		Team: tenantStore(d.db), Rewards: rewards}
+		Team: tenantStore(d.db), Rewards: rewards, Plans: plans}
 	taxStore := d.taxStore()
 	if taxStore != nil {
 		apiDeps.Tax = taxStore
@@ -116,7 +118,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people,
 		Programs: &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results},
-		Rewards: d.rewardOrders(rewards)}
+		Rewards:  d.rewardOrders(rewards)}
 	if taxStore != nil {
 		dashOpts.Tax = taxStore
 	}
@@ -131,7 +133,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
 		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
-		Budgets: budgets, People: people, Programs: programs})
+		Budgets: budgets, People: people, Programs: programs, Plans: plans})
 	if err != nil {
 		return nil, nil, err
 	}

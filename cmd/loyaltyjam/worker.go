@@ -15,8 +15,10 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/qrscan"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -174,6 +176,7 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 	enqueueRegistry := queue.RegistryEnqueuer(d.queue)
 	rewards := d.rewardStore()
 	workers.RegisterReward(mux, reward.NewSaga(rewards, rewardProviders(d), d.log))
+	plans := plandb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), plandb.WithSecondApproval(d.cfg.PlanSecondApproval))
 	return []func(context.Context){
 		h.Periodic,
 		func(ctx context.Context) {
@@ -211,6 +214,18 @@ func buildWorkers(ctx context.Context, d *deps, mux *asynq.ServeMux) ([]func(con
 					d.log.ErrorContext(ctx, "release pending points failed", "err", err)
 				} else if n > 0 {
 					d.log.InfoContext(ctx, "pending points released", "transactions", n, "kopecks", total)
+				}
+			})
+		},
+		func(ctx context.Context) {
+			// Plan periods close on each program's chosen day (docs/plans.md).
+			every(ctx, time.Hour, func(ctx context.Context) {
+				made, posted, err := plans.CloseDue(ctx, time.Now())
+				if err != nil {
+					d.log.ErrorContext(ctx, "scheduled plan close failed", "err", err)
+				}
+				if made > 0 {
+					d.log.InfoContext(ctx, "plan periods closed", "runs", made, "posted", posted)
 				}
 			})
 		},

@@ -37,6 +37,8 @@ type Deps struct {
 	People People
 	// Programs serves /admin/v1/programs and /admin/v1/receipts/:id/programs.
 	Programs *Programs
+	// Plans serves /admin/v1/programs/:id/plans and …/periods (plandb.Store).
+	Plans Plans
 }
 
 // API is the staff API. Register mounts it.
@@ -50,6 +52,7 @@ type API struct {
 	budgets     Budgets
 	people      People
 	programs    *Programs
+	plans       Plans
 }
 
 // New builds the API from its dependencies.
@@ -61,7 +64,7 @@ func New(d Deps) (*API, error) {
 		return nil, errors.New("adminapi: Programs needs Service, Store and Matcher")
 	}
 	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
-		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People, programs: d.Programs}, nil
+		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People, programs: d.Programs, plans: d.Plans}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -116,6 +119,16 @@ func New(d Deps) (*API, error) {
 //	GET|POST /admin/v1/programs/:id/rules          versions; save a new one {"effective_from","rules"}
 //	POST /admin/v1/programs/:id/dry-run            {"receipt_id"|"qr"|"items"+"purchased_at","draft"}: every version, line by line
 //	GET  /admin/v1/receipts/:id/programs           a receipt's outcome per program
+//	PUT  /admin/v1/programs/:id/plans/:period/table              tier table (new version)
+//	GET  /admin/v1/programs/:id/plans/:period                    current table and plans
+//	GET  /admin/v1/programs/:id/plans/:period/summary            tiers, forecast, by shop/region, leaderboard (?top=&names=1)
+//	PUT  /admin/v1/programs/:id/plans/:period/targets            {"targets":[{participant_id,target}],"reason"} (new versions)
+//	POST /admin/v1/programs/:id/plans/:period/import             CSV/XLSX preview; confirm=<sha256> applies
+//	GET  /admin/v1/programs/:id/plans/:period/participants/:pid/lines  receipt lines behind an actual
+//	POST /admin/v1/programs/:id/periods/:period/close            close preview (a run)
+//	GET  /admin/v1/programs/:id/periods/:period/close/:run       run and lines (?after=&limit=)
+//	POST /admin/v1/programs/:id/periods/:period/close/:run/approve  approve and post (maker-checker)
+//	PUT  /admin/v1/programs/:id/plan-close-schedule              {"close_day":3}: the scheduler closes periods then
 func (a *API) Register(r fiber.Router) {
 	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
 	if a.tenant != nil {
@@ -149,5 +162,18 @@ func (a *API) Register(r fiber.Router) {
 	a.registerMoney(r)
 	if a.programs != nil {
 		a.registerPrograms(r)
+	}
+	if a.plans != nil {
+		g := r.Group("/admin/v1/programs/:id")
+		g.Put("/plans/:period/table", a.putPlanTable)
+		g.Get("/plans/:period", a.getPlans)
+		g.Get("/plans/:period/summary", a.planSummary)
+		g.Put("/plans/:period/targets", a.putPlanTargets)
+		g.Post("/plans/:period/import", a.importPlans)
+		g.Get("/plans/:period/participants/:pid/lines", a.planActualLines)
+		g.Post("/periods/:period/close", a.previewClose)
+		g.Get("/periods/:period/close/:run", a.getCloseRun)
+		g.Post("/periods/:period/close/:run/approve", a.approveClose)
+		g.Put("/plan-close-schedule", a.putCloseSchedule)
 	}
 }

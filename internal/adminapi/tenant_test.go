@@ -40,6 +40,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/peopledb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/plandb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pointsdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
@@ -136,7 +137,8 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	api, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tenant: svc, Shops: svc, Tasks: taskdb.New(db, photos, ledgerdb.Postings{}), Registries: regs,
 		Budgets: budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), nil), People: peopledb.New(db, ledgerdb.Postings{}, auditdb.New(db), threshold),
 		Programs: &adminapi.Programs{Service: program.NewService(programdb.New(db), auditdb.New(db), ledgerdb.New(db), nil), Store: programdb.New(db),
-			Matcher: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{})}})
+			Matcher: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{})},
+		Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db))})
 	must(t, err)
 	api.Register(e.app)
 	// Requests are matched by path alone (the document's server is "/").

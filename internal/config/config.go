@@ -58,6 +58,10 @@ type Config struct {
 	// this many kopecks takes two different staff members, and such a
 	// report is never auto-approved; 0 turns the check off.
 	TaskSecondApproval int64
+	// PlanSecondApproval: a plan period close crediting at least this
+	// many kopecks is approved by someone other than its maker; 0 turns
+	// the check off.
+	PlanSecondApproval int64
 	// WorkerMetricsAddr is where a `worker` process serves /metrics
 	// (default 127.0.0.1:9090); set but empty turns that listener off. Any
 	// address beyond loopback needs OperatorToken (see ForWorker).
@@ -168,6 +172,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		RegistrySecondApproval: int64(e.intRange("REGISTRY_SECOND_APPROVAL_KOPECKS", 10_000_000, 0,
 			1<<62)),
 		TaskSecondApproval: int64(e.intRange("TASK_SECOND_APPROVAL_KOPECKS", 1_000_000, 0, 1<<62)),
+		PlanSecondApproval: int64(e.intRange("PLAN_SECOND_APPROVAL_KOPECKS", 10_000_000, 0, 1<<62)),
 	}
 	c.Auth = Auth{
 		JWTSecret:       e.secret("JWT_SECRET", ""),
@@ -284,7 +289,8 @@ func (c Config) String() string {
 		"OPERATOR_TOKEN": c.OperatorToken.String(), "CREDENTIALS_KEY": Secret(c.CredentialsKey).String(), "TAX_DATA_KEY": Secret(c.TaxDataKey).String(), "WORKER_METRICS_ADDR": c.WorkerMetricsAddr, "APP_LINK": c.AppLink,
 		"REGISTRY_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.RegistrySecondApproval, 10),
 		"TASK_SECOND_APPROVAL_KOPECKS":     strconv.FormatInt(c.TaskSecondApproval, 10), "JWT_SECRET": c.Auth.JWTSecret.String(),
-		"OFD_PROVIDERS": strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
+		"PLAN_SECOND_APPROVAL_KOPECKS": strconv.FormatInt(c.PlanSecondApproval, 10),
+		"OFD_PROVIDERS":                strings.Join(c.OFD.Providers, ","), "PROVERKACHEKA_URL": c.OFD.ProverkachekaURL,
 		"PROVERKACHEKA_TOKEN": c.OFD.ProverkachekaKey.String(), "FNS_OPENAPI_URL": c.OFD.FNSOpenAPIURL,
 		"FNS_OPENAPI_TOKEN": c.OFD.FNSOpenAPIToken.String(), "FCM_PROJECT_ID": c.Push.ProjectID,
 		"FCM_ENDPOINT": c.Push.Endpoint, "SMS_GATEWAY_URL": c.SMS.GatewayURL,

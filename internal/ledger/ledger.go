@@ -218,6 +218,9 @@ var reasons = map[string]string{
 	KindRedemption:     "Приз выдан",
 	KindRedemptionVoid: "Заказ приза не выполнен: баллы возвращены",
 	KindRedemptionBack: "Возврат баллов за приз",
+	// Plan bonuses (internal/plan.KindBonus, KindBonusDebit; issue 20).
+	"plan_bonus":       "Бонус за выполнение плана",
+	"plan_bonus_debit": "Пересчёт бонуса за план: списание",
 }
 
 // Reason returns the Russian explanation of a transaction kind, with memo
