@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/auth"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
@@ -107,7 +109,10 @@ func TestDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(dead.Close)
-	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) { d.DB = dead; d.Tax = taxdb.New(dead, sealbox.Random(), nil) })
+	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) {
+		d.DB = dead
+		d.Tax = taxdb.New(dead, ledgerdb.Postings{}, auditdb.New(dead), sealbox.Random(), nil)
+	})
 	c := e.client(t, "live")
 	p := e.participant(t, c, "", "active")
 	svc, err := auth.New(nil, nil, nil, auth.Config{Secret: []byte(testSecret)})

@@ -13,7 +13,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
@@ -61,7 +63,7 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	ctx := context.Background()
 	var store *rewarddb.Store
 	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) {
-		store = rewarddb.New(d.DB, sealbox.Random())
+		store = rewarddb.New(d.DB, ledgerdb.Postings{}, auditdb.New(d.DB), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))
 		d.Rewards = store
 		d.Ledger = ledgerdb.New(d.DB)
 	})

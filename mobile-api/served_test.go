@@ -77,8 +77,8 @@ func newServedEnv(t testing.TB, cfg config.Auth) *servedEnv {
 	api, err := mobileapi.New(mobileapi.Deps{DB: db, Redis: rdb, Queue: qc, Logger: log, SMS: sc, Auth: cfg,
 		PhotoDir: photoDir, Receipts: receiptdb.New(db, notifydb.Notifier{}),
 		Notifications: notifydb.New(db), Ledger: ledgerdb.New(db), Tasks: store, Team: tenantdb.New(db, auditdb.New(db)),
-		Tax:     taxdb.New(db, sealbox.Random(), nil),
-		Rewards: rewarddb.New(db, sealbox.Random()), Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db))})
+		Tax:     taxdb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), nil),
+		Rewards: rewarddb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{})), Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db))})
 	if err != nil {
 		t.Fatal(err)
 	}

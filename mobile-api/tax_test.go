@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
@@ -16,7 +18,7 @@ func TestTaxProfileAndConsents(t *testing.T) {
 	t.Parallel()
 	var store *taxdb.Store
 	e := newEnvWith(t, defaultAuth(), func(d *mobileapi.Deps) {
-		store = taxdb.New(d.DB, sealbox.Random(), nil)
+		store = taxdb.New(d.DB, ledgerdb.Postings{}, auditdb.New(d.DB), sealbox.Random(), nil)
 		d.Tax = store
 	})
 	c := e.client(t, "live")

@@ -17,7 +17,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
@@ -90,7 +92,7 @@ func seedRewards(t testing.TB, pool *pgxpool.Pool, n int, balance int64) *reward
 	t.Helper()
 	ctx := context.Background()
 	w := &rewardWorld{prov: &certProvider{orders: map[string]provider.Result{}, lose: map[string]bool{}}}
-	w.store = rewarddb.New(pool, sealbox.Random())
+	w.store = rewarddb.New(pool, ledgerdb.Postings{}, auditdb.New(pool), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))
 	products, _ := w.prov.Products(ctx)
 	_, err := w.store.SyncProducts(ctx, "cert", products)
 	mustT(t, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/metrics"
 	"github.com/loyaltyjam/loyaltyjam/internal/points"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -79,7 +80,7 @@ func (d *deps) taxStore() *taxdb.Store {
 	if err != nil {
 		panic(err) // config checked the length
 	}
-	return taxdb.New(d.db, box, nil)
+	return taxdb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), box, nil)
 }
 
 // loadConfig loads the configuration and builds the logger.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
@@ -99,11 +101,11 @@ func (d *deps) codeBox() *sealbox.Box {
 
 // rewardStore is the reward store with its ports.
 func (d *deps) rewardStore() *rewarddb.Store {
-	var opts []rewarddb.Option
+	opts := []rewarddb.Option{rewarddb.WithNotifier(notifydb.Notifier{})}
 	if ts := d.taxStore(); ts != nil {
 		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}))
 	}
-	return rewarddb.New(d.db, d.codeBox(), opts...)
+	return rewarddb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.codeBox(), opts...)
 }
 
 // rewardOrders backs the dashboard's orders page.

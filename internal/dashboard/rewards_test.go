@@ -24,6 +24,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
@@ -85,7 +86,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	data := reporttest.Load(t, db, testNow)
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
-	store := rewarddb.New(db, sealbox.Random())
+	store := rewarddb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))
 	prov := &shopProvider{orders: map[string]provider.Result{}}
 	saga := reward.NewSaga(store, reward.ProviderMap{"shop": prov}, quiet)
 	var mu sync.Mutex

@@ -17,7 +17,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb/reporttest"
@@ -37,7 +39,7 @@ func TestTaxPage(t *testing.T) {
 	data := reporttest.Load(t, db, testNow)
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
-	store := taxdb.New(db, sealbox.Random(), nil)
+	store := taxdb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), nil)
 	app := httpapi.New(httpapi.Options{Logger: quiet})
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now, Logger: quiet, Tax: store}).Register(app)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
+	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
 )
 
@@ -240,6 +241,13 @@ type DeliverySubscriber[Tx any] interface {
 	// refunded it after the provider cancelled it); d describes the
 	// delivery, with At the time of the reversal.
 	RewardReversed(ctx context.Context, tx Tx, d Delivery, reason string) error
+}
+
+// Notifier tells a participant about their order (delivered, failed) in
+// the transaction that settles it; notifydb.Notifier implements it with
+// the inbox outbox.
+type Notifier[Tx any] interface {
+	Notify(ctx context.Context, tx Tx, in notify.Intent) error
 }
 
 // Errors of redemption.

@@ -14,6 +14,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 	"github.com/loyaltyjam/loyaltyjam/internal/task"
 )
 
@@ -76,6 +77,7 @@ var (
 	_ ledger.ReleaseSubscriber[pgx.Tx]  = Notifier{}
 	_ task.ReviewSubscriber[pgx.Tx]     = Notifier{}
 	_ registry.CreditSubscriber[pgx.Tx] = Notifier{}
+	_ reward.Notifier[pgx.Tx]           = Notifier{}
 )
 
 // ReceiptChanged writes an intent for every event of c that moves the
@@ -186,6 +188,13 @@ func (Notifier) TaskReviewed(ctx context.Context, tx pgx.Tx, r task.Reviewed) er
 		Data:          d,
 		DedupKey:      fmt.Sprintf("task_submission:%d:%s:%d", r.SubmissionID, r.Status, r.EventID),
 	})
+	return err
+}
+
+// Notify implements reward.Notifier: the intent goes to the outbox in tx
+// (a repeat of its DedupKey is dropped there).
+func (Notifier) Notify(ctx context.Context, tx pgx.Tx, in notify.Intent) error {
+	_, _, err := Enqueue(ctx, tx, in)
 	return err
 }
 

@@ -22,9 +22,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/notify"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
@@ -32,12 +29,14 @@ import (
 
 // Store is the reward store.
 type Store struct {
-	db     *pgxpool.Pool
-	box    *sealbox.Box
-	subs   []reward.DeliverySubscriber[pgx.Tx]
-	gate   reward.TaxGate
-	notify bool
-	now    func() time.Time
+	db       *pgxpool.Pool
+	ledger   ledger.Postings
+	rec      audit.Recorder
+	box      *sealbox.Box
+	subs     []reward.DeliverySubscriber[pgx.Tx]
+	gate     reward.TaxGate
+	notifier reward.Notifier[pgx.Tx]
+	now      func() time.Time
 }
 
 // Option configures a Store.
@@ -53,13 +52,16 @@ func WithDeliverySubscribers(subs ...reward.DeliverySubscriber[pgx.Tx]) Option {
 // tax profile first. Without it redemption does not ask.
 func WithTaxGate(g reward.TaxGate) Option { return func(s *Store) { s.gate = g } }
 
-// WithoutNotifications leaves the participant's notifications out (tests
-// of the ledger alone).
-func WithoutNotifications() Option { return func(s *Store) { s.notify = false } }
+// WithNotifier tells the participant of a delivered or failed order
+// through n, in the transaction that settles it (notifydb.Notifier: the
+// inbox outbox). Without it the store notifies no one.
+func WithNotifier(n reward.Notifier[pgx.Tx]) Option { return func(s *Store) { s.notifier = n } }
 
-// New returns a store on db that seals delivered codes with box.
-func New(db *pgxpool.Pool, box *sealbox.Box, opts ...Option) *Store {
-	s := &Store{db: db, box: box, notify: true, now: time.Now}
+// New returns a store on db that moves points through postings and
+// records staff actions with rec (both in the store's transaction, joined
+// by the context), and seals delivered codes with box.
+func New(db *pgxpool.Pool, postings ledger.Postings, rec audit.Recorder, box *sealbox.Box, opts ...Option) *Store {
+	s := &Store{db: db, ledger: postings, rec: rec, box: box, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -337,7 +339,7 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 		if err := tx.QueryRow(ctx, `SELECT gen_random_uuid()::text`).Scan(&id); err != nil {
 			return err
 		}
-		holdTx, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+		holdTx, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{
 			IdempotencyKey: reward.HoldKey(id), Kind: ledger.KindRedemptionHold, ClientID: req.ClientID,
 			ProgramID: o.ProgramID, ParticipantID: req.ParticipantID, Memo: o.Title,
 			Postings: []ledger.Posting{
@@ -672,7 +674,7 @@ func (s *Store) Deliver(ctx context.Context, id string, res provider.Result) err
 		if err != nil || !ok {
 			return err
 		}
-		settle, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+		settle, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{
 			IdempotencyKey: reward.SettleKey(id), Kind: ledger.KindRedemption, ClientID: r.ClientID,
 			ProgramID: r.ProgramID, ParticipantID: r.ParticipantID, Memo: r.Title,
 			Postings: []ledger.Posting{
@@ -705,8 +707,8 @@ func (s *Store) Deliver(ctx context.Context, id string, res provider.Result) err
 		if err := event(ctx, tx, id, reward.Delivered, ""); err != nil {
 			return err
 		}
-		if s.notify {
-			if _, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.RewardDelivered,
+		if s.notifier != nil {
+			if err := s.notifier.Notify(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.RewardDelivered,
 				DedupKey: "redemption:" + id + ":delivered",
 				Data:     notify.Data{RedemptionID: id, Title: r.Title, PointsKopecks: int64(r.Price)}}); err != nil {
 				return err
@@ -735,7 +737,7 @@ func (s *Store) Fail(ctx context.Context, id, code, detail string) error {
 			return err
 		}
 		msg := reward.FailureMessage(code)
-		settle, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+		settle, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{
 			IdempotencyKey: reward.SettleKey(id), Kind: ledger.KindRedemptionVoid, ClientID: r.ClientID,
 			ProgramID: r.ProgramID, ParticipantID: r.ParticipantID, Memo: msg,
 			Postings: []ledger.Posting{
@@ -759,8 +761,8 @@ func (s *Store) Fail(ctx context.Context, id, code, detail string) error {
 		if err := s.audit(ctx, tx, r, string(reward.Failed)); err != nil {
 			return err
 		}
-		if s.notify {
-			_, _, err := notifydb.Enqueue(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.RewardFailed,
+		if s.notifier != nil {
+			err := s.notifier.Notify(ctx, tx, notify.Intent{ParticipantID: r.ParticipantID, Type: notify.RewardFailed,
 				DedupKey: "redemption:" + id + ":failed",
 				Data:     notify.Data{RedemptionID: id, Title: r.Title, PointsKopecks: int64(r.Price), Reason: code, ReasonMessage: msg}})
 			return err
@@ -782,7 +784,7 @@ func (s *Store) Refund(ctx context.Context, id, reason string) error {
 		if !ok {
 			return reward.ErrNotRefundable
 		}
-		back, err := ledgerdb.Post(ctx, tx, ledger.Transaction{
+		back, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{
 			IdempotencyKey: "redemption:" + id + ":refund", Kind: ledger.KindRedemptionBack, ClientID: r.ClientID,
 			ProgramID: r.ProgramID, ParticipantID: r.ParticipantID, Memo: r.Title,
 			Postings: []ledger.Posting{
@@ -859,7 +861,7 @@ func (s *Store) audit(ctx context.Context, tx pgx.Tx, r reward.Redemption, to st
 	e.ClientID, e.ObjectKind, e.ObjectID = r.ClientID, "redemption", r.ID
 	e.Before = fmt.Appendf(nil, `{"status":%q,"price_kopecks":%d}`, r.Status, r.Price)
 	e.After = fmt.Appendf(nil, `{"status":%q}`, to)
-	return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), e)
+	return s.rec.Record(postgres.ContextWithTx(ctx, tx), e)
 }
 
 // Statement is a program's month of points and prizes.

@@ -16,7 +16,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
@@ -126,7 +128,7 @@ func setup(t *testing.T, nParticipants int, balance int64, opts ...rewarddb.Opti
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
 	f := &fixture{db: db, prov: newFake(), offers: map[string]int64{}}
-	f.store = rewarddb.New(db, sealbox.Random(), opts...)
+	f.store = rewarddb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), append([]rewarddb.Option{rewarddb.WithNotifier(notifydb.Notifier{})}, opts...)...)
 	f.saga = reward.NewSaga(f.store, reward.ProviderMap{"fake": f.prov}, slog.New(slog.DiscardHandler))
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Acme') RETURNING id`).Scan(&f.client))
 	must(t, db.QueryRow(ctx, `INSERT INTO programs (client_id, code, name, status, starts_on, ends_on, budget_kopecks)

@@ -18,31 +18,33 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
+	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	"github.com/loyaltyjam/loyaltyjam/internal/tax"
 )
 
 // Store is the tax store.
 type Store struct {
-	db    *pgxpool.Pool
-	box   *sealbox.Box
-	rules tax.RuleSet
-	audit *auditdb.Store
-	now   func() time.Time
+	db     *pgxpool.Pool
+	box    *sealbox.Box
+	rules  tax.RuleSet
+	ledger ledger.Postings
+	audit  audit.Recorder
+	now    func() time.Time
 }
 
-// New returns a Store on db sealing legal data with box, applying rules
-// (tax.Defaults() when nil).
-func New(db *pgxpool.Pool, box *sealbox.Box, rules tax.RuleSet) *Store {
+// New returns a Store on db posting withheld tax through postings and
+// recording staff reads and changes with rec (both in the store's
+// transaction, joined by the context), sealing legal data with box,
+// applying rules (tax.Defaults() when nil).
+func New(db *pgxpool.Pool, postings ledger.Postings, rec audit.Recorder, box *sealbox.Box, rules tax.RuleSet) *Store {
 	if rules == nil {
 		rules = tax.Defaults()
 	}
-	return &Store{db: db, box: box, rules: rules, audit: auditdb.New(db), now: time.Now}
+	return &Store{db: db, ledger: postings, box: box, rules: rules, audit: rec, now: time.Now}
 }
 
 // Rules returns the rule set the store applies.
@@ -146,7 +148,7 @@ func (s *Store) RecordIncome(ctx context.Context, in Income) (Recorded, error) {
 		if err := savePosition(ctx, tx, in.ParticipantID, set.Agent, year, o.After); err != nil {
 			return err
 		}
-		if err := postWithheld(ctx, tx, in.ClientID, in.ProgramID, in.ParticipantID, "delivery", in.Ref, day, o.Withheld); err != nil {
+		if err := s.postWithheld(ctx, tx, in.ClientID, in.ProgramID, in.ParticipantID, "delivery", in.Ref, day, o.Withheld); err != nil {
 			return err
 		}
 		out = Recorded{ID: id, Year: year, Day: day, Outcome: o}
@@ -207,7 +209,7 @@ func (s *Store) ReverseIncome(ctx context.Context, ref string, at time.Time) (Re
 		if err := savePosition(ctx, tx, d.participantID, d.agent, d.year, o.After); err != nil {
 			return err
 		}
-		if err := postWithheld(ctx, tx, d.clientID, d.programID, d.participantID, "reversal", ref, day, o.Withheld); err != nil {
+		if err := s.postWithheld(ctx, tx, d.clientID, d.programID, d.participantID, "reversal", ref, day, o.Withheld); err != nil {
 			return err
 		}
 		out = Recorded{ID: id, Year: d.year, Day: day, Outcome: row.o}
@@ -227,7 +229,7 @@ const (
 // whole, so it moves from the client's funding account to tax (and back
 // when the reward is reversed). Tax that is only notified is the
 // participant's to pay and moves no points.
-func postWithheld(ctx context.Context, tx pgx.Tx, clientID, programID, participantID int64, event, ref string, day time.Time, withheld money.Kopecks) error {
+func (s *Store) postWithheld(ctx context.Context, tx pgx.Tx, clientID, programID, participantID int64, event, ref string, day time.Time, withheld money.Kopecks) error {
 	if withheld == 0 {
 		return nil
 	}
@@ -235,7 +237,7 @@ func postWithheld(ctx context.Context, tx pgx.Tx, clientID, programID, participa
 	if withheld < 0 {
 		kind = KindTaxRefund
 	}
-	_, err := ledgerdb.Post(ctx, tx, ledger.Transaction{IdempotencyKey: "tax:" + event + ":" + ref, Kind: kind,
+	_, err := s.ledger.Post(postgres.ContextWithTx(ctx, tx), ledger.Transaction{IdempotencyKey: "tax:" + event + ":" + ref, Kind: kind,
 		ClientID: clientID, ProgramID: programID, ParticipantID: participantID, OccurredOn: day,
 		Memo: "НДФЛ, удержанный налоговым агентом",
 		Postings: []ledger.Posting{

@@ -20,6 +20,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
@@ -40,7 +41,7 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	db, _ := pgtest.New(t)
 	ctx := context.Background()
-	f := fixture{db: db, store: taxdb.New(db, sealbox.Random(), nil)}
+	f := fixture{db: db, store: taxdb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), nil)}
 	for i := range f.clients {
 		if err := db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ($1, 'C') RETURNING id`, fmt.Sprintf("c%d", i)).Scan(&f.clients[i]); err != nil {
 			t.Fatal(err)
