@@ -83,7 +83,7 @@ func TestCabinetInBrowser(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bctx := phoneBrowser(t, chrome, 4*time.Minute)
+	bctx := phoneBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
@@ -345,7 +345,7 @@ func TestCabinetInBrowser(t *testing.T) {
 	qr4 := qrFor(t, qrs, seller.Shop)
 	video := filepath.Join(files, "camera.mjpeg")
 	writeQRVideo(t, video, qr4)
-	cam := phoneBrowser(t, chrome, 2*time.Minute, chromedp.Flag("use-fake-device-for-media-stream", true),
+	cam := phoneBrowser(t, chrome, 10*time.Minute, chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-file-for-fake-video-capture", video))
 	before = uploads.Load()
 	// This phone signs in by SMS code, not remembering the device.

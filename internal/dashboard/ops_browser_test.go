@@ -30,7 +30,7 @@ func TestOpsBrowser(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx := newBrowser(t, chrome, 2*time.Minute)
+	ctx := newBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)

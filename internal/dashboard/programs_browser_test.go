@@ -60,7 +60,7 @@ func TestBrowserPrograms(t *testing.T) {
 		shots = t.TempDir()
 	}
 	must(t, os.MkdirAll(shots, 0o755))
-	bctx := newBrowser(t, chrome, 3*time.Minute)
+	bctx := newBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)

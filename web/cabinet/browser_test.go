@@ -44,7 +44,7 @@ func phone(t *testing.T, chrome string) context.Context {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915),
 	}
-	tctx, cancelT := context.WithTimeout(context.Background(), 2*time.Minute)
+	tctx, cancelT := context.WithTimeout(context.Background(), 10*time.Minute)
 	actx, cancelA := chromedp.NewExecAllocator(tctx, opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelA(); cancelT() })
