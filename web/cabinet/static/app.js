@@ -21,6 +21,7 @@ const routes = [
   [/^inbox$/, inboxScreen, true, 'more'],
   [/^program$/, programScreen, true, 'more'],
   [/^profile$/, profileScreen, true, 'more'],
+  [/^password$/, passwordScreen, true, 'more'],
   [/^rewards$/, rewardsScreen, true, 'more'],
   [/^tax$/, taxScreen, true, 'more'],
 ];
@@ -35,7 +36,12 @@ async function route() {
   if (!hit) { go('scan'); return; }
   if (hit[2] && !API.signedIn()) { go('login'); return; }
   if (!hit[2] && API.signedIn()) { go('scan'); return; }
-  tabs.hidden = !hit[2];
+  // A password issued by the organiser (registry invitation) is changed
+  // before anything else.
+  if (hit[2] && !me) await loadMe().catch(() => {});
+  const forced = !!(me && me.must_change_password);
+  if (forced && path !== 'password') { go('password'); return; }
+  tabs.hidden = !hit[2] || forced;
   for (const a of tabs.querySelectorAll('a')) {
     if (a.dataset.tab === hit[3]) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -75,7 +81,7 @@ function loginScreen() {
   const msg = h('div', { 'aria-live': 'assertive' });
   const remember = () => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'remember', checked: true }), 'Запомнить это устройство');
 
-  const done = async () => { await loadMe().catch(() => {}); go('scan'); };
+  const done = async () => { await loadMe().catch(() => {}); go(me && me.must_change_password ? 'password' : 'scan'); };
   const chooser = (e, retry) => {
     msg.replaceChildren(h('p', {}, e.message), ...e.body.participants.map((p) =>
       h('button', { type: 'button', class: 'secondary block', onclick: () => retry(p.participant_id) },
@@ -545,11 +551,46 @@ async function profileScreen() {
   const row = (k, v) => h('div', { class: 'row item' }, h('span', { class: 'muted' }, k), h('span', {}, v || '—'));
   const out = h('button', { type: 'button', class: 'danger block', id: 'logout' }, 'Выйти');
   out.addEventListener('click', async () => { await API.logout(); go('login'); });
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const all = h('button', { type: 'button', class: 'secondary block', id: 'logout-all' }, 'Выйти на всех устройствах');
+  all.addEventListener('click', async () => {
+    all.disabled = true;
+    try { await API.post('/v1/auth/logout-all'); API.clearSession(); go('login'); } catch (e) { all.disabled = false; msg.replaceChildren(errorBox(e)); }
+  });
   screen('Профиль', h('section', { class: 'card', id: 'profile' }, h('h2', {}, m.name),
     row('Телефон', m.phone), row('Логин', m.login), row('E-mail', m.email), row('Роль', roles[m.role] || m.role),
     row('Регион', m.region), row('Компания', m.client.name)),
-  h('section', { class: 'card' }, out,
-    h('p', { class: 'hint' }, 'Смена пароля и выход на всех устройствах пока недоступны: их нет в API. Выход завершает сеанс этого устройства.')));
+  h('section', { class: 'card' }, msg, h('a', { class: 'btn secondary block', href: '#/password', id: 'to-password' }, 'Сменить пароль'), out, all,
+    h('p', { class: 'hint' }, '«Выйти» завершает сеанс этого устройства. «Выйти на всех устройствах» завершает все сеансы, включая этот; на других телефонах приложение попросит войти снова.')));
+}
+
+async function passwordScreen() {
+  const forced = !!(me && me.must_change_password);
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const field = (id, text, ac) => [h('label', { for: id }, text),
+    h('input', { id, name: id, type: 'password', autocomplete: ac, required: true, maxlength: id === 'current' ? 256 : 128 })];
+  const form = h('form', { id: 'password-form', class: 'card', novalidate: true },
+    h('h2', {}, forced ? 'Придумайте свой пароль' : 'Смена пароля'),
+    forced ? h('p', { id: 'forced' }, 'Пароль, который прислал организатор, нужно сменить перед началом работы.') : null,
+    ...field('current', forced ? 'Пароль из приглашения' : 'Текущий пароль', 'current-password'),
+    ...field('new', 'Новый пароль', 'new-password'),
+    h('p', { class: 'hint' }, 'От 8 до 128 символов, буквы и цифры.'),
+    ...field('repeat', 'Новый пароль ещё раз', 'new-password'),
+    h('button', { type: 'submit', class: 'block', id: 'password-save' }, 'Сменить пароль'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    if (f.get('new') !== f.get('repeat')) { msg.replaceChildren(errorBox(new Error('Новые пароли не совпадают.'))); return; }
+    msg.replaceChildren(h('p', { class: 'muted' }, 'Сохраняем…'));
+    try {
+      await API.post('/v1/me/password', { current_password: f.get('current'), new_password: f.get('new') });
+      await loadMe().catch(() => {});
+      form.reset();
+      msg.replaceChildren(h('p', { class: 'ok', id: 'password-changed' }, 'Пароль изменён. На других устройствах нужно войти снова.'));
+      if (forced) setTimeout(() => go('scan'), 1200);
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  });
+  screen(forced ? 'Новый пароль' : 'Смена пароля', msg, form);
 }
 
 // Rewards and the tax profile come from parts of the product that may not
@@ -599,7 +640,7 @@ async function taxScreen() {
 const net = document.getElementById('net');
 const showNet = () => { net.textContent = navigator.onLine ? '' : 'Нет сети'; };
 addEventListener('online', showNet); addEventListener('offline', showNet); showNet();
-API.onSession((s) => { if (!s && !location.hash.startsWith('#/login')) go('login'); });
+API.onSession((s) => { if (!s) me = null; if (!s && !location.hash.startsWith('#/login')) go('login'); });
 addEventListener('hashchange', route);
 
 if ('serviceWorker' in navigator) {
