@@ -21,6 +21,9 @@ type Ledger interface {
 	// History returns a page of the participant's ledger lines, newest
 	// first; an unusable cursor is an apperr of kind Invalid.
 	History(ctx context.Context, participantID int64, cursor string, limit int) (ledger.HistoryPage, error)
+	// PendingAtPeriodClose reports whether the participant has pending
+	// points in a program credited at period close.
+	PendingAtPeriodClose(ctx context.Context, participantID int64) (bool, error)
 }
 
 // registerPoints mounts GET /v1/balance and GET /v1/ledger on v1.
@@ -36,6 +39,10 @@ type balanceResponse struct {
 	PendingKopecks   int64  `json:"pending_kopecks"`
 	Available        string `json:"available"`
 	Pending          string `json:"pending"`
+	// PendingReleaseOn is the date (YYYY-MM-DD, UTC) pending points of a
+	// program credited at period close become available; null when nothing
+	// is pending that way.
+	PendingReleaseOn *string `json:"pending_release_on"`
 }
 
 func (a *API) balance(c *fiber.Ctx) error {
@@ -44,8 +51,19 @@ func (a *API) balance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
-		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String()})
+	resp := balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
+		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String()}
+	if b.PendingKopecks > 0 {
+		atClose, err := a.ledger.PendingAtPeriodClose(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		if atClose {
+			d := ledger.NextRelease(a.now()).Format("2006-01-02")
+			resp.PendingReleaseOn = &d
+		}
+	}
+	return c.JSON(resp)
 }
 
 // ledgerLine is one line of GET /v1/ledger.

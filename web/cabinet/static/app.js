@@ -350,7 +350,9 @@ async function pointsScreen() {
     h('section', { class: 'card', id: 'balance' },
       h('p', { class: 'muted' }, 'Доступно'), h('p', { class: 'big', id: 'available' }, points(b.available_kopecks)),
       h('p', {}, 'В ожидании: ', h('b', { id: 'pending' }, points(b.pending_kopecks))),
-      b.pending_kopecks ? h('p', { class: 'hint' }, 'Баллы в ожидании станут доступны при закрытии отчётного периода программы (дату сервер пока не сообщает).') : null,
+      b.pending_kopecks ? h('p', { class: 'hint', id: 'release' }, b.pending_release_on
+        ? `Баллы в ожидании станут доступны ${date(b.pending_release_on)}, после закрытия отчётного периода.`
+        : 'Баллы в ожидании станут доступны после проверки или закрытия отчётного периода программы.') : null,
       h('a', { class: 'btn secondary block', href: '#/rewards' }, 'Потратить баллы')),
     h('section', { class: 'card' }, h('h2', {}, 'История'), l.items.length ? list : h('p', { class: 'muted' }, 'Операций пока нет.'), more));
 }
