@@ -273,6 +273,7 @@ func TestPasswordRoutesDatabaseDown(t *testing.T) {
 	for _, req := range []*http.Request{
 		jsonReq("POST", "/v1/me/password", tok, map[string]any{"current_password": p.Password, "new_password": "Новый-пароль-1"}),
 		jsonReq("POST", "/v1/auth/logout-all", tok, nil),
+		jsonReq("GET", "/v1/program", tok, nil),
 	} {
 		r := e.doOutage(t, req)
 		s, _ := strconv.Atoi(r.Header.Get("Retry-After"))
