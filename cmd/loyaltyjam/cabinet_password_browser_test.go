@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +148,24 @@ func TestCabinetPasswordInBrowser(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("the new password: %d", st)
 	}
+
+	// The program screen: the rules in force and the SKUs that earn, from GET /v1/program.
+	if _, err := d.db.Exec(ctx, `UPDATE clients SET contact_name = 'Служба поддержки', contact_phone = '+78005553535'
+		WHERE code = $1`, who.Client); err != nil {
+		t.Fatal(err)
+	}
+	run("program",
+		chromedp.Navigate(base+"/app/#/program"),
+		chromedp.WaitVisible(chromedp.CSS("section.terms")),
+		chromedp.WaitVisible(chromedp.ID("support")))
+	if got := eval(`document.querySelector('section.terms').textContent`); !strings.Contains(got, "Как начисляются баллы") && !strings.Contains(got, "не опубликованы") {
+		t.Errorf("program terms: %s", got)
+	}
+	if got := eval(`String(document.querySelectorAll('ul.skus li').length)`); got == "0" && !strings.Contains(eval(`document.body.textContent`), "Товаров, за которые") {
+		t.Errorf("program SKUs: none listed and no explanation")
+	}
+	run("program SKUs", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details').forEach((d) => d.open = true)`), shot("23-program"))
+	checkTouchTargets(t, bctx, "program")
 
 	run("profile",
 		chromedp.Click(chromedp.CSS(`a[data-tab="more"]`)),

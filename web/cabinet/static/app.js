@@ -536,15 +536,30 @@ async function prefsCard() {
 }
 
 async function programScreen() {
-  const m = await loadMe();
+  const [m, t] = await Promise.all([loadMe(), API.optional('/v1/program')]);
+  const progs = t ? t.programs : m.programs;
+  const lines = (head, list) => list && list.length ? [h('h3', {}, head), h('ul', {}, list.map((x) => h('li', {}, x)))] : [];
+  const terms = (p) => !p.rules ? [h('p', { class: 'muted' }, 'Правила программы ещё не опубликованы.')] : [
+    h('p', { class: 'small muted' }, `Правила действуют с ${date(p.rules.effective_from)}`),
+    ...lines('Как начисляются баллы', p.rules.earn), ...lines('Бонусы', p.rules.bonuses), ...lines('Акции', p.rules.promos),
+    ...lines('Лимиты', p.rules.caps), h('p', {}, p.rules.roles), h('p', {}, p.rules.seller),
+    p.skus.length ? h('details', {}, h('summary', {}, `Товары программы (${p.skus.length})`),
+      h('ul', { class: 'list skus' }, p.skus.map((k) => h('li', { class: 'item' }, h('b', {}, k.name), h('div', { class: 'small muted' }, `${k.brand} · ${k.code}`), h('div', {}, k.rate)))))
+      : h('p', { class: 'muted' }, 'Товаров, за которые начисляются баллы, пока нет.')];
+  const sup = t && t.support;
   screen('О программе',
     h('section', { class: 'card' }, h('h2', {}, m.client.name),
-      m.programs.length ? h('ul', { class: 'list', id: 'programs' }, m.programs.map((p) => h('li', { class: 'item' },
-        h('b', {}, p.name), h('div', { class: 'small muted' }, `с ${date(p.starts_on)} по ${date(p.ends_on)}`, p.status === 'test' ? ' · тестовая' : ''))))
+      progs.length ? h('ul', { class: 'list', id: 'programs' }, progs.map((p) => h('li', { class: 'item' },
+        h('b', {}, p.name), h('div', { class: 'small muted' }, `с ${date(p.starts_on)} по ${date(p.ends_on)}`, p.status === 'test' ? ' · тестовая' : ''),
+        p.credit_text ? h('p', { class: 'small' }, p.credit_text) : null)))
         : h('p', { class: 'muted' }, 'Сейчас нет действующих программ.')),
-    h('section', { class: 'card' }, h('h2', {}, 'Как начисляются баллы'),
-      h('p', {}, 'Загрузите чек с товарами программы. Мы проверим его в ФНС и начислим баллы за каждую строку с товаром программы: процент от суммы строки с коэффициентом товара и акции. 1 балл = 1 рубль.'),
-      h('p', { class: 'muted' }, 'Почему строка получила столько баллов — написано в каждом чеке. Перечень товаров и ставки в приложении пока не публикуются.')),
+    ...(t ? progs.map((p) => h('section', { class: 'card terms' }, h('h2', {}, p.name), ...terms(p))) : [
+      h('section', { class: 'card' }, h('h2', {}, 'Как начисляются баллы'),
+        h('p', {}, 'Загрузите чек с товарами программы. Мы проверим его в ФНС и начислим баллы за каждую строку с товаром программы: процент от суммы строки с коэффициентом товара и акции. 1 балл = 1 рубль.'))]),
+    h('section', { class: 'card' }, h('p', { class: 'muted' }, 'Почему строка чека получила столько баллов — написано в каждом чеке.')),
+    sup ? h('section', { class: 'card', id: 'support' }, h('h2', {}, 'Поддержка'), sup.name ? h('p', {}, sup.name) : null,
+      sup.phone ? h('p', {}, h('a', { href: 'tel:' + sup.phone }, sup.phone)) : null,
+      sup.email ? h('p', {}, h('a', { href: 'mailto:' + sup.email }, sup.email)) : null) : null,
     m.shop ? h('section', { class: 'card' }, h('h2', {}, 'Ваш магазин'), h('p', {}, m.shop.name), h('p', { class: 'small muted' }, m.shop.address)) : null);
 }
 
