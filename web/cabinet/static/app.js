@@ -607,7 +607,10 @@ async function passwordScreen() {
       if (forced) setTimeout(() => go('scan'), 1200);
     } catch (e) { msg.replaceChildren(errorBox(e)); }
   });
-  screen(forced ? 'Новый пароль' : 'Смена пароля', msg, form);
+  const leave = forced ? h('section', { class: 'card' },
+    h('p', { class: 'hint' }, 'Пароль из приглашения потерян? Выйдите и попросите организатора программы прислать приглашение заново.'),
+    h('button', { type: 'button', class: 'secondary block', id: 'forced-logout', onclick: async () => { await API.logout(); go('login'); } }, 'Выйти')) : null;
+  screen(forced ? 'Новый пароль' : 'Смена пароля', msg, form, leave);
 }
 
 // Rewards and the tax profile come from parts of the product that may not
