@@ -170,7 +170,10 @@ func (a *API) Register(app *fiber.App) {
 	v1.Post("/auth/refresh", a.refresh)
 	v1.Post("/auth/logout", a.logout)
 
+	v1.Post("/auth/logout-all", a.authenticate, a.logoutAll)
 	v1.Get("/me", a.authenticate, a.me)
+	v1.Post("/me/password", a.authenticate, a.changePassword)
+	v1.Get("/program", a.authenticate, a.program)
 	v1.Post("/devices", a.authenticate, a.registerDevice)
 	v1.Delete("/devices/:token", a.authenticate, a.deleteDevice)
 	v1.Post("/receipts", a.authenticate, a.submitReceipt)

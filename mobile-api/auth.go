@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -161,4 +162,41 @@ func secs(d time.Duration) int {
 		return 0
 	}
 	return int(d / time.Second)
+}
+
+type passwordBody struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+type loggedOutAll struct {
+	Sessions int `json:"sessions"`
+}
+
+// changePassword replaces the caller's password; the caller's own session
+// stays, every other one ends.
+func (a *API) changePassword(c *fiber.Ctx) error {
+	var b passwordBody
+	// encoding/json would turn invalid UTF-8 into U+FFFD, silently
+	// changing the password the user typed.
+	if !utf8.Valid(c.Body()) {
+		return errBadJSON
+	}
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	who := callerOf(c)
+	if err := a.auth.ChangePassword(c.UserContext(), who.ID, who.SessionID, b.CurrentPassword, b.NewPassword, a.clientIP(c)); err != nil {
+		return fail(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// logoutAll ends every session of the caller, this one included.
+func (a *API) logoutAll(c *fiber.Ctx) error {
+	n, err := a.auth.LogoutAll(c.UserContext(), callerOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(loggedOutAll{Sessions: n})
 }

@@ -23,6 +23,9 @@ type meResponse struct {
 	Shop                *shopDTO     `json:"shop"`
 	Programs            []programDTO `json:"programs"`
 	UnreadNotifications int          `json:"unread_notifications"`
+	// MustChangePassword: the password was issued by a registry invitation;
+	// the app shows the password change before anything else.
+	MustChangePassword bool `json:"must_change_password"`
 }
 
 type clientDTO struct {
@@ -75,7 +78,8 @@ func (a *API) me(c *fiber.Ctx) error {
 	}
 	resp := meResponse{ID: p.ID, Name: p.Name, Phone: p.Phone, Login: strPtr(p.Login), Email: strPtr(p.Email),
 		Role: p.Role, Roles: []string{p.Role}, Status: p.Status, Region: p.Region, IsTest: p.IsTest,
-		Client: clientDTO{ID: p.ClientID, Code: p.ClientCode, Name: p.ClientName}, Programs: []programDTO{}}
+		Client: clientDTO{ID: p.ClientID, Code: p.ClientCode, Name: p.ClientName}, Programs: []programDTO{},
+		MustChangePassword: who.MustChangePassword}
 	if a.inbox != nil {
 		if resp.UnreadNotifications, err = a.inbox.UnreadCount(ctx, p.ID); err != nil {
 			return err

@@ -21,6 +21,9 @@ type Ledger interface {
 	// History returns a page of the participant's ledger lines, newest
 	// first; an unusable cursor is an apperr of kind Invalid.
 	History(ctx context.Context, participantID int64, cursor string, limit int) (ledger.HistoryPage, error)
+	// PendingAtPeriodClose reports whether the participant has pending
+	// points in a program credited at period close.
+	PendingAtPeriodClose(ctx context.Context, participantID int64) (bool, error)
 }
 
 // registerPoints mounts GET /v1/balance and GET /v1/ledger on v1.
@@ -39,6 +42,10 @@ type balanceResponse struct {
 	// HeldKopecks: points of prize orders not yet delivered or failed.
 	HeldKopecks int64  `json:"held_kopecks"`
 	Held        string `json:"held"`
+	// PendingReleaseOn is the date (YYYY-MM-DD, UTC) pending points of a
+	// program credited at period close become available; null when nothing
+	// is pending that way.
+	PendingReleaseOn *string `json:"pending_release_on"`
 }
 
 func (a *API) balance(c *fiber.Ctx) error {
@@ -47,9 +54,20 @@ func (a *API) balance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
+	resp := balanceResponse{AvailableKopecks: b.AvailableKopecks, PendingKopecks: b.PendingKopecks,
 		Available: money.Kopecks(b.AvailableKopecks).String(), Pending: money.Kopecks(b.PendingKopecks).String(),
-		HeldKopecks: b.HeldKopecks, Held: money.Kopecks(b.HeldKopecks).String()})
+		HeldKopecks: b.HeldKopecks, Held: money.Kopecks(b.HeldKopecks).String()}
+	if b.PendingKopecks > 0 {
+		atClose, err := a.ledger.PendingAtPeriodClose(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		if atClose {
+			d := ledger.NextRelease(a.now()).Format("2006-01-02")
+			resp.PendingReleaseOn = &d
+		}
+	}
+	return c.JSON(resp)
 }
 
 // ledgerLine is one line of GET /v1/ledger.

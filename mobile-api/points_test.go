@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,7 @@ func TestBalanceAndLedger(t *testing.T) {
 		want            string // a substring of the body
 	}{
 		{"balance", "alice", "/v1/balance", 200, `"available_kopecks":2010,"pending_kopecks":1005,"available":"20.10","pending":"10.05"`},
+		{"pending of an immediate program: no release date", "alice", "/v1/balance", 200, `"pending_release_on":null`},
 		{"other participant sees only own", "bob", "/v1/balance", 200, `"available_kopecks":0,"pending_kopecks":0`},
 		{"no token", "", "/v1/balance", 401, `"code":"unauthorized"`},
 		{"ledger page", "alice", "/v1/ledger?limit=2", 200, `"reason":"Начисление за чек: покупка"`},
@@ -95,6 +97,24 @@ func TestBalanceAndLedger(t *testing.T) {
 				t.Fatalf("%d %s, want %d with %s", resp.StatusCode, body, tc.wantStatus, tc.want)
 			}
 		})
+	}
+	// Credited at period close: the pending points are released on the
+	// first day of the next month.
+	if _, err := db.Exec(ctx, `UPDATE programs SET crediting = 'period_close' WHERE id = $1`, program); err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.NextRelease(time.Now()).Format("2006-01-02")
+	for _, tc := range []struct{ who, want string }{{"alice", `"pending_release_on":"` + want + `"`}, {"bob", `"pending_release_on":null`}} {
+		req := httptest.NewRequest("GET", "/v1/balance", nil)
+		req.Header.Set("X-Test-Participant", tc.who)
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), tc.want) {
+			t.Fatalf("%s: %d %s, want %s", tc.who, resp.StatusCode, body, tc.want)
+		}
 	}
 	// Paging walks all three lines once.
 	seen := 0

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -48,6 +50,9 @@ type Participant struct {
 	// BlockedReason is what staff wrote when they blocked the participant
 	// (people.Block); the participant reads it in BlockedError.
 	BlockedReason string
+	// MustChangePassword: the password was issued by a registry
+	// invitation and the participant has not chosen their own since.
+	MustChangePassword bool
 }
 
 // BlockedError is ErrBlocked with the reason staff gave, so the seller
@@ -117,6 +122,14 @@ type Store interface {
 	// family) still has a token that is not revoked; an unknown family is
 	// not live.
 	SessionLive(ctx context.Context, familyID string) (bool, error)
+	// SetPassword, in one transaction: stores the new hash and the time it
+	// was chosen (clearing MustChangePassword), revokes every refresh token
+	// family of the participant except keepFamily, and deletes the push
+	// devices of the revoked sessions (and those bound to no session).
+	SetPassword(ctx context.Context, participantID int64, hash, keepFamily string, now time.Time) error
+	// RevokeAll revokes every refresh token family of the participant and
+	// deletes their push devices; it returns how many sessions were live.
+	RevokeAll(ctx context.Context, participantID int64, now time.Time) (int, error)
 }
 
 // Limiter counts attempts (see package ratelimit).
@@ -220,6 +233,9 @@ var (
 	ErrTokenExpired   = apperr.New(apperr.Unauthorized, "token_expired", "Срок действия токена истёк. Обновите токен.")
 	ErrSessionEnded   = apperr.New(apperr.Unauthorized, "session_revoked", "Сессия завершена. Войдите снова.")
 	ErrSMSUnavailable = apperr.New(apperr.Unavailable, "sms_unavailable", "Не удалось отправить SMS. Попробуйте ещё раз через минуту.")
+	ErrWrongPassword  = &apperr.Error{Kind: apperr.Forbidden, Code: "current_password_wrong", Message: "Текущий пароль введён неверно.", Field: "current_password"}
+	ErrWeakPassword   = &apperr.Error{Kind: apperr.Invalid, Code: "password_too_weak", Message: "Новый пароль должен быть от 8 до 128 символов и содержать буквы и цифры.", Field: "new_password"}
+	ErrSamePassword   = &apperr.Error{Kind: apperr.Invalid, Code: "password_unchanged", Message: "Новый пароль должен отличаться от текущего.", Field: "new_password"}
 	ErrChoice         = apperr.New(apperr.Conflict, "participant_choice_required", "Номер зарегистрирован в нескольких программах. Выберите программу и повторите вход.")
 )
 
@@ -511,6 +527,81 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 		return nil
 	}
 	return s.store.RevokeByToken(ctx, hash, s.cfg.Now())
+}
+
+// ChangePassword replaces the participant's password after checking the
+// current one. Attempts count against the same per-account and per-IP
+// limits as sign-in (a stolen access token must not become a password
+// oracle). Every other session of the participant ends; sessionID (the
+// caller's own) stays signed in.
+func (s *Service) ChangePassword(ctx context.Context, participantID int64, sessionID, current, next, ip string) error {
+	if current == "" || len(current) > 256 {
+		return ErrWrongPassword
+	}
+	if err := checkNewPassword(next); err != nil {
+		return err
+	}
+	if err := s.limit(ctx, "login:ip:"+ip, s.cfg.PerIPPerHour, time.Hour); err != nil {
+		return err
+	}
+	if err := s.limit(ctx, "login:acct:"+strconv.FormatInt(participantID, 10), s.cfg.LoginAttempts, 15*time.Minute); err != nil {
+		return err
+	}
+	p, err := s.store.Participant(ctx, participantID)
+	if err != nil {
+		return err
+	}
+	if p.PasswordHash == "" {
+		return ErrWrongPassword
+	}
+	switch err := s.cfg.Hasher.Verify(ctx, current, p.PasswordHash); {
+	case errors.Is(err, password.ErrBusy):
+		return err
+	case err != nil:
+		return ErrWrongPassword
+	}
+	if current == next {
+		return ErrSamePassword
+	}
+	hash, err := password.Hash(next)
+	if err != nil {
+		return err
+	}
+	return s.store.SetPassword(ctx, participantID, hash, sessionID, s.cfg.Now())
+}
+
+// checkNewPassword: 8–128 characters of valid UTF-8, at least one letter
+// and one digit.
+func checkNewPassword(pw string) error {
+	if !utf8.ValidString(pw) {
+		return ErrWeakPassword
+	}
+	n := utf8.RuneCountInString(pw)
+	if n < 8 || n > 128 {
+		return ErrWeakPassword
+	}
+	var letter, digit bool
+	for _, r := range pw {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r):
+			digit = true
+		case unicode.IsControl(r):
+			return ErrWeakPassword
+		}
+	}
+	if !letter || !digit {
+		return ErrWeakPassword
+	}
+	return nil
+}
+
+// LogoutAll ends every session of the participant: their refresh tokens
+// stop working, and so do their access tokens (Authenticate checks the
+// session), and the push devices registered in them are forgotten.
+func (s *Service) LogoutAll(ctx context.Context, participantID int64) (int, error) {
+	return s.store.RevokeAll(ctx, participantID, s.cfg.Now())
 }
 
 func (s *Service) limit(ctx context.Context, key string, n int, window time.Duration) error {

@@ -24,12 +24,14 @@ var _ auth.Store = (*Store)(nil)
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 const participantCols = `p.id, p.client_id, c.code, c.name, p.phone, COALESCE(p.login, ''), p.role, p.status,
-	p.is_test, p.shop_id, COALESCE(p.password_hash, ''), p.blocked_reason`
+	p.is_test, p.shop_id, COALESCE(p.password_hash, ''), p.blocked_reason,
+	COALESCE((SELECT max(r.created_at) FROM registry_invitation_passwords r
+		WHERE r.participant_id = p.id AND r.password_set) > COALESCE(p.password_changed_at, '-infinity'), false)`
 
 func scanParticipant(row pgx.Row) (auth.Participant, error) {
 	var p auth.Participant
 	err := row.Scan(&p.ID, &p.ClientID, &p.ClientCode, &p.ClientName, &p.Phone, &p.Login, &p.Role, &p.Status,
-		&p.IsTest, &p.ShopID, &p.PasswordHash, &p.BlockedReason)
+		&p.IsTest, &p.ShopID, &p.PasswordHash, &p.BlockedReason, &p.MustChangePassword)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, auth.ErrNotFound
 	}
@@ -167,4 +169,60 @@ func (s *Store) SessionLive(ctx context.Context, familyID string) (bool, error) 
 	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM auth_refresh_tokens
 		WHERE family_id = $1::uuid AND revoked_at IS NULL)`, familyID).Scan(&live)
 	return live, err
+}
+
+// SetPassword implements auth.Store.
+func (s *Store) SetPassword(ctx context.Context, participantID int64, hash, keepFamily string, now time.Time) error {
+	return postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE participants SET password_hash = $2, password_changed_at = $3 WHERE id = $1`,
+			participantID, hash, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return auth.ErrNotFound
+		}
+		_, err = revokeAllBut(ctx, tx, participantID, keepFamily, now)
+		return err
+	})
+}
+
+// RevokeAll implements auth.Store.
+func (s *Store) RevokeAll(ctx context.Context, participantID int64, now time.Time) (int, error) {
+	var n int
+	err := postgres.WithTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		n, err = revokeAllBut(ctx, tx, participantID, "", now)
+		return err
+	})
+	return n, err
+}
+
+// revokeAllBut revokes the participant's refresh token families other than
+// keep ("" keeps none) and deletes the push devices of those sessions and
+// the ones bound to no session (registered before migration 00091; they
+// count as bound to any live session). It returns how many families had a
+// live token.
+func revokeAllBut(ctx context.Context, tx pgx.Tx, participantID int64, keep string, now time.Time) (int, error) {
+	var keepID *string
+	if keep != "" {
+		keepID = &keep
+	}
+	rows, err := tx.Query(ctx, `UPDATE auth_refresh_tokens SET revoked_at = $3
+		WHERE participant_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2::uuid)
+		RETURNING family_id::text`, participantID, keepID, now)
+	if err != nil {
+		return 0, err
+	}
+	fams, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	for _, f := range fams {
+		seen[f] = true
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM push_devices WHERE participant_id = $1
+		AND (session_id IS NULL AND $2::uuid IS NULL OR session_id::text = ANY($3::text[]))`, participantID, keepID, fams)
+	return len(seen), err
 }

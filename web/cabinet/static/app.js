@@ -21,6 +21,7 @@ const routes = [
   [/^inbox$/, inboxScreen, true, 'more'],
   [/^program$/, programScreen, true, 'more'],
   [/^profile$/, profileScreen, true, 'more'],
+  [/^password$/, passwordScreen, true, 'more'],
   [/^rewards$/, rewardsScreen, true, 'more'],
   [/^tax$/, taxScreen, true, 'more'],
 ];
@@ -35,7 +36,12 @@ async function route() {
   if (!hit) { go('scan'); return; }
   if (hit[2] && !API.signedIn()) { go('login'); return; }
   if (!hit[2] && API.signedIn()) { go('scan'); return; }
-  tabs.hidden = !hit[2];
+  // A password issued by the organiser (registry invitation) is changed
+  // before anything else.
+  if (hit[2] && !me) await loadMe().catch(() => {});
+  const forced = !!(me && me.must_change_password);
+  if (forced && path !== 'password') { go('password'); return; }
+  tabs.hidden = !hit[2] || forced;
   for (const a of tabs.querySelectorAll('a')) {
     if (a.dataset.tab === hit[3]) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -75,7 +81,7 @@ function loginScreen() {
   const msg = h('div', { 'aria-live': 'assertive' });
   const remember = () => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'remember', checked: true }), 'Запомнить это устройство');
 
-  const done = async () => { await loadMe().catch(() => {}); go('scan'); };
+  const done = async () => { await loadMe().catch(() => {}); go(me && me.must_change_password ? 'password' : 'scan'); };
   const chooser = (e, retry) => {
     msg.replaceChildren(h('p', {}, e.message), ...e.body.participants.map((p) =>
       h('button', { type: 'button', class: 'secondary block', onclick: () => retry(p.participant_id) },
@@ -344,7 +350,9 @@ async function pointsScreen() {
     h('section', { class: 'card', id: 'balance' },
       h('p', { class: 'muted' }, 'Доступно'), h('p', { class: 'big', id: 'available' }, points(b.available_kopecks)),
       h('p', {}, 'В ожидании: ', h('b', { id: 'pending' }, points(b.pending_kopecks))),
-      b.pending_kopecks ? h('p', { class: 'hint' }, 'Баллы в ожидании станут доступны при закрытии отчётного периода программы (дату сервер пока не сообщает).') : null,
+      b.pending_kopecks ? h('p', { class: 'hint', id: 'release' }, b.pending_release_on
+        ? `Баллы в ожидании станут доступны ${date(b.pending_release_on)}, после закрытия отчётного периода.`
+        : 'Баллы в ожидании станут доступны после проверки или закрытия отчётного периода программы.') : null,
       h('a', { class: 'btn secondary block', href: '#/rewards' }, 'Потратить баллы')),
     h('section', { class: 'card' }, h('h2', {}, 'История'), l.items.length ? list : h('p', { class: 'muted' }, 'Операций пока нет.'), more));
 }
@@ -528,15 +536,30 @@ async function prefsCard() {
 }
 
 async function programScreen() {
-  const m = await loadMe();
+  const [m, t] = await Promise.all([loadMe(), API.optional('/v1/program')]);
+  const progs = t ? t.programs : m.programs;
+  const lines = (head, list) => list && list.length ? [h('h3', {}, head), h('ul', {}, list.map((x) => h('li', {}, x)))] : [];
+  const terms = (p) => !p.rules ? [h('p', { class: 'muted' }, 'Правила программы ещё не опубликованы.')] : [
+    h('p', { class: 'small muted' }, `Правила действуют с ${date(p.rules.effective_from)}`),
+    ...lines('Как начисляются баллы', p.rules.earn), ...lines('Бонусы', p.rules.bonuses), ...lines('Акции', p.rules.promos),
+    ...lines('Лимиты', p.rules.caps), h('p', {}, p.rules.roles), h('p', {}, p.rules.seller),
+    p.skus.length ? h('details', {}, h('summary', {}, `Товары программы (${p.skus.length})`),
+      h('ul', { class: 'list skus' }, p.skus.map((k) => h('li', { class: 'item' }, h('b', {}, k.name), h('div', { class: 'small muted' }, `${k.brand} · ${k.code}`), h('div', {}, k.rate)))))
+      : h('p', { class: 'muted' }, 'Товаров, за которые начисляются баллы, пока нет.')];
+  const sup = t && t.support;
   screen('О программе',
     h('section', { class: 'card' }, h('h2', {}, m.client.name),
-      m.programs.length ? h('ul', { class: 'list', id: 'programs' }, m.programs.map((p) => h('li', { class: 'item' },
-        h('b', {}, p.name), h('div', { class: 'small muted' }, `с ${date(p.starts_on)} по ${date(p.ends_on)}`, p.status === 'test' ? ' · тестовая' : ''))))
+      progs.length ? h('ul', { class: 'list', id: 'programs' }, progs.map((p) => h('li', { class: 'item' },
+        h('b', {}, p.name), h('div', { class: 'small muted' }, `с ${date(p.starts_on)} по ${date(p.ends_on)}`, p.status === 'test' ? ' · тестовая' : ''),
+        p.credit_text ? h('p', { class: 'small' }, p.credit_text) : null)))
         : h('p', { class: 'muted' }, 'Сейчас нет действующих программ.')),
-    h('section', { class: 'card' }, h('h2', {}, 'Как начисляются баллы'),
-      h('p', {}, 'Загрузите чек с товарами программы. Мы проверим его в ФНС и начислим баллы за каждую строку с товаром программы: процент от суммы строки с коэффициентом товара и акции. 1 балл = 1 рубль.'),
-      h('p', { class: 'muted' }, 'Почему строка получила столько баллов — написано в каждом чеке. Перечень товаров и ставки в приложении пока не публикуются.')),
+    ...(t ? progs.map((p) => h('section', { class: 'card terms' }, h('h2', {}, p.name), ...terms(p))) : [
+      h('section', { class: 'card' }, h('h2', {}, 'Как начисляются баллы'),
+        h('p', {}, 'Загрузите чек с товарами программы. Мы проверим его в ФНС и начислим баллы за каждую строку с товаром программы: процент от суммы строки с коэффициентом товара и акции. 1 балл = 1 рубль.'))]),
+    h('section', { class: 'card' }, h('p', { class: 'muted' }, 'Почему строка чека получила столько баллов — написано в каждом чеке.')),
+    sup ? h('section', { class: 'card', id: 'support' }, h('h2', {}, 'Поддержка'), sup.name ? h('p', {}, sup.name) : null,
+      sup.phone ? h('p', {}, h('a', { href: 'tel:' + sup.phone }, sup.phone)) : null,
+      sup.email ? h('p', {}, h('a', { href: 'mailto:' + sup.email }, sup.email)) : null) : null,
     m.shop ? h('section', { class: 'card' }, h('h2', {}, 'Ваш магазин'), h('p', {}, m.shop.name), h('p', { class: 'small muted' }, m.shop.address)) : null);
 }
 
@@ -545,11 +568,49 @@ async function profileScreen() {
   const row = (k, v) => h('div', { class: 'row item' }, h('span', { class: 'muted' }, k), h('span', {}, v || '—'));
   const out = h('button', { type: 'button', class: 'danger block', id: 'logout' }, 'Выйти');
   out.addEventListener('click', async () => { await API.logout(); go('login'); });
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const all = h('button', { type: 'button', class: 'secondary block', id: 'logout-all' }, 'Выйти на всех устройствах');
+  all.addEventListener('click', async () => {
+    all.disabled = true;
+    try { await API.post('/v1/auth/logout-all'); API.clearSession(); go('login'); } catch (e) { all.disabled = false; msg.replaceChildren(errorBox(e)); }
+  });
   screen('Профиль', h('section', { class: 'card', id: 'profile' }, h('h2', {}, m.name),
     row('Телефон', m.phone), row('Логин', m.login), row('E-mail', m.email), row('Роль', roles[m.role] || m.role),
     row('Регион', m.region), row('Компания', m.client.name)),
-  h('section', { class: 'card' }, out,
-    h('p', { class: 'hint' }, 'Смена пароля и выход на всех устройствах пока недоступны: их нет в API. Выход завершает сеанс этого устройства.')));
+  h('section', { class: 'card' }, msg, h('a', { class: 'btn secondary block', href: '#/password', id: 'to-password' }, 'Сменить пароль'), out, all,
+    h('p', { class: 'hint' }, '«Выйти» завершает сеанс этого устройства. «Выйти на всех устройствах» завершает все сеансы, включая этот; на других телефонах приложение попросит войти снова.')));
+}
+
+async function passwordScreen() {
+  const forced = !!(me && me.must_change_password);
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const field = (id, text, ac) => [h('label', { for: id }, text),
+    h('input', { id, name: id, type: 'password', autocomplete: ac, required: true, maxlength: id === 'current' ? 256 : 128 })];
+  const form = h('form', { id: 'password-form', class: 'card', novalidate: true },
+    h('h2', {}, forced ? 'Придумайте свой пароль' : 'Смена пароля'),
+    forced ? h('p', { id: 'forced' }, 'Пароль, который прислал организатор, нужно сменить перед началом работы.') : null,
+    ...field('current', forced ? 'Пароль из приглашения' : 'Текущий пароль', 'current-password'),
+    ...field('new', 'Новый пароль', 'new-password'),
+    h('p', { class: 'hint' }, 'От 8 до 128 символов, буквы и цифры.'),
+    ...field('repeat', 'Новый пароль ещё раз', 'new-password'),
+    h('button', { type: 'submit', class: 'block', id: 'password-save' }, 'Сменить пароль'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    if (f.get('new') !== f.get('repeat')) { msg.replaceChildren(errorBox(new Error('Новые пароли не совпадают.'))); return; }
+    msg.replaceChildren(h('p', { class: 'muted' }, 'Сохраняем…'));
+    try {
+      await API.post('/v1/me/password', { current_password: f.get('current'), new_password: f.get('new') });
+      await loadMe().catch(() => {});
+      form.reset();
+      msg.replaceChildren(h('p', { class: 'ok', id: 'password-changed' }, 'Пароль изменён. На других устройствах нужно войти снова.'));
+      if (forced) setTimeout(() => go('scan'), 1200);
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  });
+  const leave = forced ? h('section', { class: 'card' },
+    h('p', { class: 'hint' }, 'Пароль из приглашения потерян? Выйдите и попросите организатора программы прислать приглашение заново.'),
+    h('button', { type: 'button', class: 'secondary block', id: 'forced-logout', onclick: async () => { await API.logout(); go('login'); } }, 'Выйти')) : null;
+  screen(forced ? 'Новый пароль' : 'Смена пароля', msg, form, leave);
 }
 
 // Rewards and the tax profile come from parts of the product that may not
@@ -599,7 +660,7 @@ async function taxScreen() {
 const net = document.getElementById('net');
 const showNet = () => { net.textContent = navigator.onLine ? '' : 'Нет сети'; };
 addEventListener('online', showNet); addEventListener('offline', showNet); showNet();
-API.onSession((s) => { if (!s && !location.hash.startsWith('#/login')) go('login'); });
+API.onSession((s) => { if (!s) me = null; if (!s && !location.hash.startsWith('#/login')) go('login'); });
 addEventListener('hashchange', route);
 
 if ('serviceWorker' in navigator) {
