@@ -146,6 +146,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := rewardRegistry(cfg.Rewards); err != nil {
 		return fmt.Errorf("reward providers: %w", err)
 	}
+	if err := seedRewardOffers(ctx, d); err != nil {
+		return fmt.Errorf("demo prize catalog: %w", err)
+	}
 	app, cleanup, err := buildAPI(ctx, d)
 	if err != nil {
 		return err

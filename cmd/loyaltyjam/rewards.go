@@ -133,3 +133,17 @@ func syncRewardCatalog(ctx context.Context, d *deps, store *rewarddb.Store) {
 		d.log.InfoContext(ctx, "reward catalog synced", "provider", name, "products", n)
 	}
 }
+
+// seedRewardOffers gives the demo its prize catalog: the simulators'
+// products synced into the global catalog (as the worker does hourly) and
+// offered in every live program that offers nothing yet.
+func seedRewardOffers(ctx context.Context, d *deps) error {
+	store := d.rewardStore()
+	syncRewardCatalog(ctx, d, store)
+	n, err := store.OfferAllInLivePrograms(ctx)
+	if err != nil {
+		return err
+	}
+	d.log.InfoContext(ctx, "demo prize offers", "created", n)
+	return nil
+}

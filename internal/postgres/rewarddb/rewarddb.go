@@ -900,3 +900,22 @@ func (s *Store) Statement(ctx context.Context, clientID, programID int64, from, 
 	st.Issued, st.Redeemed, st.Faces, st.Costs = money.Kopecks(issued), money.Kopecks(redeemed), money.Kopecks(faces), money.Kopecks(costs)
 	return st, err
 }
+
+// OfferAllInLivePrograms offers every enabled, available catalog reward in
+// each live program that offers none yet, at its face value in points
+// (1 point = 1 ₽, no markup), open to every role: the demo's prize catalog
+// (`loyaltyjam dev`), so a seller can spend points from the first start.
+// Programs that already offer something are left as their staff set them.
+// It returns how many offers it created.
+func (s *Store) OfferAllInLivePrograms(ctx context.Context) (int, error) {
+	tag, err := s.db.Exec(ctx, `INSERT INTO reward_offers (client_id, program_id, reward_id, roles, markup_bp, title, description, available)
+		SELECT p.client_id, p.id, r.id, '{}', 0, r.title, r.description, true
+		FROM programs p CROSS JOIN rewards r
+		WHERE p.status = 'live' AND r.enabled AND r.available
+		  AND NOT EXISTS (SELECT 1 FROM reward_offers o WHERE o.program_id = p.id)
+		ON CONFLICT (program_id, reward_id) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("rewarddb: demo offers: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
