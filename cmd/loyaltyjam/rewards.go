@@ -101,7 +101,8 @@ func (d *deps) codeBox() *sealbox.Box {
 func (d *deps) rewardStore() *rewarddb.Store {
 	var opts []rewarddb.Option
 	if ts := d.taxStore(); ts != nil {
-		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}))
+		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}),
+			rewarddb.WithConsentGate(ts))
 	}
 	return rewarddb.New(d.db, d.codeBox(), opts...)
 }

@@ -32,12 +32,13 @@ import (
 
 // Store is the reward store.
 type Store struct {
-	db     *pgxpool.Pool
-	box    *sealbox.Box
-	subs   []reward.DeliverySubscriber[pgx.Tx]
-	gate   reward.TaxGate
-	notify bool
-	now    func() time.Time
+	db      *pgxpool.Pool
+	box     *sealbox.Box
+	subs    []reward.DeliverySubscriber[pgx.Tx]
+	gate    reward.TaxGate
+	consent reward.ConsentGate
+	notify  bool
+	now     func() time.Time
 }
 
 // Option configures a Store.
@@ -52,6 +53,10 @@ func WithDeliverySubscribers(subs ...reward.DeliverySubscriber[pgx.Tx]) Option {
 // WithTaxGate makes Create ask g whether the participant must complete a
 // tax profile first. Without it redemption does not ask.
 func WithTaxGate(g reward.TaxGate) Option { return func(s *Store) { s.gate = g } }
+
+// WithConsentGate makes Create refuse an order whose participant lacks a
+// consent the offer's program requires before redeeming.
+func WithConsentGate(g reward.ConsentGate) Option { return func(s *Store) { s.consent = g } }
 
 // WithoutNotifications leaves the participant's notifications out (tests
 // of the ledger alone).
@@ -279,6 +284,17 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 		o, ext, err := s.offer(ctx, tx, req.ClientID, req.OfferID, true)
 		if err != nil {
 			return err
+		}
+		if s.consent != nil {
+			// Asked for new orders only: a replayed key returns its order
+			// above even after a withdrawal.
+			lacking, err := s.consent.LackingForRedeeming(ctx, req.ClientID, o.ProgramID, req.ParticipantID)
+			if err != nil {
+				return err
+			}
+			if len(lacking) > 0 {
+				return reward.ConsentRequired(lacking)
+			}
 		}
 		if len(o.Roles) > 0 && !slices.Contains(o.Roles, req.Role) {
 			return reward.ErrRole
