@@ -286,9 +286,9 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 			return err
 		}
 		if s.consent != nil {
-			// Asked for new orders only: a replayed key returns its order
-			// above even after a withdrawal.
-			lacking, err := s.consent.LackingForRedeeming(ctx, req.ClientID, o.ProgramID, req.ParticipantID)
+			// Asked for new orders only (a replayed key returns its order
+			// above even after a withdrawal), in this transaction.
+			lacking, err := s.consent.LackingForRedeeming(postgres.ContextWithTx(ctx, tx), req.ClientID, o.ProgramID, req.ParticipantID)
 			if err != nil {
 				return err
 			}
