@@ -120,15 +120,21 @@ func openDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (*deps, 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &deps{
+	d := &deps{
 		cfg: cfg, log: log, db: db, redis: rdb,
 		queue:    asynq.NewClientFromRedisClient(rdb),
 		redisOpt: aopt,
 		metrics:  reg,
 		receipts: receiptdb.New(db, notifydb.Notifier{}, reportdb.Rollups{}),
 		ledger:   ledgerdb.New(db, notifydb.Notifier{}),
-		points:   points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, points.WithLogger(log)),
-	}, nil
+	}
+	popts := []points.Option{points.WithLogger(log)}
+	if ts := d.taxStore(); ts != nil {
+		// A program's consents required before crediting (docs/tax.md).
+		popts = append(popts, points.WithConsents(ts))
+	}
+	d.points = points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{}, popts...)
+	return d, nil
 }
 
 // sweepInterval is how often each worker sweeps for receipts whose task

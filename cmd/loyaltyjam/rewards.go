@@ -103,7 +103,8 @@ func (d *deps) codeBox() *sealbox.Box {
 func (d *deps) rewardStore() *rewarddb.Store {
 	opts := []rewarddb.Option{rewarddb.WithNotifier(notifydb.Notifier{})}
 	if ts := d.taxStore(); ts != nil {
-		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}))
+		opts = append(opts, rewarddb.WithTaxGate(tax.Gate{Store: ts}), rewarddb.WithDeliverySubscribers(taxDeliveries{ts}),
+			rewarddb.WithConsentGate(ts))
 	}
 	return rewarddb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), d.codeBox(), opts...)
 }

@@ -207,7 +207,9 @@ func (s *Server) saveTaxSettings(c *fiber.Ctx) error {
 	set := taxdb.Settings{ProgramID: p.ID, ClientID: p.ClientID, Agent: c.FormValue("agent"),
 		Mode: tax.Mode(c.FormValue("mode")), Kind: tax.RateKind(c.FormValue("rate_kind")),
 		Requirements: tax.Requirements{PersonalData: c.FormValue("requires_personal_data") != "",
-			Offer: c.FormValue("requires_offer") != "", Employer: c.FormValue("requires_employer") != ""}}
+			Offer: c.FormValue("requires_offer") != "", Employer: c.FormValue("requires_employer") != "",
+			BeforeRedeeming: c.FormValue("consents_before_redeeming") != "",
+			BeforeCrediting: c.FormValue("consents_before_crediting") != ""}}
 	if err := s.o.Tax.SaveSettings(c.UserContext(), set, s.staffActor(c)); err != nil {
 		if e, ok := apperr.As(err); ok && e.Kind == apperr.Invalid {
 			return s.showTax(c, fiber.StatusUnprocessableEntity, e.Message)

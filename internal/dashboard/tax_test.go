@@ -137,6 +137,20 @@ func TestTaxPage(t *testing.T) {
 		t.Errorf("employer consents: %d %v", consents, err)
 	}
 
+	// the consents' stages: saved with the settings and shown checked
+	if resp, _ := e.do(t, officer, "POST", base+"/settings", url.Values{"_csrf": {officer.csrf}, "agent": {"client"}, "mode": {"notify"},
+		"rate_kind": {"standard"}, "requires_personal_data": {"1"}, "requires_employer": {"1"}, "consents_before_crediting": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("save settings: %d", resp.StatusCode)
+	}
+	if set, err := store.Settings(ctx, v.ClientID, v.ProgramID); err != nil || !set.Requirements.BeforeCrediting || set.Requirements.BeforeRedeeming ||
+		!set.Requirements.Employer || set.Requirements.Offer {
+		t.Errorf("saved stages: %+v %v", set.Requirements, err)
+	}
+	if resp, body := e.do(t, officer, "GET", base, nil); resp.StatusCode != 200 ||
+		!strings.Contains(body, `name="consents_before_crediting" value="1" checked`) || strings.Contains(body, `name="consents_before_redeeming" value="1" checked`) {
+		t.Errorf("stages on the page: %d", resp.StatusCode)
+	}
+
 	// a registry of legal data: all or nothing, errors by line and column, never values
 	phoneOf := func(id int64) string {
 		var ph string

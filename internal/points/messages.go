@@ -17,6 +17,11 @@ const (
 	// the program queues such receipts for review (budget_at_zero =
 	// review); a moderator credits it after a top-up.
 	ReasonBudgetReview = "budget_review"
+	// ReasonConsentRequired: the program requires consents before
+	// crediting that the participant does not hold in force (never given
+	// or withdrawn); the receipt waits for a moderator, who credits it once
+	// they are given (ErrConsentRequired until then).
+	ReasonConsentRequired = "consent_required"
 )
 
 // What a program does when its budget cannot pay (programs.budget_at_zero).

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/catalog"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/receipt"
@@ -27,6 +28,7 @@ type Service struct {
 	returnWindow time.Duration
 	actor        string
 	log          *slog.Logger
+	consents     ConsentChecker
 
 	mu       sync.Mutex
 	catalogs map[int64]*clientCatalog
@@ -45,6 +47,10 @@ func WithThresholds(t rules.Thresholds) Option { return func(s *Service) { s.thr
 // WithReturnWindow sets how long after a sale a return can reverse it
 // (default 30 days).
 func WithReturnWindow(d time.Duration) Option { return func(s *Service) { s.returnWindow = d } }
+
+// WithConsents makes crediting ask c which consents the participant lacks
+// that the program requires before crediting (without it nothing is asked).
+func WithConsents(c ConsentChecker) Option { return func(s *Service) { s.consents = c } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -232,12 +238,46 @@ func (s *Service) process(ctx context.Context, tx Tx, r *receipt.Receipt, actor 
 	if err != nil || !ok {
 		return err
 	}
+	lacking, err := s.lackingConsents(ctx, r, prog, approved)
+	if err != nil {
+		return err
+	}
+	if len(lacking) > 0 {
+		for i := range r.Items {
+			r.Items[i].PointsKopecks, r.Items[i].PointsReason = 0, ReasonConsentRequired
+		}
+		return s.transition(r, receipt.NeedsReview, actor, ReasonConsentRequired,
+			map[string]any{"program_id": prog.ID, "consents": lacking})
+	}
 	c, err := s.newCredit(ctx, tx, r, prog, buyer, lines, ruleSet, version, now)
 	if err != nil {
 		return err
 	}
 	c.actor, c.checked, c.approved = actor, approved, approved
 	return s.settle(ctx, c)
+}
+
+// ErrConsentRequired refuses a moderator's approval of a receipt whose
+// participant still lacks consents its program requires before crediting:
+// it stays in needs_review until they are given.
+var ErrConsentRequired = apperr.New(apperr.Conflict, "consent_required",
+	"Участник не дал согласий, которых программа требует перед начислением. Одобрите чек, когда они будут получены.")
+
+// lackingConsents returns the consents r's participant lacks that prog
+// requires before crediting (none without a checker). Approved, a lack is
+// ErrConsentRequired: sending the receipt back to review would loop.
+func (s *Service) lackingConsents(ctx context.Context, r *receipt.Receipt, prog Program, approved bool) ([]string, error) {
+	if s.consents == nil {
+		return nil, nil
+	}
+	lacking, err := s.consents.LackingForCrediting(ctx, r.ClientID, prog.ID, r.ParticipantID)
+	if err != nil {
+		return nil, fmt.Errorf("points: consents: %w", err)
+	}
+	if len(lacking) > 0 && approved {
+		return nil, ErrConsentRequired
+	}
+	return lacking, nil
 }
 
 // buyer is who uploaded a receipt and the shop they sell in (shopID 0 and

@@ -63,6 +63,17 @@ func (s *Service) processSeveral(ctx context.Context, tx Tx, r *receipt.Receipt,
 			outs = append(outs, o)
 			continue
 		}
+		lacking, err := s.lackingConsents(ctx, r, prog, approved)
+		if err != nil {
+			return err
+		}
+		if len(lacking) > 0 {
+			// Not credited in this program; the others credit as ever.
+			o.status, o.reason = receipt.NeedsReview, ReasonConsentRequired
+			o.data["consents"] = lacking
+			outs = append(outs, o)
+			continue
+		}
 		c, err := s.newCredit(ctx, tx, r, prog, b, lines, ruleSet, version, now)
 		if err != nil {
 			return err

@@ -105,6 +105,15 @@ type Catalogs interface {
 	Active(ctx context.Context, clientID int64) (catalog.Active, error)
 }
 
+// ConsentChecker answers which consents a participant lacks that a
+// program requires before crediting (the tax domain's consents,
+// docs/tax.md; *taxdb.Store implements it), in the transaction ctx
+// carries. A sale of a participant lacking any is not credited in that
+// program: it waits in needs_review with ReasonConsentRequired.
+type ConsentChecker interface {
+	LackingForCrediting(ctx context.Context, clientID, programID, participantID int64) ([]string, error)
+}
+
 // Program is a program with what Process needs.
 type Program struct {
 	rules.Program

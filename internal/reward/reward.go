@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
@@ -215,6 +216,40 @@ func (r Redemption) Order() provider.Order {
 // ask. Complete returning true refuses the order with ErrTaxProfileRequired.
 type TaxGate interface {
 	NeedsTaxProfile(ctx context.Context, clientID, participantID int64, price money.Kopecks) (bool, error)
+}
+
+// ConsentGate answers which consents a participant lacks that the
+// program requires before redeeming (the tax domain's consents, docs/tax.md).
+// An order of a participant lacking any is refused with ConsentRequired;
+// without a gate redemption does not ask.
+type ConsentGate interface {
+	LackingForRedeeming(ctx context.Context, clientID, programID, participantID int64) ([]string, error)
+}
+
+// ConsentRequired is the refusal of an order whose participant lacks
+// consents the program requires: code consent_required, the lacking kinds
+// (personal_data, offer, employer) comma-separated in Field.
+func ConsentRequired(kinds []string) *apperr.Error {
+	return &apperr.Error{Kind: apperr.Forbidden, Code: "consent_required",
+		Message: "Программа требует согласий перед заказом приза: " + consentNames(kinds) + ".",
+		Field:   strings.Join(kinds, ",")}
+}
+
+func consentNames(kinds []string) string {
+	names := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		switch k {
+		case "personal_data":
+			names = append(names, "на обработку персональных данных")
+		case "offer":
+			names = append(names, "с правилами программы")
+		case "employer":
+			names = append(names, "работодателя")
+		default:
+			names = append(names, k)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // Delivery is a reward handed to a participant: income in kind for the

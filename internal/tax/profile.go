@@ -204,12 +204,33 @@ func (k ConsentKind) Valid() bool {
 	return k == ConsentPersonalData || k == ConsentOffer || k == ConsentEmployer
 }
 
-// Requirements are the consents a program requires before crediting or
-// redeeming.
+// Requirements are the consents a program requires, and when they are
+// enforced: before redeeming (an order is refused) and before crediting (a
+// receipt waits in review). With neither stage on, nothing is enforced.
 type Requirements struct {
-	PersonalData bool `json:"personal_data"`
-	Offer        bool `json:"offer"`
-	Employer     bool `json:"employer"`
+	PersonalData    bool `json:"personal_data"`
+	Offer           bool `json:"offer"`
+	Employer        bool `json:"employer"`
+	BeforeRedeeming bool `json:"before_redeeming"`
+	BeforeCrediting bool `json:"before_crediting"`
+}
+
+// Stage is the act a consent requirement guards.
+type Stage string
+
+// The stages.
+const (
+	Redeeming Stage = "redeeming"
+	Crediting Stage = "crediting"
+)
+
+// LackingFor is Lacking when the requirements are enforced at stage, and
+// nothing otherwise.
+func (r Requirements) LackingFor(stage Stage, h Held) []ConsentKind {
+	if (stage == Redeeming && !r.BeforeRedeeming) || (stage == Crediting && !r.BeforeCrediting) {
+		return nil
+	}
+	return r.Lacking(h)
 }
 
 // Held is which consents a participant has in force (employer: for the

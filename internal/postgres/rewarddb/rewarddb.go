@@ -37,6 +37,7 @@ type Store struct {
 	gate     reward.TaxGate
 	notifier reward.Notifier[pgx.Tx]
 	now      func() time.Time
+	consent  reward.ConsentGate
 }
 
 // Option configures a Store.
@@ -56,6 +57,10 @@ func WithTaxGate(g reward.TaxGate) Option { return func(s *Store) { s.gate = g }
 // through n, in the transaction that settles it (notifydb.Notifier: the
 // inbox outbox). Without it the store notifies no one.
 func WithNotifier(n reward.Notifier[pgx.Tx]) Option { return func(s *Store) { s.notifier = n } }
+
+// WithConsentGate makes Create refuse an order whose participant lacks a
+// consent the offer's program requires before redeeming.
+func WithConsentGate(g reward.ConsentGate) Option { return func(s *Store) { s.consent = g } }
 
 // New returns a store on db that moves points through postings and
 // records staff actions with rec (both in the store's transaction, joined
@@ -281,6 +286,17 @@ func (s *Store) Create(ctx context.Context, req reward.Request) (reward.Redempti
 		o, ext, err := s.offer(ctx, tx, req.ClientID, req.OfferID, true)
 		if err != nil {
 			return err
+		}
+		if s.consent != nil {
+			// Asked for new orders only (a replayed key returns its order
+			// above even after a withdrawal), in this transaction.
+			lacking, err := s.consent.LackingForRedeeming(postgres.ContextWithTx(ctx, tx), req.ClientID, o.ProgramID, req.ParticipantID)
+			if err != nil {
+				return err
+			}
+			if len(lacking) > 0 {
+				return reward.ConsentRequired(lacking)
+			}
 		}
 		if len(o.Roles) > 0 && !slices.Contains(o.Roles, req.Role) {
 			return reward.ErrRole

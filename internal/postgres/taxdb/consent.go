@@ -140,17 +140,61 @@ func (s *Store) Consents(ctx context.Context, clientID, participantID int64) ([]
 }
 
 // Lacking returns the consents programID requires that participantID does
-// not hold in force: the hook crediting and redemption call before they
-// act (empty: go ahead). A program without settings requires the
-// personal-data consent only.
+// not hold in force (whatever the stages). A program without settings
+// requires the personal-data consent only.
 func (s *Store) Lacking(ctx context.Context, clientID, programID, participantID int64) ([]tax.ConsentKind, error) {
-	var out []tax.ConsentKind
+	set, h, err := s.held(ctx, clientID, programID, participantID)
+	if err != nil {
+		return nil, err
+	}
+	return set.Requirements.Lacking(h), nil
+}
+
+// LackingFor returns the consents programID requires before stage that
+// participantID does not hold in force: the question redemption and
+// crediting ask before they act (empty: go ahead). A program that does not
+// enforce its requirements at stage (the default) lacks nothing.
+func (s *Store) LackingFor(ctx context.Context, stage tax.Stage, clientID, programID, participantID int64) ([]tax.ConsentKind, error) {
+	set, h, err := s.held(ctx, clientID, programID, participantID)
+	if err != nil {
+		return nil, err
+	}
+	return set.Requirements.LackingFor(stage, h), nil
+}
+
+// LackingForRedeeming is LackingFor(tax.Redeeming) as redemption's port
+// (reward.ConsentGate) asks it: the kinds' names.
+func (s *Store) LackingForRedeeming(ctx context.Context, clientID, programID, participantID int64) ([]string, error) {
+	return s.lackingNames(ctx, tax.Redeeming, clientID, programID, participantID)
+}
+
+// LackingForCrediting is LackingFor(tax.Crediting) as crediting's port
+// (points.ConsentChecker) asks it: the kinds' names.
+func (s *Store) LackingForCrediting(ctx context.Context, clientID, programID, participantID int64) ([]string, error) {
+	return s.lackingNames(ctx, tax.Crediting, clientID, programID, participantID)
+}
+
+func (s *Store) lackingNames(ctx context.Context, stage tax.Stage, clientID, programID, participantID int64) ([]string, error) {
+	kinds, err := s.LackingFor(ctx, stage, clientID, programID, participantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out, nil
+}
+
+func (s *Store) held(ctx context.Context, clientID, programID, participantID int64) (Settings, tax.Held, error) {
+	var set Settings
+	var h tax.Held
 	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
-		set, err := settings(ctx, tx, clientID, programID)
+		var err error
+		set, err = settings(ctx, tx, clientID, programID)
 		if err != nil {
 			return err
 		}
-		var h tax.Held
 		err = tx.QueryRow(ctx, `SELECT
 			bool_or(c.kind = 'personal_data') IS TRUE,
 			bool_or(c.kind = 'offer' AND (c.program_id IS NULL OR c.program_id = $3)) IS TRUE,
@@ -165,10 +209,9 @@ func (s *Store) Lacking(ctx context.Context, clientID, programID, participantID 
 		if err != nil {
 			return fmt.Errorf("held consents: %w", err)
 		}
-		out = set.Requirements.Lacking(h)
 		return nil
 	})
-	return out, err
+	return set, h, err
 }
 
 // Settings returns programID's tax settings (the defaults when none are
@@ -203,11 +246,14 @@ func (s *Store) SaveSettings(ctx context.Context, set Settings, actor audit.Acto
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO tax_program_settings (program_id, client_id, agent, mode, rate_kind,
-			requires_personal_data, requires_offer, requires_employer) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+			requires_personal_data, requires_offer, requires_employer, consents_before_redeeming, consents_before_crediting)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 			ON CONFLICT (program_id) DO UPDATE SET agent = $3, mode = $4, rate_kind = $5, requires_personal_data = $6,
-			requires_offer = $7, requires_employer = $8, updated_at = now()`,
+			requires_offer = $7, requires_employer = $8, consents_before_redeeming = $9, consents_before_crediting = $10,
+			updated_at = now()`,
 			set.ProgramID, set.ClientID, set.Agent, string(set.Mode), string(set.Kind),
-			set.Requirements.PersonalData, set.Requirements.Offer, set.Requirements.Employer)
+			set.Requirements.PersonalData, set.Requirements.Offer, set.Requirements.Employer,
+			set.Requirements.BeforeRedeeming, set.Requirements.BeforeCrediting)
 		if err != nil {
 			return fmt.Errorf("save tax settings: %w", err)
 		}

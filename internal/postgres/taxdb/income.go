@@ -296,9 +296,11 @@ func existing(ctx context.Context, tx pgx.Tx, event, ref string) (Recorded, bool
 func settings(ctx context.Context, tx pgx.Tx, clientID, programID int64) (Settings, error) {
 	set := DefaultSettings(clientID, programID)
 	var mode, kind string
-	err := tx.QueryRow(ctx, `SELECT agent, mode, rate_kind, requires_personal_data, requires_offer, requires_employer
+	err := tx.QueryRow(ctx, `SELECT agent, mode, rate_kind, requires_personal_data, requires_offer, requires_employer,
+		consents_before_redeeming, consents_before_crediting
 		FROM tax_program_settings WHERE program_id = $1 AND client_id = $2`, programID, clientID).
-		Scan(&set.Agent, &mode, &kind, &set.Requirements.PersonalData, &set.Requirements.Offer, &set.Requirements.Employer)
+		Scan(&set.Agent, &mode, &kind, &set.Requirements.PersonalData, &set.Requirements.Offer, &set.Requirements.Employer,
+			&set.Requirements.BeforeRedeeming, &set.Requirements.BeforeCrediting)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return set, nil
 	}
