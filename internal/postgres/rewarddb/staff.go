@@ -59,7 +59,7 @@ func (s *Store) SetOffer(ctx context.Context, by audit.Actor, in OfferInput, rea
 		if err := tx.QueryRow(ctx, `SELECT to_jsonb(o) - 'client_id' FROM reward_offers o WHERE id = $1`, id).Scan(&after); err != nil {
 			return err
 		}
-		return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), audit.Entry{ClientID: in.ClientID, Actor: by,
+		return s.recordStaff(ctx, tx, audit.Entry{ClientID: in.ClientID, Actor: by,
 			Action: "reward_offer.put", ObjectKind: "reward_offer", ObjectID: strconv.FormatInt(id, 10),
 			Before: json.RawMessage(before), After: json.RawMessage(after), Reason: reason})
 	})
@@ -86,10 +86,17 @@ func (s *Store) SetLimits(ctx context.Context, by audit.Actor, clientID, program
 		if err := tx.QueryRow(ctx, `SELECT to_jsonb(l) - 'client_id' FROM reward_limits l WHERE program_id = $1`, programID).Scan(&after); err != nil {
 			return err
 		}
-		return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), audit.Entry{ClientID: clientID, Actor: by,
+		return s.recordStaff(ctx, tx, audit.Entry{ClientID: clientID, Actor: by,
 			Action: "reward_limits.put", ObjectKind: "program", ObjectID: strconv.FormatInt(programID, 10),
 			Before: json.RawMessage(before), After: json.RawMessage(after), Reason: reason})
 	})
+}
+
+// recordStaff writes a staff change's audit entry in tx. (When this store
+// takes its audit.Recorder as a port, as on main after 601b12e, this is
+// s.rec.Record(postgres.ContextWithTx(ctx, tx), e).)
+func (s *Store) recordStaff(ctx context.Context, tx pgx.Tx, e audit.Entry) error {
+	return auditdb.New(s.db).Record(postgres.ContextWithTx(ctx, tx), e)
 }
 
 // ProgramOffers lists a client's program's offers (for staff: every
