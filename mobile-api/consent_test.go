@@ -16,7 +16,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taxdb"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward/providertest"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	"github.com/loyaltyjam/loyaltyjam/internal/tax"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
@@ -56,15 +56,19 @@ func TestRedemptionRequiresConsents(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := e.participant(t, c, "", "active")
-	prov := &giftProvider{orders: map[string]provider.Result{}}
-	products, _ := prov.Products(ctx)
-	if _, err := store.SyncProducts(ctx, "gift", products); err != nil {
+	// The catalog comes from the real Giftery client and its simulator.
+	prov := providertest.Giftery(t)
+	products, err := prov.Provider().Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SyncProducts(ctx, prov.Name(), products); err != nil {
 		t.Fatal(err)
 	}
 	offers := map[int64]int64{}
 	if err := postgres.WithTx(ctx, e.db, func(tx pgx.Tx) error {
 		var rewardID int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE external_id = 'ozon-1000'`).Scan(&rewardID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'giftery' AND external_id = '13103'`).Scan(&rewardID); err != nil {
 			return err
 		}
 		for _, prog := range []int64{c.Program, free} {

@@ -5,13 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
@@ -19,44 +17,10 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward/providertest"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	mobileapi "github.com/loyaltyjam/loyaltyjam/mobile-api"
 )
-
-// giftProvider is a minimal in-process provider.Provider for the API test
-// (the lead re-points it at internal/reward's Giftery simulator once it is
-// merged): every order is delivered at once, one per order id.
-type giftProvider struct {
-	mu     sync.Mutex
-	orders map[string]provider.Result
-}
-
-func (g *giftProvider) Name() string { return "gift" }
-func (g *giftProvider) Products(context.Context) ([]provider.Product, error) {
-	return []provider.Product{{Provider: "gift", ExternalID: "ozon-1000", Kind: provider.GiftCertificate,
-		Title: "Сертификат Ozon", Brand: "Ozon", Description: "Электронный подарочный сертификат Ozon.ru",
-		FixedFaces: []money.Kopecks{100000, 300000}, Available: true}}, nil
-}
-func (g *giftProvider) Place(_ context.Context, o provider.Order) (provider.Result, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if r, ok := g.orders[o.ID]; ok {
-		return r, nil
-	}
-	r := provider.Result{Status: provider.Done, ProviderRef: "G" + o.ID[:6], Code: "OZ-" + o.ID[:8], PIN: "0042"}
-	g.orders[o.ID] = r
-	return r, nil
-}
-func (g *giftProvider) Status(_ context.Context, o provider.Order) (provider.Result, error) {
-	id := o.ID
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if r, ok := g.orders[id]; ok {
-		return r, nil
-	}
-	return provider.Result{}, provider.ErrOrderNotFound
-}
 
 func TestRewardsAndRedemptions(t *testing.T) {
 	t.Parallel()
@@ -70,15 +34,20 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	c := e.client(t, "live")
 	alice := e.participant(t, c, "", "active")
 	bob := e.participant(t, c, "", "active")
-	prov := &giftProvider{orders: map[string]provider.Result{}}
-	products, _ := prov.Products(ctx)
-	if _, err := store.SyncProducts(ctx, "gift", products); err != nil {
+	// The catalog and the worker's orders go through the real Giftery
+	// client to its simulator.
+	prov := providertest.Giftery(t)
+	products, err := prov.Provider().Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SyncProducts(ctx, prov.Name(), products); err != nil {
 		t.Fatal(err)
 	}
 	var offer int64
 	if err := postgres.WithTx(ctx, e.db, func(tx pgx.Tx) error {
 		var rewardID int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE external_id = 'ozon-1000'`).Scan(&rewardID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'giftery' AND external_id = '13103'`).Scan(&rewardID); err != nil {
 			return err
 		}
 		var err error
@@ -111,7 +80,7 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	}
 	r.json(t, &cat)
 	if r.Status != 200 || len(cat.Items) != 1 || cat.Items[0].ID != offer || !cat.Items[0].Available ||
-		cat.Items[0].Faces[0].Price != 105000 {
+		len(cat.Items[0].Faces) != 4 || cat.Items[0].Faces[1].Price != 105000 {
 		t.Fatalf("catalog %d %s", r.Status, r.Body)
 	}
 
@@ -169,13 +138,13 @@ func TestRewardsAndRedemptions(t *testing.T) {
 	}
 
 	// The worker's step.
-	saga := reward.NewSaga(store, reward.ProviderMap{"gift": prov}, slog.New(slog.DiscardHandler))
+	saga := reward.NewSaga(store, reward.ProviderMap{prov.Name(): prov.Provider()}, slog.New(slog.DiscardHandler))
 	if err := saga.Run(ctx, created.ID); err != nil {
 		t.Fatal(err)
 	}
 	r = e.do(t, jsonReq("GET", "/v1/redemptions/"+created.ID, tok, nil))
 	r.json(t, &got)
-	if r.Status != 200 || got.Status != "delivered" || got.Code != "OZ-"+created.ID[:8] || got.PIN != "0042" ||
+	if r.Status != 200 || got.Status != "delivered" || got.Code == "" || got.PIN == "" || prov.Placed(created.ID) != 1 ||
 		len(got.Events) != 3 || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("delivered: %d %s", r.Status, r.Body)
 	}

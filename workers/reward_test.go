@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
-	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
@@ -23,63 +22,18 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/queue"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward/providertest"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	"github.com/loyaltyjam/loyaltyjam/internal/verify"
 	"github.com/loyaltyjam/loyaltyjam/workers"
 )
 
-// certProvider is an in-process provider.Provider double (the lead
-// re-points these tests at internal/reward's Giftery simulator): one order
-// per id; the first Place of an id in lose answers "timeout" after
-// accepting it.
-type certProvider struct {
-	mu     sync.Mutex
-	orders map[string]provider.Result
-	places int
-	lose   map[string]bool
-}
-
-func (p *certProvider) Name() string { return "cert" }
-
-// placed is how many orders reached it.
-func (p *certProvider) placed() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.places
-}
-func (p *certProvider) Products(context.Context) ([]provider.Product, error) {
-	return []provider.Product{{Provider: "cert", ExternalID: "c500", Kind: provider.GiftCertificate,
-		Title: "Сертификат", FixedFaces: []money.Kopecks{50000}, Available: true}}, nil
-}
-func (p *certProvider) Place(_ context.Context, o provider.Order) (provider.Result, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r, ok := p.orders[o.ID]; ok {
-		return r, nil
-	}
-	p.places++
-	r := provider.Result{Status: provider.Done, ProviderRef: "R" + o.ID[:8], Code: "C-" + o.ID[:8]}
-	p.orders[o.ID] = r
-	if p.lose[o.ID] {
-		delete(p.lose, o.ID)
-		return provider.Result{}, fmt.Errorf("%w: timeout", provider.ErrUnknownOutcome)
-	}
-	return r, nil
-}
-func (p *certProvider) Status(_ context.Context, o provider.Order) (provider.Result, error) {
-	id := o.ID
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r, ok := p.orders[id]; ok {
-		return r, nil
-	}
-	return provider.Result{}, provider.ErrOrderNotFound
-}
-
+// The reward tasks run against the real Giftery client talking HTTP to
+// gifterysim (internal/reward/providertest); the simulator's own record
+// says how many orders it holds under our id.
 type rewardWorld struct {
 	store   *rewarddb.Store
-	prov    *certProvider
+	prov    providertest.Harness
 	client  int64
 	program int64
 	offer   int64
@@ -87,14 +41,16 @@ type rewardWorld struct {
 }
 
 // seedRewards makes a client with n participants holding balance each, and
-// one offer of the certProvider's certificate.
+// one offer of a 500 ₽ Giftery certificate, the catalog synced from the
+// simulator's product list.
 func seedRewards(t testing.TB, pool *pgxpool.Pool, n int, balance int64) *rewardWorld {
 	t.Helper()
 	ctx := context.Background()
-	w := &rewardWorld{prov: &certProvider{orders: map[string]provider.Result{}, lose: map[string]bool{}}}
+	w := &rewardWorld{prov: providertest.Giftery(t)}
 	w.store = rewarddb.New(pool, ledgerdb.Postings{}, auditdb.New(pool), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))
-	products, _ := w.prov.Products(ctx)
-	_, err := w.store.SyncProducts(ctx, "cert", products)
+	products, err := w.prov.Provider().Products(ctx)
+	mustT(t, err)
+	_, err = w.store.SyncProducts(ctx, w.prov.Name(), products)
 	mustT(t, err)
 	mustT(t, postgres.WithTx(ctx, pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rew', 'Rew') RETURNING id`).Scan(&w.client); err != nil {
@@ -108,7 +64,7 @@ func seedRewards(t testing.TB, pool *pgxpool.Pool, n int, balance int64) *reward
 			return err
 		}
 		var rid int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'cert'`).Scan(&rid); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = $1 AND external_id = '13103'`, w.prov.Name()).Scan(&rid); err != nil {
 			return err
 		}
 		var err error
@@ -132,12 +88,28 @@ func seedRewards(t testing.TB, pool *pgxpool.Pool, n int, balance int64) *reward
 	return w
 }
 
-func (w *rewardWorld) order(t testing.TB, p int64, key string) reward.Redemption {
+// order records a 500 ₽ certificate for p that the simulator treats in
+// mode m (chosen by the recipient's e-mail).
+func (w *rewardWorld) order(t testing.TB, p int64, key string, m providertest.Mode) reward.Redemption {
 	t.Helper()
+	o, _ := w.prov.Order("template", m)
 	r, _, err := w.store.Create(context.Background(), reward.Request{ClientID: w.client, ParticipantID: p, Role: "seller",
-		OfferID: w.offer, Face: 50000, IdempotencyKey: key})
+		OfferID: w.offer, Face: 50000, Email: o.Email, IdempotencyKey: key})
 	mustT(t, err)
 	return r
+}
+
+func (w *rewardWorld) saga() *reward.Saga {
+	return reward.NewSaga(w.store, reward.ProviderMap{w.prov.Name(): w.prov.Provider()}, slog.New(slog.DiscardHandler))
+}
+
+// placed is how many orders the simulator holds under the ids.
+func (w *rewardWorld) placed(ids ...string) int {
+	n := 0
+	for _, id := range ids {
+		n += w.prov.Placed(id)
+	}
+	return n
 }
 
 func startRewardServer(t testing.TB, rdb asynq.RedisConnOpt, saga *reward.Saga, conc int, retry asynq.RetryDelayFunc) *asynq.Server {
@@ -164,11 +136,10 @@ func TestRewardTaskAndSweeper(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	w := seedRewards(t, e.pool, 3, 100000)
-	saga := reward.NewSaga(w.store, reward.ProviderMap{"cert": w.prov}, slog.New(slog.DiscardHandler))
-	a := w.order(t, w.people[0], "a")
-	b := w.order(t, w.people[1], "b")
-	lost := w.order(t, w.people[2], "c") // never enqueued
-	w.prov.lose[b.ID] = true
+	saga := w.saga()
+	a := w.order(t, w.people[0], "a", providertest.Success)
+	b := w.order(t, w.people[1], "b", providertest.TimeoutAfterAccept) // accepted, the answer lost
+	lost := w.order(t, w.people[2], "c", providertest.Success)         // never enqueued
 	for _, id := range []string{a.ID, b.ID} {
 		mustT(t, queue.EnqueueRewardPlace(ctx, e.client, id))
 	}
@@ -189,8 +160,10 @@ func TestRewardTaskAndSweeper(t *testing.T) {
 			t.Fatalf("%s", r)
 		}
 	}
-	if w.prov.placed() != 3 {
-		t.Fatalf("provider saw %d orders, want 3", w.prov.placed())
+	for _, id := range []string{a.ID, b.ID, lost.ID} {
+		if n := w.placed(id); n != 1 {
+			t.Fatalf("provider holds %d orders under %s, want 1", n, id)
+		}
 	}
 	rep, err := ledgerdb.New(e.pool).Check(ctx)
 	mustT(t, err)
@@ -214,17 +187,22 @@ func TestRedemptionThroughput(t *testing.T) {
 	ctx := context.Background()
 	const n, conc = 500, 16
 	w := seedRewards(t, e.pool, n, 100000)
-	saga := reward.NewSaga(w.store, reward.ProviderMap{"cert": w.prov}, slog.New(slog.DiscardHandler))
+	saga := w.saga()
 	ropt := asynq.RedisClientOpt{Addr: e.ropt.Addr, DB: e.ropt.DB, Password: e.ropt.Password}
 	srv := startRewardServer(t, ropt, saga, conc, workers.RetryDelay)
 	load := loadavg()
 	start := time.Now()
 	var wg sync.WaitGroup
 	work := make(chan int64)
+	var idsMu sync.Mutex
+	var orderIDs []string
 	for range conc {
 		wg.Go(func() {
 			for p := range work {
-				r := w.order(t, p, "bench")
+				r := w.order(t, p, "bench", providertest.Success)
+				idsMu.Lock()
+				orderIDs = append(orderIDs, r.ID)
+				idsMu.Unlock()
 				if err := queue.EnqueueRewardPlace(ctx, e.client, r.ID); err != nil {
 					t.Error(err)
 				}
@@ -242,8 +220,8 @@ func TestRedemptionThroughput(t *testing.T) {
 	srv.Shutdown()
 	var delivered int
 	mustT(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM redemptions WHERE status = 'delivered'`).Scan(&delivered))
-	if delivered != n || w.prov.placed() != n {
-		t.Fatalf("%d delivered, provider saw %d, want %d", delivered, w.prov.placed(), n)
+	if placed := w.placed(orderIDs...); delivered != n || placed != n {
+		t.Fatalf("%d delivered, provider holds %d, want %d", delivered, placed, n)
 	}
 	rep, err := ledgerdb.New(e.pool).Check(ctx)
 	mustT(t, err)
@@ -277,7 +255,7 @@ func TestRedemptionThroughput(t *testing.T) {
 	rsrv.Shutdown()
 
 	t.Logf("machine: %s/%s, %d CPUs, %s; load average before %s, after %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), load, loadavg())
-	t.Logf("redemptions: %d orders at concurrency %d: accepted (hold + enqueue) %.0f/s, end to end delivered %.0f/s (%.2fs)",
+	t.Logf("redemptions (Giftery client → gifterysim over HTTP, 3 signed calls each): %d orders at concurrency %d: accepted (hold + enqueue) %.0f/s, end to end delivered %.0f/s (%.2fs)",
 		n, conc, float64(n)/accepted.Seconds(), float64(n)/total.Seconds(), total.Seconds())
 	t.Logf("receipt pipeline (OFD simulator over HTTP, test processor), same run, concurrency %d: %.0f receipts/s", conc, rrate)
 }

@@ -386,10 +386,10 @@ func TestCabinetInBrowser(t *testing.T) {
 	run("program", chromedp.Navigate(base+"/app/#/program"), chromedp.WaitVisible(chromedp.ID("programs")), shot("14-program"))
 	run("profile", chromedp.Navigate(base+"/app/#/profile"), chromedp.WaitVisible(chromedp.ID("profile")), shot("15-profile"))
 	checkTouchTargets(t, bctx, "profile")
-	// Rewards and the tax profile are other helpers' routes: until they are
-	// served (404), the screens say so instead of failing.
-	run("rewards unavailable", chromedp.Navigate(base+"/app/#/rewards"), chromedp.WaitVisible(chromedp.ID("unavailable")), shot("16-rewards-unavailable"))
-	run("tax unavailable", chromedp.Navigate(base+"/app/#/tax"), chromedp.WaitVisible(chromedp.ID("unavailable")))
+	// Rewards and the tax profile render (ordering a prize end to end:
+	// TestCabinetRewardsAndTax).
+	run("rewards", chromedp.Navigate(base+"/app/#/rewards"), chromedp.WaitVisible(chromedp.ID("catalog")), shot("16-rewards"))
+	run("tax", chromedp.Navigate(base+"/app/#/tax"), chromedp.WaitVisible(chromedp.ID("tax")))
 	run("profile again", chromedp.Navigate(base+"/app/#/profile"), chromedp.WaitVisible(chromedp.ID("logout")))
 	run("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
 	if got := eval(`localStorage.getItem('lj.session') || sessionStorage.getItem('lj.session') || ''`); got != "" {
@@ -689,6 +689,14 @@ func phoneBrowser(t *testing.T, chrome string, deadline time.Duration, extra ...
 // cabinetEnv is the product wired as `dev` wires it (buildAPI, serveHTTP,
 // serveWorker, the OFD and notification simulators) on a demo-seeded
 // database, behind a proxy that the browser talks to.
+// mergeEnv returns a with b's settings over it.
+func mergeEnv(a, b map[string]string) map[string]string {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
+
 type cabinetEnv struct {
 	ctx      context.Context
 	d        *deps
@@ -728,13 +736,24 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(stopSims)
+	// The reward providers' simulators (Giftery, QIWI), as `dev` starts
+	// them, on free ports.
+	rsims, stopRewardSims, err := startRewardSims(gctx, rewardSimFlags{gifteryAddr: "127.0.0.1:0", qiwiAddr: "127.0.0.1:0",
+		processingFor: time.Second}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopRewardSims)
+	rewardEnv := map[string]string{}
+	devRewardDefaults(rewardEnv, rewardSimFlags{gifteryAddr: strings.TrimPrefix(rsims.giftery, "http://"),
+		qiwiAddr: strings.TrimPrefix(rsims.qiwi, "http://")})
 	photoDir := t.TempDir()
-	cfg := devConfig(t, map[string]string{
+	cfg := devConfig(t, mergeEnv(rewardEnv, map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
 		"PROVERKACHEKA_URL": "http://" + ofdLn.Addr().String(), "FNS_OPENAPI_URL": "http://" + ofdLn.Addr().String(),
 		"FCM_ENDPOINT": sims.fcm + "/v1", "SMS_GATEWAY_URL": sims.sms, "SMTP_ADDR": sims.smtp,
 		"PHOTO_DIR": photoDir, "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "5s",
-	})
+	}))
 	d, err := openDeps(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)

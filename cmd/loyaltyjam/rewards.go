@@ -27,31 +27,37 @@ import (
 // no tax store, and redemption then asks for no profile. The providers
 // are the clients REWARD_PROVIDERS enables (rewardproviders.go).
 
-// rewardProviders is the provider clients by name, built from the
-// configuration once per process.
+// rewardProviders is the provider clients by name, built from d's
+// configuration once per deps (not once per process: two deps with other
+// settings — tests starting the product twice — must not share the first
+// one's clients).
 func rewardProviders(d *deps) reward.ProviderMap {
-	providersOnce.Do(func() {
-		providers = reward.ProviderMap{}
-		reg, err := rewardRegistry(d.cfg.Rewards)
-		if err != nil {
-			// config.Load validated the provider settings; a client that
-			// still refuses them is logged, and its rewards wait.
-			d.log.Error("reward providers", "err", err)
-			return
+	providersMu.Lock()
+	defer providersMu.Unlock()
+	if ps, ok := providersOf[d]; ok {
+		return ps
+	}
+	ps := reward.ProviderMap{}
+	providersOf[d] = ps
+	reg, err := rewardRegistry(d.cfg.Rewards)
+	if err != nil {
+		// config.Load validated the provider settings; a client that
+		// still refuses them is logged, and its rewards wait.
+		d.log.Error("reward providers", "err", err)
+		return ps
+	}
+	for _, name := range reg.Names() {
+		p, err := reg.Get(name)
+		if err == nil {
+			ps[name] = p
 		}
-		for _, name := range reg.Names() {
-			p, err := reg.Get(name)
-			if err == nil {
-				providers[name] = p
-			}
-		}
-	})
-	return providers
+	}
+	return ps
 }
 
 var (
-	providersOnce sync.Once
-	providers     reward.ProviderMap
+	providersMu sync.Mutex
+	providersOf = map[*deps]reward.ProviderMap{}
 )
 
 // taxDeliveries records a delivered reward's value as the participant's

@@ -133,7 +133,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 	api.Register(app)
 	admin, err := adminapi.New(adminapi.Deps{Staff: dash.Staff, Tasks: taskStore, Registries: registries,
 		Tenant: tenantService(d, snd), Shops: tenantService(d, snd), TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr,
-		Budgets: budgets, People: people, Programs: programs, Plans: plans})
+		Budgets: budgets, People: people, Programs: programs, Plans: plans, Rewards: rewards})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,6 +39,9 @@ type Deps struct {
 	Programs *Programs
 	// Plans serves /admin/v1/programs/:id/plans and …/periods (plandb.Store).
 	Plans Plans
+	// Rewards serves /admin/v1/programs/:id/reward-offers and
+	// …/reward-limits (rewarddb.Store).
+	Rewards Rewards
 }
 
 // API is the staff API. Register mounts it.
@@ -53,6 +56,7 @@ type API struct {
 	people      People
 	programs    *Programs
 	plans       Plans
+	rewards     Rewards
 }
 
 // New builds the API from its dependencies.
@@ -64,7 +68,8 @@ func New(d Deps) (*API, error) {
 		return nil, errors.New("adminapi: Programs needs Service, Store and Matcher")
 	}
 	return &API{staff: readOnly(d.Staff), tasks: d.Tasks, registries: d.Registries, tenant: d.Tenant, shops: d.Shops,
-		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People, programs: d.Programs, plans: d.Plans}, nil
+		proxyHeader: d.TrustedProxyHeader, budgets: d.Budgets, people: d.People, programs: d.Programs, plans: d.Plans,
+		rewards: d.Rewards}, nil
 }
 
 // Register mounts the routes on r (the app root; an httpapi.New app, whose
@@ -129,6 +134,8 @@ func New(d Deps) (*API, error) {
 //	GET  /admin/v1/programs/:id/periods/:period/close/:run       run and lines (?after=&limit=)
 //	POST /admin/v1/programs/:id/periods/:period/close/:run/approve  approve and post (maker-checker)
 //	PUT  /admin/v1/programs/:id/plan-close-schedule              {"close_day":3}: the scheduler closes periods then
+//	GET|PUT /admin/v1/programs/:id/reward-offers                 the program's prize offers; create/edit one {"reward_id",...}
+//	PUT  /admin/v1/programs/:id/reward-limits                    redemption limits, moderation threshold, cooling-off
 func (a *API) Register(r fiber.Router) {
 	r.Get("/admin/v1/openapi.yaml", serveOpenAPI)
 	if a.tenant != nil {
@@ -176,4 +183,5 @@ func (a *API) Register(r fiber.Router) {
 		g.Post("/periods/:period/close/:run/approve", a.approveClose)
 		g.Put("/plan-close-schedule", a.putCloseSchedule)
 	}
+	a.registerRewards(r)
 }

@@ -45,10 +45,12 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/programdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/reportdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/taskdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/tenantdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/program"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
+	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 	"github.com/loyaltyjam/loyaltyjam/internal/tenant"
 	"github.com/loyaltyjam/loyaltyjam/mobile-api/openapicheck"
 )
@@ -138,7 +140,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 		Budgets: budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), nil), People: peopledb.New(db, ledgerdb.Postings{}, auditdb.New(db), threshold),
 		Programs: &adminapi.Programs{Service: program.NewService(programdb.New(db), auditdb.New(db), ledgerdb.New(db), nil), Store: programdb.New(db),
 			Matcher: points.New(pointsdb.New(db), catalogdb.New(db), ledgerdb.Postings{})},
-		Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db))})
+		Plans: plandb.New(db, ledgerdb.Postings{}, auditdb.New(db)), Rewards: rewarddb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))})
 	must(t, err)
 	api.Register(e.app)
 	// Requests are matched by path alone (the document's server is "/").

@@ -56,6 +56,9 @@ func TestBrowserRedemptions(t *testing.T) {
 	run("filter delivered",
 		chromedp.SetValue(chromedp.CSS(`select[name="status"]`), "delivered"),
 		chromedp.Click(chromedp.CSS(`#filters button[type="submit"]`)),
+		// The unfiltered page has a delivered row too: wait for the
+		// filtered page to replace it (the order awaiting moderation gone).
+		chromedp.WaitNotPresent(chromedp.CSS(`#orders tr[data-status="moderation"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#orders tr[data-status="delivered"]`)))
 	if n := count("#orders tbody tr[data-status]"); n != 1 {
 		t.Fatalf("%d orders after the filter, want 1", n)

@@ -31,40 +31,9 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/rewarddb"
 	"github.com/loyaltyjam/loyaltyjam/internal/report"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
-	"github.com/loyaltyjam/loyaltyjam/internal/reward/provider"
+	"github.com/loyaltyjam/loyaltyjam/internal/reward/providertest"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
-
-// shopProvider is an in-process provider.Provider double for the
-// dashboard test (the lead re-points it at the Giftery simulator): it
-// delivers every order it receives; Status of an unknown order is
-// not-found.
-type shopProvider struct {
-	mu     sync.Mutex
-	orders map[string]provider.Result
-}
-
-func (p *shopProvider) Name() string { return "shop" }
-func (p *shopProvider) Products(context.Context) ([]provider.Product, error) {
-	return []provider.Product{{Provider: "shop", ExternalID: "lenta", Kind: provider.GiftCertificate, Title: "Сертификат Лента",
-		FaceMin: 10000, FaceMax: 1000000, Available: true}}, nil
-}
-func (p *shopProvider) Place(_ context.Context, o provider.Order) (provider.Result, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := provider.Result{Status: provider.Done, Code: "L-" + o.ID[:6]}
-	p.orders[o.ID] = r
-	return r, nil
-}
-func (p *shopProvider) Status(_ context.Context, o provider.Order) (provider.Result, error) {
-	id := o.ID
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r, ok := p.orders[id]; ok {
-		return r, nil
-	}
-	return provider.Result{}, provider.ErrOrderNotFound
-}
 
 // rewardsWorld is the Vetluga demo data with a reward on offer, three
 // participants with 2 000 ₽ each, and three orders: one delivered, one
@@ -87,8 +56,9 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	clk := &clock{t: testNow}
 	quiet := slog.New(slog.DiscardHandler)
 	store := rewarddb.New(db, ledgerdb.Postings{}, auditdb.New(db), sealbox.Random(), rewarddb.WithNotifier(notifydb.Notifier{}))
-	prov := &shopProvider{orders: map[string]provider.Result{}}
-	saga := reward.NewSaga(store, reward.ProviderMap{"shop": prov}, quiet)
+	// Orders go through the real Giftery client to its simulator.
+	prov := providertest.Giftery(t)
+	saga := reward.NewSaga(store, reward.ProviderMap{prov.Name(): prov.Provider()}, quiet)
 	var mu sync.Mutex
 	var enqueued []string
 	orders := dashboard.DefaultRewardOrders{Store: store, Saga: saga, Audit: auditdb.New(db),
@@ -103,14 +73,17 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		Receipts: data.Receipts, Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now,
 		Logger: quiet, Rewards: orders}).Register(app)
 	v := data.Vetluga
-	products, _ := prov.Products(ctx)
-	if _, err := store.SyncProducts(ctx, "shop", products); err != nil {
+	products, err := prov.Provider().Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SyncProducts(ctx, prov.Name(), products); err != nil {
 		t.Fatal(err)
 	}
 	var offer int64
 	if err := postgres.WithTx(ctx, db, func(tx pgx.Tx) error {
 		var rid int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'shop'`).Scan(&rid); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'giftery' AND external_id = '2111'`).Scan(&rid); err != nil {
 			return err
 		}
 		var err error
@@ -164,7 +137,7 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	base := fmt.Sprintf("/dashboard/p/%d/redemptions", v.ProgramID)
 	mgr := e.mustLogin(t, v.ManagerEmail)
 	resp, body := e.do(t, mgr, "GET", base, nil)
-	if resp.StatusCode != 200 || strings.Count(body, `data-status=`) != 3 || !strings.Contains(body, "Сертификат Лента") {
+	if resp.StatusCode != 200 || strings.Count(body, `data-status=`) != 3 || !strings.Contains(body, "Giftery Card") {
 		t.Fatalf("orders page: %d\n%s", resp.StatusCode, body)
 	}
 	if _, body := e.do(t, mgr, "GET", base+"?status=delivered", nil); strings.Count(body, `data-status="delivered"`) != 1 || strings.Count(body, `data-status=`) != 1 {

@@ -15,7 +15,9 @@ package providertest
 
 import (
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,7 +68,28 @@ type Harness interface {
 	// Placed reports how many orders under our id the provider holds
 	// (0 or 1 when exactly-once holds).
 	Placed(id string) int
+	// Down makes the simulator's server answer every request with 503
+	// (an outage at the provider: nothing is accepted or looked up)
+	// until Down(false).
+	Down(down bool)
 }
+
+// outage is the simulator's handler behind a switch that turns the whole
+// server into one answering 503.
+type outage struct {
+	down atomic.Bool
+	next http.Handler
+}
+
+func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o.down.Load() {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	o.next.ServeHTTP(w, r)
+}
+
+func (o *outage) Down(down bool) { o.down.Store(down) }
 
 // All starts every provider's simulator on loopback for the test and
 // returns their harnesses; they stop when the test ends.
@@ -75,6 +98,7 @@ func All(t testing.TB) []Harness { return []Harness{Giftery(t), QIWI(t)} }
 var quiet = slog.New(slog.DiscardHandler)
 
 type gifteryHarness struct {
+	*outage
 	sim *gifterysim.Server
 	c   *giftery.Client
 }
@@ -83,13 +107,14 @@ type gifteryHarness struct {
 func Giftery(t testing.TB) Harness {
 	t.Helper()
 	sim := gifterysim.New(gifterysim.Options{ProcessingPolls: ProcessingPolls, Logger: quiet})
-	srv := httptest.NewServer(sim)
+	sw := &outage{next: sim}
+	srv := httptest.NewServer(sw)
 	t.Cleanup(srv.Close)
 	c, err := giftery.New(giftery.Options{BaseURL: srv.URL, ClientID: "1001", Secret: "dev-giftery-secret", Timeout: ClientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gifteryHarness{sim: sim, c: c}
+	return &gifteryHarness{outage: sw, sim: sim, c: c}
 }
 
 func (h *gifteryHarness) Name() string                { return giftery.Name }
@@ -125,6 +150,7 @@ func (h *gifteryHarness) Placed(id string) int {
 }
 
 type qiwiHarness struct {
+	*outage
 	sim *qiwisim.Server
 	c   *qiwi.Client
 }
@@ -133,13 +159,14 @@ type qiwiHarness struct {
 func QIWI(t testing.TB) Harness {
 	t.Helper()
 	sim := qiwisim.New(qiwisim.Options{ProcessingPolls: ProcessingPolls, Logger: quiet})
-	srv := httptest.NewServer(sim)
+	sw := &outage{next: sim}
+	srv := httptest.NewServer(sw)
 	t.Cleanup(srv.Close)
 	c, err := qiwi.New(qiwi.Options{BaseURL: srv.URL, TerminalID: "1001", Password: "dev-qiwi-password", Timeout: ClientTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &qiwiHarness{sim: sim, c: c}
+	return &qiwiHarness{outage: sw, sim: sim, c: c}
 }
 
 func (h *qiwiHarness) Name() string                { return qiwi.Name }

@@ -620,40 +620,110 @@ function unavailable(name) {
     h('p', { class: 'muted' }, 'Он появится, когда его включит организатор программы.')));
 }
 
+// The prize catalog (GET /v1/rewards: faces priced in points, or a free
+// face value within limits), ordering (POST /v1/redemptions with an
+// Idempotency-Key; a top-up asks for the phone or wallet) and the orders
+// (GET /v1/redemptions; a delivered one's code comes from
+// GET /v1/redemptions/{id}, opened only for its owner). While an order is
+// open the screen refreshes itself.
+const openRedemption = new Set(['moderation', 'queued', 'placing', 'processing']);
+let rewardsPoll = 0;
 async function rewardsScreen() {
+  clearTimeout(rewardsPoll);
   const cat = await API.optional('/v1/rewards');
   if (!cat) { unavailable('Призы'); return; }
   const b = await API.get('/v1/balance');
   const orders = await API.optional('/v1/redemptions');
   const msg = h('div', { 'aria-live': 'assertive' });
   const items = cat.items || [];
-  const redeem = async (r, btn) => {
+  const redeem = async (r, face, extra, btn) => {
     btn.disabled = true;
-    const key = 'redeem-' + r.id + '-' + Date.now();
+    const key = 'redeem-' + r.id + '-' + face + '-' + Date.now();
     try {
-      const o = (await API.api('POST', '/v1/redemptions', { json: { reward_id: r.id }, headers: { 'Idempotency-Key': key } })).data;
-      msg.replaceChildren(h('p', { class: 'ok', id: 'redeemed' }, 'Заказ оформлен: ', o.status_message || o.status || ''));
-      setTimeout(route, 1500);
+      const o = (await API.api('POST', '/v1/redemptions', { json: { offer_id: r.id, face_kopecks: face, ...extra }, headers: { 'Idempotency-Key': key } })).data;
+      msg.replaceChildren(h('p', { class: 'ok', id: 'redeemed' }, 'Заказ оформлен: ', o.status_text || o.status || ''));
+      setTimeout(() => { if (location.hash === '#/rewards') route(); }, 1500);
     } catch (e) { btn.disabled = false; msg.replaceChildren(errorBox(e)); }
   };
-  const price = (r) => r.price_kopecks ?? r.points_kopecks ?? 0;
+  const reward = (r) => {
+    const kids = [h('b', {}, r.title), r.brand && r.brand !== r.title ? h('span', { class: 'small muted' }, ' · ', r.brand) : null,
+      r.description ? h('p', { class: 'small' }, r.description) : null];
+    let recipient = null;
+    if (r.kind === 'mobile_topup' || r.kind === 'wallet_topup') {
+      const id = 'to-' + r.id;
+      recipient = h('input', { id, type: 'tel', inputmode: 'tel', autocomplete: 'tel', placeholder: '+79991234567' });
+      kids.push(h('label', { for: id }, r.kind === 'mobile_topup' ? 'Номер телефона' : 'Номер кошелька'), recipient);
+    }
+    const extra = () => {
+      const v = recipient ? recipient.value.trim() : '';
+      if (!recipient) return {};
+      return r.kind === 'mobile_topup' ? { phone: v } : { account: v };
+    };
+    const off = r.available === false;
+    for (const f of r.faces || []) {
+      const btn = h('button', { type: 'button', class: 'block', 'data-face': f.face_kopecks, disabled: off || f.price_kopecks > b.available_kopecks },
+        'Номинал ' + rub(f.face_kopecks) + ' за ' + points(f.price_kopecks));
+      btn.addEventListener('click', () => redeem(r, f.face_kopecks, extra(), btn));
+      kids.push(btn);
+    }
+    if (r.face_max_kopecks) {
+      const id = 'face-' + r.id;
+      const input = h('input', { id, type: 'number', inputmode: 'numeric', min: Math.ceil((r.face_min_kopecks || 100) / 100), max: Math.floor(r.face_max_kopecks / 100), step: 1 });
+      const btn = h('button', { type: 'button', class: 'block secondary', disabled: off }, 'Получить');
+      btn.addEventListener('click', () => redeem(r, Math.round(Number(input.value) * 100), extra(), btn));
+      kids.push(h('label', { for: id }, `Свой номинал, ₽ (${rub(r.face_min_kopecks)} – ${rub(r.face_max_kopecks)})`), input, btn);
+    }
+    if (off) kids.push(h('p', { class: 'small muted' }, 'Сейчас нет в наличии'));
+    return h('li', { class: 'item' }, kids);
+  };
+  const list = orders ? orders.items || [] : [];
+  // The codes of the newest delivered orders, opened for their owner.
+  const details = await Promise.all(list.slice(0, 10).map((o) => (o.status === 'delivered' ? API.get('/v1/redemptions/' + encodeURIComponent(o.id)).catch(() => o) : o)));
+  const order = (o) => h('li', { class: 'item', 'data-status': o.status },
+    h('div', { class: 'row' }, h('b', {}, o.title || 'Заказ'), h('span', { class: 'status ' + (o.status === 'delivered' ? 'good' : o.status === 'failed' ? 'bad' : 'wait') }, o.status_text || o.status)),
+    h('div', { class: 'small' }, rub(o.face_kopecks), ' · ', points(o.price_kopecks)),
+    o.code ? h('p', {}, 'Код: ', h('b', { class: 'code' }, o.code)) : null,
+    o.pin ? h('p', {}, 'PIN: ', h('b', {}, o.pin)) : null,
+    o.url ? h('p', {}, h('a', { href: o.url, target: '_blank', rel: 'noopener' }, 'Открыть сертификат')) : null,
+    o.failure_message ? h('p', { class: 'small' }, o.failure_message) : null,
+    h('div', { class: 'small muted' }, dateTime(o.created_at)));
   screen('Призы', msg,
-    h('section', { class: 'card' }, h('p', {}, 'Доступно: ', h('b', {}, points(b.available_kopecks)))),
-    h('section', { class: 'card' }, h('h2', {}, 'Каталог'), items.length ? h('ul', { class: 'list', id: 'rewards' }, items.map((r) => {
-      const btn = h('button', { type: 'button', class: 'block', disabled: r.available === false || price(r) > b.available_kopecks }, 'Получить за ' + points(price(r)));
-      btn.addEventListener('click', () => redeem(r, btn));
-      return h('li', { class: 'item' }, h('b', {}, r.title || r.name), r.description ? h('p', { class: 'small' }, r.description) : null, btn);
-    })) : h('p', { class: 'muted' }, 'Каталог пуст.')),
-    orders ? h('section', { class: 'card' }, h('h2', {}, 'Мои заказы'), h('ul', { class: 'list', id: 'orders' }, (orders.items || []).map((o) =>
-      h('li', { class: 'item' }, h('div', { class: 'row' }, h('b', {}, o.reward_title || o.title || 'Заказ'), h('span', { class: 'status' }, o.status_message || o.status)),
-        o.code ? h('p', {}, 'Код: ', h('b', {}, o.code)) : null, h('div', { class: 'small muted' }, dateTime(o.created_at)))))) : null);
+    h('section', { class: 'card' }, h('p', {}, 'Доступно: ', h('b', {}, points(b.available_kopecks))),
+      b.held_kopecks ? h('p', { class: 'small muted' }, 'В заказах: ', points(b.held_kopecks)) : null),
+    h('section', { class: 'card', id: 'catalog' }, h('h2', {}, 'Каталог'), items.length ? h('ul', { class: 'list', id: 'rewards' }, items.map(reward)) : h('p', { class: 'muted' }, 'Каталог пуст.')),
+    orders ? h('section', { class: 'card' }, h('h2', {}, 'Мои заказы'), list.length
+      ? h('ul', { class: 'list', id: 'orders' }, details.concat(list.slice(10)).map(order))
+      : h('p', { class: 'muted' }, 'Заказов пока нет.')) : null);
+  if (list.some((o) => openRedemption.has(o.status))) {
+    rewardsPoll = setTimeout(() => { if (location.hash === '#/rewards') route(); }, 2000);
+  }
 }
 
+// The tax data (GET /v1/me/tax-profile: completeness, this year's income
+// and tax) and the consents in force (GET /v1/me/consents).
+const consentKind = { personal_data: 'Обработка персональных данных', offer: 'Правила программы', employer: 'Согласие работодателя' };
+const legalLabel = { last_name: 'Фамилия', first_name: 'Имя', middle_name: 'Отчество', inn: 'ИНН', snils: 'СНИЛС', birth_date: 'Дата рождения',
+  passport: 'Паспорт', address: 'Адрес', citizenship: 'Гражданство' };
 async function taxScreen() {
   const t = await API.optional('/v1/me/tax-profile');
   if (!t) { unavailable('Налоговые данные'); return; }
-  screen('Налоговые данные', h('section', { class: 'card', id: 'tax' },
-    Object.entries(t).filter(([, v]) => typeof v !== 'object').map(([k, v]) => h('div', { class: 'row item' }, h('span', { class: 'muted' }, k), h('span', {}, String(v))))));
+  const c = await API.optional('/v1/me/consents');
+  const y = t.year || {};
+  const data = Object.entries(t.data || {}).filter(([, v]) => v !== null && v !== '' && typeof v !== 'object');
+  screen('Налоговые данные',
+    h('section', { class: 'card', id: 'tax' },
+      h('p', { id: 'tax-state', class: t.complete ? 'ok' : '' }, t.complete ? 'Данные заполнены' : 'Данные не заполнены'),
+      (t.missing || []).length ? h('p', { class: 'small' }, 'Не хватает: ', t.missing.map((k) => legalLabel[k] || k).join(', ')) : null,
+      data.map(([k, v]) => h('div', { class: 'row item' }, h('span', { class: 'muted' }, legalLabel[k] || k), h('span', {}, String(v))))),
+    h('section', { class: 'card', id: 'tax-year' }, h('h2', {}, 'Доход за ' + (y.year || '') + ' год'),
+      h('div', { class: 'row item' }, h('span', { class: 'muted' }, 'Доход'), h('span', {}, rub(y.income_kopecks))),
+      h('div', { class: 'row item' }, h('span', { class: 'muted' }, 'Не облагается'), h('span', {}, rub(y.exemption_kopecks))),
+      h('div', { class: 'row item' }, h('span', { class: 'muted' }, 'Налог'), h('span', {}, rub(y.tax_kopecks))),
+      y.explanation ? h('p', { class: 'small' }, y.explanation) : null),
+    c ? h('section', { class: 'card', id: 'consents' }, h('h2', {}, 'Согласия'), (c.consents || []).length
+      ? h('ul', { class: 'list' }, c.consents.map((x) => h('li', { class: 'item' }, h('b', {}, consentKind[x.kind] || x.kind),
+        h('div', { class: 'small muted' }, 'Версия ', x.text_version, ' · ', dateTime(x.granted_at), x.withdrawn_at ? ' · отозвано ' + dateTime(x.withdrawn_at) : ''))))
+      : h('p', { class: 'muted' }, 'Согласий нет.')) : null);
 }
 
 // ---- shell: network state, service worker updates ----
