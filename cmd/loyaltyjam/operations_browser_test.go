@@ -314,7 +314,7 @@ func TestOperationsInBrowser(t *testing.T) {
 		count[a]++
 	}
 	for a, n := range map[string]int{"client.create": 1, "shop.import": 1, "staff.invite": 1, "staff.invitation_accept": 1,
-		"program.create": 2, "program.rules_save": 2, "budget.top_up": 2, "program.status": 4} {
+		"program.create": 2, "program.rules_save": 2, "budget.top_up": 2, "program.status": 4, "registry.confirm": 1} {
 		if count[a] != n {
 			t.Errorf("the audit page shows %d %s, want %d; all: %v", count[a], a, n, actions)
 		}
