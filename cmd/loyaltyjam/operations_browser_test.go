@@ -28,11 +28,12 @@ import (
 // the operator creates a client, imports its shop and invites its
 // manager; the manager sets a password from the e-mailed link, signs in,
 // imports the catalog, creates two receipt programs, sets their rules,
-// dry-runs a receipt, tops up both budgets, moves both draft → test →
-// live and registers a seller with a participant registry; the seller
-// (through /v1, as the app does) signs in with the SMS code and uploads a
-// receipt QR that the OFD simulator verifies; the receipt page shows it
-// credited in both programs, the amounts add up to the receipt's points,
+// dry-runs a receipt, tops up both budgets, moves both draft → test,
+// registers a seller with a participant registry and flags the seller a
+// tester; the seller (through /v1, as the app does) signs in with the SMS
+// code and uploads a receipt QR that the OFD simulator verifies, credited
+// by both programs in test; both go live, and a second receipt's page
+// shows it credited in both programs, the amounts add up to the receipt's points,
 // the ledger check is clean and the audit page shows the money and rules
 // actions.
 func TestOperationsInBrowser(t *testing.T) {
@@ -233,14 +234,12 @@ func TestOperationsInBrowser(t *testing.T) {
 		if got := eval(`document.getElementById('budget-funded').innerText`); !strings.Contains(strings.ReplaceAll(got, "\u00a0", " "), "100 000") {
 			t.Fatalf("%s funded after the top-up: %q", p.code, got)
 		}
-		run("test and live "+p.code,
+		run("to test "+p.code,
 			chromedp.Navigate(fmt.Sprintf("%s/dashboard/programs/%d", base, id)),
 			chromedp.WaitVisible(chromedp.ID("to-test")),
 			chromedp.Click(chromedp.ID("to-test")),
 			chromedp.WaitVisible(chromedp.CSS(`#program-status[data-status="test"]`)),
-			chromedp.Click(chromedp.ID("to-live")),
-			chromedp.WaitVisible(chromedp.CSS(`#program-status[data-status="live"]`)),
-			shot(fmt.Sprintf("07-%s-live", p.code)))
+			shot(fmt.Sprintf("07-%s-test", p.code)))
 	}
 
 	// 4. The seller is registered by a participant registry, invited by SMS.
@@ -259,9 +258,39 @@ func TestOperationsInBrowser(t *testing.T) {
 	waitPage(t, bctx, regPage, `document.getElementById('registry-status')?.dataset.status === 'applied'`)
 	run("registry applied", shot("09-registry-applied"))
 
-	// 5. The seller signs in with the SMS code and uploads a receipt QR (the app's /v1).
+	// 5. In test only testers earn: the manager flags the seller a tester,
+	// whose receipt (the app's /v1, signed in with the SMS code) is then
+	// credited by both programs in test.
+	var sellerID int64
+	if err := d.db.QueryRow(ctx, `SELECT id FROM participants WHERE client_id = $1 AND phone = $2`, clientID, phone).Scan(&sellerID); err != nil {
+		t.Fatalf("the registry did not register the seller: %v", err)
+	}
+	run("flag the seller a tester",
+		chromedp.Navigate(fmt.Sprintf("%s/dashboard/p/%d/participants/%d", base, progs[0].id, sellerID)),
+		chromedp.WaitVisible(chromedp.ID("tester-btn")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('input[name=is_tester]').checked = true`),
+		chromedp.Click(chromedp.ID("tester-btn")),
+		until(`!!document.getElementById('tester-flag')`))
 	tok := sellerToken(t, base, env.sms, phone)
 	purchased := time.Now().UTC().Add(7 * time.Hour).Add(-2 * time.Hour) // the shop's wall clock (UTC+7), two hours ago
+	qrTest := fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=1", purchased.Format("20060102T1504"), 1234, 0, shopFN, 16000, 3160016000)
+	ridTest := uploadQR(t, base, tok, qrTest)
+	waitPage(t, bctx, fmt.Sprintf("%s/dashboard/p/%d/receipts/%s", base, progs[0].id, ridTest),
+		`document.querySelectorAll('#by-program tr.prog-outcome').length === 2 || /Отклон|На модерац/.test(document.body.innerText)`)
+	run("tester's receipt", shot("10a-tester-receipt"))
+	if n := eval(`String(document.querySelectorAll("#by-program tr.prog-outcome.st-credited").length)`); n != "2" {
+		t.Fatalf("in test, %s programs credited the tester's receipt, want 2:\n%s", n, eval(`document.body.innerText.slice(0, 3000)`))
+	}
+	for _, p := range progs {
+		run("live "+p.code,
+			chromedp.Navigate(fmt.Sprintf("%s/dashboard/programs/%d", base, p.id)),
+			chromedp.WaitVisible(chromedp.ID("to-live")),
+			chromedp.Click(chromedp.ID("to-live")),
+			chromedp.WaitVisible(chromedp.CSS(`#program-status[data-status="live"]`)),
+			shot(fmt.Sprintf("07-%s-live", p.code)))
+	}
+
+	// The seller uploads a receipt QR to the live programs.
 	qr := fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=1", purchased.Format("20060102T1504"), 4321, 0, shopFN, 16001, 3160016001)
 	rid := uploadQR(t, base, tok, qr)
 
@@ -314,7 +343,7 @@ func TestOperationsInBrowser(t *testing.T) {
 		count[a]++
 	}
 	for a, n := range map[string]int{"client.create": 1, "shop.import": 1, "staff.invite": 1, "staff.invitation_accept": 1,
-		"program.create": 2, "program.rules_save": 2, "budget.top_up": 2, "program.status": 4, "registry.confirm": 1} {
+		"program.create": 2, "program.rules_save": 2, "budget.top_up": 2, "program.status": 4, "registry.confirm": 1, "participant.tester": 1} {
 		if count[a] != n {
 			t.Errorf("the audit page shows %d %s, want %d; all: %v", count[a], a, n, actions)
 		}
