@@ -91,6 +91,7 @@ func TestOperationsInBrowser(t *testing.T) {
 		shopFN  = "7281440500077001"
 		shopAdr = "г. Новосибирск, ул. Ленина, д. 7"
 		phone   = "+79990001616"
+		other   = "+79990001617" // a seller who is not a tester
 	)
 	putJSON(t, env.ofd+"/_sim/shops/"+shopFN, ofdsim.Shop{Name: "Автомир (Ленина)", INN: shopINN, Address: shopAdr, KKTRegID: shopKKT, Kind: "auto", UTCOffsetHours: 7})
 
@@ -243,7 +244,7 @@ func TestOperationsInBrowser(t *testing.T) {
 	}
 
 	// 4. The seller is registered by a participant registry, invited by SMS.
-	reg := writeFile("participants.csv", "Телефон;ФИО;Роль;Код точки\n"+phone+";Сергей Продавцов;продавец;AM-1\n")
+	reg := writeFile("participants.csv", "Телефон;ФИО;Роль;Код точки\n"+phone+";Сергей Продавцов;продавец;AM-1\n"+other+";Пётр Другов;продавец;AM-1\n")
 	run("participant registry",
 		chromedp.Navigate(fmt.Sprintf("%s/dashboard/p/%d/registries", base, progs[0].id)),
 		chromedp.WaitVisible(chromedp.ID("participants-file")),
@@ -281,6 +282,23 @@ func TestOperationsInBrowser(t *testing.T) {
 	if n := eval(`String(document.querySelectorAll("#by-program tr.prog-outcome.st-credited").length)`); n != "2" {
 		t.Fatalf("in test, %s programs credited the tester's receipt, want 2:\n%s", n, eval(`document.body.innerText.slice(0, 3000)`))
 	}
+	// A seller who is not a tester earns nothing while the programs are in test.
+	otherRID := uploadQR(t, base, sellerToken(t, base, env.sms, other),
+		fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=1", purchased.Format("20060102T1504"), 2345, 0, shopFN, 15999, 3160015999))
+	var otherStatus string
+	var otherPoints int64
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		if err := d.db.QueryRow(ctx, `SELECT status, points_kopecks FROM receipts WHERE id = $1`, otherRID).Scan(&otherStatus, &otherPoints); err != nil {
+			t.Fatal(err)
+		}
+		if !map[string]bool{"received": true, "decoded": true, "queued": true, "verifying": true, "pending_ofd": true, "verified": true, "matched": true}[otherStatus] || time.Now().After(deadline) {
+			break
+		}
+	}
+	if otherStatus == "credited" || otherPoints != 0 || otherStatus == "matched" {
+		t.Errorf("in test, a non-tester's receipt ended %s with %d kopecks, want no points", otherStatus, otherPoints)
+	}
+	t.Logf("in test, the non-tester's receipt ended %s", otherStatus)
 	for _, p := range progs {
 		run("live "+p.code,
 			chromedp.Navigate(fmt.Sprintf("%s/dashboard/programs/%d", base, p.id)),
