@@ -703,6 +703,9 @@ type cabinetEnv struct {
 	base     string
 	photoDir string
 	sms      string // the SMS simulator's base URL
+	email    string // the e-mail simulator's HTTP base URL
+	ofd      string // the OFD simulator's base URL
+	dbURL    string
 	// uploads counts POST /v1/receipts reaching the proxy; dropAnswer makes
 	// it pass the next one to the API and then cut the connection instead
 	// of answering.
@@ -819,5 +822,5 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 	// hold its graceful shutdown.
 	t.Cleanup(func() { _ = psrv.Close(); tr.CloseIdleConnections() })
 	base := "http://" + pln.Addr().String()
-	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, uploads: &uploads, dropAnswer: &dropAnswer, photoSize: &photoSize}
+	return &cabinetEnv{ctx: ctx, d: d, base: base, photoDir: photoDir, sms: sims.sms, email: sims.emailHTTP, ofd: "http://" + ofdLn.Addr().String(), dbURL: dbURL, uploads: &uploads, dropAnswer: &dropAnswer, photoSize: &photoSize}
 }

@@ -9,14 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
@@ -267,11 +270,39 @@ func (s *Store) PointLines(ctx context.Context, id int64, offset, limit int) ([]
 
 // Confirm moves a validated upload to confirmed. Of concurrent calls one
 // wins; the others get registry.ErrNotConfirmable. The database refuses a
-// self-confirmation of an upload that needs a second approver.
+// self-confirmation of an upload that needs a second approver. Confirming
+// is the staff action that registers people or moves money, so it writes
+// a registry.confirm audit entry (who, the upload, its preview) in the
+// same transaction.
 func (s *Store) Confirm(ctx context.Context, id, userID int64) (registry.Upload, error) {
-	u, err := scanUpload(s.db.QueryRow(ctx, `UPDATE registry_uploads
-		SET status = 'confirmed', confirmed_by = $2, confirmed_at = now(), updated_at = now()
-		WHERE id = $1 AND status = 'validated' RETURNING `+uploadColumns, id, userID))
+	var u registry.Upload
+	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		u, err = scanUpload(tx.QueryRow(ctx, `UPDATE registry_uploads
+			SET status = 'confirmed', confirmed_by = $2, confirmed_at = now(), updated_at = now()
+			WHERE id = $1 AND status = 'validated' RETURNING `+uploadColumns, id, userID))
+		if err != nil {
+			return err
+		}
+		var name string
+		if err := tx.QueryRow(ctx, `SELECT name FROM dashboard_users WHERE id = $1`, userID).Scan(&name); err != nil {
+			return fmt.Errorf("registrydb: confirming staff member: %w", err)
+		}
+		after := map[string]any{"kind": u.Kind, "program_id": u.ProgramID, "file_name": u.FileName, "file_sha256": u.FileSHA256,
+			"rows": u.Rows, "status": u.Status}
+		if u.Period != "" {
+			after["period"] = u.Period
+		}
+		if u.Participants != nil {
+			after["participants_preview"] = u.Participants
+		}
+		if u.Points != nil {
+			after["points_preview"] = u.Points
+		}
+		return auditdb.New(s.db).Record(ctx, audit.Entry{ClientID: u.ClientID, Actor: audit.StaffActor(userID, name, ""),
+			Action: "registry.confirm", ObjectKind: "registry_upload", ObjectID: strconv.FormatInt(u.ID, 10),
+			Before: audit.State(map[string]any{"status": registry.StatusValidated}), After: audit.State(after)})
+	})
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return u, registry.ErrNotConfirmable

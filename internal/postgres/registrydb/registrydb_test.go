@@ -234,6 +234,19 @@ func TestConcurrentConfirmAndProcessCreditOnce(t *testing.T) {
 	if confirmed.Load() != 2 || refused.Load() != 14 {
 		t.Fatalf("confirmed %d refused %d, want 2 and 14", confirmed.Load(), refused.Load())
 	}
+	// Each confirmation is audited once, by whoever won it; refusals are not.
+	for _, u := range ups {
+		var n int
+		var actor int64
+		var client int64
+		if err := f.db.QueryRow(ctx, `SELECT count(*), max(actor_id), max(client_id) FROM audit_log
+			WHERE action = 'registry.confirm' AND object_kind = 'registry_upload' AND object_id = $1`, fmt.Sprint(u.ID)).Scan(&n, &actor, &client); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || actor != f.checker.UserID || client != f.client {
+			t.Errorf("upload %d: %d registry.confirm entries by %d for client %d, want 1 by %d for %d", u.ID, n, actor, client, f.checker.UserID, f.client)
+		}
+	}
 	for _, u := range ups {
 		for range 4 {
 			wg.Add(1)
