@@ -67,7 +67,7 @@ func (d *deps) registryStore() *registrydb.Store {
 		}
 		opts = append(opts, registrydb.WithSealer(box))
 	}
-	return registrydb.New(d.db, ledgerdb.Postings{}, opts...)
+	return registrydb.New(d.db, ledgerdb.Postings{}, auditdb.New(d.db), opts...)
 }
 
 // taxStore is the tax store with legal data sealed by TAX_DATA_KEY; nil

@@ -21,6 +21,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/heaptest"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
@@ -66,7 +67,7 @@ func setup(t *testing.T) env {
 		}
 		users[u.name] = st
 	}
-	svc := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
+	svc := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{})), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
 		registry.Config{SecondApprovalKopecks: 100_00, Logger: slog.New(slog.DiscardHandler)})
 	app := httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
 	api, err := adminapi.New(adminapi.Deps{Registries: svc, Staff: func(c *fiber.Ctx) (access.Staff, error) {
@@ -78,7 +79,7 @@ func setup(t *testing.T) env {
 	}})
 	must(t, err)
 	api.Register(app)
-	return env{app: app, db: db, store: registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})), program: program, users: users}
+	return env{app: app, db: db, store: registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{})), program: program, users: users}
 }
 
 func must(t testing.TB, err error) {

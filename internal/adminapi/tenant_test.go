@@ -131,7 +131,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	dash := dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Logger: slog.New(slog.DiscardHandler)})
 	photos, err := photostore.NewDir(t.TempDir())
 	must(t, err)
-	regs := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})),
+	regs := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{})),
 		registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }), registry.Config{Logger: slog.New(slog.DiscardHandler)})
 	e.app = httpapi.New(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Outage: postgres.Unavailable})
 	// Every route the product serves, so the analyst walk and the

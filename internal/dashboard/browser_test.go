@@ -25,6 +25,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/kpi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -71,7 +72,7 @@ func TestBrowser(t *testing.T) {
 	}
 	now := func() time.Time { return testNow }
 	tasks := taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithClock(now), taskdb.WithLogger(quiet), taskdb.WithNotifier(notifydb.Notifier{}))
-	registries := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
+	registries := registry.NewService(registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{})), registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }),
 		registry.Config{SecondApprovalKopecks: secondApproval, Logger: quiet, Now: now})
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Photos: photos, Now: now, Logger: quiet,

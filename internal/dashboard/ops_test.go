@@ -85,7 +85,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable, Receipts: data.Receipts,
 		Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Photos: photos, Logger: quiet, Now: clk.Now,
 		Tasks: taskdb.New(db, photos, ledgerdb.Postings{}), Tenant: svc,
-		Registries: registry.NewService(registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{})),
+		Registries: registry.NewService(registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{})),
 			registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }), registry.Config{Logger: quiet})}).Register(app)
 	return &opsEnv{env: env{app: app, data: data, clock: clk}, db: db, mail: sim}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/photostore"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -65,7 +66,7 @@ func newFullEnv(t *testing.T) *fullEnv {
 	e := &fullEnv{db: db}
 	e.tasks = taskdb.New(db, photos, ledgerdb.Postings{}, taskdb.WithClock(clk.Now), taskdb.WithLogger(quiet),
 		taskdb.WithSecondApproval(secondApproval), taskdb.WithNotifier(notifydb.Notifier{}))
-	store := registrydb.New(db, ledgerdb.Postings{}, registrydb.WithSecondApproval(secondApproval), registrydb.WithCreditSubscribers(notifydb.Notifier{}))
+	store := registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithSecondApproval(secondApproval), registrydb.WithCreditSubscribers(notifydb.Notifier{}))
 	e.processor = registry.NewProcessor(store, nil, nil, registry.ProcessorConfig{Logger: quiet})
 	e.registry = registry.NewService(store, registry.EnqueueFunc(func(_ context.Context, id int64, _ string) error {
 		e.mu.Lock()

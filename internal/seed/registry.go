@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/access"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/registrydb"
@@ -25,7 +26,7 @@ const demoRegistryFile = "бонус-за-выкладку-демо.csv"
 // so its credits are ledger postings of the product's own code. A client
 // that has it already is skipped.
 func seedRegistries(ctx context.Context, db *pgxpool.Pool, now time.Time) (bool, error) {
-	store := registrydb.New(db, ledgerdb.Postings{}, registrydb.WithCreditSubscribers(notifydb.Notifier{}))
+	store := registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithCreditSubscribers(notifydb.Notifier{}))
 	noQueue := registry.EnqueueFunc(func(context.Context, int64, string) error { return nil }) // applied below, in-process
 	svc := registry.NewService(store, noQueue, registry.Config{Now: func() time.Time { return now }, Logger: quiet})
 	proc := registry.NewProcessor(store, nil, nil, registry.ProcessorConfig{Logger: quiet})

@@ -19,7 +19,6 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
-	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/registry"
 	"github.com/loyaltyjam/loyaltyjam/internal/sealbox"
 )
@@ -29,6 +28,8 @@ type Store struct {
 	db *pgxpool.Pool
 	// ledger posts the points lines in the upload's transaction.
 	ledger ledger.Postings
+	// audit records each confirmation in its transaction.
+	audit audit.Recorder
 	// BatchSize is how many point lines are posted between progress
 	// updates.
 	BatchSize int
@@ -72,9 +73,10 @@ var (
 )
 
 // New returns a Store on db that posts points through postings
-// (ledgerdb.Postings).
-func New(db *pgxpool.Pool, postings ledger.Postings, opts ...Option) *Store {
-	s := &Store{db: db, ledger: postings, BatchSize: 2000}
+// (ledgerdb.Postings) and records each confirmation with rec (auditdb), both
+// in the store's transaction, joined by the context.
+func New(db *pgxpool.Pool, postings ledger.Postings, rec audit.Recorder, opts ...Option) *Store {
+	s := &Store{db: db, ledger: postings, audit: rec, BatchSize: 2000}
 	for _, o := range opts {
 		o(s)
 	}
@@ -299,7 +301,7 @@ func (s *Store) Confirm(ctx context.Context, id, userID int64) (registry.Upload,
 		if u.Points != nil {
 			after["points_preview"] = u.Points
 		}
-		return auditdb.New(s.db).Record(ctx, audit.Entry{ClientID: u.ClientID, Actor: audit.StaffActor(userID, name, ""),
+		return s.audit.Record(ctx, audit.Entry{ClientID: u.ClientID, Actor: audit.StaffActor(userID, name, ""),
 			Action: "registry.confirm", ObjectKind: "registry_upload", ObjectID: strconv.FormatInt(u.ID, 10),
 			Before: audit.State(map[string]any{"status": registry.StatusValidated}), After: audit.State(after)})
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/loyaltyjam/loyaltyjam/internal/apperr"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/pgtest"
@@ -46,7 +47,7 @@ func setup(t *testing.T, n int, budget int64, threshold int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	f := &fixture{db: db, store: registrydb.New(db, ledgerdb.Postings{}, registrydb.WithSecondApproval(threshold), registrydb.WithCreditSubscribers(notifydb.Notifier{}))}
+	f := &fixture{db: db, store: registrydb.New(db, ledgerdb.Postings{}, auditdb.New(db), registrydb.WithSecondApproval(threshold), registrydb.WithCreditSubscribers(notifydb.Notifier{}))}
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('acme', 'Акме') RETURNING id`).Scan(&f.client))
 	var other int64
 	must(t, db.QueryRow(ctx, `INSERT INTO clients (code, name) VALUES ('rival', 'Конкурент') RETURNING id`).Scan(&other))
