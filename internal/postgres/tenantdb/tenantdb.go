@@ -404,3 +404,25 @@ func (s *Store) Deactivate(ctx context.Context, id int64, now time.Time, e audit
 	})
 	return out, err
 }
+
+// CreateOperator creates a platform operator's account (no client) with
+// passwordHash, audit-logged as by's "staff.create_operator" in the same
+// transaction. tenant.ErrEmailTaken if any dashboard account has the
+// e-mail.
+func (s *Store) CreateOperator(ctx context.Context, by audit.Actor, email, name, passwordHash string) (tenant.Member, error) {
+	var m tenant.Member
+	err := postgres.InTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		m, err = scanMember(tx.QueryRow(ctx, `INSERT INTO dashboard_users (client_id, email, name, role, password_hash)
+			VALUES (NULL, $1, $2, 'operator', $3) RETURNING `+memberCols, email, name, passwordHash))
+		if postgres.IsUniqueViolation(err, "dashboard_users_email_key") {
+			return tenant.ErrEmailTaken
+		}
+		if err != nil {
+			return fmt.Errorf("create operator: %w", err)
+		}
+		e := audit.Entry{Actor: by, Action: "staff.create_operator", ObjectKind: "staff"}
+		return s.record(ctx, tx, e, 0, m.ID, nil, m)
+	})
+	return m, err
+}
