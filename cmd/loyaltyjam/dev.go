@@ -204,6 +204,7 @@ ready: Loyalty Jam is running (development mode, every external service simulate
   FCM simulator  %[5]s/_sim/     (push notifications)
   E-mail         %[6]s/_sim/     (SMTP at %[7]s)
 
+  Cabinet        %[1]s/app/   (sellers and merchandisers on their phones: scan, points, prizes, tasks)
   Dashboard      %[1]s/dashboard/   (client managers, moderators, operators)
   Queues         %[1]s/operator/queues   metrics: %[1]s/metrics
 

@@ -168,7 +168,7 @@ func TestDevBannerSaysReadyAndHowToStop(t *testing.T) {
 	qrs := []seed.QR{{Shop: seed.Shops[0], Text: "t=20261207T0412&s=500.00&fn=" + seed.Shops[0].FN + "&i=100001&fp=3000100001&n=1"}}
 	printDevBanner(&out, devConfig(t, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/x", "REDIS_URL": "redis://127.0.0.1:6379/0"}),
 		devOFDSimAddr, simURLs{}, qrs)
-	for _, want := range []string{"ready:", qrs[0].Text, "make stop"} {
+	for _, want := range []string{"ready:", qrs[0].Text, "make stop", "/app/"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, &out)
 		}
