@@ -13,7 +13,11 @@ import (
 // handler tests: a request header naming the participant) instead of a
 // bearer token, so those tests need no sign-in.
 func RegisterFeatures(app *fiber.App, d Deps, who func(*fiber.Ctx) (auth.Participant, error)) {
-	a := &API{inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, plans: d.Plans, now: time.Now}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &API{inbox: d.Notifications, ledger: d.Ledger, tasks: d.Tasks, plans: d.Plans, now: now}
 	a.registerFeatures(app.Group("/v1"), func(c *fiber.Ctx) error {
 		p, err := who(c)
 		if err != nil {
