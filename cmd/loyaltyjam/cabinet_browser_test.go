@@ -756,6 +756,12 @@ func startCabinetProduct(t *testing.T) *cabinetEnv {
 		"PROVERKACHEKA_URL": "http://" + ofdLn.Addr().String(), "FNS_OPENAPI_URL": "http://" + ofdLn.Addr().String(),
 		"FCM_ENDPOINT": sims.fcm + "/v1", "SMS_GATEWAY_URL": sims.sms, "SMTP_ADDR": sims.smtp,
 		"PHOTO_DIR": photoDir, "LOG_LEVEL": "error", "SHUTDOWN_TIMEOUT": "5s",
+		// The tests check the request path's own answer to a photo (a
+		// refusal the queue shows). Under the race detector on a busy
+		// CI machine the 1.5 s default budget can run out, and the photo
+		// then goes to the worker instead — correct, but another path,
+		// and the page would wait for a refusal that never comes.
+		"DECODE_BUDGET": "60s",
 	}))
 	d, err := openDeps(ctx, cfg, quiet)
 	if err != nil {
