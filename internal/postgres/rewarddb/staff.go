@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 )
@@ -121,4 +122,24 @@ func (s *Store) ProgramOffers(ctx context.Context, clientID, programID int64) ([
 		return rows.Err()
 	})
 	return out, err
+}
+
+// Spending is a program's reward spending: its delivered orders.
+type Spending struct {
+	Orders int64
+	// Price is the points the orders took (the redemption account), Face
+	// the prizes' face values, Cost what the providers charged.
+	Price, Face, Cost money.Kopecks
+}
+
+// Spending sums the delivered orders of clientID's program (another
+// client's program sums to nothing).
+func (s *Store) Spending(ctx context.Context, clientID, programID int64) (Spending, error) {
+	var sp Spending
+	var price, face, cost int64
+	err := s.db.QueryRow(ctx, `SELECT count(*), COALESCE(sum(price_kopecks), 0), COALESCE(sum(face_kopecks), 0),
+		COALESCE(sum(cost_kopecks), 0) FROM redemptions WHERE client_id = $1 AND program_id = $2 AND status = 'delivered'`,
+		clientID, programID).Scan(&sp.Orders, &price, &face, &cost)
+	sp.Price, sp.Face, sp.Cost = money.Kopecks(price), money.Kopecks(face), money.Kopecks(cost)
+	return sp, err
 }
