@@ -83,6 +83,7 @@ func (s *Server) registerRewards(p fiber.Router) {
 	p.Get("/redemptions/export", s.redemptionsExport)
 	p.Get("/redemptions/statement", s.redemptionStatement)
 	p.Post("/redemptions/:oid/:action", s.redemptionAction)
+	s.registerRewardOffers(p)
 }
 
 var redemptionStatusNames = map[reward.Status]string{
