@@ -68,5 +68,8 @@ func buildDispatcher(d *deps, s senders) *notify.Dispatcher {
 	if s.email != nil {
 		opts = append(opts, notify.WithEmail(s.email))
 	}
+	// A delivered prize's code is opened from its seal at send time for
+	// the SMS/e-mail (docs/rewards.md, "Delivering the code").
+	opts = append(opts, notify.WithSecrets(d.rewardStore()))
 	return notify.NewDispatcher(notifydb.New(d.db), opts...)
 }

@@ -120,6 +120,9 @@ type Options struct {
 	Programs *Programs
 	// Rewards backs the redemption orders page; nil: it answers 404.
 	Rewards RewardOrders
+	// RewardOffers backs the reward offers and limits page
+	// (*rewarddb.Store); nil: it answers 404.
+	RewardOffers RewardOffers
 }
 
 // Server is the dashboard.

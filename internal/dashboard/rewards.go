@@ -51,6 +51,26 @@ type RewardOrders interface {
 	Refund(ctx context.Context, st access.Staff, clientID int64, id, reason string) error
 	// Statement sums a program's points and prizes over [from, to).
 	Statement(ctx context.Context, clientID, programID int64, from, to time.Time) (rewarddb.Statement, error)
+	// Spending sums the program's delivered orders.
+	Spending(ctx context.Context, clientID, programID int64) (rewarddb.Spending, error)
+}
+
+// spendingView is the orders page's spending block in plain kopecks.
+type spendingView struct {
+	Orders            int64
+	Price, Face, Cost int64
+	HasBudget         bool
+	Funded, Spent     int64
+	OfSpent, OfFunded string // "12,5" (percent), "" without a base
+}
+
+// percentOf is part/whole in percent with one decimal ("" if whole ≤ 0).
+func percentOf(part, whole int64) string {
+	if whole <= 0 {
+		return ""
+	}
+	tenths := (part*1000 + whole/2) / whole
+	return fmt.Sprintf("%d,%d", tenths/10, tenths%10)
 }
 
 // stuckAfter: an open order untouched this long is listed as stuck.
@@ -63,6 +83,7 @@ func (s *Server) registerRewards(p fiber.Router) {
 	p.Get("/redemptions/export", s.redemptionsExport)
 	p.Get("/redemptions/statement", s.redemptionStatement)
 	p.Post("/redemptions/:oid/:action", s.redemptionAction)
+	s.registerRewardOffers(p)
 }
 
 var redemptionStatusNames = map[reward.Status]string{
@@ -118,6 +139,25 @@ func (s *Server) redemptionsPage(c *fiber.Ctx) error {
 	d["CanModerate"] = st.CheckClient(program(c).ClientID, access.Moderator, access.ClientManager) == nil
 	d["Stuck"] = s.o.Now().Add(-stuckAfter)
 	d["Query"] = url.Values{"status": {form["status"]}, "from": {form["from"]}, "to": {form["to"]}}.Encode()
+	// The program's reward spending against its budget: the delivered
+	// orders' points beside the budget's funded and spent figures (the
+	// budget page's own Overview, so both pages show the same numbers).
+	p := program(c)
+	sp, err := s.o.Rewards.Spending(c.UserContext(), p.ClientID, p.ID)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	sv := spendingView{Orders: sp.Orders, Price: int64(sp.Price), Face: int64(sp.Face), Cost: int64(sp.Cost)}
+	if s.o.Budgets != nil {
+		o, err := s.o.Budgets.Overview(c.UserContext(), st, p.ID, s.o.Now())
+		if err != nil {
+			return s.fail(c, err)
+		}
+		sv.HasBudget, sv.Funded, sv.Spent = true, int64(o.Figures.FundedKopecks), int64(o.Figures.SpentKopecks)
+		sv.OfSpent = percentOf(sv.Price, sv.Spent)
+		sv.OfFunded = percentOf(sv.Price, sv.Funded)
+	}
+	d["Spending"] = sv
 	switch c.Query("done") {
 	case "retry":
 		d["Flash"] = "Заказ поставлен в очередь ещё раз."
@@ -227,6 +267,11 @@ var _ RewardOrders = DefaultRewardOrders{}
 func (o DefaultRewardOrders) Orders(ctx context.Context, f RewardFilter) ([]reward.Redemption, error) {
 	return o.Store.List(ctx, rewarddb.Filter{ClientID: f.ClientID, ProgramID: f.ProgramID, Statuses: f.Statuses,
 		From: f.From, To: f.To, StuckBefore: f.StuckBefore, BeforeID: f.BeforeID, Limit: f.Limit})
+}
+
+// Spending implements RewardOrders.
+func (o DefaultRewardOrders) Spending(ctx context.Context, clientID, programID int64) (rewarddb.Spending, error) {
+	return o.Store.Spending(ctx, clientID, programID)
 }
 
 // own loads order id of clientID (another client's is not found).

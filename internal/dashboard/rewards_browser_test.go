@@ -83,3 +83,47 @@ func TestBrowserRedemptions(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRewardOffers drives the spending block and the offers and
+// limits page in headless Chromium as the client manager: the orders page
+// shows the spending, its link opens the offers page, the limits form
+// saves (the row changes).
+func TestBrowserRewardOffers(t *testing.T) {
+	chrome := needChromium(t)
+	t.Parallel()
+	w := newRewardsWorld(t)
+	base := serveApp(t, w.app)
+	ctx := newBrowser(t, chrome, time.Minute)
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	v := w.data.Vetluga
+	run("sign in",
+		chromedp.Navigate(base+"/dashboard/login"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SetValue(chromedp.ID("email"), v.ManagerEmail),
+		chromedp.SetValue(chromedp.ID("password"), seed.DemoPassword),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitNotPresent(chromedp.ID("signin")),
+	)
+	run("orders", chromedp.Navigate(fmt.Sprintf("%s/dashboard/p/%d/redemptions", base, v.ProgramID)),
+		chromedp.WaitVisible(chromedp.ID("reward-spending")))
+	price, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("reward-spending").dataset.price`))
+	if err != nil || price != fmt.Sprint(int64(w.delivered.Price)) {
+		t.Fatalf("spending shows %q (%v), want %d", price, err, w.delivered.Price)
+	}
+	run("offers page",
+		chromedp.Click(chromedp.ID("reward-offers-link")),
+		chromedp.WaitVisible(chromedp.ID("limits-form")),
+		chromedp.SetValue(chromedp.CSS(`#limits-form input[name="per_order"]`), "1500"),
+		chromedp.SetValue(chromedp.CSS(`#limits-form input[name="reason"]`), "тест"),
+		chromedp.Click(chromedp.CSS(`#limits-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("flash")))
+	var perOrder int64
+	if err := w.db.QueryRow(t.Context(), `SELECT per_order_kopecks FROM reward_limits WHERE program_id = $1`, v.ProgramID).Scan(&perOrder); err != nil || perOrder != 150000 {
+		t.Fatalf("per order limit %d (%v), want 150000", perOrder, err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,12 +18,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/loyaltyjam/loyaltyjam/internal/access"
 	"github.com/loyaltyjam/loyaltyjam/internal/dashboard"
 	"github.com/loyaltyjam/loyaltyjam/internal/httpapi"
 	"github.com/loyaltyjam/loyaltyjam/internal/ledger"
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/auditdb"
+	"github.com/loyaltyjam/loyaltyjam/internal/postgres/budgetdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/catalogdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/ledgerdb"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres/notifydb"
@@ -46,6 +50,8 @@ type rewardsWorld struct {
 	clk                        *clock
 	delivered, waiting, queued reward.Redemption
 	enqueued                   func() []string
+	saga                       *reward.Saga
+	budgets                    *budgetdb.Store
 }
 
 func newRewardsWorld(t *testing.T) *rewardsWorld {
@@ -69,9 +75,10 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 			return nil
 		}}
 	app := httpapi.New(httpapi.Options{Logger: quiet})
+	budgets := budgetdb.New(db, ledgerdb.Postings{}, auditdb.New(db), quiet)
 	dashboard.New(dashboard.Options{Reports: reportdb.New(db), Foreign: catalogdb.New(db), Outage: postgres.Unavailable,
 		Receipts: data.Receipts, Approver: dashboard.DefaultApprover[pgx.Tx]{Receipts: data.Receipts}, Now: clk.Now,
-		Logger: quiet, Rewards: orders}).Register(app)
+		Logger: quiet, Rewards: orders, Budgets: budgets, RewardOffers: store}).Register(app)
 	v := data.Vetluga
 	products, err := prov.Provider().Products(ctx)
 	if err != nil {
@@ -124,6 +131,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	queued := create(v.Participants[2], 20000)
 
 	return &rewardsWorld{app: app, data: data, db: db, store: store, clk: clk, delivered: delivered, waiting: waiting, queued: queued,
+		saga: saga, budgets: budgets,
 		enqueued: func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), enqueued...) }}
 }
 
@@ -248,5 +256,187 @@ func TestRedemptionOrdersPage(t *testing.T) {
 	rep, err := ledgerdb.New(db).Check(ctx)
 	if err != nil || !rep.OK() {
 		t.Fatalf("ledger %v %v", err, rep.Discrepancies)
+	}
+}
+
+// spendingAttrs reads the orders page's spending block.
+func spendingAttrs(t *testing.T, body string) map[string]int64 {
+	t.Helper()
+	m := regexp.MustCompile(`<section class="card" id="reward-spending"([^>]*)>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no spending block:\n%s", body)
+	}
+	out := map[string]int64{}
+	for _, a := range regexp.MustCompile(`data-([a-z]+)="(-?\d+)"`).FindAllStringSubmatch(m[1], -1) {
+		n, err := strconv.ParseInt(a[2], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[a[1]] = n
+	}
+	return out
+}
+
+// TestRewardSpendingAgainstBudget: the orders page's spending is the sum
+// of the delivered orders' points (one, then two after another is
+// delivered), beside the budget's funded and spent figures, which are the
+// budget page's own; the percentages follow from them; another client's
+// staff gets 404.
+func TestRewardSpendingAgainstBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRewardsWorld(t)
+	v := w.data.Vetluga
+	e := &env{app: w.app, data: w.data, clock: w.clk}
+	base := fmt.Sprintf("/dashboard/p/%d/redemptions", v.ProgramID)
+	mgr := e.mustLogin(t, v.ManagerEmail)
+	check := func(want ...reward.Redemption) {
+		t.Helper()
+		resp, body := e.do(t, mgr, "GET", base, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("orders page: %d\n%s", resp.StatusCode, body)
+		}
+		got := spendingAttrs(t, body)
+		var price, face int64
+		for _, r := range want {
+			price += int64(r.Price)
+			face += int64(r.Face)
+		}
+		if got["orders"] != int64(len(want)) || got["price"] != price || got["face"] != face || price == 0 {
+			t.Fatalf("spending %v, want %d orders, %d points, face %d", got, len(want), price, face)
+		}
+		if n := strings.Count(body, `data-status="delivered"`); int64(n) != got["orders"] {
+			t.Fatalf("%d delivered rows, spending counts %d", n, got["orders"])
+		}
+		o, err := w.budgets.Overview(ctx, access.Staff{Role: access.Operator}, v.ProgramID, w.clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["funded"] != int64(o.Figures.FundedKopecks) || got["spent"] != int64(o.Figures.SpentKopecks) || got["funded"] <= 0 {
+			t.Fatalf("budget on the orders page %v, budget overview funded %d spent %d", got, o.Figures.FundedKopecks, o.Figures.SpentKopecks)
+		}
+		pct := func(part, whole int64) string {
+			tenths := (part*1000 + whole/2) / whole
+			return fmt.Sprintf("%d,%d %%", tenths/10, tenths%10)
+		}
+		if !strings.Contains(body, pct(price, got["funded"])+" пополненного") ||
+			(got["spent"] > 0 && !strings.Contains(body, pct(price, got["spent"])+" начисленного")) {
+			t.Fatalf("percentages missing (%s of funded, %s of spent):\n%s", pct(price, got["funded"]), pct(price, got["spent"]), body)
+		}
+	}
+	check(w.delivered)
+	if err := w.saga.Run(ctx, w.queued.ID); err != nil {
+		t.Fatal(err)
+	}
+	check(w.delivered, w.queued)
+	// Another client's program sums nothing of this one's, and its staff
+	// cannot see this page.
+	if sp, err := w.store.Spending(ctx, w.data.Krasnodol.ClientID, v.ProgramID); err != nil || sp.Orders != 0 || sp.Price != 0 {
+		t.Fatalf("another client's spending of this program: %+v %v", sp, err)
+	}
+	other := e.mustLogin(t, w.data.Krasnodol.ManagerEmail)
+	if resp, _ := e.do(t, other, "GET", base, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another client: %d", resp.StatusCode)
+	}
+}
+
+// TestRewardOffersAndLimitsPage: the client manager edits the program's
+// offer and limits through the page (the rows change, each change is in
+// the audit log with the manager as actor); hostile input is a clear 422
+// that changes nothing; the moderator sees the page but may not edit;
+// another client's manager gets 404 on every route.
+func TestRewardOffersAndLimitsPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRewardsWorld(t)
+	db, v := w.db, w.data.Vetluga
+	e := &env{app: w.app, data: w.data, clock: w.clk}
+	base := fmt.Sprintf("/dashboard/p/%d/reward-offers", v.ProgramID)
+	var rid int64
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.QueryRow(ctx, `SELECT id FROM rewards WHERE provider = 'giftery' AND external_id = '2111'`).Scan(&rid))
+	audits := func(action string) int {
+		var n int
+		must(db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = $1 AND client_id = $2 AND actor_kind = 'staff'`, action, v.ClientID).Scan(&n))
+		return n
+	}
+
+	mgr := e.mustLogin(t, v.ManagerEmail)
+	resp, body := e.do(t, mgr, "GET", base, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`data-reward="%d"`, rid)) || !strings.Contains(body, `id="offer-form"`) {
+		t.Fatalf("offers page: %d\n%s", resp.StatusCode, body)
+	}
+	form := url.Values{"_csrf": {mgr.csrf}, "reward_id": {strconv.FormatInt(rid, 10)}, "markup_bp": {"500"}, "stock": {"7"},
+		"roles": {"seller"}, "available": {"1"}, "reason": {"наценка на доставку"}}
+	if resp, body := e.do(t, mgr, "POST", base+"/offer", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("offer: %d\n%s", resp.StatusCode, body)
+	}
+	var markup, stock int
+	var roles []string
+	must(db.QueryRow(ctx, `SELECT markup_bp, stock, roles FROM reward_offers WHERE program_id = $1 AND reward_id = $2`, v.ProgramID, rid).Scan(&markup, &stock, &roles))
+	if markup != 500 || stock != 7 || len(roles) != 1 || roles[0] != "seller" || audits("reward_offer.put") != 1 {
+		t.Fatalf("offer after edit: markup %d stock %d roles %v, %d audit entries", markup, stock, roles, audits("reward_offer.put"))
+	}
+	limits := url.Values{"_csrf": {mgr.csrf}, "per_order": {"1000"}, "per_day": {"2000"}, "per_month": {"5000"}, "moderation": {"700"},
+		"cooling_off": {"10000"}, "cooling_off_hours": {"48"}, "reason": {"весна"}}
+	if resp, body := e.do(t, mgr, "POST", base+"/limits", limits); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("limits: %d\n%s", resp.StatusCode, body)
+	}
+	var perOrder, perMonth, moderation int64
+	var hours int
+	must(db.QueryRow(ctx, `SELECT per_order_kopecks, per_month_kopecks, moderation_kopecks, cooling_off_hours FROM reward_limits WHERE program_id = $1`,
+		v.ProgramID).Scan(&perOrder, &perMonth, &moderation, &hours))
+	if perOrder != 100000 || perMonth != 500000 || moderation != 70000 || hours != 48 || audits("reward_limits.put") != 1 {
+		t.Fatalf("limits %d %d %d %d, %d audit entries", perOrder, perMonth, moderation, hours, audits("reward_limits.put"))
+	}
+	if _, body := e.do(t, mgr, "GET", base, nil); !strings.Contains(body, `name="per_order" min="0" value="1000"`) || !strings.Contains(body, `data-markup="500"`) {
+		t.Fatalf("page after the edits:\n%s", body)
+	}
+
+	// Hostile input: clear 422, nothing changed, nothing audited.
+	for name, f := range map[string]url.Values{
+		"/offer markup": {"_csrf": {mgr.csrf}, "reward_id": {strconv.FormatInt(rid, 10)}, "markup_bp": {"99999"}},
+		"/offer stock":  {"_csrf": {mgr.csrf}, "reward_id": {strconv.FormatInt(rid, 10)}, "stock": {"-1"}},
+		"/offer reward": {"_csrf": {mgr.csrf}, "reward_id": {"abc"}},
+		"/limits minus": {"_csrf": {mgr.csrf}, "per_order": {"-5"}},
+		"/limits huge":  {"_csrf": {mgr.csrf}, "per_day": {"99999999999999999999"}},
+		"/limits hours": {"_csrf": {mgr.csrf}, "cooling_off_hours": {"9000"}},
+	} {
+		path := base + strings.Fields(name)[0]
+		if resp, body := e.do(t, mgr, "POST", path, f); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="form-error"`) {
+			t.Fatalf("%s: %d\n%s", name, resp.StatusCode, body)
+		}
+	}
+	if audits("reward_offer.put") != 1 || audits("reward_limits.put") != 1 {
+		t.Fatal("a refused edit was audited")
+	}
+	// A reward not in the catalog: 404.
+	if resp, _ := e.do(t, mgr, "POST", base+"/offer", url.Values{"_csrf": {mgr.csrf}, "reward_id": {"999999999"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown reward: %d", resp.StatusCode)
+	}
+
+	// The moderator reads, may not edit.
+	mod := e.mustLogin(t, v.ModeratorMail)
+	if resp, body := e.do(t, mod, "GET", base, nil); resp.StatusCode != 200 || strings.Contains(body, `id="offer-form"`) {
+		t.Fatalf("moderator page: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, mod, "POST", base+"/limits", url.Values{"_csrf": {mod.csrf}, "per_order": {"1"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("moderator edit: %d", resp.StatusCode)
+	}
+	// Another client's manager: 404 everywhere, nothing changed.
+	other := e.mustLogin(t, w.data.Krasnodol.ManagerEmail)
+	for _, r := range []struct{ method, path string }{{"GET", base}, {"POST", base + "/offer"}, {"POST", base + "/limits"}} {
+		if resp, _ := e.do(t, other, r.method, r.path, url.Values{"_csrf": {other.csrf}, "reward_id": {strconv.FormatInt(rid, 10)}, "per_order": {"1"}}); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("another client %s %s: %d", r.method, r.path, resp.StatusCode)
+		}
+	}
+	must(db.QueryRow(ctx, `SELECT per_order_kopecks FROM reward_limits WHERE program_id = $1`, v.ProgramID).Scan(&perOrder))
+	if perOrder != 100000 || audits("reward_limits.put") != 1 {
+		t.Fatalf("limits changed by refused requests: %d", perOrder)
 	}
 }

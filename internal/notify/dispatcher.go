@@ -104,16 +104,25 @@ type EmailSender interface {
 	Send(ctx context.Context, m email.Message) (email.Result, error)
 }
 
+// SecretSource opens, at send time, the secret a notification carries but
+// its stored intent must not: a delivered prize's code (rewarddb.Store).
+// It returns ErrNotFound if the redemption is not the participant's or
+// has no goods.
+type SecretSource interface {
+	RewardSecret(ctx context.Context, participantID int64, redemptionID string) (RewardSecret, error)
+}
+
 // Dispatcher delivers intents. It is safe for concurrent use.
 type Dispatcher struct {
-	store  Store
-	push   PushSender
-	sms    SMSSender
-	email  EmailSender
-	now    func() time.Time
-	lease  time.Duration
-	maxAge time.Duration
-	log    *slog.Logger
+	store   Store
+	secrets SecretSource
+	push    PushSender
+	sms     SMSSender
+	email   EmailSender
+	now     func() time.Time
+	lease   time.Duration
+	maxAge  time.Duration
+	log     *slog.Logger
 }
 
 // Option configures a Dispatcher.
@@ -128,6 +137,10 @@ func WithSMS(s SMSSender) Option { return func(d *Dispatcher) { d.sms = s } }
 
 // WithEmail sets the e-mail sender.
 func WithEmail(s EmailSender) Option { return func(d *Dispatcher) { d.email = s } }
+
+// WithSecrets sets where a reward's code is opened at send time; without
+// it RewardDelivered sends no SMS and its e-mail is a notice without the code.
+func WithSecrets(s SecretSource) Option { return func(d *Dispatcher) { d.secrets = s } }
 
 // WithClock injects the clock (quiet hours, leases, expiry).
 func WithClock(now func() time.Time) Option { return func(d *Dispatcher) { d.now = now } }
@@ -196,14 +209,35 @@ func (d *Dispatcher) Deliver(ctx context.Context, id int64) error {
 		}
 	}
 
+	smsOn := prefs.Enabled(p.Type, ChannelSMS) && p.Recipient.Phone != "" && d.sms != nil
+	mailOn := prefs.Enabled(p.Type, ChannelEmail) && p.Recipient.Email != "" && d.email != nil
+	if p.Type == RewardDelivered && d.secrets != nil && (smsOn || mailOn) {
+		// Opened now, held only in memory for this send: the inbox and the
+		// push keep the notice without the code.
+		sec, err := d.secrets.RewardSecret(ctx, p.ParticipantID, p.Data.RedemptionID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			data := p.Data
+			data.Reward = sec
+			withCode, err := Render(p.Type, data)
+			if err != nil {
+				return err
+			}
+			content.SMS, content.EmailText = withCode.SMS, withCode.EmailText
+		}
+	}
+
 	var r round
-	if prefs.Enabled(p.Type, ChannelSMS) && content.SMS != "" && p.Recipient.Phone != "" && d.sms != nil {
+	if smsOn && content.SMS != "" {
 		d.once(ctx, &r, log, id, ChannelSMS, "phone", now, func(ctx context.Context) (string, error) {
 			res, err := d.sms.Send(ctx, sms.Message{To: p.Recipient.Phone, Text: content.SMS, TTL: content.TTL})
 			return res.ID, err
 		})
 	}
-	if prefs.Enabled(p.Type, ChannelEmail) && content.EmailText != "" && p.Recipient.Email != "" && d.email != nil {
+	if mailOn && content.EmailText != "" {
 		d.once(ctx, &r, log, id, ChannelEmail, "email", now, func(ctx context.Context) (string, error) {
 			res, err := d.email.Send(ctx, email.Message{To: p.Recipient.Email, ToName: p.Recipient.Name,
 				Subject: content.EmailSubject, Text: content.EmailText,

@@ -23,7 +23,7 @@ const (
 	RegistryCredited   EventType = "registry_credited"         // points from a client's registry
 	Invitation         EventType = "invitation"                // invited to a program (SMS, e-mail)
 	Credentials        EventType = "credentials"               // login and temporary password (SMS, e-mail)
-	RewardDelivered    EventType = "reward_delivered"          // a redeemed prize is ready (the code is shown in the app only)
+	RewardDelivered    EventType = "reward_delivered"          // a redeemed prize is ready (the code goes by SMS/e-mail, opened at send time)
 	RewardFailed       EventType = "reward_failed"             // a redemption failed; the points are back
 )
 
@@ -70,7 +70,19 @@ type Data struct {
 	RedemptionID string `json:"redemption_id,omitempty"`
 	Login        string `json:"login,omitempty"`
 	Password     string `json:"password,omitempty"`
+	// Reward is a delivered prize's code, PIN and URL. It is never stored
+	// (json:"-"): the Dispatcher opens it at send time through its
+	// SecretSource, for the SMS and e-mail only.
+	Reward RewardSecret `json:"-"`
 }
+
+// RewardSecret is a delivered prize's goods, opened from their seal.
+type RewardSecret struct {
+	Code, PIN, URL string
+}
+
+// Empty reports whether there is nothing to send.
+func (s RewardSecret) Empty() bool { return s.Code == "" && s.PIN == "" && s.URL == "" }
 
 // Intent is one notification to deliver.
 type Intent struct {

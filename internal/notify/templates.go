@@ -88,10 +88,13 @@ var specs = map[EventType]*spec{
 		channels: []Channel{ChannelSMS, ChannelEmail}, urgent: true,
 		ttl: time.Hour, render: renderCredentials,
 	},
-	// Redemptions: the certificate code never travels in a notification; it
-	// is opened in the app for its owner only (GET /v1/redemptions/{id}).
+	// Redemptions: the certificate code goes only by SMS and e-mail, the
+	// channels the participant chose; it is opened from its seal at send
+	// time (Dispatcher's SecretSource) and never stored in the intent, the
+	// inbox or a push (which passes through FCM/APNs and sits on the lock
+	// screen). The app shows it to its owner (GET /v1/redemptions/{id}).
 	RewardDelivered: {
-		channels: []Channel{ChannelInbox, ChannelPush, ChannelEmail}, configurable: []Channel{ChannelPush, ChannelEmail},
+		channels: []Channel{ChannelInbox, ChannelPush, ChannelSMS, ChannelEmail}, configurable: []Channel{ChannelPush, ChannelSMS, ChannelEmail},
 		ttl: 72 * time.Hour, render: renderRewardDelivered,
 	},
 	RewardFailed: {
@@ -372,14 +375,39 @@ func renderRewardDelivered(d Data) (Content, error) {
 		return Content{}, fmt.Errorf("%w: redemption_id and title", errMissing)
 	}
 	body := "Ваш приз «" + d.Title + "» готов. Код и инструкция — в приложении, в разделе «Мои заказы»."
-	return Content{
+	c := Content{
 		Title: "Приз готов", Body: body,
 		DeepLink:       "loyaltyjam://redemptions/" + d.RedemptionID,
 		CollapseKey:    "redemption:" + d.RedemptionID,
 		AndroidChannel: "rewards",
 		EmailSubject:   "Ваш приз готов",
 		EmailText:      "Здравствуйте!\n\n" + body + "\n",
-	}, nil
+	}
+	if s := d.Reward; !s.Empty() {
+		var parts []string
+		if s.Code != "" {
+			parts = append(parts, "код "+s.Code)
+		}
+		if s.PIN != "" {
+			parts = append(parts, "PIN "+s.PIN)
+		}
+		if s.URL != "" {
+			parts = append(parts, s.URL)
+		}
+		c.SMS = "Loyalty Jam: приз «" + d.Title + "»: " + strings.Join(parts, ", ") + ". Никому не сообщайте."
+		mail := "Здравствуйте!\n\nВаш приз «" + d.Title + "» готов.\n\n"
+		if s.Code != "" {
+			mail += "Код: " + s.Code + "\n"
+		}
+		if s.PIN != "" {
+			mail += "PIN: " + s.PIN + "\n"
+		}
+		if s.URL != "" {
+			mail += "Ссылка: " + s.URL + "\n"
+		}
+		c.EmailText = mail + "\nКод также есть в приложении, в разделе «Мои заказы». Никому его не сообщайте.\n"
+	}
+	return c, nil
 }
 
 func renderRewardFailed(d Data) (Content, error) {

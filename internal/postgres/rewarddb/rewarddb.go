@@ -935,3 +935,27 @@ func (s *Store) OfferAllInLivePrograms(ctx context.Context) (int, error) {
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// RewardSecret implements notify.SecretSource: the delivered goods of
+// participant's order id, opened from their seal at send time for the
+// SMS/e-mail the participant chose (never stored in the outbox).
+// notify.ErrNotFound for another participant's order, an order not
+// delivered, or one without goods.
+func (s *Store) RewardSecret(ctx context.Context, participantID int64, id string) (notify.RewardSecret, error) {
+	if !uuidRe.MatchString(id) {
+		return notify.RewardSecret{}, notify.ErrNotFound
+	}
+	r, err := s.scanRedemption(s.db.QueryRow(ctx, `SELECT `+redemptionCols+redemptionFrom+
+		` WHERE d.id = $1 AND d.participant_id = $2 AND d.status = 'delivered'`, id, participantID), true)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notify.RewardSecret{}, notify.ErrNotFound
+	}
+	if err != nil {
+		return notify.RewardSecret{}, err
+	}
+	sec := notify.RewardSecret{Code: r.Code, PIN: r.PIN, URL: r.URL}
+	if sec.Empty() {
+		return sec, notify.ErrNotFound
+	}
+	return sec, nil
+}

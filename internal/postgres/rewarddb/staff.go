@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/audit"
+	"github.com/loyaltyjam/loyaltyjam/internal/money"
 	"github.com/loyaltyjam/loyaltyjam/internal/postgres"
 	"github.com/loyaltyjam/loyaltyjam/internal/reward"
 )
@@ -121,4 +123,61 @@ func (s *Store) ProgramOffers(ctx context.Context, clientID, programID int64) ([
 		return rows.Err()
 	})
 	return out, err
+}
+
+// Spending is a program's reward spending: its delivered orders.
+type Spending struct {
+	Orders int64
+	// Price is the points the orders took (the redemption account), Face
+	// the prizes' face values, Cost what the providers charged.
+	Price, Face, Cost money.Kopecks
+}
+
+// Spending sums the delivered orders of clientID's program (another
+// client's program sums to nothing).
+func (s *Store) Spending(ctx context.Context, clientID, programID int64) (Spending, error) {
+	var sp Spending
+	var price, face, cost int64
+	err := s.db.QueryRow(ctx, `SELECT count(*), COALESCE(sum(price_kopecks), 0), COALESCE(sum(face_kopecks), 0),
+		COALESCE(sum(cost_kopecks), 0) FROM redemptions WHERE client_id = $1 AND program_id = $2 AND status = 'delivered'`,
+		clientID, programID).Scan(&sp.Orders, &price, &face, &cost)
+	sp.Price, sp.Face, sp.Cost = money.Kopecks(price), money.Kopecks(face), money.Kopecks(cost)
+	return sp, err
+}
+
+// ProgramLimits returns a client's program's limits (zero: none set).
+// ErrNoProgram for another client's program.
+func (s *Store) ProgramLimits(ctx context.Context, clientID, programID int64) (reward.Limits, error) {
+	var l reward.Limits
+	var order, day, month, mod, cool int64
+	var hours int
+	err := s.db.QueryRow(ctx, `SELECT COALESCE(l.per_order_kopecks, 0), COALESCE(l.per_day_kopecks, 0),
+		COALESCE(l.per_month_kopecks, 0), COALESCE(l.moderation_kopecks, 0), COALESCE(l.cooling_off_kopecks, 0),
+		COALESCE(l.cooling_off_hours, 0)
+		FROM programs p LEFT JOIN reward_limits l ON l.program_id = p.id WHERE p.id = $1 AND p.client_id = $2`,
+		programID, clientID).Scan(&order, &day, &month, &mod, &cool, &hours)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, ErrNoProgram
+	}
+	l = reward.Limits{PerOrder: money.Kopecks(order), PerDay: money.Kopecks(day), PerMonth: money.Kopecks(month),
+		Moderation: money.Kopecks(mod), CoolingOffCredit: money.Kopecks(cool), CoolingOffFor: time.Duration(hours) * time.Hour}
+	return l, err
+}
+
+// CatalogItem is a reward of the global catalog a client may offer.
+type CatalogItem struct {
+	ID              int64
+	Provider, Title string
+}
+
+// Catalog lists the enabled rewards of the global catalog.
+func (s *Store) Catalog(ctx context.Context) ([]CatalogItem, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, provider, title FROM rewards WHERE enabled ORDER BY provider, title, id LIMIT 2000`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CatalogItem, error) {
+		var c CatalogItem
+		return c, r.Scan(&c.ID, &c.Provider, &c.Title)
+	})
 }
