@@ -120,6 +120,8 @@ type Options struct {
 	Programs *Programs
 	// Rewards backs the redemption orders page; nil: it answers 404.
 	Rewards RewardOrders
+	// Plans backs the plans page (*plandb.Store); nil: it answers 404.
+	Plans PlanStore
 }
 
 // Server is the dashboard.
@@ -217,6 +219,7 @@ func (s *Server) Register(app *fiber.App) {
 	s.registerMoney(p)
 	s.registerTax(p)
 	s.registerRewards(p)
+	s.registerPlans(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {
