@@ -152,6 +152,7 @@ func TestCabinetPlanProgress(t *testing.T) {
 	if next := strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(sc.Next); !strings.Contains(next, "«Плановый» — 100 % плана") {
 		t.Fatalf("next threshold shown %q", sc.Next)
 	}
+	checkTouchTargets(t, bctx, "points with a plan")
 	if shots := os.Getenv("LJ_SCREENSHOTS"); shots != "" {
 		if buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
 			_ = os.WriteFile(filepath.Join(shots, "cabinet-24-plan.png"), buf, 0o644)
