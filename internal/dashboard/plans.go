@@ -42,6 +42,12 @@ func (s *Server) registerPlans(p fiber.Router) { p.Get("/plans", s.plansPage) }
 
 var runStatusNames = map[string]string{"preview": "предпросмотр, ждёт утверждения", "posted": "проведён", "stale": "устарел"}
 
+// planGroups is a table of attainment by shop or region.
+type planGroups struct {
+	ID, Title, Key string
+	Rows           []plandb.Group
+}
+
 // planTier is one line of the tier distribution.
 type planTier struct {
 	Name         string
@@ -97,6 +103,8 @@ func (s *Server) plansPage(c *fiber.Ctx) error {
 		tiers = append(tiers, planTier{Name: name, ThresholdBP: t.ThresholdBP, Participants: n})
 	}
 	d["Sum"], d["Table"], d["Tiers"], d["TierNames"], d["Runs"], d["RunStatus"] = sum, tv, tiers, names, runs, runStatusNames
+	d["Groups"] = []planGroups{{ID: "shop", Title: "По магазинам", Key: "Магазин", Rows: sum.ByShop},
+		{ID: "region", Title: "По регионам", Key: "Регион", Rows: sum.ByRegion}}
 	d["Measure"] = string(tv.Table.Measure)
 	d["OverBudget"] = sum.ForecastKopecks-sum.PaidKopecks > sum.BudgetKopecks
 	d["Truncated"] = sum.Participants > len(sum.Leaderboard)

@@ -157,6 +157,21 @@ func TestPlansPage(t *testing.T) {
 	if sumDist != len(v.Participants) || counts[-1] == 0 || counts[0] == 0 || counts[2] == 0 {
 		t.Fatalf("distribution %v (rows %v) for %d participants", dist, counts, len(v.Participants))
 	}
+	// By shop and by region: each covers every participant and pays the
+	// forecast in total.
+	for _, id := range []string{"shop", "region"} {
+		sec := regexp.MustCompile(`(?s)id="plan-by-` + id + `".*?</section>`).FindString(body)
+		var pay int64
+		var n int
+		for _, m := range regexp.MustCompile(`data-group-payout="(-?\d+)" data-group-n="(\d+)"`).FindAllStringSubmatch(sec, -1) {
+			x, _ := strconv.ParseInt(m[1], 10, 64)
+			k, _ := strconv.Atoi(m[2])
+			pay, n = pay+x, n+k
+		}
+		if pay != total || n != len(v.Participants) {
+			t.Fatalf("by %s: %d participants paid %d, want %d and %d", id, n, pay, len(v.Participants), total)
+		}
+	}
 	if !strings.Contains(body, fmt.Sprintf(`data-run="%d" data-status="preview"`, run.ID)) {
 		t.Fatalf("close run %d not listed\n%s", run.ID, body)
 	}
