@@ -118,7 +118,7 @@ func buildAPI(ctx context.Context, d *deps) (*fiber.App, func(), error) {
 		Limiter: redislimit.New(d.redis, "lj:rl:"), Alerter: mailAlerter{mail: snd.email, log: d.log},
 		TrustedProxyHeader: d.cfg.Auth.TrustedProxyHdr, Tenant: tenantService(d, snd), Budgets: budgets, People: people,
 		Programs: &dashboard.Programs{Service: progService, Receipts: progStore, Matcher: d.points, Outcomes: progStore.Results},
-		Rewards:  d.rewardOrders(rewards), RewardOffers: rewards}
+		Rewards:  d.rewardOrders(rewards), RewardOffers: rewards, Plans: plans}
 	if taxStore != nil {
 		dashOpts.Tax = taxStore
 	}

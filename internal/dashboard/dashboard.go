@@ -123,6 +123,8 @@ type Options struct {
 	// RewardOffers backs the reward offers and limits page
 	// (*rewarddb.Store); nil: it answers 404.
 	RewardOffers RewardOffers
+	// Plans backs the plans page (*plandb.Store); nil: it answers 404.
+	Plans PlanStore
 }
 
 // Server is the dashboard.
@@ -220,6 +222,7 @@ func (s *Server) Register(app *fiber.App) {
 	s.registerMoney(p)
 	s.registerTax(p)
 	s.registerRewards(p)
+	s.registerPlans(p)
 }
 
 func (s *Server) noStore(c *fiber.Ctx) error {

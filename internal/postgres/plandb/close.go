@@ -52,6 +52,17 @@ func scanRun(r pgx.Row) (Run, error) {
 	return x, err
 }
 
+// Runs lists the close runs of a program's period, newest first (at most
+// 100).
+func (s *Store) Runs(ctx context.Context, clientID, programID int64, period plan.Period) ([]Run, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+runColumns+` FROM plan_close_runs
+		WHERE client_id = $1 AND program_id = $2 AND period = $3 ORDER BY id DESC LIMIT 100`, clientID, programID, period.String())
+	if err != nil {
+		return nil, fmt.Errorf("plandb: runs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Run, error) { return scanRun(r) })
+}
+
 // paidSQL: what earlier closes paid each participant of the period, with
 // the versions and actual of the latest credit.
 const paidSQL = `SELECT DISTINCT ON (participant_id) participant_id,

@@ -32,6 +32,11 @@ type Place struct {
 	Region        string `json:"region"`
 	AttainmentBP  int64  `json:"attainment_bp"`
 	Tier          int    `json:"tier"`
+	// Target, Actual (in the table's measure) and what the participant's
+	// plan would pay if the period closed now.
+	Target        int64         `json:"target"`
+	Actual        int64         `json:"actual"`
+	PayoutKopecks money.Kopecks `json:"payout_kopecks"`
 }
 
 // Summary is a program period's standing as of now.
@@ -134,7 +139,8 @@ func (s *Store) Summarize(ctx context.Context, clientID, programID int64, period
 		if !showNames {
 			name = mask(name)
 		}
-		places = append(places, Place{ParticipantID: w.id, Name: name, Shop: w.shop, Region: w.region, AttainmentBP: st.AttainmentBP, Tier: st.Tier})
+		places = append(places, Place{ParticipantID: w.id, Name: name, Shop: w.shop, Region: w.region, AttainmentBP: st.AttainmentBP, Tier: st.Tier,
+			Target: w.target, Actual: st.Actual.Value, PayoutKopecks: st.PayoutKopecks})
 	}
 	sort.SliceStable(places, func(i, j int) bool { return places[i].AttainmentBP > places[j].AttainmentBP })
 	if top <= 0 || top > 1000 {

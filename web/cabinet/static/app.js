@@ -336,8 +336,35 @@ function ledgerRow(l) {
     h('div', {}, l.reason), l.receipt_id ? h('a', { href: '#/receipts/' + l.receipt_id, class: 'small' }, 'Чек') : null);
 }
 
+// Plan values are in the plan's measure: kopecks, thousandths of a unit or receipts.
+const unitsFmt = new Intl.NumberFormat('ru-RU', { maximumFractionDigits: 3 });
+function measured(m, v) {
+  if (m === 'roubles') return rub(v);
+  if (m === 'units') return unitsFmt.format(v / 1000) + ' шт.';
+  return v + ' чек.';
+}
+function planCard(p) {
+  const pct = p.percent_done.replace('.', ',') + ' %';
+  const bar = Math.max(0, Math.min(100, p.attainment_bp / 100));
+  const n = p.next;
+  return h('section', { class: 'card plan', 'data-program': p.program_id, 'data-period': p.period },
+    h('h3', {}, p.program_name + ' · ' + p.period),
+    h('p', {}, 'План: ', h('b', { class: 'plan-target' }, measured(p.measure, p.target))),
+    h('p', {}, 'Факт: ', h('b', { class: 'plan-actual' }, measured(p.measure, p.actual))),
+    h('p', {}, 'Выполнено: ', h('b', { class: 'plan-percent' }, pct)),
+    h('progress', { class: 'plan-bar', max: 100, value: bar, 'aria-label': 'Выполнение плана ' + pct }),
+    h('p', { class: 'plan-tier' }, p.tier >= 0
+      ? `Достигнут уровень «${p.tier_name || p.tier + 1}»: бонус сейчас ${rub(p.payout_kopecks)}`
+      : 'Порог бонуса ещё не достигнут'),
+    n ? h('p', { class: 'plan-next' }, `Следующий порог «${n.name || n.tier + 1}» — ${(n.threshold_bp / 100).toLocaleString('ru-RU')} % плана: ещё `,
+      h('b', { class: 'plan-remaining' }, measured(p.measure, n.remaining)), ', бонус ', h('b', { class: 'plan-next-payout' }, rub(n.payout_kopecks)))
+      : h('p', { class: 'plan-next muted' }, 'Все пороги пройдены'),
+    h('p', { class: 'hint' }, 'Бонус начисляется после закрытия периода.'));
+}
+
 async function pointsScreen() {
-  const [b, l] = await Promise.all([API.get('/v1/balance'), API.get('/v1/ledger?limit=20')]);
+  const [b, l, pl] = await Promise.all([API.get('/v1/balance'), API.get('/v1/ledger?limit=20'), API.optional('/v1/plans/current').catch(() => null)]);
+  const plans = pl && pl.plans && pl.plans.length ? h('div', { id: 'plans' }, h('h2', {}, 'Мой план'), pl.plans.map(planCard)) : null;
   const list = h('ul', { class: 'list', id: 'ledger' }, l.items.map(ledgerRow));
   let cursor = l.next_cursor;
   const more = h('button', { type: 'button', class: 'secondary block', hidden: !cursor }, 'Показать ещё');
@@ -354,6 +381,7 @@ async function pointsScreen() {
         ? `Баллы в ожидании станут доступны ${date(b.pending_release_on)}, после закрытия отчётного периода.`
         : 'Баллы в ожидании станут доступны после проверки или закрытия отчётного периода программы.') : null,
       h('a', { class: 'btn secondary block', href: '#/rewards' }, 'Потратить баллы')),
+    plans,
     h('section', { class: 'card' }, h('h2', {}, 'История'), l.items.length ? list : h('p', { class: 'muted' }, 'Операций пока нет.'), more));
 }
 
