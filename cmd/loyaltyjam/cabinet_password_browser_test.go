@@ -84,7 +84,7 @@ func TestCabinetPasswordInBrowser(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bctx := phoneBrowser(t, chrome, 3*time.Minute)
+	bctx := phoneBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)

@@ -47,7 +47,7 @@ func TestCabinetPlanProgress(t *testing.T) {
 		seller.Client, seller.Phone).Scan(&clientID, &programID, &sellerID, &skuID); err != nil {
 		t.Fatal(err)
 	}
-	bctx := phoneBrowser(t, chrome, 3*time.Minute)
+	bctx := phoneBrowser(t, chrome, 10*time.Minute)
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, actions...); err != nil {

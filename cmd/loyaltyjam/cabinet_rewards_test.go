@@ -84,7 +84,7 @@ func TestCabinetRewardsAndTax(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	bctx := phoneBrowser(t, chrome, 3*time.Minute)
+	bctx := phoneBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
