@@ -110,7 +110,7 @@ func TestCabinetInBrowser(t *testing.T) {
 	wait := func(step, js string) {
 		t.Helper()
 		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond),
-			chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+			chromedp.WithPollingTimeout(5*time.Minute))); err != nil {
 			t.Fatalf("%s: waiting for %s: %v", step, js, err)
 		}
 	}

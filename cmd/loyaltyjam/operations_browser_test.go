@@ -49,7 +49,7 @@ func TestOperationsInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := t.TempDir()
-	bctx := deskBrowser(t, chrome, 5*time.Minute)
+	bctx := deskBrowser(t, chrome, 10*time.Minute)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
@@ -287,7 +287,7 @@ func TestOperationsInBrowser(t *testing.T) {
 		fmt.Sprintf("t=%s&s=%d.%02d&fn=%s&i=%d&fp=%d&n=1", purchased.Format("20060102T1504"), 2345, 0, shopFN, 15999, 3160015999))
 	var otherStatus string
 	var otherPoints int64
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
 		if err := d.db.QueryRow(ctx, `SELECT status, points_kopecks FROM receipts WHERE id = $1`, otherRID).Scan(&otherStatus, &otherPoints); err != nil {
 			t.Fatal(err)
 		}
@@ -372,11 +372,11 @@ func TestOperationsInBrowser(t *testing.T) {
 	}
 }
 
-// until waits (up to 30 s) for a JavaScript condition on the page that a
+// until waits (up to 2 min, a bound on a hang) for a JavaScript condition on the page that a
 // form's submission loads: a poll cut short by the navigation is retried.
 func until(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline)))(ctx, tg)
 			if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
@@ -402,10 +402,10 @@ func deskBrowser(t *testing.T, chrome string, deadline time.Duration) context.Co
 	return ctx
 }
 
-// waitPage reloads url until cond holds (the worker's result), for up to 90 s.
+// waitPage reloads url until cond holds (the worker's result), for up to 5 min (a bound on a hang).
 func waitPage(t *testing.T, ctx context.Context, url, cond string) {
 	t.Helper()
-	for deadline := time.Now().Add(90 * time.Second); ; {
+	for deadline := time.Now().Add(5 * time.Minute); ; {
 		err := chromedp.Do(ctx, chromedp.Navigate(url))
 		ok := false
 		if err == nil {
@@ -460,7 +460,7 @@ func postJSON(t *testing.T, url, token string, v any) (int, []byte) {
 func invitationLink(t *testing.T, sim, addr string) string {
 	t.Helper()
 	re := regexp.MustCompile(`/dashboard/invite/[A-Za-z0-9_-]{43}`)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		resp, err := http.Get(sim + "/_sim/emails?to=" + addr)
 		if err != nil {
 			t.Fatal(err)
@@ -490,7 +490,7 @@ func sellerToken(t *testing.T, base, sms, phone string) string {
 		t.Fatalf("otp request: %d %s", st, body)
 	}
 	var code string
-	for deadline := time.Now().Add(20 * time.Second); code == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); code == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		resp, err := http.Get(sms + "/_sim/messages?to=" + strings.ReplaceAll(phone, "+", "%2B"))
 		if err != nil {
 			t.Fatal(err)
