@@ -3,18 +3,18 @@ package fcmsim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loyaltyjam/loyaltyjam/internal/simhttp"
 )
 
 // Mode is how the simulator answers a send to a token.
@@ -128,8 +128,7 @@ type Server struct {
 	requests int
 	changed  chan struct{} // closed and replaced on every accepted message
 
-	srvMu sync.Mutex
-	srv   *http.Server
+	http simhttp.Server
 }
 
 // New returns a simulator with opts' defaults filled in.
@@ -178,39 +177,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // ("http://127.0.0.1:8092"); the FCM endpoint for fcm.Options is that plus
 // "/v1".
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("fcmsim: listen: %w", err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.srvMu.Lock()
-	s.srv = srv
-	s.srvMu.Unlock()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("fcmsim_serve_failed", slog.Any("error", err))
-		}
-	}()
-	context.AfterFunc(ctx, func() { _ = s.Close() })
-	return "http://" + ln.Addr().String(), nil
+	return s.http.Start(ctx, addr, "fcmsim", s, s.log)
 }
 
 // Close stops a server started with Start, letting in-flight requests end
 // for up to 5 s.
 func (s *Server) Close() error {
-	s.srvMu.Lock()
-	srv := s.srv
-	s.srv = nil
-	s.srvMu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return srv.Close()
-	}
-	return nil
+	return s.http.Close()
 }
 
 // Messages returns the accepted messages, oldest first; only those to token

@@ -3,12 +3,10 @@ package smssim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
+	"github.com/loyaltyjam/loyaltyjam/internal/simhttp"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -78,8 +77,7 @@ type Server struct {
 	requests int
 	changed  chan struct{}
 
-	srvMu sync.Mutex
-	srv   *http.Server
+	http simhttp.Server
 }
 
 // New returns a simulator with opts' defaults filled in.
@@ -129,39 +127,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Start listens on addr and serves until ctx is done or Close is called. It
 // returns the base URL for sms.Options.BaseURL.
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("smssim: listen: %w", err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.srvMu.Lock()
-	s.srv = srv
-	s.srvMu.Unlock()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("smssim_serve_failed", slog.Any("error", err))
-		}
-	}()
-	context.AfterFunc(ctx, func() { _ = s.Close() })
-	return "http://" + ln.Addr().String(), nil
+	return s.http.Start(ctx, addr, "smssim", s, s.log)
 }
 
 // Close stops a server started with Start, letting in-flight requests end
 // for up to 5 s.
 func (s *Server) Close() error {
-	s.srvMu.Lock()
-	srv := s.srv
-	s.srv = nil
-	s.srvMu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return srv.Close()
-	}
-	return nil
+	return s.http.Close()
 }
 
 // Messages returns accepted messages, oldest first; only those to the

@@ -33,13 +33,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"html"
 	"html/template"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -47,6 +45,7 @@ import (
 	"time"
 
 	"github.com/loyaltyjam/loyaltyjam/internal/money"
+	"github.com/loyaltyjam/loyaltyjam/internal/simhttp"
 )
 
 // Mode is a failure mode.
@@ -128,8 +127,7 @@ type Server struct {
 	fail     map[string]failure
 	requests map[string]int
 
-	srvMu sync.Mutex
-	srv   *http.Server
+	http simhttp.Server
 }
 
 // New returns a simulator.
@@ -163,38 +161,12 @@ func New(opts Options) *Server {
 // Start listens on addr and serves until ctx is done or Close; it returns
 // the base URL.
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("qiwisim: listen: %w", err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.srvMu.Lock()
-	s.srv = srv
-	s.srvMu.Unlock()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("qiwisim_serve_failed", slog.Any("error", err))
-		}
-	}()
-	context.AfterFunc(ctx, func() { _ = s.Close() })
-	return "http://" + ln.Addr().String(), nil
+	return s.http.Start(ctx, addr, "qiwisim", s, s.log)
 }
 
 // Close stops a server started with Start.
 func (s *Server) Close() error {
-	s.srvMu.Lock()
-	srv := s.srv
-	s.srv = nil
-	s.srvMu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return srv.Close()
-	}
-	return nil
+	return s.http.Close()
 }
 
 // Fail makes the next count requests of type reqType ("pay", "status",
